@@ -1,0 +1,16 @@
+"""BuildSeg engine: models, tiling, training, inference, vectorizing.
+
+Plain Python: no QGIS import anywhere in this package, relative imports only,
+so it runs inside QGIS and in a plain interpreter alike. Heavy dependencies
+(torch, onnxruntime) are imported lazily inside the functions that need them.
+"""
+
+import os
+
+# Spinning OpenMP threads make PyTorch crawl when the machine is busy (QGIS, other jobs):
+# let them sleep. Must be set before torch is first imported.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .errors import BuildSegError, Cancelled  # noqa: E402
+
+__all__ = ["BuildSegError", "Cancelled"]

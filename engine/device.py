@@ -1,0 +1,59 @@
+"""Choose the torch device and describe it in one line for the log."""
+
+import os
+
+from .errors import BuildSegError
+
+CHOICES = ["auto", "cpu", "cuda"]
+
+
+def resolve(choice: str = "auto", warn=None):
+    """A torch.device for 'auto', 'cpu', 'cuda' or 'cuda:N'.
+
+    'auto' picks CUDA when available; an explicit CUDA choice where there is
+    none is an error naming the fix.
+    """
+    import torch
+
+    choice = (choice or "auto").strip().lower()
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cpu":
+        return torch.device("cpu")
+    if choice.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise BuildSegError(
+                f"Device '{choice}' was requested but no CUDA GPU is usable here "
+                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}). "
+                "Choose device 'auto' or 'cpu', or install a CUDA build of torch and the NVIDIA driver.")
+        dev = torch.device(choice)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise BuildSegError(
+                f"Device '{choice}' does not exist: this machine has "
+                f"{torch.cuda.device_count()} CUDA GPU(s), numbered from 0.")
+        return dev
+    raise BuildSegError(f"Unknown device '{choice}': use auto, cpu, cuda or cuda:N.")
+
+
+def cpu_threads() -> int:
+    """Threads to use on CPU: BUILDSEG_THREADS, else the cores this process may use."""
+    env = os.environ.get("BUILDSEG_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def describe(device) -> str:
+    """One line: GPU name and memory, or CPU threads."""
+    import torch
+
+    if device.type == "cuda":
+        idx = device.index if device.index is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(idx)
+        free, total = torch.cuda.mem_get_info(idx)
+        return (f"CUDA GPU {idx}: {props.name}, {total / 2**30:.1f} GiB "
+                f"({free / 2**30:.1f} GiB free), torch {torch.__version__}")
+    return f"CPU: {torch.get_num_threads()} threads of {os.cpu_count()} cores, torch {torch.__version__}"

@@ -1,0 +1,268 @@
+"""Streaming sliding-window extraction: raster in, mask / probability / polygons out.
+
+Memory stays flat: only a band of rows (one tile high plus one stride) is held;
+finished rows are written to disk as soon as no later tile can touch them.
+"""
+
+import contextlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import modelfile, tiling
+from .atomic import atomic_path, check_writable
+from .errors import BuildSegError
+from .predict import TTA_MODES, make_predictor, predict_tta
+from .progress import Progress
+from .raster import RasterSource, RowWriter
+
+PROB_NODATA = -1.0
+MASK_NODATA = 255
+
+
+@dataclass
+class ExtractParams:
+    bands: list = None  # 1-based raster bands; default: the model's
+    tile_size: int = 0  # 0: the model's
+    overlap: int = 64
+    batch_size: int = 0  # 0: 1 on CPU, 8 on CUDA
+    device: str = "auto"
+    backend: str = "auto"
+    threshold: float = 0.5
+    tta: str = "none"
+    min_area: float = 10.0  # m²
+    simplify: float = 0.0  # map units
+    fill_holes: bool = False
+    probability_uint8: bool = False
+    target_class: str = "building"
+    max_tile_pixels: int = 8192 * 8192
+    aoi: list = field(default=None, repr=False)  # GeoJSON geometries in the raster's CRS
+
+
+@dataclass
+class ExtractResult:
+    device: str = ""
+    backend: str = ""
+    tiles: int = 0
+    tiles_skipped: int = 0
+    building_pixels: int = 0
+    buildings: int = 0
+    building_area_m2: float = 0.0
+    seconds: float = 0.0
+    outputs: dict = field(default_factory=dict)
+
+
+def validate_bands(info, src: RasterSource, bands) -> list:
+    bands = list(bands) if bands else list(info.bands)
+    if len(bands) != info.in_channels:
+        raise BuildSegError(f"The model needs {info.in_channels} input band(s) but {len(bands)} were mapped "
+                            f"({bands}). Map exactly {info.in_channels} raster band(s).")
+    if max(bands) > src.count:
+        raise BuildSegError(
+            f"The model expects {info.in_channels} band(s) (raster bands {info.bands}) but the raster has "
+            f"{src.count}. Choose a band mapping with bands 1..{src.count}, or a model trained on "
+            f"{src.count}-band imagery.")
+    return bands
+
+
+def check_tile_size(tile: int, overlap: int, batch: int, in_ch: int, limit: int) -> None:
+    if tile < 32:
+        raise BuildSegError(f"Tile size {tile} is too small: use at least 64 px (typical 256-1024).")
+    if tile * tile > limit or tile * tile * batch * max(in_ch, 8) * 4 * 40 > 64 * 2**30:
+        raise BuildSegError(f"Tile size {tile} px would not fit in memory; use 2048 px or less "
+                            "(typical 512) and a smaller batch.")
+    if not 0 <= overlap < tile // 2 + 1:
+        raise BuildSegError(f"Overlap {overlap} must be between 0 and half the tile size ({tile // 2}).")
+
+
+def _aoi_mask(aoi, transform, shape):
+    from rasterio.features import geometry_mask
+
+    return geometry_mask(aoi, out_shape=shape, transform=transform, invert=True, all_touched=True)
+
+
+def extract(raster_path: str, model_path: str, out_mask: str = None, out_probability: str = None,
+            out_polygons: str = None, params: ExtractParams = None, progress: Progress = None,
+            model_cache: dict = None) -> ExtractResult:
+    """Run a model over a raster; write the requested outputs atomically."""
+    params = params or ExtractParams()
+    progress = progress or Progress()
+    t0 = time.time()
+    if not (out_mask or out_probability or out_polygons):
+        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
+    if params.tta not in TTA_MODES:
+        raise BuildSegError(f"Unknown test-time augmentation '{params.tta}': use {', '.join(TTA_MODES)}.")
+    info = modelfile.read_info(model_path)
+    for out in (out_mask, out_probability, out_polygons):
+        if out:
+            check_writable(out, inputs=[raster_path, model_path])
+    with RasterSource(raster_path) as src:
+        bands = validate_bands(info, src, params.bands)
+        if not src.crs:
+            raise BuildSegError(f"The raster {raster_path} has no coordinate reference system. Assign one "
+                                "(Raster > Projections > Assign Projection) and run again.")
+        _warn_resolution(info, src, progress)
+        from . import device as devices
+
+        dev = devices.resolve(params.device)
+        tile = params.tile_size or info.tile_size
+        batch = params.batch_size or (8 if dev.type == "cuda" else 1)
+        check_tile_size(tile, params.overlap, batch, info.in_channels, params.max_tile_pixels)
+        result = ExtractResult(device=devices.describe(dev))
+        progress.info(f"Device: {result.device}")
+        progress.info(f"Model: {info.summary()}")
+        model, predictor = _load(model_path, info, dev, params.backend, model_cache)
+        result.backend = predictor.name
+        progress.info(f"Backend: {predictor.name}; tile {tile} px, overlap {params.overlap} px, batch {batch}")
+        with contextlib.ExitStack() as stack:
+            mask_path = stack.enter_context(atomic_path(out_mask)) if out_mask else None
+            if out_polygons and not mask_path:
+                tmpdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-"))
+                mask_path = os.path.join(tmpdir, "mask.tif")
+            prob_path = stack.enter_context(atomic_path(out_probability)) if out_probability else None
+            if out_polygons and not prob_path:
+                tmpdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-"))
+                prob_path = os.path.join(tmpdir, "probability.tif")
+            _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result,
+                            progress.sub(0, 85 if out_polygons else 100))
+            if out_polygons:
+                from .vectorize import polygonize
+
+                poly_tmp = stack.enter_context(atomic_path(out_polygons))
+                stats = polygonize(mask_path, prob_path, poly_tmp, info, params, progress.sub(85, 100))
+                result.buildings, result.building_area_m2 = stats
+    result.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
+                                        ("polygons", out_polygons)) if v}
+    result.seconds = time.time() - t0
+    progress.set_progress(100)
+    return result
+
+
+def _load(model_path, info, dev, backend, cache):
+    """(torch model, predictor), reused from `cache` (an engine.cache.ModelCache) when given."""
+    def load():
+        model, _ = modelfile.load(model_path, dev)
+        return model, make_predictor(model_path, model, info, dev, backend)
+
+    if cache is None:
+        return load()
+    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend)
+    return cache.get(key, load)
+
+
+def _warn_resolution(info, src, progress):
+    if not info.resolution or not src.crs or src.crs.is_geographic:
+        return
+    res = src.pixel_size()[0] * (src.crs.linear_units_factor[1] if src.crs.linear_units_factor else 1)
+    ratio = res / info.resolution
+    if ratio > 1.5 or ratio < 1 / 1.5:
+        progress.warn(f"The raster's ground resolution ({res:.2f} m) differs from the model's "
+                      f"({info.resolution:.2f} m) by a factor {ratio:.2f}; results may be poor. Resample the "
+                      "raster to the model's resolution for best results.")
+
+
+def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, progress):
+    n_classes = info.num_classes
+    target = info.class_index(params.target_class) if n_classes > 1 else 0
+    ys = tiling.starts(src.height, tile, params.overlap)
+    xs = tiling.starts(src.width, tile, params.overlap)
+    window = tiling.blend_window(tile, params.overlap)
+    mean = np.asarray(info.mean, np.float32)[:, None, None]
+    std = np.asarray(info.std, np.float32)[:, None, None]
+    class_ids = np.asarray([c["id"] for c in info.classes], np.uint8)
+    width = src.width
+    cap = tile + max(1, tile - params.overlap) + 1
+    acc = np.zeros((n_classes, cap, width), np.float32)
+    wsum = np.zeros((cap, width), np.float32)
+    valid = np.zeros((cap, width), bool)
+    prob_dtype = "uint8" if params.probability_uint8 else "float32"
+    writers = []
+    mask_w = RowWriter(mask_path, src, "uint8", MASK_NODATA) if mask_path else None
+    prob_w = RowWriter(prob_path, src, prob_dtype, 255 if params.probability_uint8 else PROB_NODATA) \
+        if prob_path else None
+    writers = [w for w in (mask_w, prob_w) if w]
+    buf_y = 0
+    total = len(ys) * len(xs)
+    done = 0
+    try:
+        for i, y in enumerate(ys):
+            pending = []
+            for x in xs:
+                progress.check()
+                data, ok = src.read(bands, y, x, tile, tile)
+                if params.aoi:
+                    ok &= _aoi_mask(params.aoi, src.ds.window_transform(_win(x, y, tile)), ok.shape)
+                h, w = min(tile, src.height - y), min(tile, width - x)
+                r = y - buf_y
+                valid[r:r + h, x:x + w] |= ok[:h, :w]
+                if not ok.any():
+                    result.tiles_skipped += 1
+                    done += 1
+                    continue
+                pending.append((x, (data - mean) / std))
+                if len(pending) == batch:
+                    _run_batch(pending, predictor, params.tta, window, acc, wsum, r, tile, width, src.height - y)
+                    result.tiles += len(pending)
+                    done += len(pending)
+                    pending = []
+                    progress.set_progress(100.0 * done / total)
+            if pending:
+                progress.check()
+                _run_batch(pending, predictor, params.tta, window, acc, wsum, y - buf_y, tile, width, src.height - y)
+                result.tiles += len(pending)
+                done += len(pending)
+                progress.set_progress(100.0 * done / total)
+            next_y = ys[i + 1] if i + 1 < len(ys) else src.height
+            n = next_y - buf_y
+            _flush(acc[:, :n], wsum[:n], valid[:n], target, class_ids, params, mask_w, prob_w, result)
+            keep = cap - n
+            acc[:, :keep] = acc[:, n:].copy()
+            acc[:, keep:] = 0
+            wsum[:keep] = wsum[n:].copy()
+            wsum[keep:] = 0
+            valid[:keep] = valid[n:].copy()
+            valid[keep:] = False
+            buf_y = next_y
+    finally:
+        for wr in writers:
+            wr.close()
+
+
+def _win(x, y, tile):
+    from rasterio.windows import Window
+
+    return Window(x, y, tile, tile)
+
+
+def _run_batch(pending, predictor, tta, window, acc, wsum, r, tile, width, rows_left):
+    probs = predict_tta(predictor, np.stack([d for _, d in pending]).astype(np.float32), tta)
+    h = min(tile, rows_left)
+    for (x, _), p in zip(pending, probs):
+        w = min(tile, width - x)
+        acc[:, r:r + h, x:x + w] += p[:, :h, :w] * window[:h, :w]
+        wsum[r:r + h, x:x + w] += window[:h, :w]
+
+
+def _flush(acc, wsum, valid, target, class_ids, params, mask_w, prob_w, result):
+    ok = valid & (wsum > 0)
+    prob = acc / np.maximum(wsum, 1e-12)
+    if prob_w:
+        p = prob[target]
+        if params.probability_uint8:
+            out = np.where(ok, np.round(np.clip(p, 0, 1) * 254), 255).astype(np.uint8)
+        else:
+            out = np.where(ok, np.clip(p, 0, 1), PROB_NODATA).astype(np.float32)
+        prob_w.write_rows(out)
+    if prob.shape[0] == 2:
+        cls = (prob[target] >= params.threshold).astype(np.uint8) * class_ids[target]
+        other = class_ids[1 - target]
+        cls = np.where(prob[target] >= params.threshold, cls, other)
+    else:
+        cls = class_ids[np.argmax(prob, axis=0)]
+    if len(class_ids) > 1:
+        result.building_pixels += int((ok & (cls == class_ids[target])).sum())
+    if mask_w:
+        mask_w.write_rows(np.where(ok, cls, MASK_NODATA).astype(np.uint8))

@@ -1,0 +1,1 @@
+"""Segmentation architectures; see `registry.ARCHITECTURES`."""

@@ -1,0 +1,65 @@
+"""The architecture registry: plain data, name -> builder, defaults, description."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Architecture:
+    name: str
+    builder: Callable
+    defaults: dict = field(default_factory=dict)
+    description: str = ""
+
+    def build(self, in_channels: int, num_classes: int, **params):
+        kwargs = {**self.defaults, **params}
+        return self.builder(in_channels=in_channels, num_classes=num_classes, **kwargs)
+
+
+def _unet(**kw):
+    from .unet import UNet
+    return UNet(**kw)
+
+
+def _encoder_unet(**kw):
+    from .unet import EncoderUNet
+    return EncoderUNet(**kw)
+
+
+def _deeplabv3(**kw):
+    from .deeplab import DeepLabV3
+    return DeepLabV3(**kw)
+
+
+def _deeplabv3plus(**kw):
+    from .deeplab import DeepLabV3Plus
+    return DeepLabV3Plus(**kw)
+
+
+ARCHITECTURES = {a.name: a for a in [
+    Architecture("unet", _unet, {"base": 64, "depth": 4},
+                 "Classic U-Net (Ronneberger 2015), as in WHU and LoveDA building baselines."),
+    Architecture("resunet", _encoder_unet, {"backbone": "resnet18"},
+                 "U-Net decoder on a torchvision ResNet-18/34/50 encoder."),
+    Architecture("unet-mobilenet", _encoder_unet,
+                 {"backbone": "mobilenet_v2", "decoder_channels": (96, 32, 24, 16)},
+                 "Light U-Net on MobileNetV2: fast on CPU, the laptop default."),
+    Architecture("deeplabv3", _deeplabv3, {"backbone": "resnet50", "output_stride": 16},
+                 "DeepLabv3 (ASPP) on ResNet-50 or MobileNetV2."),
+    Architecture("deeplabv3plus", _deeplabv3plus, {"backbone": "resnet50", "output_stride": 16},
+                 "DeepLabv3+ (ASPP + low-level decoder) on ResNet-50 or MobileNetV2."),
+]}
+
+DEFAULT_ARCHITECTURE = "resunet"
+
+
+def get(name: str) -> Architecture:
+    from ..errors import BuildSegError
+
+    if name not in ARCHITECTURES:
+        raise BuildSegError(f"Unknown architecture '{name}'. Known: {', '.join(ARCHITECTURES)}.")
+    return ARCHITECTURES[name]
+
+
+def build(name: str, in_channels: int, num_classes: int, params: dict = None):
+    return get(name).build(in_channels, num_classes, **(params or {}))

@@ -1,0 +1,175 @@
+"""Model backends behind one call: float32 NCHW batch in, class probabilities out.
+
+ONNX Runtime is the CPU default (much closer to the CPU's FLOP peak than PyTorch
+eager); PyTorch is the CUDA path (mixed precision, channels_last) and the fallback.
+"""
+
+import hashlib
+import os
+import threading
+
+import numpy as np
+
+from .device import cpu_threads
+from .errors import BuildSegError
+
+BACKENDS = ["auto", "onnxruntime", "torch"]
+_EXPORT_LOCK = threading.Lock()
+
+
+def cache_dir() -> str:
+    path = os.environ.get("BUILDSEG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "buildseg")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def file_sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(2**20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _Softmax:
+    """Wraps a segmentation network so it returns probabilities."""
+
+    @staticmethod
+    def wrap(model):
+        import torch
+
+        class WithSoftmax(torch.nn.Module):
+            def __init__(self, net):
+                super().__init__()
+                self.net = net
+
+            def forward(self, x):
+                return torch.softmax(self.net(x), dim=1)
+
+        return WithSoftmax(model).eval()
+
+
+def export_onnx(model, info, path: str, tile: int = None) -> None:
+    """Export `model` (logits) to ONNX with softmax and the BuildSeg metadata; atomic."""
+    import torch
+
+    from .atomic import atomic_path
+
+    tile = tile or info.tile_size
+    net = _Softmax.wrap(model.cpu().float().eval())
+    dummy = torch.zeros(1, info.in_channels, tile, tile)
+    with atomic_path(path) as tmp:
+        torch.onnx.export(net, dummy, tmp, input_names=["image"], output_names=["probabilities"],
+                          dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                        "probabilities": {0: "batch", 2: "height", 3: "width"}},
+                          opset_version=17, dynamo=False)
+        import onnx
+
+        proto = onnx.load(tmp)
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = "buildseg", info.to_json()
+        onnx.save(proto, tmp)
+
+
+def cached_onnx(model_path: str, model, info) -> str:
+    """The ONNX export of a model file, in the cache, re-exported when the file changes."""
+    path = os.path.join(cache_dir(), f"{file_sha256(model_path)[:24]}.onnx")
+    with _EXPORT_LOCK:
+        if not os.path.exists(path):
+            export_onnx(model, info, path)
+    return path
+
+
+class TorchPredictor:
+    name = "torch"
+
+    def __init__(self, model, device):
+        import torch
+
+        self.torch, self.device = torch, device
+        self.net = _Softmax.wrap(model).to(device)
+        if device.type == "cuda":
+            self.net = self.net.to(memory_format=torch.channels_last)
+        else:
+            torch.set_num_threads(cpu_threads())
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        x = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
+        with torch.inference_mode():
+            if self.device.type == "cuda":
+                x = x.to(memory_format=torch.channels_last)
+                with torch.autocast("cuda", dtype=torch.float16):
+                    y = self.net(x)
+            else:
+                y = self.net(x)
+        return y.float().cpu().numpy()
+
+
+class OnnxPredictor:
+    name = "onnxruntime"
+
+    def __init__(self, onnx_path: str, threads: int = None):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or cpu_threads()
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"image": np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+
+def make_predictor(model_path: str, model, info, device, backend: str = "auto"):
+    """Pick the backend: ONNX Runtime on CPU unless told otherwise, torch on CUDA."""
+    if backend not in BACKENDS:
+        raise BuildSegError(f"Unknown backend '{backend}': use {', '.join(BACKENDS)}.")
+    if backend == "onnxruntime" and device.type == "cuda":
+        raise BuildSegError("The onnxruntime backend runs on CPU here; choose backend 'torch' for CUDA.")
+    use_onnx = backend == "onnxruntime" or (backend == "auto" and device.type == "cpu")
+    if use_onnx:
+        try:
+            return OnnxPredictor(cached_onnx(model_path, model, info))
+        except ImportError:
+            if backend == "onnxruntime":
+                raise BuildSegError("onnxruntime is not installed: run 'Check / install dependencies'.") from None
+    return TorchPredictor(model, device)
+
+
+TTA_MODES = ["none", "flips", "d4"]
+
+
+def _d4(k: int, transpose: bool):
+    def fwd(a):
+        return np.rot90(np.swapaxes(a, 2, 3) if transpose else a, k, axes=(2, 3))
+
+    def inv(a):
+        a = np.rot90(a, -k, axes=(2, 3))
+        return np.swapaxes(a, 2, 3) if transpose else a
+
+    return fwd, inv
+
+
+def _transforms(mode: str):
+    """(forward, inverse) pairs on NCHW arrays: identity, the two flips, or all 8 of D4."""
+    if mode == "none":
+        return [_d4(0, False)]
+    if mode == "flips":
+        hflip = (lambda a: a[..., ::-1], lambda a: a[..., ::-1])
+        vflip = (lambda a: a[..., ::-1, :], lambda a: a[..., ::-1, :])
+        return [_d4(0, False), hflip, vflip]
+    return [_d4(k, t) for t in (False, True) for k in range(4)]
+
+
+def predict_tta(predictor, batch: np.ndarray, mode: str = "none") -> np.ndarray:
+    """Mean probability over the test-time augmentations of `mode`."""
+    if mode not in TTA_MODES:
+        raise BuildSegError(f"Unknown test-time augmentation '{mode}': use {', '.join(TTA_MODES)}.")
+    total = None
+    transforms = _transforms(mode)
+    for fwd, inv in transforms:
+        out = inv(predictor(np.ascontiguousarray(fwd(batch))))
+        total = out if total is None else total + out
+    return total / len(transforms)

@@ -1,0 +1,358 @@
+"""The training loop: tiles sampled from rasters, best model by validation IoU, resumable."""
+
+import csv
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import modelfile
+from .atomic import atomic_path, check_writable
+from .dataset import (
+    RandomWindows,
+    band_statistics,
+    read_sample,
+    split_scenes,
+    val_windows,
+)
+from .errors import BuildSegError, Cancelled
+from .labels import IGNORE
+from .progress import Progress
+
+OPTIMIZERS = ["adamw", "sgd"]
+SCHEDULES = ["cosine", "poly", "step", "constant"]
+
+
+@dataclass
+class TrainParams:
+    architecture: str = "resunet"
+    arch_params: dict = field(default_factory=dict)
+    bands: list = None  # 1-based; default: all bands of the first raster
+    classes: list = None  # [{"id", "name", "color"}]; default background/building
+    tile_size: int = 256
+    epochs: int = 10
+    tiles_per_epoch: int = 256
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    loss: str = "ce+dice"
+    class_weights: list = None
+    optimizer: str = "adamw"
+    schedule: str = "cosine"
+    warmup_epochs: int = 1
+    augment: bool = True
+    patience: int = 0  # 0: no early stopping
+    val_fraction: float = 0.2
+    device: str = "auto"
+    seed: int = 0
+    init_model: str = None  # fine-tune from this model file
+    resume: bool = True
+    grad_clip: float = 1.0
+    threads: int = 0
+
+
+@dataclass
+class TrainResult:
+    model_path: str
+    epochs_run: int
+    best_epoch: int
+    best_metrics: dict
+    history: list
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+def checkpoint_path(model_path: str) -> str:
+    return model_path + ".ckpt"
+
+
+def _augment(torch, x, y, rng):
+    """Random flips, 90° rotations, brightness/contrast on a batch (in place order kept per batch)."""
+    if rng.random() < 0.5:
+        x, y = x.flip(-1), y.flip(-1)
+    if rng.random() < 0.5:
+        x, y = x.flip(-2), y.flip(-2)
+    k = int(rng.integers(4))
+    if k:
+        x, y = torch.rot90(x, k, (-2, -1)), torch.rot90(y, k, (-2, -1))
+    n = x.shape[0]
+    contrast = torch.from_numpy(rng.uniform(0.8, 1.2, (n, 1, 1, 1)).astype(np.float32))
+    bright = torch.from_numpy(rng.normal(0, 0.1, (n, 1, 1, 1)).astype(np.float32))
+    return x * contrast + bright, y
+
+
+def _scaled_sample(windows, tile, rng, augment):
+    """One training sample; with augmentation read at a random scale and resized to `tile`."""
+    import cv2
+
+    if not augment:
+        return windows.sample(tile)
+    scale = float(rng.uniform(0.75, 1.25))
+    size = max(16, int(round(tile * scale)))
+    img, lab = windows.sample(size)
+    if size != tile:
+        img = np.stack([cv2.resize(b, (tile, tile), interpolation=cv2.INTER_LINEAR) for b in img])
+        lab = cv2.resize(lab, (tile, tile), interpolation=cv2.INTER_NEAREST)
+    return img, lab
+
+
+def _lr_factor(schedule, epoch, step, steps_per_epoch, epochs, warmup):
+    t = epoch + step / steps_per_epoch
+    if warmup and t < warmup:
+        return max(0.05, t / warmup)
+    p = min(1.0, (t - warmup) / max(1e-9, epochs - warmup))
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * p))
+    if schedule == "poly":
+        return (1 - p) ** 0.9
+    if schedule == "step":
+        return 0.1 ** int(p * 3)
+    return 1.0
+
+
+def evaluate(model, scenes, windows, bands, mean, std, num_classes, device, batch, progress=None):
+    """Confusion matrix over the validation windows."""
+    import torch
+
+    from .metrics import confusion
+
+    cm = np.zeros((num_classes, num_classes), np.int64)
+    model.eval()
+    tile = None
+    with torch.inference_mode():
+        for start in range(0, len(windows), batch):
+            if progress:
+                progress.check()
+            chunk = windows[start:start + batch]
+            imgs, labs = [], []
+            for i, r, c in chunk:
+                tile = tile or scenes[i].tile
+                img, lab = read_sample(scenes[i], bands, r, c, scenes[i].tile)
+                imgs.append((img - mean) / std)
+                labs.append(lab)
+            x = torch.from_numpy(np.stack(imgs).astype(np.float32)).to(device)
+            out = model(x)
+            pred = out.argmax(1).cpu().numpy().astype(np.uint8)
+            for p, lab in zip(pred, labs):
+                cm += confusion(p, lab, num_classes)
+    return cm
+
+
+def train(scenes, out_model: str, params: TrainParams, progress: Progress = None,
+          out_report: str = None, out_csv: str = None, resolution: float = None) -> TrainResult:
+    """Train (or fine-tune) a model on `scenes` and write the model file atomically."""
+    import torch
+
+    from . import device as devices
+    from .losses import deep_supervision, make_loss
+    from .metrics import scores
+
+    progress = progress or Progress()
+    t0 = time.time()
+    check_writable(out_model, inputs=[s.raster for s in scenes] + [params.init_model])
+    _check_params(params)
+    torch.manual_seed(params.seed)
+    rng = np.random.default_rng(params.seed)
+    dev = devices.resolve(params.device)
+    if dev.type == "cpu":
+        torch.set_num_threads(params.threads or devices.cpu_threads())
+    progress.info(f"Device: {devices.describe(dev)}")
+    for s in scenes:
+        s.open()
+        s.tile = params.tile_size
+        if min(s.src.width, s.src.height) < params.tile_size // 2:
+            raise BuildSegError(f"The raster {s.raster} ({s.src.width}x{s.src.height} px) is too small for "
+                                f"tile size {params.tile_size}: use a tile size of at most "
+                                f"{min(s.src.width, s.src.height)} px.")
+    bands = params.bands or list(range(1, scenes[0].src.count + 1))
+    for s in scenes:
+        s.src.check_bands(bands)
+    model, info = _initial_model(params, bands, scenes, resolution, progress)
+    model = model.to(dev)
+    if dev.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    mean = np.asarray(info.mean, np.float32)[:, None, None]
+    std = np.asarray(info.std, np.float32)[:, None, None]
+    split_scenes(scenes, params.val_fraction, params.tile_size, params.seed)
+    vwin = val_windows(scenes, params.tile_size)
+    windows = RandomWindows(scenes, bands, params.tile_size, seed=params.seed)
+    progress.info(f"Training on {sum(s.role != 'val' for s in scenes)} raster(s), validating on "
+                  f"{len(vwin)} tile(s) of {params.tile_size} px; model: {info.summary()}")
+    weights = torch.tensor(params.class_weights, dtype=torch.float32) if params.class_weights else None
+    loss_fn = make_loss(params.loss, weights)
+    opt = _optimizer(torch, model, params)
+    steps = max(1, params.tiles_per_epoch // params.batch_size)
+    history, best, start_epoch = [], {"score": -1.0, "epoch": 0, "metrics": {}}, 0
+    ckpt = checkpoint_path(out_model)
+    best_state = None
+    if params.resume and os.path.exists(ckpt):
+        start_epoch, history, best, best_state = _load_checkpoint(torch, ckpt, model, opt, params, progress)
+    target = info.class_index("building") if any(c["name"] == "building" for c in info.classes) else None
+    scaler = torch.amp.GradScaler("cuda") if dev.type == "cuda" else None
+    cancelled = False
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch, params.epochs):
+            model.train()
+            losses = []
+            for step in range(steps):
+                progress.check()
+                for g in opt.param_groups:
+                    g["lr"] = params.lr * _lr_factor(params.schedule, epoch, step, steps, params.epochs,
+                                                     params.warmup_epochs)
+                batch = [_scaled_sample(windows, params.tile_size, rng, params.augment)
+                         for _ in range(params.batch_size)]
+                x = torch.from_numpy(np.stack([(b[0] - mean) / std for b in batch]).astype(np.float32))
+                y = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64))
+                if params.augment:
+                    x, y = _augment(torch, x, y, rng)
+                x, y = x.to(dev).contiguous(), y.to(dev).contiguous()
+                if dev.type == "cuda":
+                    x = x.to(memory_format=torch.channels_last)
+                opt.zero_grad(set_to_none=True)
+                with torch.autocast(dev.type, dtype=torch.float16, enabled=dev.type == "cuda"):
+                    loss, _ = deep_supervision(loss_fn, model(x), y)
+                if scaler:
+                    scaler.scale(loss).backward()
+                    scaler.unscale_(opt)
+                else:
+                    loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), params.grad_clip)
+                if scaler:
+                    scaler.step(opt)
+                    scaler.update()
+                else:
+                    opt.step()
+                losses.append(float(loss.detach()))
+                progress.set_progress(95.0 * (epoch - start_epoch + (step + 1) / steps)
+                                      / max(1, params.epochs - start_epoch))
+            row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": opt.param_groups[0]["lr"],
+                   "seconds": round(time.time() - t0, 1)}
+            if vwin:
+                cm = evaluate(model, scenes, vwin, bands, mean, std, info.num_classes, dev,
+                              params.batch_size, progress)
+                sc = scores(cm)
+                row.update({"val_mean_iou": sc["mean_iou"], "val_accuracy": sc["accuracy"]})
+                for c, iou in zip(info.classes, sc["iou"]):
+                    row[f"val_iou_{c['name']}"] = iou
+                score = sc["iou"][target] if target is not None else sc["mean_iou"]
+            else:
+                sc, score = {}, -row["loss"]
+            history.append(row)
+            progress.info("Epoch {epoch}/{n}: loss {loss:.4f}".format(n=params.epochs, **row) +
+                          (f", validation IoU {score:.4f}" if vwin else ""))
+            if score > best["score"]:
+                best = {"score": score, "epoch": epoch + 1, "metrics": sc}
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            _save_checkpoint(torch, ckpt, model, opt, epoch + 1, history, best, best_state)
+            if params.patience and epoch + 1 - best["epoch"] >= params.patience:
+                progress.info(f"Early stopping: no improvement for {params.patience} epoch(s).")
+                break
+    except Cancelled:
+        if best_state is None:
+            raise
+        cancelled = True
+        progress.warn(f"Cancelled during epoch {epoch + 1}: saving the best model so far "
+                      f"(epoch {best['epoch']}); run again with resume to continue.")
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    info.training = {
+        "architecture": params.architecture, "epochs_run": len(history), "best_epoch": best["epoch"],
+        "tiles_per_epoch": params.tiles_per_epoch, "batch_size": params.batch_size, "lr": params.lr,
+        "loss": params.loss, "optimizer": params.optimizer, "schedule": params.schedule,
+        "augment": params.augment, "seed": params.seed, "rasters": [os.path.basename(s.raster) for s in scenes],
+        "seconds": round(time.time() - t0, 1), "device": str(dev), "fine_tuned_from":
+            os.path.basename(params.init_model) if params.init_model else None,
+        "params": {k: v for k, v in asdict(params).items() if k not in ("classes",)},
+    }
+    info.metrics = {"validation": best["metrics"], "validation_score": best["score"]}
+    modelfile.save(out_model, model, info)
+    if out_csv:
+        write_csv(out_csv, history)
+    if out_report:
+        from .report import training_report
+
+        training_report(out_report, history, info, scenes, vwin, model.cpu().eval(), bands, mean, std)
+    if not cancelled and os.path.exists(ckpt):
+        os.remove(ckpt)
+    return TrainResult(out_model, len(history), best["epoch"], best["metrics"], history, cancelled,
+                       time.time() - t0)
+
+
+def _check_params(p: TrainParams):
+    if p.optimizer not in OPTIMIZERS:
+        raise BuildSegError(f"Unknown optimizer '{p.optimizer}': use {', '.join(OPTIMIZERS)}.")
+    if p.schedule not in SCHEDULES:
+        raise BuildSegError(f"Unknown schedule '{p.schedule}': use {', '.join(SCHEDULES)}.")
+    if p.tile_size < 32 or p.tile_size > 2048:
+        raise BuildSegError(f"Tile size {p.tile_size} is out of range: use 64 to 2048 px (typical 256-512).")
+    if p.epochs < 1 or p.batch_size < 1:
+        raise BuildSegError("Epochs and batch size must be at least 1.")
+
+
+def _optimizer(torch, model, p):
+    if p.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=p.lr, momentum=0.9, weight_decay=p.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+
+
+def _initial_model(params, bands, scenes, resolution, progress):
+    from .modelfile import DEFAULT_CLASSES, ModelInfo
+
+    if params.init_model:
+        model, info = modelfile.load(params.init_model)
+        if info.in_channels != len(bands):
+            raise BuildSegError(f"The starting model {params.init_model} takes {info.in_channels} band(s) but "
+                                f"{len(bands)} are selected; choose matching bands or train from scratch.")
+        classes = params.classes or info.classes
+        if len(classes) != info.num_classes:
+            raise BuildSegError(f"The starting model has {info.num_classes} classes but the labels have "
+                                f"{len(classes)}; train from scratch for other classes.")
+        info.bands = bands
+        progress.info(f"Fine-tuning {params.init_model}")
+        return model.train(), info
+    mean, std = band_statistics([s.open() if not hasattr(s, "src") else s for s in scenes], bands,
+                                params.tile_size, seed=params.seed)
+    info = ModelInfo(architecture=params.architecture, in_channels=len(bands),
+                     classes=params.classes or [dict(c) for c in DEFAULT_CLASSES],
+                     arch_params=dict(params.arch_params), bands=bands, mean=mean, std=std,
+                     tile_size=params.tile_size, resolution=resolution)
+    return modelfile.build_model(info).train(), info
+
+
+def _save_checkpoint(torch, path, model, opt, epoch, history, best, best_state):
+    import json
+
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+             "history": json.dumps(history), "best": json.dumps(best),
+             "best_state": best_state or {}}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_checkpoint(torch, path, model, opt, params, progress):
+    import json
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+    except Exception as exc:
+        progress.warn(f"Ignoring the unreadable checkpoint {path} ({exc}); starting afresh.")
+        return 0, [], {"score": -1.0, "epoch": 0, "metrics": {}}, None
+    epoch = int(state["epoch"])
+    progress.info(f"Resuming from checkpoint {path} after epoch {epoch}.")
+    return epoch, json.loads(state["history"]), json.loads(state["best"]), state["best_state"] or None
+
+
+def write_csv(path: str, history: list) -> None:
+    keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+
+
+__all__ = ["IGNORE", "TrainParams", "TrainResult", "train"]

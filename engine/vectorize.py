@@ -1,0 +1,191 @@
+"""Mask raster -> clean building polygons, with GDAL Polygonize (exact pixel edges, streaming)."""
+
+import os
+
+from .errors import BuildSegError
+
+FIELDS = [("id", "int"), ("area_m2", "real"), ("perimeter_m", "real"), ("confidence", "real"), ("class", "str")]
+DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",
+           ".shp": "ESRI Shapefile"}
+
+
+def driver_for(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in DRIVERS:
+        raise BuildSegError(f"Cannot write polygons to '{ext}' files: use .gpkg, .geojson, .fgb or .shp.")
+    return DRIVERS[ext]
+
+
+class Measurer:
+    """Areas and lengths in metres for geometries in `srs`; geographic ones via their UTM zone."""
+
+    def __init__(self, srs):
+        from osgeo import osr
+
+        self.srs = srs.Clone()
+        self.srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        self.geographic = bool(srs.IsGeographic())
+        self.factor = 1.0 if self.geographic else (srs.GetLinearUnits() or 1.0)
+
+    def _metric(self, geom):
+        if not self.geographic:
+            return geom
+        from osgeo import osr
+
+        c = geom.Centroid()
+        lon, lat = c.GetX(), c.GetY()
+        utm = osr.SpatialReference()
+        utm.SetWellKnownGeogCS("WGS84")
+        utm.SetUTM(int((lon + 180) // 6) % 60 + 1, lat >= 0)
+        utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        g = geom.Clone()
+        g.Transform(osr.CoordinateTransformation(self.srs, utm))
+        return g
+
+    def area(self, geom) -> float:
+        return self._metric(geom).GetArea() * self.factor ** 2
+
+    def perimeter(self, geom) -> float:
+        return self._metric(geom).Boundary().Length() * self.factor
+
+
+def _clean(geom, min_area_units: float, fill_holes: bool, simplify: float):
+    """Drop small holes (or all, with fill_holes), simplify, make valid."""
+    from osgeo import ogr
+
+    out = ogr.Geometry(ogr.wkbPolygon)
+    for i in range(geom.GetGeometryCount()):
+        ring = geom.GetGeometryRef(i)
+        if i > 0:
+            if fill_holes:
+                continue
+            hole = ogr.Geometry(ogr.wkbPolygon)
+            hole.AddGeometry(ring)
+            if hole.GetArea() < min_area_units:
+                continue
+        out.AddGeometry(ring)
+    if simplify > 0:
+        out = out.SimplifyPreserveTopology(simplify)
+    if not out.IsValid():
+        out = out.MakeValid()
+    return out
+
+
+def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, progress) -> tuple:
+    """Write building polygons of `mask_path` to `out_path`; returns (count, total area m²)."""
+    from osgeo import gdal, ogr
+
+    driver = ogr.GetDriverByName(driver_for(out_path))
+    target = info.class_index(params.target_class) if info.num_classes > 1 else 0
+    target_id = info.classes[target]["id"]
+    class_name = info.classes[target]["name"]
+    ds = gdal.Open(mask_path)
+    band = ds.GetRasterBand(1)
+    srs = ds.GetSpatialRef()
+    gt = ds.GetGeoTransform()
+    px_area = abs(gt[1] * gt[5])
+    measurer = Measurer(srs)
+    mem = ogr.GetDriverByName("Memory").CreateDataSource("raw")
+    raw = mem.CreateLayer("raw", srs=srs, geom_type=ogr.wkbPolygon)
+    raw.CreateField(ogr.FieldDefn("value", ogr.OFTInteger))
+    sel = _equal_band(mask_path, target_id)
+    cb = _gdal_progress(progress, 0, 60)
+    if gdal.Polygonize(band, sel.GetRasterBand(1), raw, 0, [], callback=cb) != 0:
+        raise BuildSegError("Polygonizing the mask failed: " + gdal.GetLastErrorMsg())
+    progress.check()
+    out_ds = driver.CreateDataSource(out_path)
+    layer = out_ds.CreateLayer("buildings", srs=srs, geom_type=ogr.wkbPolygon)
+    kinds = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString}
+    for name, kind in FIELDS:
+        layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
+    prob = _ProbReader(prob_path) if prob_path else None
+    min_area_m2 = params.min_area or 0.0
+    # min_area in the layer's own units, for dropping holes (approximate for geographic CRSs)
+    unit_area = measurer.factor ** 2 if not measurer.geographic else 111_320.0 ** 2
+    n_raw = raw.GetFeatureCount()
+    count, total_area = 0, 0.0
+    layer.StartTransaction()
+    for i, feat in enumerate(raw):
+        if i % 200 == 0:
+            progress.check()
+            progress.set_progress(60 + 40.0 * i / max(n_raw, 1))
+        if feat.GetField("value") != target_id:
+            continue
+        geom = _clean(feat.GetGeometryRef(), min_area_m2 / unit_area if unit_area else 0.0,
+                      params.fill_holes, params.simplify)
+        if geom is None or geom.IsEmpty():
+            continue
+        area = measurer.area(geom)
+        if area < min_area_m2 or area < px_area * unit_area * 0.5:
+            continue
+        count += 1
+        total_area += area
+        out = ogr.Feature(layer.GetLayerDefn())
+        out.SetField("id", count)
+        out.SetField("area_m2", round(area, 2))
+        out.SetField("perimeter_m", round(measurer.perimeter(geom), 2))
+        out.SetField("confidence", round(prob.mean_inside(geom), 4) if prob else None)
+        out.SetField("class", class_name)
+        if geom.GetGeometryType() not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
+            geom = ogr.ForceToMultiPolygon(geom)
+        out.SetGeometry(ogr.ForceToPolygon(geom) if geom.GetGeometryCount() == 1 and
+                        geom.GetGeometryType() == ogr.wkbMultiPolygon else geom)
+        layer.CreateFeature(out)
+    layer.CommitTransaction()
+    out_ds = None
+    if prob:
+        prob.close()
+    return count, total_area
+
+
+def _equal_band(mask_path, target_id):
+    from osgeo import gdal
+
+    src = gdal.Open(mask_path)
+    vrt = gdal.GetDriverByName("VRT").Create("", src.RasterXSize, src.RasterYSize, 1, gdal.GDT_Byte)
+    vrt.SetGeoTransform(src.GetGeoTransform())
+    band = vrt.GetRasterBand(1)
+    xml = f"""<ComplexSource resampling="nearest"><SourceFilename relativeToVRT="0">{mask_path}</SourceFilename>
+<SourceBand>1</SourceBand><LUT>{','.join(f'{v}:{int(v == target_id)}' for v in range(256))}</LUT>
+</ComplexSource>"""
+    band.SetMetadataItem("source_0", xml, "new_vrt_sources")
+    return vrt
+
+
+def _gdal_progress(progress, start, end):
+    def cb(frac, msg, data):
+        progress.set_progress(start + (end - start) * frac)
+        return 0 if progress.is_canceled() else 1
+
+    return cb
+
+
+class _ProbReader:
+    """Mean probability inside a polygon, read window by window."""
+
+    def __init__(self, path):
+        import rasterio
+
+        self.ds = rasterio.open(path)
+
+    def mean_inside(self, geom) -> float:
+        import json
+
+        from rasterio.features import geometry_mask
+        from rasterio.windows import Window, from_bounds
+
+        minx, maxx, miny, maxy = geom.GetEnvelope()
+        win = from_bounds(minx, miny, maxx, maxy, self.ds.transform).round_offsets().round_lengths()
+        win = win.intersection(Window(0, 0, self.ds.width, self.ds.height))
+        data = self.ds.read(1, window=win, out_dtype="float32")
+        inside = geometry_mask([json.loads(geom.ExportToJson())], out_shape=data.shape,
+                               transform=self.ds.window_transform(win), invert=True)
+        nod = self.ds.nodata
+        ok = inside & (data != nod) if nod is not None else inside
+        if not ok.any():
+            return float("nan")
+        vals = data[ok]
+        return float(vals.mean() / (254.0 if self.ds.dtypes[0] == "uint8" else 1.0))
+
+    def close(self):
+        self.ds.close()

@@ -1,0 +1,93 @@
+"""What every BuildSeg algorithm shares: groups, help links, engine calls, feedback adapter."""
+
+import os
+
+from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtGui import QIcon
+
+from ..engine import deps
+from ..engine.errors import BuildSegError
+from ..engine.progress import Progress
+from .provider import ICON
+
+PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_MODEL = os.path.join(PLUGIN_DIR, "resources", "models", "buildings-default.safetensors")
+README_URL = "https://github.com/buildseg/buildseg#"
+GROUPS = {"extraction": "Extraction", "training": "Training", "analysis": "Analysis", "tools": "Tools"}
+DEVICE_OPTIONS = ["auto", "cpu", "cuda"]
+
+
+class FeedbackProgress(Progress):
+    """The engine's progress interface over a QgsProcessingFeedback."""
+
+    def __init__(self, feedback):
+        self.feedback = feedback
+
+    def set_progress(self, percent: float) -> None:
+        if self.feedback:
+            self.feedback.setProgress(percent)
+
+    def info(self, message: str) -> None:
+        if self.feedback:
+            self.feedback.pushInfo(message)
+
+    def warn(self, message: str) -> None:
+        if self.feedback:
+            self.feedback.reportError(message, fatalError=False)
+
+    def is_canceled(self) -> bool:
+        return bool(self.feedback and self.feedback.isCanceled())
+
+
+class BuildSegAlgorithm(QgsProcessingAlgorithm):
+    """Base class: subclasses set NAME, DISPLAY, GROUP, HELP, README_ANCHOR and define the rest."""
+
+    NAME = ""
+    DISPLAY = ""
+    GROUP = "tools"
+    HELP = ""
+    README_ANCHOR = ""
+    NEEDS = ("torch", "onnxruntime", "safetensors", "rasterio")
+
+    def tr(self, text):
+        return QCoreApplication.translate("BuildSeg", text)
+
+    def createInstance(self):
+        return type(self)()
+
+    def name(self):
+        return self.NAME
+
+    def displayName(self):
+        return self.tr(self.DISPLAY)
+
+    def group(self):
+        return self.tr(GROUPS[self.GROUP])
+
+    def groupId(self):
+        return self.GROUP
+
+    def shortHelpString(self):
+        return self.tr(self.HELP)
+
+    def helpUrl(self):
+        return README_URL + (self.README_ANCHOR or self.NAME)
+
+    def icon(self):
+        return QIcon(ICON)
+
+    def require_dependencies(self):
+        gone = deps.missing(list(self.NEEDS))
+        if gone:
+            raise QgsProcessingException(deps.install_hint(gone))
+
+    def run_engine(self, func, *args, **kwargs):
+        """Call the engine; its user errors become QgsProcessingException."""
+        try:
+            return func(*args, **kwargs)
+        except BuildSegError as exc:
+            raise QgsProcessingException(str(exc)) from None
+        except MemoryError:
+            raise QgsProcessingException("Out of memory: lower the tile size or batch size and run again.") \
+                from None

@@ -1,0 +1,37 @@
+"""The BuildSeg Processing provider."""
+
+import os
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icons", "buildseg.svg")
+
+
+def algorithm_classes():
+    from .check_dependencies import CheckDependencies
+    from .extract_buildings import ExtractBuildings
+    from .train_model import TrainModel
+
+    return [ExtractBuildings, TrainModel, CheckDependencies]
+
+
+class BuildSegProvider(QgsProcessingProvider):
+    def id(self):
+        return "buildseg"
+
+    def name(self):
+        return "BuildSeg"
+
+    def longName(self):
+        return "BuildSeg — building extraction with deep learning"
+
+    def icon(self):
+        return QIcon(ICON)
+
+    def svgIconPath(self):
+        return ICON
+
+    def loadAlgorithms(self):
+        for cls in algorithm_classes():
+            self.addAlgorithm(cls())

@@ -1,0 +1,274 @@
+"""Train building model: rasters + labelled polygons (or a label raster) -> a BuildSeg model file."""
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingException,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterField,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterMultipleLayers,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsUnitTypes,
+)
+
+from . import layers
+from .base import DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
+
+LOSS_OPTIONS = ["ce+dice", "ce", "dice", "focal"]
+OPTIMIZER_OPTIONS = ["adamw", "sgd"]
+SCHEDULE_OPTIONS = ["cosine", "poly", "step", "constant"]
+COLOURS = ["#00000000", "#e31a1c", "#1f78b4", "#33a02c", "#a6cee3", "#ff7f00", "#6a3d9a", "#b15928"]
+
+
+def _architectures():
+    from ..engine.models.registry import ARCHITECTURES, DEFAULT_ARCHITECTURE
+
+    names = list(ARCHITECTURES)
+    return names, names.index(DEFAULT_ARCHITECTURE)
+
+
+class TrainModel(BuildSegAlgorithm):
+    INPUT = "INPUT"
+    LABELS = "LABELS"
+    CLASS_FIELD = "CLASS_FIELD"
+    LABELLED_AREA = "LABELLED_AREA"
+    LABEL_RASTER = "LABEL_RASTER"
+    PALETTE = "PALETTE"
+    VAL_FRACTION = "VAL_FRACTION"
+    ARCHITECTURE = "ARCHITECTURE"
+    MODEL = "MODEL"
+    TILE_SIZE = "TILE_SIZE"
+    EPOCHS = "EPOCHS"
+    TILES_PER_EPOCH = "TILES_PER_EPOCH"
+    BATCH_SIZE = "BATCH_SIZE"
+    LEARNING_RATE = "LEARNING_RATE"
+    LOSS = "LOSS"
+    CLASS_WEIGHTS = "CLASS_WEIGHTS"
+    OPTIMIZER = "OPTIMIZER"
+    SCHEDULE = "SCHEDULE"
+    WARMUP = "WARMUP"
+    AUGMENT = "AUGMENT"
+    PATIENCE = "PATIENCE"
+    DEVICE = "DEVICE"
+    SEED = "SEED"
+    RESUME = "RESUME"
+    OUTPUT_MODEL = "OUTPUT_MODEL"
+    OUTPUT_REPORT = "OUTPUT_REPORT"
+    OUTPUT_METRICS = "OUTPUT_METRICS"
+
+    NAME = "trainmodel"
+    DISPLAY = "Train building model"
+    GROUP = "training"
+    README_ANCHOR = "train-a-model"
+    HELP = (
+        "Trains (or fine-tunes) a building segmentation model from your own imagery and labels, straight from "
+        "QGIS layers: no tile folders to prepare.\n\n"
+        "<b>Input rasters</b>: one or more rasters with the same bands.\n"
+        "<b>Labelled buildings</b>: polygons of buildings (any CRS: reprojected). With a <b>class field</b> every "
+        "distinct value becomes a class (e.g. building / road / water); without, all polygons are 'building'.\n"
+        "<b>Labelled area</b>: optional polygons where labelling is complete; pixels outside are ignored, not "
+        "taken as background.\n"
+        "<b>Label raster</b>: instead of polygons, a raster of class ids on the grid of the first input raster, or "
+        "a colour-coded mask with a <b>palette</b> such as '#3c1098=1;#8429f6=2' (unlisted colours are ignored).\n"
+        "<b>Validation fraction</b>: share held out for validation, spatially separated (whole rasters when "
+        "there are 5 or more, else a strip of each raster).\n"
+        "<b>Architecture</b> from the model registry; <b>starting model</b>: fine-tune an existing model file "
+        "(bands and classes must match).\n"
+        "Training: tile size (px, typical 256-512), epochs, tiles per epoch, batch size, learning rate (1e-3 for "
+        "AdamW), loss (CE+Dice, CE, Dice, focal), class weights ('1,3'), optimizer, schedule, warm-up epochs, "
+        "augmentation (flips, 90° rotations, scale, brightness/contrast), early-stopping patience (0 = off), "
+        "device, seed, resume from the checkpoint left by a cancelled or crashed run.\n\n"
+        "Outputs: the <b>model file</b> (.safetensors, self-describing: architecture, bands, normalisation, "
+        "classes, tile size, resolution, metrics), an HTML <b>training report</b> with curves and validation "
+        "tiles, and a CSV of per-epoch metrics. Cancel keeps the best model so far.")
+
+    def initAlgorithm(self, config=None):
+        arch_names, arch_default = _architectures()
+        self.arch_names = arch_names
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.INPUT, self.tr("Input rasters"), QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.LABELS, self.tr("Labelled buildings (polygons)"), [QgsProcessing.TypeVectorPolygon],
+            optional=True))
+        self.addParameter(QgsProcessingParameterField(
+            self.CLASS_FIELD, self.tr("Class field (empty: all polygons are buildings)"), None, self.LABELS,
+            optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.LABELLED_AREA, self.tr("Labelled area (outside it pixels are ignored)"),
+            [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.LABEL_RASTER, self.tr("Label raster (instead of polygons)"), optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.PALETTE, self.tr("Colour palette of a colour-coded label raster ('#rrggbb=id;…')"),
+            optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.VAL_FRACTION, self.tr("Validation fraction"), QgsProcessingParameterNumber.Double, 0.2, False,
+            0.0, 0.9))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.ARCHITECTURE, self.tr("Architecture"), arch_names, defaultValue=arch_default))
+        self.addParameter(QgsProcessingParameterFile(
+            self.MODEL, self.tr("Starting model to fine-tune (empty: train from scratch)"),
+            extension="safetensors", optional=True))
+        numbers = [
+            (self.TILE_SIZE, "Tile size (px)", QgsProcessingParameterNumber.Integer, 256, 64, 2048),
+            (self.EPOCHS, "Epochs", QgsProcessingParameterNumber.Integer, 10, 1, 10000),
+            (self.TILES_PER_EPOCH, "Tiles per epoch", QgsProcessingParameterNumber.Integer, 256, 1, 10**7),
+            (self.BATCH_SIZE, "Batch size", QgsProcessingParameterNumber.Integer, 8, 1, 1024),
+            (self.LEARNING_RATE, "Learning rate", QgsProcessingParameterNumber.Double, 1e-3, 1e-7, 10.0),
+        ]
+        for name, label, kind, default, lo, hi in numbers:
+            self.addParameter(QgsProcessingParameterNumber(name, self.tr(label), kind, default, False, lo, hi))
+        advanced = [
+            QgsProcessingParameterEnum(self.LOSS, self.tr("Loss"), LOSS_OPTIONS, defaultValue=0),
+            QgsProcessingParameterString(self.CLASS_WEIGHTS, self.tr("Class weights ('1,3'; empty: equal)"),
+                                         optional=True),
+            QgsProcessingParameterEnum(self.OPTIMIZER, self.tr("Optimizer"), OPTIMIZER_OPTIONS, defaultValue=0),
+            QgsProcessingParameterEnum(self.SCHEDULE, self.tr("Learning-rate schedule"), SCHEDULE_OPTIONS,
+                                       defaultValue=0),
+            QgsProcessingParameterNumber(self.WARMUP, self.tr("Warm-up epochs"),
+                                         QgsProcessingParameterNumber.Integer, 1, False, 0, 1000),
+            QgsProcessingParameterBoolean(self.AUGMENT, self.tr("Augmentation"), True),
+            QgsProcessingParameterNumber(self.PATIENCE, self.tr("Early-stopping patience (epochs, 0: off)"),
+                                         QgsProcessingParameterNumber.Integer, 0, False, 0, 10000),
+            QgsProcessingParameterEnum(self.DEVICE, self.tr("Device"), DEVICE_OPTIONS, defaultValue=0),
+            QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer,
+                                         0, False, 0),
+            QgsProcessingParameterBoolean(self.RESUME, self.tr("Resume from the checkpoint if one exists"), True),
+        ]
+        for p in advanced:
+            p.setFlags(p.flags() | p.FlagAdvanced)
+            self.addParameter(p)
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_MODEL, self.tr("Model file"), "BuildSeg model (*.safetensors)"))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_REPORT, self.tr("Training report"), "HTML files (*.html)", optional=True,
+            createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_METRICS, self.tr("Per-epoch metrics"), "CSV files (*.csv)", optional=True,
+            createByDefault=False))
+
+    def processAlgorithm(self, parameters, context, feedback):
+        self.require_dependencies()
+        from ..engine.dataset import Scene
+        from ..engine.training import TrainParams, train
+
+        rasters = self.parameterAsLayerList(parameters, self.INPUT, context)
+        if not rasters:
+            raise QgsProcessingException("Choose at least one input raster.")
+        paths = [layers.raster_file(r) for r in rasters]
+        scenes, classes = self._scenes(parameters, context, feedback, rasters, paths, Scene)
+        weights = self.parameterAsString(parameters, self.CLASS_WEIGHTS, context).strip()
+        try:
+            class_weights = [float(w) for w in weights.split(",")] if weights else None
+        except ValueError:
+            raise QgsProcessingException(f"Class weights '{weights}' must be numbers separated by commas.") \
+                from None
+        if class_weights and len(class_weights) != len(classes):
+            raise QgsProcessingException(f"Give {len(classes)} class weights (one per class: "
+                                         f"{', '.join(c['name'] for c in classes)}).")
+        params = TrainParams(
+            architecture=self.arch_names[self.parameterAsEnum(parameters, self.ARCHITECTURE, context)],
+            classes=classes,
+            tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
+            epochs=self.parameterAsInt(parameters, self.EPOCHS, context),
+            tiles_per_epoch=self.parameterAsInt(parameters, self.TILES_PER_EPOCH, context),
+            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
+            lr=self.parameterAsDouble(parameters, self.LEARNING_RATE, context),
+            loss=LOSS_OPTIONS[self.parameterAsEnum(parameters, self.LOSS, context)],
+            class_weights=class_weights,
+            optimizer=OPTIMIZER_OPTIONS[self.parameterAsEnum(parameters, self.OPTIMIZER, context)],
+            schedule=SCHEDULE_OPTIONS[self.parameterAsEnum(parameters, self.SCHEDULE, context)],
+            warmup_epochs=self.parameterAsInt(parameters, self.WARMUP, context),
+            augment=self.parameterAsBool(parameters, self.AUGMENT, context),
+            patience=self.parameterAsInt(parameters, self.PATIENCE, context),
+            val_fraction=self.parameterAsDouble(parameters, self.VAL_FRACTION, context),
+            device=DEVICE_OPTIONS[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            seed=self.parameterAsInt(parameters, self.SEED, context),
+            init_model=self.parameterAsFile(parameters, self.MODEL, context) or None,
+            resume=self.parameterAsBool(parameters, self.RESUME, context))
+        out_model = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
+        out_report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
+        out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_METRICS, context) or None
+        result = self.run_engine(train, scenes, out_model, params, FeedbackProgress(feedback),
+                                 out_report=out_report, out_csv=out_csv, resolution=_resolution(rasters[0]))
+        feedback.pushInfo(f"Best epoch {result.best_epoch} of {result.epochs_run}; model written to {out_model}")
+        out = {self.OUTPUT_MODEL: out_model, "BEST_EPOCH": result.best_epoch, "CANCELLED": result.cancelled}
+        if out_report:
+            out[self.OUTPUT_REPORT] = out_report
+        if out_csv:
+            out[self.OUTPUT_METRICS] = out_csv
+        return out
+
+    def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls):
+        from ..engine.labels import PolygonLabels, RasterLabels, parse_palette
+
+        label_raster = self.parameterAsRasterLayer(parameters, self.LABEL_RASTER, context)
+        source = self.parameterAsSource(parameters, self.LABELS, context)
+        if label_raster is not None:
+            if len(rasters) != 1:
+                raise QgsProcessingException("A label raster goes with exactly one input raster; use label "
+                                             "polygons to train on several rasters.")
+            palette_text = self.parameterAsString(parameters, self.PALETTE, context)
+            try:
+                palette = parse_palette(palette_text) if palette_text else None
+            except ValueError:
+                raise QgsProcessingException(f"Cannot read the palette '{palette_text}': write it as "
+                                             "'#rrggbb=id;#rrggbb=id'.") from None
+            labels = self.run_engine(RasterLabels, layers.raster_file(label_raster, "label raster"), palette)
+            ids = sorted(set(palette.values())) if palette else [0, 1]
+            classes = [{"id": i, "name": "background" if i == 0 else ("building" if i == 1 else f"class {i}"),
+                        "color": COLOURS[i % len(COLOURS)]} for i in range(max(ids) + 1)]
+            return [scene_cls(paths[0], labels)], classes
+        if source is None:
+            raise QgsProcessingException("Give labelled building polygons or a label raster.")
+        if source.featureCount() == 0:
+            raise QgsProcessingException("The label layer is empty: draw or load building polygons first.")
+        field = self.parameterAsString(parameters, self.CLASS_FIELD, context) or None
+        value_map, classes = _classes(source, field)
+        area_source = self.parameterAsSource(parameters, self.LABELLED_AREA, context)
+        scenes, overlapping = [], 0
+        for layer, path in zip(rasters, paths):
+            ext = layer.extent()
+            shapes = layers.shapes(source, layer.crs(), context, feedback, field, value_map, extent=ext)
+            area = None
+            if area_source is not None:
+                area = [g for g, _ in layers.shapes(area_source, layer.crs(), context, feedback,
+                                                    what="labelled area", extent=ext)]
+            bounds = (ext.xMinimum(), ext.yMinimum(), ext.xMaximum(), ext.yMaximum())
+            if layers.extent_overlaps(shapes, bounds):
+                overlapping += 1
+            elif len(rasters) > 1:
+                feedback.pushInfo(f"No labels over {layer.name()}: it is used as background only.")
+            scenes.append(scene_cls(path, PolygonLabels(shapes, area)))
+        if not overlapping:
+            raise QgsProcessingException("The labelled polygons do not overlap any input raster: check that the "
+                                         "labels and the rasters cover the same place (and their CRS).")
+        return scenes, classes
+
+
+def _classes(source, field):
+    from ..engine.modelfile import DEFAULT_CLASSES
+
+    if not field:
+        return None, [dict(c) for c in DEFAULT_CLASSES]
+    values = sorted({f[field] for f in source.getFeatures() if f[field] is not None}, key=str)
+    if not values:
+        raise QgsProcessingException(f"The class field '{field}' is empty in every feature.")
+    colours = COLOURS
+    classes = [dict(DEFAULT_CLASSES[0])] + [{"id": i + 1, "name": str(v), "color": colours[(i + 1) % len(colours)]}
+                                            for i, v in enumerate(values)]
+    return {v: i + 1 for i, v in enumerate(values)}, classes
+
+
+def _resolution(layer):
+    """Ground metres per pixel of a raster layer (None for geographic CRSs)."""
+    crs = layer.crs()
+    if crs.isGeographic():
+        return None
+    factor = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceMeters)
+    return layer.rasterUnitsPerPixelX() * factor

@@ -1,0 +1,165 @@
+"""Extract buildings on real imagery: in-process and through qgis_process."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import rasterio
+
+from conftest import DATA, crop, dubai, polygon_labels, qgis_process
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    """A 600 x 500 crop of a Dubai test image (Tile 8) with a nodata corner."""
+    d = tmp_path_factory.mktemp("scene")
+    path = crop(dubai("tile8_part4"), str(d / "crop.tif"), 300, 200, 600, 500)
+    with rasterio.open(path, "r+") as ds:
+        ds.nodata = 0
+        data = ds.read()
+        data[:, :80, :120] = 0  # a nodata corner
+        ds.write(data)
+    return path
+
+
+def _extract(run_alg, scene, model, out, **extra):
+    params = {"INPUT": scene, "MODEL": model, "TILE_SIZE": 128, "OVERLAP": 32,
+              "OUTPUT_MASK": str(out / "mask.tif"), "OUTPUT_PROBABILITY": str(out / "prob.tif"),
+              "OUTPUT_POLYGONS": str(out / "buildings.gpkg"), "MIN_AREA": 5}
+    params.update(extra)
+    return run_alg("buildseg:extractbuildings", params)
+
+
+def test_outputs_georeferenced_valid_and_consistent(run_alg, scene, tiny_model, tmp_path):
+    res = _extract(run_alg, scene, tiny_model, tmp_path)
+    with rasterio.open(scene) as src, rasterio.open(res["OUTPUT_MASK"]) as m, \
+            rasterio.open(res["OUTPUT_PROBABILITY"]) as p:
+        for out in (m, p):
+            assert out.crs == src.crs and out.transform == src.transform
+            assert (out.width, out.height) == (src.width, src.height)
+        mask, prob = m.read(1), p.read(1)
+        nodata_in = (src.read_masks() == 0).all(axis=0)
+    assert m.dtypes[0] == "uint8" and p.dtypes[0] == "float32"
+    assert (mask[nodata_in] == 255).all() and (prob[nodata_in] == -1).all()
+    valid = ~nodata_in
+    assert ((prob[valid] >= 0) & (prob[valid] <= 1)).all()
+    assert set(np.unique(mask[valid])) <= {0, 1}
+    assert ((prob[valid] >= 0.5) == (mask[valid] == 1)).all()
+    from osgeo import ogr
+
+    ds = ogr.Open(res["OUTPUT_POLYGONS"])
+    layer = ds.GetLayer(0)
+    assert layer.GetSpatialRef().GetAuthorityCode(None) == "32640"
+    names = [layer.GetLayerDefn().GetFieldDefn(i).GetName() for i in range(layer.GetLayerDefn().GetFieldCount())]
+    assert names == ["id", "area_m2", "perimeter_m", "confidence", "class"]
+    feats = list(layer)
+    assert feats and res["BUILDING_COUNT"] == len(feats)
+    inside = 0
+    with rasterio.open(res["OUTPUT_MASK"]) as m:
+        for f in feats:
+            g = f.GetGeometryRef()
+            assert g.IsValid() and f["area_m2"] >= 5 and 0 <= f["confidence"] <= 1
+            assert abs(f["area_m2"] - g.GetArea()) < 1e-3 * max(1, g.GetArea()) + 0.01
+            c = g.PointOnSurface()
+            row, col = m.index(c.GetX(), c.GetY())
+            inside += mask[row, col] == 1
+    assert inside == len(feats)  # every polygon lies on mask pixels
+
+
+def test_aoi_respected(run_alg, scene, tiny_model, tmp_path):
+    from qgis.core import QgsFeature, QgsGeometry, QgsRectangle, QgsVectorLayer
+
+    with rasterio.open(scene) as src:
+        b = src.bounds
+    aoi = QgsVectorLayer("Polygon?crs=EPSG:32640", "aoi", "memory")
+    f = QgsFeature()
+    rect = QgsRectangle(b.left + 200, b.bottom + 150, b.left + 400, b.bottom + 350)
+    f.setGeometry(QgsGeometry.fromRect(rect))
+    aoi.dataProvider().addFeatures([f])
+    res = _extract(run_alg, scene, tiny_model, tmp_path, AOI=aoi)
+    with rasterio.open(res["OUTPUT_MASK"]) as m:
+        mask = m.read(1)
+        rows, cols = np.nonzero(mask != 255)
+        xs, ys = rasterio.transform.xy(m.transform, rows, cols)
+    assert len(rows) > 0
+    assert min(xs) >= rect.xMinimum() - 1 and max(xs) <= rect.xMaximum() + 1
+    assert min(ys) >= rect.yMinimum() - 1 and max(ys) <= rect.yMaximum() + 1
+
+
+def test_stitching_has_no_seams(tmp_path, scene, tiny_model):
+    """One big tile and many overlapping small tiles give nearly the same probabilities."""
+    from buildseg.engine.inference import ExtractParams, extract
+
+    one = str(tmp_path / "one.tif")
+    many = str(tmp_path / "many.tif")
+    extract(scene, tiny_model, out_probability=one, params=ExtractParams(tile_size=640, overlap=0))
+    extract(scene, tiny_model, out_probability=many, params=ExtractParams(tile_size=192, overlap=64))
+    with rasterio.open(one) as a, rasterio.open(many) as b:
+        pa, pb = a.read(1), b.read(1)
+    ok = pa >= 0
+    diff = np.abs(pa[ok] - pb[ok])
+    assert diff.mean() < 0.03 and np.percentile(diff, 99) < 0.25
+
+
+def test_wrong_band_count_is_a_clear_error(run_alg, tiny_model, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    single = crop(dubai("tile8_part1"), str(tmp_path / "one_band.tif"), 0, 0, 300, 300, bandList=[1])
+    with pytest.raises(QgsProcessingException, match="expects 3 band"):
+        _extract(run_alg, single, tiny_model, tmp_path)
+    assert not [p for p in os.listdir(tmp_path) if p != "one_band.tif"]
+
+
+def test_cancel_leaves_nothing(qgis_app, scene, tiny_model, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    class CancelSoon(QgsProcessingFeedback):
+        def setProgress(self, p):
+            super().setProgress(p)
+            if p > 20:
+                self.cancel()
+
+    before = open(scene, "rb").read()
+    with pytest.raises(QgsProcessingException, match="Cancel"):
+        processing.run("buildseg:extractbuildings", {
+            "INPUT": scene, "MODEL": tiny_model, "TILE_SIZE": 128, "OVERLAP": 32,
+            "OUTPUT_MASK": str(tmp_path / "m.tif"), "OUTPUT_PROBABILITY": str(tmp_path / "p.tif"),
+            "OUTPUT_POLYGONS": str(tmp_path / "b.gpkg")}, feedback=CancelSoon())
+    assert os.listdir(tmp_path) == []
+    assert open(scene, "rb").read() == before
+
+
+def test_uint16_single_band_with_matching_model(tmp_path):
+    """A 16-bit panchromatic raster works with a model trained on such bands."""
+    from buildseg.engine import modelfile, training
+    from buildseg.engine.dataset import Scene
+    from buildseg.engine.inference import ExtractParams, extract
+
+    folder = DATA / "fixtures" / "solaris-spacenet"
+    raster = str(folder / "sample_geotiff.tif")
+    model = str(tmp_path / "pan.safetensors")
+    params = training.TrainParams(architecture="unet", arch_params={"base": 8, "depth": 2}, tile_size=128,
+                                  epochs=1, tiles_per_epoch=8, batch_size=4, val_fraction=0.0)
+    training.train([Scene(raster, polygon_labels(str(folder / "geotiff_labels.geojson")))], model, params,
+                   resolution=0.5)
+    info = modelfile.read_info(model)
+    assert info.in_channels == 1 and info.mean[0] > 100  # statistics in raw uint16 units
+    res = extract(raster, model, out_probability=str(tmp_path / "p.tif"),
+                  params=ExtractParams(tile_size=256, overlap=0))
+    with rasterio.open(res.outputs["probability"]) as p:
+        prob = p.read(1)
+    assert np.isfinite(prob).all() and prob.min() >= 0 and prob.max() <= 1 and prob.std() > 0
+
+
+def test_qgis_process_extraction(scene, tiny_model, tmp_path):
+    out = qgis_process("run", "buildseg:extractbuildings", "--json", "--", f"INPUT={scene}",
+                       f"MODEL={tiny_model}", "TILE_SIZE=128", f"OUTPUT_MASK={tmp_path / 'm.tif'}",
+                       f"OUTPUT_PROBABILITY={tmp_path / 'p.tif'}", f"OUTPUT_POLYGONS={tmp_path / 'b.gpkg'}")
+    assert out.returncode == 0, out.stdout + out.stderr
+    results = json.loads(out.stdout)["results"]
+    assert results["OUTPUT_MASK"] == str(tmp_path / "m.tif")
+    assert results["BUILDING_COUNT"] > 0
+    for name in ("m.tif", "p.tif", "b.gpkg"):
+        assert (tmp_path / name).stat().st_size > 0

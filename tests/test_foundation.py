@@ -1,0 +1,145 @@
+"""The plugin skeleton: provider, metadata, engine purity, device helper, dependency check, qgis_process."""
+
+import configparser
+import json
+import os
+import re
+import subprocess
+import textwrap
+
+import pytest
+
+from conftest import ROOT, qgis_process
+
+ALGORITHMS = {"extractbuildings": "extraction", "trainmodel": "training", "checkdependencies": "tools"}
+
+
+def test_provider_lists_grouped_algorithms(qgis_app):
+    from qgis.core import QgsApplication
+
+    provider = QgsApplication.processingRegistry().providerById("buildseg")
+    assert provider is not None and provider.name() == "BuildSeg"
+    assert not provider.icon().isNull()
+    algs = {a.name(): a for a in provider.algorithms()}
+    assert ALGORITHMS.keys() <= algs.keys()
+    for name, alg in algs.items():
+        assert alg.groupId() == ALGORITHMS.get(name, alg.groupId())
+        assert len(alg.shortHelpString()) > 200, name
+        assert alg.helpUrl().startswith("https://")
+        for p in alg.parameterDefinitions():
+            assert p.name() == p.name().upper(), f"{name}: parameter {p.name()} is not UPPER_CASE"
+
+
+def test_metadata_passes_repository_rules():
+    meta = configparser.ConfigParser()
+    meta.read(ROOT / "metadata.txt")
+    g = meta["general"]
+    for key in ("name", "qgisMinimumVersion", "qgisMaximumVersion", "description", "about", "version",
+                "author", "email", "repository", "tracker", "homepage", "tags", "category", "icon"):
+        assert g.get(key), key
+    assert g["qgisMinimumVersion"] == "3.22" and float(g["qgisMaximumVersion"]) >= 4
+    assert g["category"] == "Raster" and g["hasProcessingProvider"] == "yes"
+    assert re.match(r"^\d+\.\d+\.\d+$", g["version"])
+    assert "torch" in g["about"] and (ROOT / g["icon"]).exists()
+    assert (ROOT / "LICENSE").read_text().startswith("                    GNU GENERAL PUBLIC LICENSE")
+
+
+def test_engine_never_imports_qgis():
+    offenders = []
+    for path in (ROOT / "engine").rglob("*.py"):
+        for line in path.read_text().splitlines():
+            if re.match(r"\s*(from|import)\s+qgis\b", line) or re.match(r"\s*from\s+buildseg\b", line):
+                offenders.append(f"{path}: {line}")
+    assert not offenders
+
+
+def test_device_helper_choices():
+    import torch
+
+    from buildseg.engine import device
+    from buildseg.engine.errors import BuildSegError
+
+    assert device.resolve("cpu").type == "cpu"
+    assert device.resolve("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert "threads" in device.describe(torch.device("cpu"))
+    with pytest.raises(BuildSegError, match="Unknown device"):
+        device.resolve("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(BuildSegError, match="no CUDA GPU"):
+            device.resolve("cuda")
+
+
+def test_dependency_hint_names_missing_and_pins():
+    from buildseg.engine import deps
+
+    assert deps.missing(["torch", "no_such_module_xyz"]) == ["no_such_module_xyz"]
+    hint = deps.install_hint(["torch", "pydensecrf"])
+    assert "torch==2.14.1" in hint and "pydensecrf2==1.1" in hint and "Check / install dependencies" in hint
+    cmd = deps.pip_install_command(cuda=False)
+    assert cmd[cmd.index("--target") + 1] == str(deps.private_target())
+    assert str(deps.REQUIREMENTS) in cmd
+
+
+def test_dependency_report_algorithm(run_alg, tmp_path):
+    out = tmp_path / "deps.json"
+    res = run_alg("buildseg:checkdependencies", {"INSTALL": False, "OUTPUT": str(out)})
+    report = json.loads(out.read_text())
+    assert report == json.loads(res["REPORT"])
+    import torch
+
+    assert report["packages"]["torch"] == torch.__version__
+    assert report["missing"] == []
+    assert report["device"].startswith(("CPU", "CUDA"))
+
+
+def test_provider_loads_without_torch(tmp_path):
+    """In a QGIS Python without torch the provider loads and algorithms explain how to install it."""
+    script = tmp_path / "no_torch.py"
+    script.write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(tmp_path)!r})
+        sys.path.append('/usr/share/qgis/python/plugins')
+        import os
+        os.symlink({str(ROOT)!r}, {str(tmp_path / 'buildseg')!r})
+        from qgis.core import QgsApplication, QgsProcessingException
+        app = QgsApplication([], False); app.initQgis()
+        from processing.core.Processing import Processing; Processing.initialize()
+        import buildseg, processing
+        plugin = buildseg.classFactory(None)
+        plugin.initProcessing()
+        assert 'torch' not in sys.modules
+        try:
+            processing.run('buildseg:extractbuildings', {{'INPUT': {str(ROOT / 'resources/sample/sample.tif')!r},
+                           'OUTPUT_MASK': {str(tmp_path / 'm.tif')!r}}})
+        except QgsProcessingException as e:
+            print('MESSAGE:', e)
+    """))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    # Debian's own Python: QGIS, GDAL and numpy, but none of the engine's pip packages
+    env["HOME"] = str(tmp_path)  # no private install folder either
+    out = subprocess.run(["/usr/bin/python3", "-s", str(script)], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert "MESSAGE:" in out.stdout, out.stdout + out.stderr
+    message = out.stdout.split("MESSAGE:", 1)[1]
+    assert "torch" in message and "Check / install dependencies" in message and "pip install" in message
+    assert not (tmp_path / "m.tif").exists()
+
+
+def test_qgis_process_lists_and_helps():
+    out = qgis_process("list")
+    assert out.returncode == 0, out.stderr
+    for name in ALGORITHMS:
+        assert f"buildseg:{name}" in out.stdout
+    for name in ALGORITHMS:
+        helped = qgis_process("help", f"buildseg:{name}")
+        assert helped.returncode == 0, helped.stderr
+        assert len(helped.stdout) > 800 and "----------------" in helped.stdout
+
+
+def test_qgis_process_runs_with_json(tmp_path):
+    out = qgis_process("run", "buildseg:checkdependencies", "--json", "--", "INSTALL=false",
+                       f"OUTPUT={tmp_path / 'r.json'}")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["results"]["OUTPUT"] == str(tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text())["missing"] == []
