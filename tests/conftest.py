@@ -14,6 +14,7 @@ DUBAI = DATA / "dubai" / "scenes"
 QGIS_PROCESS = ROOT / "scripts" / "qgis_process"
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported
 os.environ.setdefault("BUILDSEG_CACHE", tempfile.mkdtemp(prefix="buildseg-cache-"))
 # The checkout may have any folder name: import it as the `buildseg` package through a link.
 _PLUGINS = Path(tempfile.mkdtemp(prefix="buildseg-plugins-"))

@@ -1,0 +1,157 @@
+"""One conformance test over every registry entry, and the model-file format's safety."""
+
+import json
+import os
+import pickle
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from buildseg.engine import modelfile
+from buildseg.engine.errors import BuildSegError
+from buildseg.engine.models.registry import ARCHITECTURES
+from conftest import dubai, dubai_labels, polygon_labels
+
+SMALL = {"unet": {"base": 8, "depth": 3}}
+
+
+@pytest.fixture(scope="module")
+def real_tiles():
+    """Two 64-px tiles of Dubai imagery with their building labels, normalised."""
+    from buildseg.engine.dataset import Scene, read_sample
+
+    scene = Scene(dubai("tile1_part1"), polygon_labels(dubai_labels("tile1_part1"))).open()
+    (x, y), (x2, y2) = scene.labels.positive_centres()[:2]
+    out = []
+    for cx, cy in ((x, y), (x2, y2)):
+        row, col = scene.src.ds.index(cx, cy)
+        out.append(read_sample(scene, [1, 2, 3], row - 32, col - 32, 64))
+    img = np.stack([(i - 100) / 50 for i, _ in out]).astype(np.float32)
+    lab = np.stack([lab for _, lab in out]).astype(np.int64)
+    return torch.from_numpy(img), torch.from_numpy(lab)
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_architecture_conformance(name, tmp_path):
+    arch = ARCHITECTURES[name]
+    params = SMALL.get(name, {})
+    for bands, classes, size in [(1, 2, 64), (3, 6, 96), (4, 2, 64)]:
+        torch.manual_seed(0)
+        model = arch.build(bands, classes, **params)
+        model.train()
+        out = model(torch.randn(2, bands, size, size))
+        main = out[0] if isinstance(out, (tuple, list)) else out
+        assert main.shape == (2, classes, size, size), (name, bands, classes, size)
+        main.float().mean().backward()
+        grads = [p.grad for p in model.parameters() if p.requires_grad]
+        assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+        model.eval()
+        with torch.no_grad():
+            assert model(torch.randn(1, bands, size, size)).shape == (1, classes, size, size)
+    info = modelfile.ModelInfo(architecture=name, in_channels=4, arch_params=params,
+                               classes=[{"id": i, "name": f"c{i}", "color": "#000000"} for i in range(2)])
+    path = str(tmp_path / "m.safetensors")
+    modelfile.save(path, model, info)
+    loaded, info2 = modelfile.load(path)
+    x = torch.randn(1, 4, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    assert info2 == info
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_architecture_overfits_real_tiles(name, real_tiles):
+    from buildseg.engine.losses import deep_supervision, make_loss
+
+    torch.manual_seed(0)
+    x, y = real_tiles
+    model = ARCHITECTURES[name].build(3, 2, **SMALL.get(name, {})).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    loss_fn = make_loss("ce")
+    losses = []
+    for _ in range(40):
+        opt.zero_grad()
+        loss, _ = deep_supervision(loss_fn, model(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    assert min(losses[-5:]) <= 0.5 * losses[0], (name, losses[0], losses[-5:])
+
+
+def test_first_conv_adaptation():
+    from buildseg.engine.models.encoders import adapt_first_conv
+
+    w = torch.randn(8, 3, 7, 7)
+    assert torch.allclose(adapt_first_conv(w, 1)[:, 0], w.sum(1))
+    five = adapt_first_conv(w, 5)
+    assert five.shape == (8, 5, 7, 7) and torch.allclose(five[:, 3], w[:, 0] * 3 / 5)
+    assert adapt_first_conv(w, 3) is w
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = ARCHITECTURES["unet"].build(3, 2, **SMALL["unet"])
+    path = str(tmp_path / "ok.safetensors")
+    modelfile.save(path, model, modelfile.ModelInfo(architecture="unet", in_channels=3, arch_params=SMALL["unet"]))
+    return path
+
+
+def test_truncated_model_is_refused(saved, tmp_path):
+    data = open(saved, "rb").read()
+    bad = tmp_path / "cut.safetensors"
+    bad.write_bytes(data[: len(data) // 2])
+    with pytest.raises(BuildSegError, match="truncated"):
+        modelfile.read_info(str(bad))
+
+
+def test_pickle_with_code_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    bad = tmp_path / "evil.safetensors"
+    bad.write_bytes(pickle.dumps({"state_dict": Evil()}, protocol=4))
+    with pytest.raises(BuildSegError, match="pickle"):
+        modelfile.load(str(bad))
+    torch_file = tmp_path / "evil.pt"
+    torch.save({"x": torch.zeros(1)}, torch_file)
+    with pytest.raises(BuildSegError, match="pickle"):
+        modelfile.load(str(torch_file))
+    assert not marker.exists()
+
+
+def test_not_a_model_and_newer_format_are_refused(saved, tmp_path):
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"GIF89a" + bytes(200))
+    with pytest.raises(BuildSegError, match="not a BuildSeg model"):
+        modelfile.read_info(str(junk))
+    data = open(saved, "rb").read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = json.loads(header["__metadata__"]["buildseg"])
+    meta["format_version"] = modelfile.FORMAT_VERSION + 1
+    header["__metadata__"]["buildseg"] = json.dumps(meta)
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    newer = tmp_path / "newer.safetensors"
+    newer.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
+    with pytest.raises(BuildSegError, match="newer BuildSeg"):
+        modelfile.read_info(str(newer))
+
+
+def test_half_precision_storage_loads_as_float32(tmp_path):
+    model = ARCHITECTURES["unet"].build(3, 2, **SMALL["unet"]).eval()
+    info = modelfile.ModelInfo(architecture="unet", in_channels=3, arch_params=SMALL["unet"])
+    full, half = str(tmp_path / "f.safetensors"), str(tmp_path / "h.safetensors")
+    modelfile.save(full, model, info)
+    modelfile.save(half, model, info, half=True)
+    assert os.path.getsize(half) < 0.6 * os.path.getsize(full)
+    loaded, _ = modelfile.load(half)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert next(loaded.parameters()).dtype == torch.float32
+        assert torch.allclose(torch.softmax(model(x), 1), torch.softmax(loaded(x), 1), atol=1e-2)

@@ -1,0 +1,198 @@
+"""Train building model: from QGIS layers on real imagery, fine-tune, resume, cancel, bad input."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+import rasterio
+
+from conftest import DATA, DUBAI, crop, dubai, dubai_labels, qgis_process
+
+FAST = {"ARCHITECTURE": 0, "TILE_SIZE": 128, "TILES_PER_EPOCH": 32, "BATCH_SIZE": 8, "LEARNING_RATE": 0.003,
+        "VAL_FRACTION": 0.25, "SEED": 3}
+
+
+def _params(tmp_path, **extra):
+    p = {"INPUT": [dubai("tile1_part1")], "LABELS": dubai_labels("tile1_part1"), "EPOCHS": 3,
+         "OUTPUT_MODEL": str(tmp_path / "model.safetensors"), "OUTPUT_REPORT": str(tmp_path / "report.html"),
+         "OUTPUT_METRICS": str(tmp_path / "metrics.csv"), **FAST}
+    p.update(extra)
+    return p
+
+
+@pytest.fixture(autouse=True)
+def small_unet(monkeypatch):
+    """Keep the classic U-Net tiny in these tests (the registry default is the full 64-channel one)."""
+    from buildseg.engine.models import registry
+
+    arch = registry.ARCHITECTURES["unet"]
+    monkeypatch.setitem(registry.ARCHITECTURES, "unet",
+                        registry.Architecture("unet", arch.builder, {"base": 8, "depth": 3}, arch.description))
+
+
+def test_training_from_layers_learns_and_writes_outputs(run_alg, tmp_path):
+    from buildseg.engine import modelfile
+
+    res = run_alg("buildseg:trainmodel", _params(tmp_path))
+    rows = list(csv.DictReader(open(res["OUTPUT_METRICS"])))
+    losses = [float(r["loss"]) for r in rows]
+    assert len(rows) == 3 and losses[-1] < losses[0]
+    info = modelfile.read_info(res["OUTPUT_MODEL"])
+    assert info.architecture == "unet" and info.bands == [1, 2, 3] and info.tile_size == 128
+    assert info.resolution == pytest.approx(1.0) and len(info.mean) == 3 and info.std[0] > 1
+    assert [c["name"] for c in info.classes] == ["background", "building"]
+    assert info.training["epochs_run"] == 3 and "validation" in info.metrics
+    assert 0 <= info.metrics["validation"]["iou"][1] <= 1
+    model, _ = modelfile.load(res["OUTPUT_MODEL"])
+    assert sum(p.numel() for p in model.parameters()) > 1000
+    html = open(res["OUTPUT_REPORT"]).read()
+    assert html.count("data:image/png;base64") == 2 and "Per-epoch metrics" in html
+    assert not os.path.exists(res["OUTPUT_MODEL"] + ".ckpt")
+
+
+def test_fine_tune_from_model_file(run_alg, tmp_path, tiny_model):
+    from buildseg.engine import modelfile
+
+    res = run_alg("buildseg:trainmodel", _params(tmp_path, MODEL=tiny_model, EPOCHS=1))
+    info = modelfile.read_info(res["OUTPUT_MODEL"])
+    base = modelfile.read_info(tiny_model)
+    assert info.training["fine_tuned_from"] == os.path.basename(tiny_model)
+    assert info.mean == base.mean and info.arch_params == base.arch_params
+
+
+def test_labelled_area_makes_outside_ignored():
+    from conftest import polygon_labels
+
+    from buildseg.engine.labels import IGNORE, PolygonLabels
+
+    labels = polygon_labels(dubai_labels("tile1_part1"))
+    with rasterio.open(dubai("tile1_part1")) as src:
+        tr = src.transform
+    x0, y0 = tr * (0, 0)
+    area = {"type": "Polygon", "coordinates": [[[x0, y0], [x0 + 200, y0], [x0 + 200, y0 - 300], [x0, y0 - 300],
+                                                [x0, y0]]]}
+    limited = PolygonLabels(labels.shapes, [area])
+    full = labels.read(tr, 0, 0, 400, 400)
+    part = limited.read(tr, 0, 0, 400, 400)
+    assert (part[:300, :200] == full[:300, :200]).all()
+    assert (part[:, 200:] == IGNORE).all() and (part[300:, :] == IGNORE).all()
+    assert (full != IGNORE).all()
+
+
+def test_colour_coded_masks_convert_to_class_ids():
+    """The Dubai colour masks map to the same ids as the class rasters."""
+    from PIL import Image
+
+    from buildseg.engine.labels import IGNORE, colours_to_ids, parse_palette
+
+    palette = parse_palette((DATA / "dubai" / "classes.json").read_text())
+    rgb = np.asarray(Image.open(DATA / "dubai" / "tiles" / "masks" / "tile8_part2.png").convert("RGB"))
+    ids = colours_to_ids(rgb.transpose(2, 0, 1), palette)
+    with rasterio.open(DUBAI / "tile8_part2_classes.tif") as ref:
+        expected = ref.read(1)
+    labelled = expected != 0
+    assert (ids[labelled] == expected[labelled]).mean() > 0.999
+    assert set(np.unique(ids)) <= {0, 1, 2, 3, 4, 5, IGNORE}
+    assert parse_palette("#3c1098=1;132,41,246=2") == {(60, 16, 152): 1, (132, 41, 246): 2}
+
+
+def test_label_raster_with_palette_trains(run_alg, tmp_path):
+    """A colour-coded label raster on the image grid trains a multi-class model."""
+    src = dubai("tile2_part3")
+    colour = tmp_path / "colour.tif"
+    with rasterio.open(DUBAI / "tile2_part3_classes.tif") as ids:
+        profile = ids.profile
+        classes = ids.read(1)
+    colours = {1: (60, 16, 152), 2: (132, 41, 246), 3: (110, 193, 228), 4: (254, 221, 58), 5: (226, 169, 41)}
+    rgb = np.zeros((3,) + classes.shape, np.uint8)
+    for cid, c in colours.items():
+        rgb[:, classes == cid] = np.array(c)[:, None]
+    profile.update(count=3, nodata=None)
+    with rasterio.open(colour, "w", **profile) as dst:
+        dst.write(rgb)
+    palette = ";".join(f"{r},{g},{b}={cid - 1}" for cid, (r, g, b) in colours.items())
+    res = run_alg("buildseg:trainmodel", _params(tmp_path, INPUT=[src], LABELS=None, LABEL_RASTER=str(colour),
+                                                 PALETTE=palette, EPOCHS=1))
+    from buildseg.engine import modelfile
+
+    assert modelfile.read_info(res["OUTPUT_MODEL"]).num_classes == 5
+
+
+def test_cancel_keeps_best_model_and_resume_continues(qgis_app, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingFeedback
+
+    from buildseg.engine import modelfile
+
+    class CancelInThirdEpoch(QgsProcessingFeedback):
+        def pushInfo(self, info):  # noqa: N802
+            super().pushInfo(info)
+            if info.startswith("Epoch 2/"):
+                self.cancel()
+
+    params = _params(tmp_path, EPOCHS=4)
+    res = processing.run("buildseg:trainmodel", params, feedback=CancelInThirdEpoch())
+    assert res["CANCELLED"] is True
+    info = modelfile.read_info(params["OUTPUT_MODEL"])
+    assert info.training["epochs_run"] == 2
+    ckpt = params["OUTPUT_MODEL"] + ".ckpt"
+    assert os.path.exists(ckpt)
+    log = []
+
+    class Recorder(QgsProcessingFeedback):
+        def pushInfo(self, info):  # noqa: N802
+            log.append(info)
+
+    res = processing.run("buildseg:trainmodel", params, feedback=Recorder())
+    assert any("Resuming from checkpoint" in line and "after epoch 2" in line for line in log)
+    assert [line.split(":")[0] for line in log if line.startswith("Epoch ")] == ["Epoch 3/4", "Epoch 4/4"]
+    assert modelfile.read_info(params["OUTPUT_MODEL"]).training["epochs_run"] == 4
+    assert not os.path.exists(ckpt)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no_overlap", "do not overlap"),
+    ("empty", "empty"),
+    ("too_small", "too small"),
+])
+def test_bad_training_input(run_alg, tmp_path, case, message):
+    from qgis.core import QgsProcessingException, QgsVectorLayer
+
+    params = _params(tmp_path, EPOCHS=1)
+    if case == "no_overlap":
+        params["LABELS"] = dubai_labels("tile3_part2")  # another 5 km cell
+    elif case == "empty":
+        params["LABELS"] = QgsVectorLayer("Polygon?crs=EPSG:32640", "empty", "memory")
+    else:
+        from conftest import polygon_labels
+
+        x, y = polygon_labels(dubai_labels("tile1_part1")).positive_centres()[0]
+        with rasterio.open(dubai("tile1_part1")) as src:
+            row, col = src.index(x, y)
+        small = crop(dubai("tile1_part1"), str(tmp_path / "small.tif"), col - 20, row - 20, 40, 40)
+        params["INPUT"] = [small]
+    with pytest.raises(QgsProcessingException, match=message):
+        run_alg("buildseg:trainmodel", params)
+    assert not os.path.exists(params["OUTPUT_MODEL"])
+
+
+def test_labels_in_another_crs_are_reprojected(run_alg, tmp_path):
+    from osgeo import gdal
+
+    wgs84 = str(tmp_path / "labels_4326.gpkg")
+    gdal.VectorTranslate(wgs84, dubai_labels("tile1_part1"), dstSRS="EPSG:4326", format="GPKG")
+    res = run_alg("buildseg:trainmodel", _params(tmp_path, LABELS=wgs84, EPOCHS=1))
+    assert os.path.exists(res["OUTPUT_MODEL"])
+
+
+def test_qgis_process_training(tmp_path):
+    out = qgis_process("run", "buildseg:trainmodel", "--json", "--", f"INPUT={dubai('tile1_part1')}",
+                       f"LABELS={dubai_labels('tile1_part1')}", "EPOCHS=1", "ARCHITECTURE=2", "TILE_SIZE=128",
+                       "TILES_PER_EPOCH=16", "BATCH_SIZE=8", f"OUTPUT_MODEL={tmp_path / 'm.safetensors'}")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert json.loads(out.stdout)["results"]["OUTPUT_MODEL"] == str(tmp_path / "m.safetensors")
+    from buildseg.engine import modelfile
+
+    assert modelfile.read_info(str(tmp_path / "m.safetensors")).architecture == "unet-mobilenet"
