@@ -6,10 +6,15 @@ from conftest import crop, dubai, qgis_process
 
 
 def test_model3_around_extraction_runs_headless(qgis_app, tiny_model, tmp_path):
-    from qgis.core import (QgsProcessingModelAlgorithm, QgsProcessingModelChildAlgorithm,
-                           QgsProcessingModelChildParameterSource, QgsProcessingModelOutput,
-                           QgsProcessingModelParameter, QgsProcessingParameterFile,
-                           QgsProcessingParameterRasterLayer)
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterFile,
+        QgsProcessingParameterRasterLayer,
+    )
 
     model = QgsProcessingModelAlgorithm("extract_for_test", "BuildSeg tests")
     model.addModelParameter(QgsProcessingParameterRasterLayer("raster", "Raster"),

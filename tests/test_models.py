@@ -12,6 +12,7 @@ import torch
 from buildseg.engine import modelfile
 from buildseg.engine.errors import BuildSegError
 from buildseg.engine.models.registry import ARCHITECTURES
+
 from conftest import dubai, dubai_labels, polygon_labels
 
 SMALL = {"unet": {"base": 8, "depth": 3}}

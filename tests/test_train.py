@@ -63,9 +63,9 @@ def test_fine_tune_from_model_file(run_alg, tmp_path, tiny_model):
 
 
 def test_labelled_area_makes_outside_ignored():
-    from conftest import polygon_labels
-
     from buildseg.engine.labels import IGNORE, PolygonLabels
+
+    from conftest import polygon_labels
 
     labels = polygon_labels(dubai_labels("tile1_part1"))
     with rasterio.open(dubai("tile1_part1")) as src:
