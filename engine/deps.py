@@ -8,7 +8,7 @@ import importlib
 import importlib.util
 import os
 import re
-import subprocess  # nosec B404 - runs pip with a fixed argument list
+import subprocess  # nosec B404
 import sys
 from pathlib import Path
 
@@ -139,8 +139,8 @@ def pip_install_command(cuda: bool) -> list:
 
 def run_pip(cmd, on_line, is_canceled=lambda: False) -> int:
     """Run pip, streaming each output line to on_line; returns the exit code."""
-    proc = subprocess.Popen(  # nosec B603 - fixed argv, no shell
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(  # nosec B603
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fixed argv, no shell
     for line in proc.stdout:
         on_line(line.rstrip())
         if is_canceled():

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import modelfile, tiling
+from . import modelfile, resample, tiling
 from .atomic import atomic_path, check_writable
 from .errors import BuildSegError
 from .predict import TTA_MODES, make_predictor, predict_tta
@@ -104,7 +104,6 @@ def extract(raster_path: str, model_path: str, out_mask: str = None, out_probabi
         if not src.crs:
             raise BuildSegError(f"The raster {raster_path} has no coordinate reference system. Assign one "
                                 "(Raster > Projections > Assign Projection) and run again.")
-        _warn_resolution(info, src, progress)
         from . import device as devices
 
         dev = devices.resolve(params.device)
@@ -118,16 +117,23 @@ def extract(raster_path: str, model_path: str, out_mask: str = None, out_probabi
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {tile} px, overlap {params.overlap} px, batch {batch}")
         with contextlib.ExitStack() as stack:
+            work = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-"))
             mask_path = stack.enter_context(atomic_path(out_mask)) if out_mask else None
-            if out_polygons and not mask_path:
-                tmpdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-"))
-                mask_path = os.path.join(tmpdir, "mask.tif")
             prob_path = stack.enter_context(atomic_path(out_probability)) if out_probability else None
-            if out_polygons and not prob_path:
-                tmpdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-"))
-                prob_path = os.path.join(tmpdir, "probability.tif")
-            _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result,
-                            progress.sub(0, 85 if out_polygons else 100))
+            if out_polygons:  # polygons need a mask and a probability raster, kept in `work` if not asked for
+                mask_path = mask_path or os.path.join(work, "mask.tif")
+                prob_path = prob_path or os.path.join(work, "probability.tif")
+            run = progress.sub(0, 85 if out_polygons else 100)
+            grid = resample.model_grid(src, info, progress)
+            if grid is None:
+                _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, run)
+            else:
+                with RasterSource(resample.warped_input(src, grid, os.path.join(work, "input.vrt"))) as warped:
+                    m = os.path.join(work, "mask_model_grid.tif") if mask_path else None
+                    p = os.path.join(work, "prob_model_grid.tif") if prob_path else None
+                    _sliding_window(warped, bands, info, predictor, params, tile, batch, m, p, result,
+                                    run.sub(0, 90))
+                resample.back_to_input_grid(src, m, mask_path, p, prob_path, params.probability_uint8)
             if out_polygons:
                 from .vectorize import polygonize
 
@@ -151,17 +157,6 @@ def _load(model_path, info, dev, backend, cache):
         return load()
     key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend)
     return cache.get(key, load)
-
-
-def _warn_resolution(info, src, progress):
-    if not info.resolution or not src.crs or src.crs.is_geographic:
-        return
-    res = src.pixel_size()[0] * (src.crs.linear_units_factor[1] if src.crs.linear_units_factor else 1)
-    ratio = res / info.resolution
-    if ratio > 1.5 or ratio < 1 / 1.5:
-        progress.warn(f"The raster's ground resolution ({res:.2f} m) differs from the model's "
-                      f"({info.resolution:.2f} m) by a factor {ratio:.2f}; results may be poor. Resample the "
-                      "raster to the model's resolution for best results.")
 
 
 def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, progress):

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(os.environ.get("BUILDSEG_DATA", ROOT.parent / "shared" / "data")).resolve()
 DUBAI = DATA / "dubai" / "scenes"
 QGIS_PROCESS = ROOT / "scripts" / "qgis_process"
+DEFAULT_MODEL = str(ROOT / "resources" / "models" / "buildings-default.safetensors")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported

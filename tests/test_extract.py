@@ -163,3 +163,39 @@ def test_qgis_process_extraction(scene, tiny_model, tmp_path):
     assert results["BUILDING_COUNT"] > 0
     for name in ("m.tif", "p.tif", "b.gpkg"):
         assert (tmp_path / name).stat().st_size > 0
+
+
+@pytest.mark.parametrize("kind", ["geographic", "half_metre"])
+def test_other_crs_and_resolution_are_resampled_to_the_model(tmp_path, scene, kind):
+    """EPSG:4326 and 0.5 m rasters run at the model's 1 m and come back on their own grid.
+
+    Uses the bundled model: its probabilities have real structure, so agreement means alignment.
+    """
+    from conftest import DEFAULT_MODEL as model
+    from osgeo import gdal
+
+    from buildseg.engine.inference import ExtractParams, extract
+
+    other = str(tmp_path / f"{kind}.tif")
+    if kind == "geographic":
+        gdal.Warp(other, scene, dstSRS="EPSG:4326", resampleAlg="bilinear")
+    else:
+        gdal.Warp(other, scene, xRes=0.5, yRes=0.5, resampleAlg="bilinear")
+    params = ExtractParams(tile_size=128, overlap=32, min_area=5)
+    ref = extract(scene, model, out_probability=str(tmp_path / "ref.tif"), params=params)
+    res = extract(other, model, out_mask=str(tmp_path / "m.tif"), out_probability=str(tmp_path / "p.tif"),
+                  out_polygons=str(tmp_path / "b.gpkg"), params=params)
+    with rasterio.open(other) as src:
+        for out in (res.outputs["mask"], res.outputs["probability"]):
+            with rasterio.open(out) as m:
+                assert m.crs == src.crs and m.transform == src.transform and m.shape == src.shape
+    back = str(tmp_path / "back.tif")  # the result on the reference grid
+    with rasterio.open(scene) as s:
+        b = s.bounds
+        gdal.Warp(back, res.outputs["probability"], dstSRS=s.crs.to_wkt(), srcNodata=-1, dstNodata=-1,
+                  outputBounds=(b.left, b.bottom, b.right, b.top), width=s.width, height=s.height)
+    with rasterio.open(ref.outputs["probability"]) as a, rasterio.open(back) as c:
+        pa, pc = a.read(1), c.read(1)
+    ok = (pa >= 0) & (pc >= 0)
+    assert ok.mean() > 0.8
+    assert np.corrcoef(pa[ok], pc[ok])[0, 1] > 0.9 and np.abs(pa[ok] - pc[ok]).mean() < 0.05

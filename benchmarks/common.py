@@ -1,0 +1,90 @@
+"""Shared helpers for the benchmark scripts: import the plugin, make scenes, probe the CPU's FLOP peak."""
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("BUILDSEG_DATA", ROOT.parent / "shared" / "data"))
+DEFAULT_MODEL = ROOT / "resources" / "models" / "buildings-default.safetensors"
+SAMPLE = ROOT / "resources" / "sample" / "sample.tif"
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def import_plugin():
+    """Make the checkout importable as the `buildseg` package, whatever its folder is called."""
+    link_dir = Path(tempfile.gettempdir()) / f"buildseg-bench-{os.getuid()}"
+    link_dir.mkdir(exist_ok=True)
+    link = link_dir / "buildseg"
+    if not link.exists():
+        link.symlink_to(ROOT)
+    sys.path.insert(0, str(link_dir))
+
+
+def synthetic_scene(path: str, size: int) -> str:
+    """A size x size RGB GeoTIFF tiled from the real sample scene (real content, any size)."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    if os.path.exists(path):
+        return path
+    with rasterio.open(SAMPLE) as src:
+        tile = src.read()
+        crs = src.crs
+    reps = -(-size // tile.shape[1])
+    profile = {"driver": "GTiff", "width": size, "height": size, "count": 3, "dtype": "uint8", "crs": crs,
+               "transform": from_origin(300000, 2800000, 1.0, 1.0), "tiled": True, "blockxsize": 256,
+               "blockysize": 256, "compress": "deflate"}
+    with rasterio.open(path, "w", **profile) as dst:
+        strip = 512
+        row_tile = np.tile(tile, (1, 1, reps))[:, :, :size]
+        for y in range(0, size, strip):
+            h = min(strip, size - y)
+            rows = np.take(row_tile, np.arange(y, y + h) % tile.shape[1], axis=1)
+            dst.write(rows, window=rasterio.windows.Window(0, y, size, h))
+    return path
+
+
+def flop_peak(seconds: float = 3.0) -> dict:
+    """GFLOP/s of a large fp32 matmul and of a 3x3 convolution on all cores; the peak is the larger."""
+    import torch
+
+    from buildseg.engine.device import cpu_threads
+
+    torch.set_num_threads(cpu_threads())
+    out = {}
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    x, conv = torch.randn(1, 64, 256, 256), torch.nn.Conv2d(64, 64, 3, padding=1, bias=False)
+    probes = {"matmul": (lambda: a @ b, 2 * 2048 ** 3),
+              "conv3x3": (lambda: conv(x), 2 * 64 * 64 * 9 * 256 * 256)}
+    with torch.inference_mode():
+        for name, (fn, flops) in probes.items():
+            fn()
+            n, t0 = 0, time.perf_counter()
+            while time.perf_counter() - t0 < seconds / len(probes):
+                fn()
+                n += 1
+            out[name] = flops * n / (time.perf_counter() - t0) / 1e9
+    out["peak"] = max(out.values())
+    return out
+
+
+def model_gflops(model, in_channels: int, tile: int) -> float:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        model(torch.zeros(1, in_channels, tile, tile))
+    return counter.get_total_flops() / 1e9
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
