@@ -25,7 +25,7 @@ class Scene:
 
 def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
     """Spatially separated validation: whole scenes when there are enough, else a strip of each."""
-    if val_fraction <= 0:
+    if val_fraction <= 0 or any(s.role == "val" for s in scenes):  # no split, or one given by the data
         return scenes
     rng = np.random.default_rng(seed)
     n_val = int(round(len(scenes) * val_fraction))

@@ -17,6 +17,7 @@ from qgis.core import (
 from ..engine.cache import ModelCache
 from . import layers
 from .base import DEFAULT_MODEL, DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
+from .styling import StyleLayer
 
 TTA_OPTIONS = ["none", "flips", "d4"]
 BACKEND_OPTIONS = ["auto", "onnxruntime", "torch"]
@@ -145,6 +146,10 @@ class ExtractBuildings(BuildSegAlgorithm):
         result = self.run_engine(extract, raster, model, outputs[self.OUTPUT_MASK],
                                  outputs[self.OUTPUT_PROBABILITY], outputs[self.OUTPUT_POLYGONS], params,
                                  FeedbackProgress(feedback), model_cache=_MODEL_CACHE)
+        for key, style, name in ((self.OUTPUT_MASK, "mask.qml", "Building mask"),
+                                 (self.OUTPUT_PROBABILITY, "probability.qml", "Building probability"),
+                                 (self.OUTPUT_POLYGONS, "buildings.qml", "Buildings")):
+            StyleLayer.attach(context, outputs[key], style, name)
         feedback.pushInfo(f"{result.buildings} building(s), {result.building_area_m2:.0f} m², "
                           f"{result.tiles} tile(s) in {result.seconds:.1f} s")
         out = {k: v for k, v in outputs.items() if v}

@@ -10,10 +10,12 @@ ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "ic
 
 def algorithm_classes():
     from .check_dependencies import CheckDependencies
+    from .export_onnx import ExportOnnx
     from .extract_buildings import ExtractBuildings
+    from .prepare_tiles import PrepareTiles
     from .train_model import TrainModel
 
-    return [ExtractBuildings, TrainModel, CheckDependencies]
+    return [ExtractBuildings, TrainModel, PrepareTiles, ExportOnnx, CheckDependencies]
 
 
 class BuildSegProvider(QgsProcessingProvider):

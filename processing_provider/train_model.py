@@ -38,6 +38,7 @@ class TrainModel(BuildSegAlgorithm):
     CLASS_FIELD = "CLASS_FIELD"
     LABELLED_AREA = "LABELLED_AREA"
     LABEL_RASTER = "LABEL_RASTER"
+    DATASET_FOLDER = "DATASET_FOLDER"
     PALETTE = "PALETTE"
     VAL_FRACTION = "VAL_FRACTION"
     ARCHITECTURE = "ARCHITECTURE"
@@ -91,7 +92,7 @@ class TrainModel(BuildSegAlgorithm):
         arch_names, arch_default = _architectures()
         self.arch_names = arch_names
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.INPUT, self.tr("Input rasters"), QgsProcessing.TypeRaster))
+            self.INPUT, self.tr("Input rasters"), QgsProcessing.TypeRaster, optional=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.LABELS, self.tr("Labelled buildings (polygons)"), [QgsProcessing.TypeVectorPolygon],
             optional=True))
@@ -103,6 +104,9 @@ class TrainModel(BuildSegAlgorithm):
             [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterRasterLayer(
             self.LABEL_RASTER, self.tr("Label raster (instead of polygons)"), optional=True))
+        self.addParameter(QgsProcessingParameterFile(
+            self.DATASET_FOLDER, self.tr("Folder dataset (images/ + masks/) instead of layers"),
+            QgsProcessingParameterFile.Folder, optional=True))
         self.addParameter(QgsProcessingParameterString(
             self.PALETTE, self.tr("Colour palette of a colour-coded label raster ('#rrggbb=id;…')"),
             optional=True))
@@ -158,10 +162,16 @@ class TrainModel(BuildSegAlgorithm):
         from ..engine.training import TrainParams, train
 
         rasters = self.parameterAsLayerList(parameters, self.INPUT, context)
-        if not rasters:
-            raise QgsProcessingException("Choose at least one input raster.")
-        paths = [layers.raster_file(r) for r in rasters]
-        scenes, classes = self._scenes(parameters, context, feedback, rasters, paths, Scene)
+        folder = self.parameterAsFile(parameters, self.DATASET_FOLDER, context)
+        if folder:
+            scenes, classes = self._folder_scenes(parameters, context, folder)
+            resolution = None
+        elif rasters:
+            paths = [layers.raster_file(r) for r in rasters]
+            scenes, classes = self._scenes(parameters, context, feedback, rasters, paths, Scene)
+            resolution = _resolution(rasters[0])
+        else:
+            raise QgsProcessingException("Choose at least one input raster, or a folder dataset.")
         weights = self.parameterAsString(parameters, self.CLASS_WEIGHTS, context).strip()
         try:
             class_weights = [float(w) for w in weights.split(",")] if weights else None
@@ -195,7 +205,7 @@ class TrainModel(BuildSegAlgorithm):
         out_report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
         out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_METRICS, context) or None
         result = self.run_engine(train, scenes, out_model, params, FeedbackProgress(feedback),
-                                 out_report=out_report, out_csv=out_csv, resolution=_resolution(rasters[0]))
+                                 out_report=out_report, out_csv=out_csv, resolution=resolution)
         feedback.pushInfo(f"Best epoch {result.best_epoch} of {result.epochs_run}; model written to {out_model}")
         out = {self.OUTPUT_MODEL: out_model, "BEST_EPOCH": result.best_epoch, "CANCELLED": result.cancelled}
         if out_report:
@@ -204,8 +214,24 @@ class TrainModel(BuildSegAlgorithm):
             out[self.OUTPUT_METRICS] = out_csv
         return out
 
+    def _palette(self, parameters, context):
+        from ..engine.labels import parse_palette
+
+        text = self.parameterAsString(parameters, self.PALETTE, context)
+        try:
+            return parse_palette(text) if text else None
+        except (ValueError, KeyError):
+            raise QgsProcessingException(f"Cannot read the palette '{text}': write it as "
+                                         "'#rrggbb=id;#rrggbb=id'.") from None
+
+    def _folder_scenes(self, parameters, context, folder):
+        from ..engine.tiles import dataset_scenes
+
+        palette = self._palette(parameters, context)
+        return self.run_engine(dataset_scenes, folder, palette), _id_classes(palette)
+
     def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls):
-        from ..engine.labels import PolygonLabels, RasterLabels, parse_palette
+        from ..engine.labels import PolygonLabels, RasterLabels
 
         label_raster = self.parameterAsRasterLayer(parameters, self.LABEL_RASTER, context)
         source = self.parameterAsSource(parameters, self.LABELS, context)
@@ -213,17 +239,9 @@ class TrainModel(BuildSegAlgorithm):
             if len(rasters) != 1:
                 raise QgsProcessingException("A label raster goes with exactly one input raster; use label "
                                              "polygons to train on several rasters.")
-            palette_text = self.parameterAsString(parameters, self.PALETTE, context)
-            try:
-                palette = parse_palette(palette_text) if palette_text else None
-            except ValueError:
-                raise QgsProcessingException(f"Cannot read the palette '{palette_text}': write it as "
-                                             "'#rrggbb=id;#rrggbb=id'.") from None
+            palette = self._palette(parameters, context)
             labels = self.run_engine(RasterLabels, layers.raster_file(label_raster, "label raster"), palette)
-            ids = sorted(set(palette.values())) if palette else [0, 1]
-            classes = [{"id": i, "name": "background" if i == 0 else ("building" if i == 1 else f"class {i}"),
-                        "color": COLOURS[i % len(COLOURS)]} for i in range(max(ids) + 1)]
-            return [scene_cls(paths[0], labels)], classes
+            return [scene_cls(paths[0], labels)], _id_classes(palette)
         if source is None:
             raise QgsProcessingException("Give labelled building polygons or a label raster.")
         if source.featureCount() == 0:
@@ -249,6 +267,13 @@ class TrainModel(BuildSegAlgorithm):
             raise QgsProcessingException("The labelled polygons do not overlap any input raster: check that the "
                                          "labels and the rasters cover the same place (and their CRS).")
         return scenes, classes
+
+
+def _id_classes(palette):
+    """Classes 0..max id of a palette (0 background, 1 building), or background/building."""
+    ids = sorted(set(palette.values())) if palette else [0, 1]
+    return [{"id": i, "name": "background" if i == 0 else ("building" if i == 1 else f"class {i}"),
+             "color": COLOURS[i % len(COLOURS)]} for i in range(max(ids) + 1)]
 
 
 def _classes(source, field):

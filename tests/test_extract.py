@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import DATA, crop, dubai, polygon_labels, qgis_process
+from conftest import DATA, DEFAULT_MODEL, crop, dubai, polygon_labels, qgis_process
 
 
 @pytest.fixture(scope="module")
@@ -171,11 +171,11 @@ def test_other_crs_and_resolution_are_resampled_to_the_model(tmp_path, scene, ki
 
     Uses the bundled model: its probabilities have real structure, so agreement means alignment.
     """
-    from conftest import DEFAULT_MODEL as model
     from osgeo import gdal
 
     from buildseg.engine.inference import ExtractParams, extract
 
+    model = DEFAULT_MODEL
     other = str(tmp_path / f"{kind}.tif")
     if kind == "geographic":
         gdal.Warp(other, scene, dstSRS="EPSG:4326", resampleAlg="bilinear")
@@ -199,3 +199,22 @@ def test_other_crs_and_resolution_are_resampled_to_the_model(tmp_path, scene, ki
     ok = (pa >= 0) & (pc >= 0)
     assert ok.mean() > 0.8
     assert np.corrcoef(pa[ok], pc[ok])[0, 1] > 0.9 and np.abs(pa[ok] - pc[ok]).mean() < 0.05
+
+
+def test_loaded_outputs_are_styled_and_named(qgis_app, scene, tiny_model, tmp_path):
+    import processing
+    from qgis.core import QgsProject
+
+    project = QgsProject.instance()
+    processing.runAndLoadResults("buildseg:extractbuildings", {
+        "INPUT": scene, "MODEL": tiny_model, "TILE_SIZE": 128, "OUTPUT_MASK": str(tmp_path / "m.tif"),
+        "OUTPUT_PROBABILITY": str(tmp_path / "p.tif"), "OUTPUT_POLYGONS": str(tmp_path / "b.gpkg")})
+    layers = {layer.name(): layer for layer in project.mapLayers().values()}
+    try:
+        assert {"Building mask", "Building probability", "Buildings"} <= layers.keys()
+        assert layers["Building probability"].renderer().type() == "singlebandpseudocolor"
+        assert layers["Building mask"].renderer().type() == "paletted"
+        fill = layers["Buildings"].renderer().symbol().color()
+        assert 0 < fill.alpha() < 255  # semi-transparent fill
+    finally:
+        project.removeAllMapLayers()

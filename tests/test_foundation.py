@@ -11,7 +11,9 @@ import pytest
 
 from conftest import ROOT, qgis_process
 
-ALGORITHMS = {"extractbuildings": "extraction", "trainmodel": "training", "checkdependencies": "tools"}
+ALGORITHMS = {"extractbuildings": "extraction", "trainmodel": "training", "preparetiles": "training",
+              "exportonnx": "tools",
+              "checkdependencies": "tools"}
 
 
 def test_provider_lists_grouped_algorithms(qgis_app):

@@ -196,3 +196,44 @@ def test_qgis_process_training(tmp_path):
     from buildseg.engine import modelfile
 
     assert modelfile.read_info(str(tmp_path / "m.safetensors")).architecture == "unet-mobilenet"
+
+
+def test_export_onnx_matches_torch_and_keeps_metadata(run_alg, tiny_model, tmp_path):
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from buildseg.engine import modelfile
+
+    res = run_alg("buildseg:exportonnx", {"MODEL": tiny_model, "OUTPUT": str(tmp_path / "m.onnx")})
+    proto = onnx.load(res["OUTPUT"])
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["buildseg"]) == json.loads(modelfile.read_info(tiny_model).to_json())
+    model, _ = modelfile.load(tiny_model)
+    x = np.random.default_rng(0).normal(size=(2, 3, 96, 160)).astype(np.float32)
+    ref = torch.softmax(model(torch.from_numpy(x)), 1).detach().numpy()
+    out = ort.InferenceSession(res["OUTPUT"], providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
+    assert np.allclose(out, ref, atol=1e-4)
+
+
+def test_prepare_tiles_then_train_on_the_folder(run_alg, tmp_path):
+    res = run_alg("buildseg:preparetiles", {
+        "INPUT": [dubai("tile1_part1")], "LABELS": dubai_labels("tile1_part1"), "TILE_SIZE": 128, "MODE": 0,
+        "STRIDE": 128, "SPLIT": "0.7,0.3,0", "SEED": 1, "OUTPUT": str(tmp_path / "tiles")})
+    assert res["TRAIN_TILES"] > 20 and res["VAL_TILES"] > 5 and res["TEST_TILES"] == 0
+    images = sorted((tmp_path / "tiles" / "train" / "images").iterdir())
+    masks = sorted((tmp_path / "tiles" / "train" / "masks").iterdir())
+    assert [p.name for p in images] == [p.name for p in masks]
+    with rasterio.open(images[0]) as img, rasterio.open(masks[0]) as m, rasterio.open(dubai("tile1_part1")) as src:
+        assert img.count == 3 and img.crs == src.crs and m.dtypes[0] == "uint8"
+        row, col = (int(v) for v in images[0].stem.split("_r")[1].split("_c"))
+        assert img.transform == src.transform * rasterio.Affine.translation(col, row)
+        assert (img.read() == src.read(window=rasterio.windows.Window(col, row, 128, 128))).all()
+    total = sum(len(list((tmp_path / "tiles" / s / "masks").iterdir())) for s in ("train", "val"))
+    assert total == res["TRAIN_TILES"] + res["VAL_TILES"]
+    out = run_alg("buildseg:trainmodel", {**_params(tmp_path, EPOCHS=1), "INPUT": None, "LABELS": None,
+                                          "DATASET_FOLDER": str(tmp_path / "tiles")})
+    from buildseg.engine import modelfile
+
+    info = modelfile.read_info(out["OUTPUT_MODEL"])
+    assert info.training["rasters"][0].startswith("tile1_part1_r") and "iou" in info.metrics["validation"]

@@ -1,0 +1,95 @@
+"""Datasets on disk: cut rasters + labels into tile files, and read folder datasets (images/ + masks/)."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_path
+from .dataset import Scene, read_sample
+from .errors import BuildSegError
+from .labels import IGNORE, RasterLabels
+from .progress import Progress
+from .tiling import starts
+
+IMAGE_EXTS = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".jp2", ".vrt")
+SPLITS = ("train", "val", "test")
+
+
+def tile_windows(scene: Scene, tile: int, mode: str, stride: int, count: int, rng):
+    """(row, col) origins: a regular grid with `stride`, or `count` random windows."""
+    h, w = scene.src.height, scene.src.width
+    if mode == "random":
+        return [(int(rng.integers(0, max(1, h - tile + 1))), int(rng.integers(0, max(1, w - tile + 1))))
+                for _ in range(count)]
+    return [(r, c) for r in starts(h, tile, tile - stride) for c in starts(w, tile, tile - stride)]
+
+
+def prepare_tiles(scenes, out_dir: str, tile: int, mode: str = "stride", stride: int = None, count: int = 100,
+                  ratios=(0.8, 0.1, 0.1), seed: int = 0, bands=None, min_valid: float = 0.5,
+                  progress: Progress = None) -> dict:
+    """Write out_dir/{train,val,test}/{images,masks}/*.tif (georeferenced); returns tiles per split."""
+    import rasterio
+
+    progress = progress or Progress()
+    if abs(sum(ratios) - 1) > 1e-6 or any(r < 0 for r in ratios):
+        raise BuildSegError(f"Split ratios {ratios} must be three non-negative numbers summing to 1.")
+    rng = np.random.default_rng(seed)
+    counts = {s: 0 for s in SPLITS}
+    jobs = []
+    for s in scenes:
+        s.open()
+        for r, c in tile_windows(s, tile, mode, stride or tile, count, rng):
+            jobs.append((s, r, c))
+    split_of = rng.choice(len(SPLITS), size=len(jobs), p=list(ratios))
+    for split in SPLITS:
+        for sub in ("images", "masks"):
+            os.makedirs(os.path.join(out_dir, split, sub), exist_ok=True)
+    for k, ((s, r, c), si) in enumerate(zip(jobs, split_of)):
+        progress.check()
+        progress.set_progress(100.0 * k / max(1, len(jobs)))
+        b = bands or list(range(1, s.src.count + 1))
+        img, lab = read_sample(s, b, r, c, tile)
+        if (lab != IGNORE).mean() < min_valid:
+            continue
+        split = SPLITS[si]
+        name = f"{Path(s.raster).stem}_r{r}_c{c}.tif"
+        transform = s.src.transform * rasterio.Affine.translation(c, r)
+        profile = {"driver": "GTiff", "width": tile, "height": tile, "crs": s.src.crs, "transform": transform,
+                   "compress": "deflate"}
+        for sub, data, dtype, count_ in (("images", img, s.src.dtype, len(b)), ("masks", lab[None], "uint8", 1)):
+            path = os.path.join(out_dir, split, sub, name)
+            with atomic_path(path) as tmp, rasterio.open(tmp, "w", count=count_, dtype=dtype, **profile) as dst:
+                dst.write(data.astype(dtype))
+        counts[split] += 1
+    return counts
+
+
+def folder_scenes(folder: str, palette=None, role: str = "train"):
+    """Scenes of a folder dataset: `images/` and `masks/` files paired by name (any extension)."""
+    root = Path(folder)
+    images, masks = root / "images", root / "masks"
+    if not images.is_dir() or not masks.is_dir():
+        raise BuildSegError(f"{folder} is not a folder dataset: it needs 'images' and 'masks' subfolders "
+                            "(as written by 'Prepare training tiles', WHU or Massachusetts).")
+    by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() in IMAGE_EXTS}
+    scenes = []
+    for img in sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_EXTS):
+        mask = by_stem.get(img.stem)
+        if mask is None:
+            continue
+        scenes.append(Scene(str(img), RasterLabels(str(mask), palette), role=role))
+    if not scenes:
+        raise BuildSegError(f"No image in {images} has a mask of the same name in {masks}.")
+    return scenes
+
+
+def dataset_scenes(folder: str, palette=None):
+    """A folder dataset, or a prepared one with train/ and val/ subfolders (val kept for validation)."""
+    root = Path(folder)
+    if (root / "train").is_dir():
+        scenes = folder_scenes(str(root / "train"), palette)
+        if (root / "val" / "images").is_dir() and any((root / "val" / "images").iterdir()):
+            scenes += folder_scenes(str(root / "val"), palette, role="val")
+        return scenes
+    return folder_scenes(folder, palette)
