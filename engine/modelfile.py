@@ -77,22 +77,21 @@ def _read_header(path: str) -> dict:
     size = os.path.getsize(path)
     with open(path, "rb") as f:
         head = f.read(8)
-        if len(head) < 8:
-            raise BuildSegError(f"{path} is not a BuildSeg model file (only {size} bytes). Choose a .safetensors "
-                                "model made by BuildSeg's 'Train building model'.")
-        if head[:1] == b"\x80" or head[:2] == b"PK":
+        n = struct.unpack("<Q", head)[0] if len(head) == 8 else 0
+        header = None
+        if 2 <= n <= min(size - 8, 100_000_000):
+            try:
+                header = json.loads(f.read(n))
+            except (ValueError, UnicodeDecodeError):
+                header = None
+    if not isinstance(header, dict):
+        if head[:1] == b"\x80" or head[:4] == b"PK\x03\x04":
             raise BuildSegError(
                 f"{path} is a pickled PyTorch checkpoint, not a BuildSeg model file. BuildSeg never loads "
-                "pickles (they can run code); convert it with BuildSeg's training (starting model) or use a "
-                "BuildSeg .safetensors model.")
-        (n,) = struct.unpack("<Q", head)
-        if n < 2 or n > min(size - 8, 100_000_000):
-            raise BuildSegError(f"{path} is not a BuildSeg model file (no safetensors header). Choose a "
-                                ".safetensors model made by BuildSeg.")
-        try:
-            header = json.loads(f.read(n))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise BuildSegError(f"{path} is not a BuildSeg model file (unreadable header: {exc}).") from None
+                "pickles (they can run code); use a BuildSeg .safetensors model (train one, or fine-tune with "
+                "'Train building model').")
+        raise BuildSegError(f"{path} is not a BuildSeg model file (no safetensors header). Choose a "
+                            ".safetensors model made by BuildSeg's 'Train building model'.")
     end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
     if 8 + n + end > size:
         raise BuildSegError(f"Model file {path} is truncated ({size} of {8 + n + end} bytes): copy it again "
@@ -137,14 +136,12 @@ def save(path: str, model, info: ModelInfo, half: bool = False) -> None:
 
 
 def build_model(info: ModelInfo):
+    """The architecture of `info`, untrained (no ImageNet weights: the file's weights follow)."""
     from .models import registry
 
-    return registry.build(info.architecture, info.in_channels, info.num_classes,
-                          {**info.arch_params, **({"pretrained": False} if _takes_pretrained(info) else {})})
-
-
-def _takes_pretrained(info: ModelInfo) -> bool:
-    return info.architecture not in ("unet",)
+    arch = registry.get(info.architecture)
+    extra = {"pretrained": False} if arch.backbone else {}
+    return arch.build(info.in_channels, info.num_classes, **{**info.arch_params, **extra})
 
 
 def load(path: str, device="cpu"):

@@ -16,11 +16,12 @@ from buildseg.engine.models.registry import ARCHITECTURES
 from conftest import dubai, dubai_labels, polygon_labels
 
 SMALL = {"unet": {"base": 8, "depth": 3}}
+OVERFIT_SIZE = {"fcn32s": 128}  # its stride-32 output cannot draw buildings on a 64 px tile
 
 
 @pytest.fixture(scope="module")
 def real_tiles():
-    """Two 64-px tiles of Dubai imagery with their building labels, normalised."""
+    """Two 128-px tiles of Dubai imagery centred on buildings, with their labels, normalised."""
     from buildseg.engine.dataset import Scene, read_sample
 
     scene = Scene(dubai("tile1_part1"), polygon_labels(dubai_labels("tile1_part1"))).open()
@@ -28,7 +29,7 @@ def real_tiles():
     out = []
     for cx, cy in ((x, y), (x2, y2)):
         row, col = scene.src.ds.index(cx, cy)
-        out.append(read_sample(scene, [1, 2, 3], row - 32, col - 32, 64))
+        out.append(read_sample(scene, [1, 2, 3], row - 64, col - 64, 128))
     img = np.stack([(i - 100) / 50 for i, _ in out]).astype(np.float32)
     lab = np.stack([lab for _, lab in out]).astype(np.int64)
     return torch.from_numpy(img), torch.from_numpy(lab)
@@ -43,9 +44,11 @@ def test_architecture_conformance(name, tmp_path):
         model = arch.build(bands, classes, **params)
         model.train()
         out = model(torch.randn(2, bands, size, size))
-        main = out[0] if isinstance(out, (tuple, list)) else out
+        main, aux = out if isinstance(out, (tuple, list)) else (out, [])
         assert main.shape == (2, classes, size, size), (name, bands, classes, size)
-        main.float().mean().backward()
+        for a in aux:  # deep supervision: side outputs with the class channels
+            assert a.shape[:2] == (2, classes)
+        (main.float().mean() + sum(a.float().mean() for a in aux)).backward()
         grads = [p.grad for p in model.parameters() if p.requires_grad]
         assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
         model.eval()
@@ -68,6 +71,9 @@ def test_architecture_overfits_real_tiles(name, real_tiles):
 
     torch.manual_seed(0)
     x, y = real_tiles
+    size = OVERFIT_SIZE.get(name, 64)
+    off = (128 - size) // 2
+    x, y = x[..., off:off + size, off:off + size], y[..., off:off + size, off:off + size]
     model = ARCHITECTURES[name].build(3, 2, **SMALL.get(name, {})).train()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     loss_fn = make_loss("ce")
@@ -156,3 +162,17 @@ def test_half_precision_storage_loads_as_float32(tmp_path):
     with torch.no_grad():
         assert next(loaded.parameters()).dtype == torch.float32
         assert torch.allclose(torch.softmax(model(x), 1), torch.softmax(loaded(x), 1), atol=1e-2)
+
+
+def test_header_length_starting_like_a_pickle_still_loads(tmp_path):
+    """A safetensors header whose length begins with byte 0x80 is not mistaken for a pickle."""
+    model = ARCHITECTURES["unet"].build(3, 2, **SMALL["unet"])
+    path = str(tmp_path / "m.safetensors")
+    for pad in range(300):
+        info = modelfile.ModelInfo(architecture="unet", in_channels=3, arch_params=SMALL["unet"],
+                                   training={"note": "x" * pad})
+        modelfile.save(path, model, info)
+        if open(path, "rb").read(1) == b"\x80":
+            break
+    assert open(path, "rb").read(1) == b"\x80"
+    assert modelfile.read_info(path).training["note"] == info.training["note"]

@@ -15,6 +15,7 @@ WEIGHT_FILES = {
     "resnet34": "resnet34-b627a593.pth",
     "resnet50": "resnet50-11ad3fa6.pth",
     "mobilenet_v2": "mobilenet_v2-7ebf99e0.pth",
+    "vgg16_bn": "vgg16_bn-6c64b313.pth",
 }
 
 

@@ -10,6 +10,7 @@ class Architecture:
     builder: Callable
     defaults: dict = field(default_factory=dict)
     description: str = ""
+    backbone: bool = True  # takes `pretrained` (a torchvision backbone)
 
     def build(self, in_channels: int, num_classes: int, **params):
         kwargs = {**self.defaults, **params}
@@ -36,9 +37,28 @@ def _deeplabv3plus(**kw):
     return DeepLabV3Plus(**kw)
 
 
+def _classic(cls_name):
+    def build(**kw):
+        from . import classic
+
+        return getattr(classic, cls_name)(**kw)
+
+    return build
+
+
+def _mffnet(**kw):
+    from .mffnet import MFFNet
+    return MFFNet(**kw)
+
+
+def _pfnet(**kw):
+    from .pointflow import PointFlowNet
+    return PointFlowNet(**kw)
+
+
 ARCHITECTURES = {a.name: a for a in [
     Architecture("unet", _unet, {"base": 64, "depth": 4},
-                 "Classic U-Net (Ronneberger 2015), as in WHU and LoveDA building baselines."),
+                 "Classic U-Net (Ronneberger 2015), as in WHU and LoveDA building baselines.", backbone=False),
     Architecture("resunet", _encoder_unet, {"backbone": "resnet18"},
                  "U-Net decoder on a torchvision ResNet-18/34/50 encoder."),
     Architecture("unet-mobilenet", _encoder_unet,
@@ -48,6 +68,21 @@ ARCHITECTURES = {a.name: a for a in [
                  "DeepLabv3 (ASPP) on ResNet-50 or MobileNetV2."),
     Architecture("deeplabv3plus", _deeplabv3plus, {"backbone": "resnet50", "output_stride": 16},
                  "DeepLabv3+ (ASPP + low-level decoder) on ResNet-50 or MobileNetV2."),
+    Architecture("pspnet", _classic("PSPNet"), {"backbone": "resnet50", "output_stride": 8},
+                 "PSPNet: pyramid pooling on a dilated ResNet-50; auxiliary loss in training."),
+    Architecture("fcn8s", _classic("FCN"), {"stride": 8}, "FCN-8s on VGG-16 (skips from pool3 and pool4)."),
+    Architecture("fcn16s", _classic("FCN"), {"stride": 16}, "FCN-16s on VGG-16 (skip from pool4)."),
+    Architecture("fcn32s", _classic("FCN"), {"stride": 32}, "FCN-32s on VGG-16 (no skips)."),
+    Architecture("segnet", _classic("SegNet"), {"base": 32},
+                 "SegNet: VGG-style encoder, decoder unpooling with the max-pool indices.", backbone=False),
+    Architecture("refinenet", _classic("RefineNet"), {"backbone": "resnet50"},
+                 "RefineNet: multi-path refinement (RCU, fusion, chained residual pooling) on ResNet."),
+    Architecture("denseaspp", _classic("DenseASPP"), {"backbone": "resnet50"},
+                 "DenseASPP: densely connected atrous convolutions on a dilated ResNet-50."),
+    Architecture("mffnet", _mffnet, {"backbone": "resnet50", "output_stride": 16, "dual_mask": False},
+                 "MFF-Net: CBAM + depthwise down/up fusion per stage, side outputs fused, deep supervision."),
+    Architecture("pfnet", _pfnet, {"backbone": "resnet50"},
+                 "PointFlow: FPN with point-flow modules fusing semantics at the most uncertain points."),
 ]}
 
 DEFAULT_ARCHITECTURE = "resunet"
