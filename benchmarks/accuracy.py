@@ -31,6 +31,12 @@ FIXTURES = [
 ]
 
 
+def dubai_test_pairs():
+    """(name, image, class raster) of the nine Dubai Tile 8 images."""
+    dubai = sorted(glob.glob(str(DATA / "dubai" / "scenes" / "tile8_part[0-9].tif")))
+    return [(os.path.basename(p)[:-4], p, p[:-4] + "_classes.tif") for p in dubai]
+
+
 def evaluate_set(pairs, model, params, work):
     """[(name, raster, reference)] -> (summed confusion, [(name, iou)], seconds)."""
     import rasterio
@@ -71,18 +77,17 @@ def main():
     ap.add_argument("--model", default=str(DEFAULT_MODEL))
     ap.add_argument("--tta", default="none")
     ap.add_argument("--overlap", type=int, default=64)
+    ap.add_argument("--backend", default="auto")
     args = ap.parse_args()
     from buildseg.engine import modelfile
     from buildseg.engine.inference import ExtractParams
 
     info = modelfile.read_info(args.model)
-    params = ExtractParams(overlap=args.overlap, tta=args.tta)
+    params = ExtractParams(overlap=args.overlap, tta=args.tta, backend=args.backend)
     work = tempfile.mkdtemp(prefix="buildseg-accuracy-")
     print(f"model: {args.model}\n  {info.summary()}\n  trained: {info.training.get('epochs_run')} epochs, "
-          f"{info.training.get('seconds')} s; TTA {args.tta}, overlap {args.overlap}")
-    dubai = sorted(glob.glob(str(DATA / "dubai" / "scenes" / "tile8_part[0-9].tif")))
-    pairs = [(os.path.basename(p)[:-4], p, p[:-4] + "_classes.tif") for p in dubai]
-    cm, rows, dt = evaluate_set(pairs, args.model, params, work)
+          f"{info.training.get('seconds')} s; TTA {args.tta}, overlap {args.overlap}, backend {args.backend}")
+    cm, rows, dt = evaluate_set(dubai_test_pairs(), args.model, params, work)
     print("\nper image building IoU (Dubai Tile 8): " + ", ".join(f"{n} {v:.3f}" for n, v in rows))
     print("\n| set | building IoU | F1 | precision | recall | building share |\n|---|---|---|---|---|---|")
     print(line(f"Dubai Tile 8 (9 images, {dt:.0f} s)", cm))

@@ -83,6 +83,26 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def int8_report(scene, args, work, fp32_seconds, mp):
+    """INT8 speed on the same scene, and its building IoU against fp32 on the Dubai test images."""
+    from accuracy import dubai_test_pairs, evaluate_set
+
+    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.metrics import scores
+
+    params = ExtractParams(tile_size=args.tile, overlap=0, backend="onnxruntime-int8")
+    extract(scene, args.model, out_probability=os.path.join(work, "int8warm.tif"), params=params)  # calibrate
+    t0 = time.perf_counter()
+    extract(scene, args.model, os.path.join(work, "mi.tif"), os.path.join(work, "pi.tif"),
+            os.path.join(work, "bi.gpkg"), params)
+    dt = time.perf_counter() - t0
+    print(f"INT8 (onnxruntime-int8), overlap 0: {dt:7.1f} s, {mp / dt:6.2f} MP/s, {fp32_seconds / dt:.2f}x fp32")
+    pairs = dubai_test_pairs()
+    for backend in ("onnxruntime", "onnxruntime-int8"):
+        cm, _, _ = evaluate_set(pairs, args.model, ExtractParams(overlap=64, backend=backend), work)
+        print(f"  Dubai Tile 8 building IoU with {backend}: {scores(cm)['iou'][1]:.4f}")
+
+
 def tiny_model(path: str) -> str:
     from buildseg.engine import modelfile
     from buildseg.engine.models import registry
@@ -99,6 +119,7 @@ def main():
     ap.add_argument("--tile", type=int, default=512)
     ap.add_argument("--model", default=str(DEFAULT_MODEL))
     ap.add_argument("--rss", type=int, nargs="*", default=[4096, 16384])
+    ap.add_argument("--no-int8", dest="int8", action="store_false")
     args = ap.parse_args()
     from buildseg.engine import modelfile
     from buildseg.engine.inference import ExtractParams, extract
@@ -134,6 +155,8 @@ def main():
     print(f"naive PyTorch eager loop: {dt:7.1f} s, {mp / dt:6.2f} MP/s, {100 * tiles * gflop / dt / peak['peak']:.1f}% "
           f"of peak")
     print(f"speed-up of BuildSeg (overlap 0) over the naive loop: {dt / results[0]:.2f}x")
+    if args.int8:
+        int8_report(scene, args, work, results[0], mp)
     if args.rss:
         tiny = tiny_model(os.path.join(work, "tiny.safetensors"))
         rss = {s: rss_of_extraction(synthetic_scene(os.path.join(work, f"scene{s}.tif"), s), tiny, args.tile)

@@ -15,8 +15,9 @@ class Scene:
 
     raster: str
     labels: object  # PolygonLabels or RasterLabels
-    role: str = "train"  # train | val | both (split by a column strip)
+    role: str = "train"  # train | val | both (split by a column strip) | area (split by a validation area)
     split_x: int = None  # pixels x >= split_x are validation when role == both
+    val_labels: object = None  # labels for validation windows (role == area)
 
     def open(self):
         self.src = RasterSource(self.raster)
@@ -25,7 +26,7 @@ class Scene:
 
 def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
     """Spatially separated validation: whole scenes when there are enough, else a strip of each."""
-    if val_fraction <= 0 or any(s.role == "val" for s in scenes):  # no split, or one given by the data
+    if val_fraction <= 0 or any(s.role in ("val", "area") for s in scenes):  # no split, or one given
         return scenes
     rng = np.random.default_rng(seed)
     n_val = int(round(len(scenes) * val_fraction))
@@ -60,14 +61,19 @@ def val_windows(scenes, tile: int):
         x0 = s.split_x if s.role == "both" else 0
         for r in starts(s.src.height, tile, 0):
             for c in starts(s.src.width - x0, tile, 0):
+                if s.role == "area":  # windows mostly inside the validation area
+                    lab = s.val_labels.read(s.src.transform, r, x0 + c, tile, tile)
+                    if (lab != IGNORE).mean() < 0.25:
+                        continue
                 out.append((i, r, x0 + c))
     return out
 
 
-def read_sample(scene: Scene, bands, row, col, size):
+def read_sample(scene: Scene, bands, row, col, size, validation: bool = False):
     """(image float32 (B, size, size), labels uint8 (size, size)) with nodata -> IGNORE."""
     img, valid = scene.src.read(bands, row, col, size, size)
-    lab = scene.labels.read(scene.src.transform, row, col, size, size)
+    labels = scene.val_labels if validation and scene.val_labels is not None else scene.labels
+    lab = labels.read(scene.src.transform, row, col, size, size)
     lab = lab.copy()
     lab[~valid] = IGNORE
     return img, lab

@@ -113,7 +113,9 @@ def extract(raster_path: str, model_path: str, out_mask: str = None, out_probabi
         result = ExtractResult(device=devices.describe(dev))
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")
-        model, predictor = _load(model_path, info, dev, params.backend, model_cache)
+        calibration = (f"{os.path.abspath(raster_path)}:{os.path.getmtime(raster_path)}:{bands}:{tile}",
+                       lambda: calibration_tiles(src, bands, info, tile))
+        model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration)
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {tile} px, overlap {params.overlap} px, batch {batch}")
         with contextlib.ExitStack() as stack:
@@ -147,15 +149,34 @@ def extract(raster_path: str, model_path: str, out_mask: str = None, out_probabi
     return result
 
 
-def _load(model_path, info, dev, backend, cache):
+def calibration_tiles(src, bands, info, tile, count: int = 8):
+    """Up to `count` normalised tiles with valid pixels, spread over the scene (INT8 calibration)."""
+    mean = np.asarray(info.mean, np.float32)[:, None, None]
+    std = np.asarray(info.std, np.float32)[:, None, None]
+    grid = [(y, x) for y in tiling.starts(src.height, tile, 0) for x in tiling.starts(src.width, tile, 0)]
+    step = max(1, len(grid) // count)
+    out = []
+    for y, x in grid[::step]:
+        data, ok = src.read(bands, y, x, tile, tile)
+        if ok.mean() > 0.5:
+            out.append(((data - mean) / std)[None])
+        if len(out) == count:
+            break
+    if not out:
+        raise BuildSegError("No tile of the raster has enough valid pixels to calibrate INT8; use backend auto.")
+    return out
+
+
+def _load(model_path, info, dev, backend, cache, calibration):
     """(torch model, predictor), reused from `cache` (an engine.cache.ModelCache) when given."""
     def load():
         model, _ = modelfile.load(model_path, dev)
-        return model, make_predictor(model_path, model, info, dev, backend)
+        return model, make_predictor(model_path, model, info, dev, backend, calibration)
 
     if cache is None:
         return load()
-    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend)
+    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend,
+           calibration[0] if backend == "onnxruntime-int8" else None)
     return cache.get(key, load)
 
 

@@ -71,6 +71,23 @@ class PolygonLabels:
         return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1) if len(b) else b
 
 
+class AreaSplitLabels:
+    """Labels kept only inside (validation) or only outside (training) a set of polygons; IGNORE elsewhere."""
+
+    def __init__(self, labels, area, keep_inside: bool):
+        self.labels, self.keep_inside = labels, keep_inside
+        self.area = PolygonLabels([(g, 1) for g in area])
+
+    def read(self, transform, row, col, height, width) -> np.ndarray:
+        lab = self.labels.read(transform, row, col, height, width).copy()
+        inside = self.area.read(transform, row, col, height, width) == 1
+        lab[inside != self.keep_inside] = IGNORE
+        return lab
+
+    def positive_centres(self):
+        return self.labels.positive_centres()
+
+
 class RasterLabels:
     """A label raster on the image grid: class ids, or RGB colours mapped by a palette."""
 

@@ -13,7 +13,7 @@ import numpy as np
 from .device import cpu_threads
 from .errors import BuildSegError
 
-BACKENDS = ["auto", "onnxruntime", "torch"]
+BACKENDS = ["auto", "onnxruntime", "torch", "onnxruntime-int8"]
 _EXPORT_LOCK = threading.Lock()
 
 
@@ -80,6 +80,40 @@ def cached_onnx(model_path: str, model, info) -> str:
     return path
 
 
+def cached_int8(model_path: str, model, info, calibration, key: str) -> str:
+    """A static INT8 (QDQ, per-channel) quantization of the model's ONNX export, calibrated on
+    `calibration` (a list of normalised (1, C, H, W) tiles); cached per model file and `key`."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from .atomic import atomic_path
+
+    fp32 = cached_onnx(model_path, model, info)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    path = fp32[:-5] + f".int8-{digest}.onnx"
+    if os.path.exists(path):
+        return path
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter(calibration)
+
+        def get_next(self):
+            item = next(self.items, None)
+            return None if item is None else {"image": np.ascontiguousarray(item, dtype=np.float32)}
+
+    with _EXPORT_LOCK, atomic_path(path) as tmp:
+        pre = tmp[:-5] + ".pre.onnx"
+        try:
+            quant_pre_process(fp32, pre, skip_symbolic_shape=True)
+            quantize_static(pre, tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        finally:
+            if os.path.exists(pre):
+                os.remove(pre)
+    return path
+
+
 class TorchPredictor:
     name = "torch"
 
@@ -122,12 +156,20 @@ class OnnxPredictor:
         return self.session.run(None, {"image": np.ascontiguousarray(batch, dtype=np.float32)})[0]
 
 
-def make_predictor(model_path: str, model, info, device, backend: str = "auto"):
-    """Pick the backend: ONNX Runtime on CPU unless told otherwise, torch on CUDA."""
+def make_predictor(model_path: str, model, info, device, backend: str = "auto", calibration=None):
+    """Pick the backend: ONNX Runtime on CPU unless told otherwise, torch on CUDA.
+
+    'onnxruntime-int8' needs `calibration`: (key, callable returning normalised tiles).
+    """
     if backend not in BACKENDS:
         raise BuildSegError(f"Unknown backend '{backend}': use {', '.join(BACKENDS)}.")
-    if backend == "onnxruntime" and device.type == "cuda":
-        raise BuildSegError("The onnxruntime backend runs on CPU here; choose backend 'torch' for CUDA.")
+    if backend.startswith("onnxruntime") and device.type == "cuda":
+        raise BuildSegError("The onnxruntime backends run on CPU here; choose backend 'torch' for CUDA.")
+    if backend == "onnxruntime-int8":
+        key, tiles = calibration
+        predictor = OnnxPredictor(cached_int8(model_path, model, info, tiles(), key))
+        predictor.name = "onnxruntime-int8"
+        return predictor
     use_onnx = backend == "onnxruntime" or (backend == "auto" and device.type == "cpu")
     if use_onnx:
         try:

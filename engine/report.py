@@ -58,7 +58,7 @@ def training_report(path, history, info, scenes, vwin, model, bands, mean, std, 
         pick = [vwin[i] for i in rng.choice(len(vwin), min(n_tiles, len(vwin)), replace=False)]
         fig, axes = plt.subplots(len(pick), 3, figsize=(9, 3 * len(pick)), squeeze=False)
         for row, (i, r, c) in zip(axes, pick):
-            img, lab = read_sample(scenes[i], bands, r, c, scenes[i].tile)
+            img, lab = read_sample(scenes[i], bands, r, c, scenes[i].tile, validation=True)
             with torch.inference_mode():
                 x = torch.from_numpy(((img - mean) / std)[None].astype(np.float32))
                 pred = model(x).argmax(1)[0].numpy()

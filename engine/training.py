@@ -129,7 +129,7 @@ def evaluate(model, scenes, windows, bands, mean, std, num_classes, device, batc
             imgs, labs = [], []
             for i, r, c in chunk:
                 tile = tile or scenes[i].tile
-                img, lab = read_sample(scenes[i], bands, r, c, scenes[i].tile)
+                img, lab = read_sample(scenes[i], bands, r, c, scenes[i].tile, validation=True)
                 imgs.append((img - mean) / std)
                 labs.append(lab)
             x = torch.from_numpy(np.stack(imgs).astype(np.float32)).to(device)

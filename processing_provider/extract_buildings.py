@@ -20,7 +20,7 @@ from .base import DEFAULT_MODEL, DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProg
 from .styling import StyleLayer
 
 TTA_OPTIONS = ["none", "flips", "d4"]
-BACKEND_OPTIONS = ["auto", "onnxruntime", "torch"]
+BACKEND_OPTIONS = ["auto", "onnxruntime", "torch", "onnxruntime-int8"]
 
 
 class ExtractBuildings(BuildSegAlgorithm):
@@ -57,7 +57,9 @@ class ExtractBuildings(BuildSegAlgorithm):
         "clipped to them.\n"
         "Advanced: <b>tile size</b> (0 = the model's, typical 256-1024 px), <b>overlap</b> between tiles (px, "
         "blended smoothly: no seams; 0 is fastest), <b>batch size</b> (0 = 1 on CPU, 8 on CUDA), <b>device</b> "
-        "(auto/cpu/cuda), <b>backend</b> (auto = ONNX Runtime on CPU, PyTorch on CUDA), <b>threshold</b> on the "
+        "(auto/cpu/cuda), <b>backend</b> (auto = ONNX Runtime on CPU, PyTorch on CUDA; onnxruntime-int8 = static "
+        "INT8 quantization calibrated on tiles of the input, about 1.5x faster on CPU at a small accuracy cost: see "
+        "README), <b>threshold</b> on the "
         "building probability (0.5), <b>test-time augmentation</b> (none / flips = 3x time / d4 = 8x time), "
         "<b>minimum building area</b> in m² (smaller polygons and holes are dropped), <b>simplification "
         "tolerance</b> in map units (0 = exact pixel edges), <b>fill holes</b>.\n\n"

@@ -41,6 +41,7 @@ class TrainModel(BuildSegAlgorithm):
     DATASET_FOLDER = "DATASET_FOLDER"
     PALETTE = "PALETTE"
     VAL_FRACTION = "VAL_FRACTION"
+    VALIDATION_AREA = "VALIDATION_AREA"
     ARCHITECTURE = "ARCHITECTURE"
     MODEL = "MODEL"
     TILE_SIZE = "TILE_SIZE"
@@ -77,7 +78,8 @@ class TrainModel(BuildSegAlgorithm):
         "<b>Label raster</b>: instead of polygons, a raster of class ids on the grid of the first input raster, or "
         "a colour-coded mask with a <b>palette</b> such as '#3c1098=1;#8429f6=2' (unlisted colours are ignored).\n"
         "<b>Validation fraction</b>: share held out for validation, spatially separated (whole rasters when "
-        "there are 5 or more, else a strip of each raster).\n"
+        "there are 5 or more, else a strip of each raster); or a <b>validation area</b> polygon layer: labels "
+        "inside it are used only for validation, never for training.\n"
         "<b>Architecture</b> from the model registry; <b>starting model</b>: fine-tune an existing model file "
         "(bands and classes must match).\n"
         "Training: tile size (px, typical 256-512), epochs, tiles per epoch, batch size, learning rate (1e-3 for "
@@ -113,6 +115,9 @@ class TrainModel(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.VAL_FRACTION, self.tr("Validation fraction"), QgsProcessingParameterNumber.Double, 0.2, False,
             0.0, 0.9))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.VALIDATION_AREA, self.tr("Validation area (instead of the fraction)"),
+            [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.ARCHITECTURE, self.tr("Architecture"), arch_names, defaultValue=arch_default))
         self.addParameter(QgsProcessingParameterFile(
@@ -231,7 +236,7 @@ class TrainModel(BuildSegAlgorithm):
         return self.run_engine(dataset_scenes, folder, palette), _id_classes(palette)
 
     def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls):
-        from ..engine.labels import PolygonLabels, RasterLabels
+        from ..engine.labels import AreaSplitLabels, PolygonLabels, RasterLabels
 
         label_raster = self.parameterAsRasterLayer(parameters, self.LABEL_RASTER, context)
         source = self.parameterAsSource(parameters, self.LABELS, context)
@@ -249,6 +254,7 @@ class TrainModel(BuildSegAlgorithm):
         field = self.parameterAsString(parameters, self.CLASS_FIELD, context) or None
         value_map, classes = _classes(source, field)
         area_source = self.parameterAsSource(parameters, self.LABELLED_AREA, context)
+        val_source = self.parameterAsSource(parameters, self.VALIDATION_AREA, context)
         scenes, overlapping = [], 0
         for layer, path in zip(rasters, paths):
             ext = layer.extent()
@@ -262,7 +268,15 @@ class TrainModel(BuildSegAlgorithm):
                 overlapping += 1
             elif len(rasters) > 1:
                 feedback.pushInfo(f"No labels over {layer.name()}: it is used as background only.")
-            scenes.append(scene_cls(path, PolygonLabels(shapes, area)))
+            labels = PolygonLabels(shapes, area)
+            val = layers.shapes(val_source, layer.crs(), context, feedback, what="validation area",
+                                extent=ext) if val_source is not None else []
+            if val:
+                val = [g for g, _ in val]
+                scenes.append(scene_cls(path, AreaSplitLabels(labels, val, keep_inside=False), role="area",
+                                        val_labels=AreaSplitLabels(labels, val, keep_inside=True)))
+            else:
+                scenes.append(scene_cls(path, labels))
         if not overlapping:
             raise QgsProcessingException("The labelled polygons do not overlap any input raster: check that the "
                                          "labels and the rasters cover the same place (and their CRS).")

@@ -218,3 +218,17 @@ def test_loaded_outputs_are_styled_and_named(qgis_app, scene, tiny_model, tmp_pa
         assert 0 < fill.alpha() < 255  # semi-transparent fill
     finally:
         project.removeAllMapLayers()
+
+
+def test_int8_backend_close_to_fp32(tmp_path, scene, tiny_model):
+    from buildseg.engine.inference import ExtractParams, extract
+
+    fp32 = extract(scene, tiny_model, out_probability=str(tmp_path / "f.tif"),
+                   params=ExtractParams(tile_size=128, overlap=0))
+    int8 = extract(scene, tiny_model, out_probability=str(tmp_path / "i.tif"),
+                   params=ExtractParams(tile_size=128, overlap=0, backend="onnxruntime-int8"))
+    assert (fp32.backend, int8.backend) == ("onnxruntime", "onnxruntime-int8")
+    with rasterio.open(fp32.outputs["probability"]) as a, rasterio.open(int8.outputs["probability"]) as b:
+        pa, pb = a.read(1), b.read(1)
+    ok = pa >= 0
+    assert (pb[~ok] == -1).all() and np.abs(pa[ok] - pb[ok]).mean() < 0.05

@@ -27,9 +27,10 @@ def small_unet(monkeypatch):
     """Keep the classic U-Net tiny in these tests (the registry default is the full 64-channel one)."""
     from buildseg.engine.models import registry
 
-    arch = registry.ARCHITECTURES["unet"]
-    monkeypatch.setitem(registry.ARCHITECTURES, "unet",
-                        registry.Architecture("unet", arch.builder, {"base": 8, "depth": 3}, arch.description))
+    import dataclasses
+
+    small = dataclasses.replace(registry.ARCHITECTURES["unet"], defaults={"base": 8, "depth": 3})
+    monkeypatch.setitem(registry.ARCHITECTURES, "unet", small)
 
 
 def test_training_from_layers_learns_and_writes_outputs(run_alg, tmp_path):
@@ -237,3 +238,31 @@ def test_prepare_tiles_then_train_on_the_folder(run_alg, tmp_path):
 
     info = modelfile.read_info(out["OUTPUT_MODEL"])
     assert info.training["rasters"][0].startswith("tile1_part1_r") and "iou" in info.metrics["validation"]
+
+
+def test_validation_area_holds_out_its_labels(run_alg, tmp_path):
+    from qgis.core import QgsFeature, QgsGeometry, QgsRectangle, QgsVectorLayer
+
+    from buildseg.engine import modelfile
+    from buildseg.engine.labels import IGNORE, AreaSplitLabels
+    from conftest import polygon_labels
+
+    with rasterio.open(dubai("tile1_part1")) as src:
+        b, tr = src.bounds, src.transform
+    rect = QgsRectangle(b.left, b.bottom, (b.left + b.right) / 2, b.top)  # the western half
+    layer = QgsVectorLayer("Polygon?crs=EPSG:32640", "val", "memory")
+    f = QgsFeature()
+    f.setGeometry(QgsGeometry.fromRect(rect))
+    layer.dataProvider().addFeatures([f])
+    res = run_alg("buildseg:trainmodel", _params(tmp_path, EPOCHS=1, VALIDATION_AREA=layer))
+    assert "iou" in modelfile.read_info(res["OUTPUT_MODEL"]).metrics["validation"]
+    labels = polygon_labels(dubai_labels("tile1_part1"))
+    area = [{"type": "Polygon", "coordinates": [[[rect.xMinimum(), rect.yMinimum()], [rect.xMaximum(),
+             rect.yMinimum()], [rect.xMaximum(), rect.yMaximum()], [rect.xMinimum(), rect.yMaximum()],
+             [rect.xMinimum(), rect.yMinimum()]]]}]
+    half = int(round((rect.xMaximum() - b.left) / tr.a))
+    train = AreaSplitLabels(labels, area, keep_inside=False).read(tr, 0, 0, 300, 2 * half)
+    val = AreaSplitLabels(labels, area, keep_inside=True).read(tr, 0, 0, 300, 2 * half)
+    full = labels.read(tr, 0, 0, 300, 2 * half)
+    assert (train[:, :half - 1] == IGNORE).all() and (train[:, half + 1:] == full[:, half + 1:]).all()
+    assert (val[:, half + 1:] == IGNORE).all() and (val[:, :half - 1] == full[:, :half - 1]).all()
