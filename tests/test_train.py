@@ -25,9 +25,9 @@ def _params(tmp_path, **extra):
 @pytest.fixture(autouse=True)
 def small_unet(monkeypatch):
     """Keep the classic U-Net tiny in these tests (the registry default is the full 64-channel one)."""
-    from buildseg.engine.models import registry
-
     import dataclasses
+
+    from buildseg.engine.models import registry
 
     small = dataclasses.replace(registry.ARCHITECTURES["unet"], defaults={"base": 8, "depth": 3})
     monkeypatch.setitem(registry.ARCHITECTURES, "unet", small)
@@ -245,6 +245,7 @@ def test_validation_area_holds_out_its_labels(run_alg, tmp_path):
 
     from buildseg.engine import modelfile
     from buildseg.engine.labels import IGNORE, AreaSplitLabels
+
     from conftest import polygon_labels
 
     with rasterio.open(dubai("tile1_part1")) as src:
