@@ -78,12 +78,6 @@ def check_tile_size(tile: int, overlap: int, batch: int, in_ch: int, limit: int)
         raise BuildSegError(f"Overlap {overlap} must be between 0 and half the tile size ({tile // 2}).")
 
 
-def _aoi_mask(aoi, transform, shape):
-    from rasterio.features import geometry_mask
-
-    return geometry_mask(aoi, out_shape=shape, transform=transform, invert=True, all_touched=True)
-
-
 def extract(raster_path: str, model_path: str, out_mask: str = None, out_probability: str = None,
             out_polygons: str = None, params: ExtractParams = None, progress: Progress = None,
             model_cache: dict = None) -> ExtractResult:
@@ -181,90 +175,27 @@ def _load(model_path, info, dev, backend, cache, calibration):
 
 
 def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, progress):
-    n_classes = info.num_classes
-    target = info.class_index(params.target_class) if n_classes > 1 else 0
-    ys = tiling.starts(src.height, tile, params.overlap)
-    xs = tiling.starts(src.width, tile, params.overlap)
-    window = tiling.blend_window(tile, params.overlap)
-    mean = np.asarray(info.mean, np.float32)[:, None, None]
-    std = np.asarray(info.std, np.float32)[:, None, None]
+    from .blend import blend_scene
+
+    target = info.class_index(params.target_class) if info.num_classes > 1 else 0
     class_ids = np.asarray([c["id"] for c in info.classes], np.uint8)
-    width = src.width
-    cap = tile + max(1, tile - params.overlap) + 1
-    acc = np.zeros((n_classes, cap, width), np.float32)
-    wsum = np.zeros((cap, width), np.float32)
-    valid = np.zeros((cap, width), bool)
     prob_dtype = "uint8" if params.probability_uint8 else "float32"
-    writers = []
     mask_w = RowWriter(mask_path, src, "uint8", MASK_NODATA) if mask_path else None
     prob_w = RowWriter(prob_path, src, prob_dtype, 255 if params.probability_uint8 else PROB_NODATA) \
         if prob_path else None
-    writers = [w for w in (mask_w, prob_w) if w]
-    buf_y = 0
-    total = len(ys) * len(xs)
-    done = 0
     try:
-        for i, y in enumerate(ys):
-            pending = []
-            for x in xs:
-                progress.check()
-                data, ok = src.read(bands, y, x, tile, tile)
-                if params.aoi:
-                    ok &= _aoi_mask(params.aoi, src.ds.window_transform(_win(x, y, tile)), ok.shape)
-                h, w = min(tile, src.height - y), min(tile, width - x)
-                r = y - buf_y
-                valid[r:r + h, x:x + w] |= ok[:h, :w]
-                if not ok.any():
-                    result.tiles_skipped += 1
-                    done += 1
-                    continue
-                pending.append((x, (data - mean) / std))
-                if len(pending) == batch:
-                    _run_batch(pending, predictor, params.tta, window, acc, wsum, r, tile, width, src.height - y)
-                    result.tiles += len(pending)
-                    done += len(pending)
-                    pending = []
-                    progress.set_progress(100.0 * done / total)
-            if pending:
-                progress.check()
-                _run_batch(pending, predictor, params.tta, window, acc, wsum, y - buf_y, tile, width, src.height - y)
-                result.tiles += len(pending)
-                done += len(pending)
-                progress.set_progress(100.0 * done / total)
-            next_y = ys[i + 1] if i + 1 < len(ys) else src.height
-            n = next_y - buf_y
-            _flush(acc[:, :n], wsum[:n], valid[:n], target, class_ids, params, mask_w, prob_w, result)
-            keep = cap - n
-            acc[:, :keep] = acc[:, n:].copy()
-            acc[:, keep:] = 0
-            wsum[:keep] = wsum[n:].copy()
-            wsum[keep:] = 0
-            valid[:keep] = valid[n:].copy()
-            valid[keep:] = False
-            buf_y = next_y
+        stats = blend_scene(src, bands, info.mean, info.std, lambda x: predict_tta(predictor, x, params.tta),
+                            info.num_classes, tile, params.overlap, batch,
+                            lambda prob, ok: _flush(prob, ok, target, class_ids, params, mask_w, prob_w, result),
+                            progress, params.aoi)
     finally:
-        for wr in writers:
-            wr.close()
+        for wr in (mask_w, prob_w):
+            if wr:
+                wr.close()
+    result.tiles, result.tiles_skipped = stats.tiles, stats.tiles_skipped
 
 
-def _win(x, y, tile):
-    from rasterio.windows import Window
-
-    return Window(x, y, tile, tile)
-
-
-def _run_batch(pending, predictor, tta, window, acc, wsum, r, tile, width, rows_left):
-    probs = predict_tta(predictor, np.stack([d for _, d in pending]).astype(np.float32), tta)
-    h = min(tile, rows_left)
-    for (x, _), p in zip(pending, probs):
-        w = min(tile, width - x)
-        acc[:, r:r + h, x:x + w] += p[:, :h, :w] * window[:h, :w]
-        wsum[r:r + h, x:x + w] += window[:h, :w]
-
-
-def _flush(acc, wsum, valid, target, class_ids, params, mask_w, prob_w, result):
-    ok = valid & (wsum > 0)
-    prob = acc / np.maximum(wsum, 1e-12)
+def _flush(prob, ok, target, class_ids, params, mask_w, prob_w, result):
     if prob_w:
         p = prob[target]
         if params.probability_uint8:
@@ -273,9 +204,7 @@ def _flush(acc, wsum, valid, target, class_ids, params, mask_w, prob_w, result):
             out = np.where(ok, np.clip(p, 0, 1), PROB_NODATA).astype(np.float32)
         prob_w.write_rows(out)
     if prob.shape[0] == 2:
-        cls = (prob[target] >= params.threshold).astype(np.uint8) * class_ids[target]
-        other = class_ids[1 - target]
-        cls = np.where(prob[target] >= params.threshold, cls, other)
+        cls = np.where(prob[target] >= params.threshold, class_ids[target], class_ids[1 - target])
     else:
         cls = class_ids[np.argmax(prob, axis=0)]
     if len(class_ids) > 1:
