@@ -194,7 +194,7 @@ def _d4(k: int, transpose: bool):
     return fwd, inv
 
 
-def _transforms(mode: str):
+def tta_transforms(mode: str):
     """(forward, inverse) pairs on NCHW arrays: identity, the two flips, or all 8 of D4."""
     if mode == "none":
         return [_d4(0, False)]
@@ -210,7 +210,7 @@ def predict_tta(predictor, batch: np.ndarray, mode: str = "none") -> np.ndarray:
     if mode not in TTA_MODES:
         raise BuildSegError(f"Unknown test-time augmentation '{mode}': use {', '.join(TTA_MODES)}.")
     total = None
-    transforms = _transforms(mode)
+    transforms = tta_transforms(mode)
     for fwd, inv in transforms:
         out = inv(predictor(np.ascontiguousarray(fwd(batch))))
         total = out if total is None else total + out

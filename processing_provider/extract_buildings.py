@@ -15,12 +15,11 @@ from qgis.core import (
 )
 
 from ..engine.cache import ModelCache
+from ..engine.predict import BACKENDS as BACKEND_OPTIONS
+from ..engine.predict import TTA_MODES as TTA_OPTIONS
 from . import layers
 from .base import DEFAULT_MODEL, DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
 from .styling import StyleLayer
-
-TTA_OPTIONS = ["none", "flips", "d4"]
-BACKEND_OPTIONS = ["auto", "onnxruntime", "torch", "onnxruntime-int8"]
 
 
 class ExtractBuildings(BuildSegAlgorithm):

@@ -10,12 +10,15 @@ ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "ic
 
 def algorithm_classes():
     from .check_dependencies import CheckDependencies
+    from .export_heatmap import ExportHeatmap
+    from .export_kernels import ExportKernels
     from .export_onnx import ExportOnnx
     from .extract_buildings import ExtractBuildings
     from .prepare_tiles import PrepareTiles
     from .train_model import TrainModel
 
-    return [ExtractBuildings, TrainModel, PrepareTiles, ExportOnnx, CheckDependencies]
+    return [ExtractBuildings, TrainModel, PrepareTiles, ExportHeatmap, ExportKernels, ExportOnnx,
+            CheckDependencies]
 
 
 class BuildSegProvider(QgsProcessingProvider):

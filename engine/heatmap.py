@@ -1,0 +1,231 @@
+"""Heatmaps on the input grid: class probability, Grad-CAM / Grad-CAM++, uncertainty (entropy, variance
+across test-time augmentations) and layer activations, streamed and blended like extraction."""
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import modelfile
+from .atomic import atomic_path, check_writable
+from .blend import blend_scene
+from .errors import BuildSegError
+from .predict import tta_transforms
+from .progress import Progress
+from .raster import RasterSource, RowWriter
+
+MODES = ["probability", "gradcam", "gradcam++", "entropy", "tta-variance", "features"]
+NODATA = -9999.0
+# the layer Grad-CAM and feature maps look at when none is named: a decoder stage at stride 2-4 where the
+# architecture has one (semantic, yet sharp enough to outline buildings), else the last context module
+DEFAULT_LAYERS = {
+    "unet": "decoder.blocks.2", "resunet": "decoder.blocks.2", "unet-mobilenet": "decoder.blocks.2",
+    "deeplabv3": "aspp", "deeplabv3plus": "aspp", "pspnet": "encoder.layers.3", "fcn8s": "stages.4",
+    "fcn16s": "stages.4", "fcn32s": "stages.4", "segnet": "enc.4", "refinenet": "blocks.3",
+    "denseaspp": "encoder.layers.3", "mffnet": "branches.3", "pfnet": "smooth.0",
+}
+
+
+@dataclass
+class HeatmapParams:
+    mode: str = "probability"
+    target_class: str = "building"
+    layer: str = ""  # empty: DEFAULT_LAYERS
+    channels: list = None  # features mode: channel indices to average (default all)
+    tile_size: int = 0
+    overlap: int = 64
+    batch_size: int = 0
+    device: str = "auto"
+    aoi: list = field(default=None, repr=False)
+
+
+def layer_names(model, depth: int = 3) -> list:
+    """Module names down to `depth` dots, the choices for `layer`."""
+    return [n for n, _ in model.named_modules() if n and n.count(".") < depth]
+
+
+def _layer(model, name: str, arch: str):
+    name = name or DEFAULT_LAYERS.get(arch, "")
+    modules = dict(model.named_modules())
+    if name not in modules:
+        choices = ", ".join(layer_names(model, 2)[:40])
+        raise BuildSegError(f"The model has no layer '{name}'. Choose one of: {choices}")
+    return name, modules[name]
+
+
+class _Hook:
+    def __init__(self, module):
+        self.value = None
+        self.handle = module.register_forward_hook(self._save)
+
+    def _save(self, module, inputs, output):
+        out = output[0] if isinstance(output, (tuple, list)) else output
+        if out.requires_grad:
+            out.retain_grad()
+        self.value = out
+
+    def close(self):
+        self.handle.remove()
+
+
+def _tile_function(torch, model, mode, target, hook, channels, device, num_classes):
+    """The per-tile function for blend_scene, and its number of output channels."""
+    def forward(x, grad=False):
+        t = torch.from_numpy(x).to(device)
+        with torch.set_grad_enabled(grad):
+            return model(t)
+
+    if mode == "probability":
+        return (lambda x: torch.softmax(forward(x), 1)[:, target:target + 1].detach().cpu().numpy()), 1
+    if mode == "entropy":  # blended class probabilities; the entropy is taken after blending
+        return (lambda x: torch.softmax(forward(x), 1).detach().cpu().numpy()), num_classes
+    if mode == "tta-variance":
+        def variance(x):
+            outs = [inv(torch.softmax(forward(np.ascontiguousarray(fwd(x))), 1)[:, target:target + 1]
+                        .detach().cpu().numpy()) for fwd, inv in tta_transforms("d4")]
+            return np.var(np.stack(outs), axis=0)
+        return variance, 1
+    if mode == "features":
+        def features(x):
+            forward(x)
+            a = hook.value.detach()
+            if channels:
+                a = a[:, channels]
+            m = a.mean(1, keepdim=True)
+            return torch.nn.functional.interpolate(m, size=x.shape[-2:], mode="bilinear",
+                                                   align_corners=False).cpu().numpy()
+        return features, 1
+
+    def cam(x):  # Grad-CAM / Grad-CAM++ for the target class over the segmentation output
+        model.zero_grad(set_to_none=True)
+        logits = forward(x, grad=True)
+        pred = logits.argmax(1) == target
+        region = pred if pred.any() else torch.ones_like(pred)
+        score = (logits[:, target] * region).sum()
+        score.backward()
+        a, g = hook.value.detach(), hook.value.grad.detach()
+        if mode == "gradcam":
+            w = g.mean((2, 3), keepdim=True)
+        else:
+            g2, g3 = g ** 2, g ** 3
+            alpha = g2 / (2 * g2 + a.sum((2, 3), keepdim=True) * g3 + 1e-12)
+            alpha = torch.where(g != 0, alpha, torch.zeros_like(alpha))
+            w = (alpha * torch.relu(g)).sum((2, 3), keepdim=True)
+        m = torch.relu((w * a).sum(1, keepdim=True))
+        return torch.nn.functional.interpolate(m, size=x.shape[-2:], mode="bilinear",
+                                               align_corners=False).cpu().numpy()
+    return cam, 1
+
+
+def export_heatmap(raster: str, model_path: str, out_path: str, params: HeatmapParams = None,
+                   progress: Progress = None, quicklook: str = None) -> dict:
+    """Write the heatmap of `params.mode` as a float32 GeoTIFF on the input grid (NODATA outside data)."""
+    import torch
+
+    from . import device as devices
+    from .inference import check_tile_size, validate_bands
+
+    params = params or HeatmapParams()
+    progress = progress or Progress()
+    if params.mode not in MODES:
+        raise BuildSegError(f"Unknown heatmap mode '{params.mode}': use {', '.join(MODES)}.")
+    check_writable(out_path, inputs=[raster, model_path])
+    if quicklook:
+        check_writable(quicklook, inputs=[raster, model_path])
+    info = modelfile.read_info(model_path)
+    target = info.class_index(params.target_class)
+    dev = devices.resolve(params.device)
+    progress.info(f"Device: {devices.describe(dev)}")
+    model, _ = modelfile.load(model_path, dev)
+    hook = None
+    if params.mode in ("gradcam", "gradcam++", "features"):
+        name, module = _layer(model, params.layer, info.architecture)
+        progress.info(f"Layer: {name}")
+        hook = _Hook(module)
+    fn, channels = _tile_function(torch, model, params.mode, target, hook, params.channels, dev,
+                                  info.num_classes)
+    stats = {"min": np.inf, "max": -np.inf}
+    try:
+        with RasterSource(raster) as src, contextlib.ExitStack() as stack:
+            bands = validate_bands(info, src, None)
+            tile = params.tile_size or info.tile_size
+            batch = params.batch_size or (4 if dev.type == "cuda" else 1)
+            check_tile_size(tile, params.overlap, batch, info.in_channels, 8192 * 8192)
+            final = stack.enter_context(atomic_path(out_path))
+            normalise = params.mode in ("gradcam", "gradcam++")
+            work = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-heat-"))
+            first = os.path.join(work, "raw.tif") if normalise else final
+            writer = RowWriter(first, src, "float32", NODATA)
+
+            def on_rows(values, ok):
+                v = values[0] if channels == 1 else _entropy(values)
+                if ok.any():
+                    stats["min"] = min(stats["min"], float(v[ok].min()))
+                    stats["max"] = max(stats["max"], float(v[ok].max()))
+                writer.write_rows(np.where(ok, v, NODATA).astype(np.float32))
+
+            try:
+                blend_scene(src, bands, info.mean, info.std, fn, channels, tile, params.overlap, batch, on_rows,
+                            progress.sub(0, 90 if normalise else 100), params.aoi)
+            finally:
+                writer.close()
+            if normalise:  # one scale for the whole scene, not per tile (no seams)
+                _rescale(first, final, src, stats["max"], progress)
+                stats = {"min": 0.0, "max": 1.0 if stats["max"] > 0 else 0.0, "raw_max": stats["max"]}
+            if quicklook:
+                _quicklook(src, final, quicklook)
+    finally:
+        if hook:
+            hook.close()
+    progress.set_progress(100)
+    return stats
+
+
+def _entropy(probs):
+    p = np.clip(probs, 1e-7, 1)
+    return -(p * np.log(p)).sum(0) / np.log(probs.shape[0])
+
+
+def _rescale(src_path, out_path, like, peak, progress):
+    import rasterio
+    from rasterio.windows import Window
+
+    scale = 1.0 / peak if peak > 0 else 0.0
+    writer = RowWriter(out_path, like, "float32", NODATA)
+    try:
+        with rasterio.open(src_path) as raw:
+            for y in range(0, raw.height, RowWriter.BLOCK):
+                progress.check()
+                rows = raw.read(1, window=Window(0, y, raw.width, min(RowWriter.BLOCK, raw.height - y)))
+                writer.write_rows(np.where(rows == NODATA, NODATA, rows * scale).astype(np.float32))
+    finally:
+        writer.close()
+
+
+def _quicklook(src, heat_path, png_path, size: int = 1024):
+    """PNG: the image (2-98% stretch) with the heatmap over it (inferno, half transparent)."""
+    import cv2
+    import rasterio
+
+    f = min(1.0, size / max(src.width, src.height))
+    shape = (max(1, int(src.height * f)), max(1, int(src.width * f)))
+    img = src.ds.read([b for b in range(1, min(3, src.count) + 1)], out_shape=(min(3, src.count),) + shape)
+    img = img.astype(np.float32)
+    if img.shape[0] == 1:
+        img = np.repeat(img, 3, 0)
+    lo, hi = np.percentile(img, 2), np.percentile(img, 98)
+    rgb = np.clip((img - lo) / max(hi - lo, 1e-6) * 255, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    with rasterio.open(heat_path) as h:
+        heat = h.read(1, out_shape=shape)
+    ok = heat != NODATA
+    if ok.any():
+        lo, hi = heat[ok].min(), heat[ok].max()
+        scaled = np.clip((heat - lo) / max(hi - lo, 1e-12) * 255, 0, 255).astype(np.uint8)
+    else:
+        scaled = np.zeros(shape, np.uint8)
+    colour = cv2.applyColorMap(scaled, cv2.COLORMAP_INFERNO)[:, :, ::-1]
+    blend = np.where(ok[..., None], (0.5 * rgb + 0.5 * colour).astype(np.uint8), rgb)
+    with atomic_path(png_path) as tmp:
+        cv2.imwrite(tmp, np.ascontiguousarray(blend[:, :, ::-1]))

@@ -1,0 +1,112 @@
+"""Export heatmap and kernels on real imagery with the bundled (trained) model."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import rasterio
+from scipy import ndimage
+
+from conftest import DEFAULT_MODEL, crop, dubai, qgis_process
+
+NODATA = -9999
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    d = tmp_path_factory.mktemp("heat")
+    image = crop(dubai("tile8_part4"), str(d / "scene.tif"), 300, 200, 512, 512)
+    classes = crop(dubai("tile8_part4").replace(".tif", "_classes.tif"), str(d / "classes.tif"), 300, 200, 512, 512)
+    with rasterio.open(classes) as c:
+        return image, c.read(1)
+
+
+def _heat(run_alg, image, tmp_path, mode, **extra):
+    from buildseg.engine.heatmap import MODES
+
+    res = run_alg("buildseg:exportheatmap", {"INPUT": image, "MODE": MODES.index(mode), "TILE_SIZE": 256,
+                                             "OVERLAP": 64,
+                                             "OUTPUT": str(tmp_path / f"{mode}.tif"), **extra})
+    with rasterio.open(res["OUTPUT"]) as h, rasterio.open(image) as src:
+        assert h.crs == src.crs and h.transform == src.transform and h.shape == src.shape
+        assert h.dtypes[0] == "float32" and h.nodata == NODATA
+        return h.read(1), res
+
+
+@pytest.mark.parametrize("mode", ["gradcam", "gradcam++"])
+def test_gradcam_is_higher_on_buildings(run_alg, scene, tmp_path, mode):
+    image, classes = scene
+    heat, _ = _heat(run_alg, image, tmp_path, mode)
+    ok = heat != NODATA
+    assert np.isfinite(heat).all() and heat[ok].min() >= 0 and heat[ok].max() == pytest.approx(1.0)
+    labelled = ok & (classes != 0)
+    building = labelled & (classes == 1)
+    assert heat[building].mean() > 2 * heat[labelled & ~building].mean()
+
+
+@pytest.mark.parametrize("mode", ["entropy", "tta-variance"])
+def test_uncertainty_is_higher_at_building_edges(run_alg, scene, tmp_path, mode):
+    image, classes = scene
+    heat, _ = _heat(run_alg, image, tmp_path, mode)
+    building = classes == 1
+    edges = building ^ ndimage.binary_erosion(building, iterations=2)
+    interior = ndimage.binary_erosion(building, iterations=6)
+    assert heat[edges].mean() > heat[interior].mean()
+    ok = heat != NODATA
+    assert heat[ok].min() >= 0 and heat[ok].max() <= (1.0 if mode == "entropy" else 0.25)
+
+
+def test_probability_and_features_and_quicklook(run_alg, scene, tmp_path):
+    image, classes = scene
+    prob, _ = _heat(run_alg, image, tmp_path, "probability")
+    assert 0 <= prob.min() and prob.max() <= 1 and prob[classes == 1].mean() > prob[classes > 1].mean()
+    feats, res = _heat(run_alg, image, tmp_path, "features", CHANNELS="0,1,2",
+                       OUTPUT_QUICKLOOK=str(tmp_path / "q.png"))
+    assert np.isfinite(feats).all() and feats.std() > 0
+    from PIL import Image
+
+    assert Image.open(res["OUTPUT_QUICKLOOK"]).size == (512, 512)
+
+
+def test_gradcam_tiles_have_no_seams(tmp_path, scene):
+    """One big tile and many overlapping tiles give nearly the same scene-normalised Grad-CAM."""
+    from buildseg.engine.heatmap import HeatmapParams, export_heatmap
+
+    image, _ = scene
+    export_heatmap(image, DEFAULT_MODEL, str(tmp_path / "one.tif"), HeatmapParams("gradcam", tile_size=512, overlap=0))
+    export_heatmap(image, DEFAULT_MODEL, str(tmp_path / "many.tif"),
+                   HeatmapParams("gradcam", tile_size=256, overlap=128))
+    with rasterio.open(tmp_path / "one.tif") as a, rasterio.open(tmp_path / "many.tif") as b:
+        one, many = a.read(1), b.read(1)
+    assert np.corrcoef(one.ravel(), many.ravel())[0, 1] > 0.8
+    # no jump along the tile borders of the tiled run (x = 128, 256, 384 for stride 128)
+    grad = np.abs(np.diff(many, axis=1)).mean(0)
+    assert grad[[127, 255, 383]].max() < 4 * np.median(grad) + 0.02
+
+
+def test_unknown_layer_lists_the_choices(run_alg, scene, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    with pytest.raises(QgsProcessingException, match="has no layer 'nope'.*decoder"):
+        _heat(run_alg, scene[0], tmp_path, "gradcam", LAYER="nope")
+    assert not (tmp_path / "gradcam.tif").exists()
+
+
+def test_export_kernels(run_alg, tmp_path):
+    from PIL import Image
+
+    res = run_alg("buildseg:exportkernels", {"OUTPUT": str(tmp_path / "k.png"),
+                                            "OUTPUT_REPORT": str(tmp_path / "w.csv")})
+    assert Image.open(res["OUTPUT"]).size[0] > 100
+    rows = list(csv.DictReader(open(res["OUTPUT_REPORT"])))
+    assert rows[0]["layer"].endswith("weight") and float(rows[0]["std"]) > 0 and len(rows) > 50
+
+
+def test_heatmap_through_qgis_process(scene, tmp_path):
+    out = qgis_process("run", "buildseg:exportheatmap", "--json", "--", f"INPUT={scene[0]}", "MODE=2",
+                       "TILE_SIZE=256", f"OUTPUT={tmp_path / 'h.tif'}")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert json.loads(out.stdout)["results"]["OUTPUT"] == str(tmp_path / "h.tif")
+    with rasterio.open(tmp_path / "h.tif") as h:
+        assert h.read(1).max() == pytest.approx(1.0)
