@@ -35,7 +35,8 @@ def main():
     work = tempfile.mkdtemp(prefix="buildseg-budget-")
     scenes = []
     for path in sorted(glob.glob(str(DATA / "dubai" / "scenes" / "tile[1-7]_part[0-9].tif"))):
-        layer = ogr.Open(path[:-4] + "_buildings.gpkg").GetLayer(0)
+        ds = ogr.Open(path[:-4] + "_buildings.gpkg")
+        layer = ds.GetLayer(0)
         scenes.append(Scene(path, PolygonLabels([(json.loads(f.GetGeometryRef().ExportToJson()), 1)
                                                  for f in layer])))
     params = training.TrainParams(architecture="unet-mobilenet", tile_size=256, epochs=args.epochs,

@@ -40,7 +40,8 @@ def main():
         torch.set_num_threads(devices.cpu_threads())
     scenes = []
     for path in sorted(glob.glob(str(DATA / "dubai" / "scenes" / "tile[1-7]_part[0-9].tif")))[:12]:
-        layer = ogr.Open(path.replace(".tif", "_buildings.gpkg")).GetLayer(0)
+        ds = ogr.Open(path.replace(".tif", "_buildings.gpkg"))
+        layer = ds.GetLayer(0)
         shapes = [(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in layer]
         scenes.append(Scene(path, PolygonLabels(shapes)).open())
     windows = RandomWindows(scenes, [1, 2, 3], args.tile)

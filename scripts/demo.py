@@ -54,16 +54,12 @@ def quicklook(image: Path, mask: Path, out: Path) -> None:
 def building_iou(mask: Path, reference: Path) -> float:
     import numpy as np
     import rasterio
-    from osgeo import ogr
-    from rasterio.features import rasterize
+
+    from buildseg.engine.evaluation import polygons_from_file, reference_from_polygons
 
     with rasterio.open(mask) as m:
         pred = m.read(1) == 1
-        layer = ogr.Open(str(reference)).GetLayer(0)
-        import json
-
-        shapes = [(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in layer]
-        ref = rasterize(shapes, out_shape=pred.shape, transform=m.transform, fill=0).astype(bool)
+        ref = reference_from_polygons(polygons_from_file(str(reference), m.crs.to_wkt()), m).astype(bool)
     return float(np.logical_and(pred, ref).sum() / max(1, np.logical_or(pred, ref).sum()))
 
 
@@ -94,6 +90,7 @@ def main() -> int:
     print(f"Building IoU against the sample's reference polygons: {building_iou(OUT / 'mask.tif', REFERENCE):.3f}")
     print(f"Outputs: {OUT}/mask.tif, probability.tif, buildings.gpkg, quicklook.png")
     plugin.unload()
+    app.exitQgis()
     return 0
 
 

@@ -43,4 +43,5 @@ def test_model3_around_extraction_runs_headless(qgis_app, tiny_model, tmp_path):
     assert results["extract:buildings"] == str(out_path)
     from osgeo import ogr
 
-    assert ogr.Open(str(out_path)).GetLayer(0).GetFeatureCount() > 0
+    ds = ogr.Open(str(out_path))
+    assert ds.GetLayer(0).GetFeatureCount() > 0
