@@ -10,6 +10,7 @@ ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "ic
 
 def algorithm_classes():
     from .check_dependencies import CheckDependencies
+    from .evaluate import Evaluate
     from .export_heatmap import ExportHeatmap
     from .export_kernels import ExportKernels
     from .export_onnx import ExportOnnx
@@ -17,7 +18,7 @@ def algorithm_classes():
     from .prepare_tiles import PrepareTiles
     from .train_model import TrainModel
 
-    return [ExtractBuildings, TrainModel, PrepareTiles, ExportHeatmap, ExportKernels, ExportOnnx,
+    return [ExtractBuildings, TrainModel, PrepareTiles, ExportHeatmap, ExportKernels, Evaluate, ExportOnnx,
             CheckDependencies]
 
 

@@ -60,6 +60,17 @@ def main():
                                          "outline_width": "0.5", "outline_width_unit": "MM"})
     vec.setRenderer(QgsSingleSymbolRenderer(symbol))
     vec.saveNamedStyle(str(OUT / "buildings.qml"))
+
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsRendererCategory
+
+    categories = []
+    for status, colour, label in (("TP", "51,160,44", "matched (TP)"), ("FP", "227,26,28", "false (FP)"),
+                                  ("FN", "31,120,180", "missed (FN)")):
+        sym = QgsFillSymbol.createSimple({"color": colour + ",90", "outline_color": colour + ",255",
+                                          "outline_width": "0.5", "outline_width_unit": "MM"})
+        categories.append(QgsRendererCategory(status, sym, label))
+    vec.setRenderer(QgsCategorizedSymbolRenderer("status", categories))
+    vec.saveNamedStyle(str(OUT / "evaluation.qml"))
     app.exitQgis()
 
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import ROOT, qgis_process
 
 ALGORITHMS = {"extractbuildings": "extraction", "trainmodel": "training", "preparetiles": "training",
-              "exportheatmap": "analysis", "exportkernels": "analysis", "exportonnx": "tools",
+              "exportheatmap": "analysis", "exportkernels": "analysis", "evaluate": "analysis", "exportonnx": "tools",
               "checkdependencies": "tools"}
 
 

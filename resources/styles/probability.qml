@@ -1,12 +1,12 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis minScale="1e+08" styleCategories="AllStyleCategories" hasScaleBasedVisibilityFlag="0" version="3.22.16-Białowieża" maxScale="0">
+<qgis hasScaleBasedVisibilityFlag="0" styleCategories="AllStyleCategories" maxScale="0" version="3.22.16-Białowieża" minScale="1e+08">
   <flags>
     <Identifiable>1</Identifiable>
     <Removable>1</Removable>
     <Searchable>1</Searchable>
     <Private>0</Private>
   </flags>
-  <temporal mode="0" fetchMode="0" enabled="0">
+  <temporal enabled="0" mode="0" fetchMode="0">
     <fixedRange>
       <start></start>
       <end></end>
@@ -14,21 +14,21 @@
   </temporal>
   <customproperties>
     <Option type="Map">
-      <Option value="Value" name="identify/format" type="QString"/>
+      <Option type="QString" value="Value" name="identify/format"/>
     </Option>
   </customproperties>
   <pipe-data-defined-properties>
     <Option type="Map">
-      <Option value="" name="name" type="QString"/>
+      <Option type="QString" value="" name="name"/>
       <Option name="properties"/>
-      <Option value="collection" name="type" type="QString"/>
+      <Option type="QString" value="collection" name="type"/>
     </Option>
   </pipe-data-defined-properties>
   <pipe>
     <provider>
-      <resampling zoomedOutResamplingMethod="nearestNeighbour" enabled="false" zoomedInResamplingMethod="nearestNeighbour" maxOversampling="2"/>
+      <resampling enabled="false" zoomedOutResamplingMethod="nearestNeighbour" zoomedInResamplingMethod="nearestNeighbour" maxOversampling="2"/>
     </provider>
-    <rasterrenderer classificationMax="1" band="1" opacity="0.75" type="singlebandpseudocolor" alphaBand="-1" classificationMin="0" nodataColor="">
+    <rasterrenderer opacity="0.75" type="singlebandpseudocolor" band="1" classificationMax="1" nodataColor="" classificationMin="0" alphaBand="-1">
       <minMaxOrigin>
         <limits>None</limits>
         <extent>WholeRaster</extent>
@@ -38,14 +38,14 @@
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
       <rastershader>
-        <colorrampshader minimumValue="0" labelPrecision="6" clip="0" classificationMode="1" colorRampType="INTERPOLATED" maximumValue="1">
-          <colorramp name="[source]" type="gradient">
+        <colorrampshader classificationMode="1" minimumValue="0" maximumValue="1" clip="0" labelPrecision="6" colorRampType="INTERPOLATED">
+          <colorramp type="gradient" name="[source]">
             <Option type="Map">
-              <Option value="0,0,4,255" name="color1" type="QString"/>
-              <Option value="252,253,191,255" name="color2" type="QString"/>
-              <Option value="0" name="discrete" type="QString"/>
-              <Option value="gradient" name="rampType" type="QString"/>
-              <Option value="0.0196078;2,2,11,255:0.0392157;5,4,22,255:0.0588235;9,7,32,255:0.0784314;14,11,43,255:0.0980392;20,14,54,255:0.117647;26,16,66,255:0.137255;33,17,78,255:0.156863;41,17,90,255:0.176471;49,17,101,255:0.196078;57,15,110,255:0.215686;66,15,117,255:0.235294;74,16,121,255:0.254902;82,19,124,255:0.27451;90,22,126,255:0.294118;98,25,128,255:0.313725;106,28,129,255:0.333333;114,31,129,255:0.352941;121,34,130,255:0.372549;129,37,129,255:0.392157;137,40,129,255:0.411765;145,43,129,255:0.431373;153,45,128,255:0.45098;161,48,126,255:0.470588;170,51,125,255:0.490196;178,53,123,255:0.509804;186,56,120,255:0.529412;194,59,117,255:0.54902;202,62,114,255:0.568627;210,66,111,255:0.588235;217,70,107,255:0.607843;224,76,103,255:0.627451;231,82,99,255:0.647059;236,88,96,255:0.666667;241,96,93,255:0.686275;244,105,92,255:0.705882;247,114,92,255:0.72549;249,123,93,255:0.745098;251,133,96,255:0.764706;252,142,100,255:0.784314;253,152,105,255:0.803922;254,161,110,255:0.823529;254,170,116,255:0.843137;254,180,123,255:0.862745;254,189,130,255:0.882353;254,198,138,255:0.901961;254,207,146,255:0.921569;254,216,154,255:0.941176;253,226,163,255:0.960784;253,235,172,255:0.980392;252,244,182,255" name="stops" type="QString"/>
+              <Option type="QString" value="0,0,4,255" name="color1"/>
+              <Option type="QString" value="252,253,191,255" name="color2"/>
+              <Option type="QString" value="0" name="discrete"/>
+              <Option type="QString" value="gradient" name="rampType"/>
+              <Option type="QString" value="0.0196078;2,2,11,255:0.0392157;5,4,22,255:0.0588235;9,7,32,255:0.0784314;14,11,43,255:0.0980392;20,14,54,255:0.117647;26,16,66,255:0.137255;33,17,78,255:0.156863;41,17,90,255:0.176471;49,17,101,255:0.196078;57,15,110,255:0.215686;66,15,117,255:0.235294;74,16,121,255:0.254902;82,19,124,255:0.27451;90,22,126,255:0.294118;98,25,128,255:0.313725;106,28,129,255:0.333333;114,31,129,255:0.352941;121,34,130,255:0.372549;129,37,129,255:0.392157;137,40,129,255:0.411765;145,43,129,255:0.431373;153,45,128,255:0.45098;161,48,126,255:0.470588;170,51,125,255:0.490196;178,53,123,255:0.509804;186,56,120,255:0.529412;194,59,117,255:0.54902;202,62,114,255:0.568627;210,66,111,255:0.588235;217,70,107,255:0.607843;224,76,103,255:0.627451;231,82,99,255:0.647059;236,88,96,255:0.666667;241,96,93,255:0.686275;244,105,92,255:0.705882;247,114,92,255:0.72549;249,123,93,255:0.745098;251,133,96,255:0.764706;252,142,100,255:0.784314;253,152,105,255:0.803922;254,161,110,255:0.823529;254,170,116,255:0.843137;254,180,123,255:0.862745;254,189,130,255:0.882353;254,198,138,255:0.901961;254,207,146,255:0.921569;254,216,154,255:0.941176;253,226,163,255:0.960784;253,235,172,255:0.980392;252,244,182,255" name="stops"/>
             </Option>
             <prop v="0,0,4,255" k="color1"/>
             <prop v="252,253,191,255" k="color2"/>
@@ -105,24 +105,24 @@
           <item value="0.960784" color="#fdebac" alpha="255" label="0.961"/>
           <item value="0.980392" color="#fcf4b6" alpha="255" label="0.98"/>
           <item value="1" color="#fcfdbf" alpha="255" label="1"/>
-          <rampLegendSettings orientation="2" maximumLabel="" useContinuousLegend="1" minimumLabel="" prefix="" direction="0" suffix="">
+          <rampLegendSettings useContinuousLegend="1" prefix="" direction="0" minimumLabel="" orientation="2" suffix="" maximumLabel="">
             <numericFormat id="basic">
               <Option type="Map">
-                <Option value="" name="decimal_separator" type="QChar"/>
-                <Option value="6" name="decimals" type="int"/>
-                <Option value="0" name="rounding_type" type="int"/>
-                <Option value="false" name="show_plus" type="bool"/>
-                <Option value="true" name="show_thousand_separator" type="bool"/>
-                <Option value="false" name="show_trailing_zeros" type="bool"/>
-                <Option value="" name="thousand_separator" type="QChar"/>
+                <Option type="QChar" value="" name="decimal_separator"/>
+                <Option type="int" value="6" name="decimals"/>
+                <Option type="int" value="0" name="rounding_type"/>
+                <Option type="bool" value="false" name="show_plus"/>
+                <Option type="bool" value="true" name="show_thousand_separator"/>
+                <Option type="bool" value="false" name="show_trailing_zeros"/>
+                <Option type="QChar" value="" name="thousand_separator"/>
               </Option>
             </numericFormat>
           </rampLegendSettings>
         </colorrampshader>
       </rastershader>
     </rasterrenderer>
-    <brightnesscontrast contrast="0" brightness="0" gamma="1"/>
-    <huesaturation colorizeOn="0" saturation="0" colorizeGreen="128" colorizeStrength="100" invertColors="0" colorizeRed="255" grayscaleMode="0" colorizeBlue="128"/>
+    <brightnesscontrast gamma="1" brightness="0" contrast="0"/>
+    <huesaturation grayscaleMode="0" colorizeRed="255" colorizeOn="0" colorizeGreen="128" colorizeStrength="100" saturation="0" colorizeBlue="128" invertColors="0"/>
     <rasterresampler maxOversampling="2"/>
     <resamplingStage>resamplingFilter</resamplingStage>
   </pipe>
