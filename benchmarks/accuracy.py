@@ -41,12 +41,14 @@ def evaluate_set(pairs, model, params, work):
     """[(name, raster, reference)] -> (summed confusion, [(name, iou)], seconds)."""
     import rasterio
 
+    from buildseg.engine.evaluate import EvalParams, evaluate
     from buildseg.engine.evaluation import binary_confusion, polygons_from_file, reference_from_polygons
     from buildseg.engine.inference import extract
     from buildseg.engine.labels import IGNORE
     from buildseg.engine.metrics import scores
 
     total = np.zeros((2, 2), np.int64)
+    objects = np.zeros(3, np.int64)  # TP, FP, FN at IoU >= 0.5
     rows, t0 = [], time.perf_counter()
     for name, raster, ref in pairs:
         mask = os.path.join(work, f"{abs(hash(raster))}.tif")
@@ -59,17 +61,25 @@ def evaluate_set(pairs, model, params, work):
             with rasterio.open(mask) as m:
                 reference = reference_from_polygons(polygons_from_file(ref, m.crs.to_wkt()), m)
         cm = binary_confusion(mask, reference)
+        if ref.endswith("_classes.tif"):
+            m = evaluate(pred_raster=mask, ref_raster=ref, params=EvalParams(ref_ignore=(0,)))
+        else:
+            with rasterio.open(mask) as mk:
+                m = evaluate(pred_raster=mask, ref_shapes=[g for g, _ in polygons_from_file(ref, mk.crs.to_wkt())])
+        objects += [m["object_tp"], m["object_fp"], m["object_fn"]]
         total += cm
         rows.append((name, scores(cm)["iou"][1]))
-    return total, rows, time.perf_counter() - t0
+    return (total, objects), rows, time.perf_counter() - t0
 
 
-def line(label, cm):
+def line(label, result):
     from buildseg.engine.metrics import scores
 
+    cm, (tp, fp, fn) = result
     s = scores(cm)
+    f1 = 2 * tp / max(1, 2 * tp + fp + fn)
     return (f"| {label} | {s['iou'][1]:.3f} | {s['f1'][1]:.3f} | {s['precision'][1]:.3f} | {s['recall'][1]:.3f} | "
-            f"{cm[1].sum() / max(1, cm.sum()):.3f} |")
+            f"{f1:.3f} | {cm[1].sum() / max(1, cm.sum()):.3f} |")
 
 
 def main():

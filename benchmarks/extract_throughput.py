@@ -99,7 +99,7 @@ def int8_report(scene, args, work, fp32_seconds, mp):
     print(f"INT8 (onnxruntime-int8), overlap 0: {dt:7.1f} s, {mp / dt:6.2f} MP/s, {fp32_seconds / dt:.2f}x fp32")
     pairs = dubai_test_pairs()
     for backend in ("onnxruntime", "onnxruntime-int8"):
-        cm, _, _ = evaluate_set(pairs, args.model, ExtractParams(overlap=64, backend=backend), work)
+        (cm, _), _, _ = evaluate_set(pairs, args.model, ExtractParams(overlap=64, backend=backend), work)
         print(f"  Dubai Tile 8 building IoU with {backend}: {scores(cm)['iou'][1]:.4f}")
 
 

@@ -52,7 +52,7 @@ def main():
     print("| training | building IoU | F1 |\n|---|---|---|")
     for label, model in ((f"BuildSeg trainmodel recipe, {args.epochs} epochs", ours),
                          ("plain U-Net, minimal loop", base)):
-        cm, _, _ = evaluate_set(dubai_test_pairs(), model, ExtractParams(overlap=64), work)
+        (cm, _), _, _ = evaluate_set(dubai_test_pairs(), model, ExtractParams(overlap=64), work)
         s = scores(cm)
         print(f"| {label} | {s['iou'][1]:.3f} | {s['f1'][1]:.3f} |")
 

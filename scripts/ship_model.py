@@ -29,13 +29,14 @@ def main():
     from buildseg.engine.metrics import scores
 
     model, info = modelfile.load(args.model)
-    cm, rows, _ = evaluate_set(dubai_test_pairs(), args.model, ExtractParams(overlap=64),
+    (cm, (tp, fp, fn)), rows, _ = evaluate_set(dubai_test_pairs(), args.model, ExtractParams(overlap=64),
                                tempfile.mkdtemp(prefix="buildseg-ship-"))
     s = scores(cm)
     info.metrics["test"] = {
         "set": "Dubai Tile 8 (9 images), extraction with overlap 64, threshold 0.5",
         "dubai_tile8_building_iou": round(s["iou"][1], 4), "f1": round(s["f1"][1], 4),
         "precision": round(s["precision"][1], 4), "recall": round(s["recall"][1], 4),
+        "object_f1_iou50": round(2 * tp / max(1, 2 * tp + fp + fn), 4),
         "per_image_iou": {name: round(v, 4) for name, v in rows},
     }
     modelfile.save(args.out, model, info, half=True)
