@@ -38,8 +38,8 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/bandit -q -r engine processing_provider plugin.py __init__.py -c pyproject.toml
 
-package: setup
-	$(PY) scripts/package.py
+package:
+	python3 scripts/package.py
 
 benchmark: setup
 	PATH=$(VENV)/bin:$$PATH $(PY) benchmarks/extract_throughput.py

@@ -3,6 +3,7 @@
 import os
 
 from .errors import BuildSegError
+from .separate import split_blob
 
 FIELDS = [("id", "int"), ("area_m2", "real"), ("perimeter_m", "real"), ("confidence", "real"), ("class", "str")]
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",
@@ -103,34 +104,37 @@ def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, prog
     # min_area in the layer's own units, for dropping holes (approximate for geographic CRSs)
     unit_area = measurer.factor ** 2 if not measurer.geographic else 111_320.0 ** 2
     n_raw = raw.GetFeatureCount()
-    count, total_area = 0, 0.0
     layer.StartTransaction()
+    gt = ds.GetGeoTransform()
+    count, total_area = 0, 0.0
     for i, feat in enumerate(raw):
         if i % 200 == 0:
             progress.check()
             progress.set_progress(60 + 40.0 * i / max(n_raw, 1))
         if feat.GetField("value") != target_id:
             continue
-        geom = _clean(feat.GetGeometryRef(), min_area_m2 / unit_area if unit_area else 0.0,
-                      params.fill_holes, params.simplify)
-        if geom is None or geom.IsEmpty():
-            continue
-        area = measurer.area(geom)
-        if area < min_area_m2 or area < px_area * unit_area * 0.5:
-            continue
-        count += 1
-        total_area += area
-        out = ogr.Feature(layer.GetLayerDefn())
-        out.SetField("id", count)
-        out.SetField("area_m2", round(area, 2))
-        out.SetField("perimeter_m", round(measurer.perimeter(geom), 2))
-        out.SetField("confidence", round(prob.mean_inside(geom), 4) if prob else None)
-        out.SetField("class", class_name)
-        if geom.GetGeometryType() not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
-            geom = ogr.ForceToMultiPolygon(geom)
-        out.SetGeometry(ogr.ForceToPolygon(geom) if geom.GetGeometryCount() == 1 and
-                        geom.GetGeometryType() == ogr.wkbMultiPolygon else geom)
-        layer.CreateFeature(out)
+        blob = feat.GetGeometryRef()
+        pieces = split_blob(blob, gt, params.separation_h) if params.separate else [blob]
+        for piece in pieces:
+            geom = _clean(piece, min_area_m2 / unit_area if unit_area else 0.0, params.fill_holes, params.simplify)
+            if geom is None or geom.IsEmpty():
+                continue
+            area = measurer.area(geom)
+            if area < min_area_m2 or area < px_area * unit_area * 0.5:
+                continue
+            count += 1
+            total_area += area
+            out = ogr.Feature(layer.GetLayerDefn())
+            out.SetField("id", count)
+            out.SetField("area_m2", round(area, 2))
+            out.SetField("perimeter_m", round(measurer.perimeter(geom), 2))
+            out.SetField("confidence", round(prob.mean_inside(geom), 4) if prob else None)
+            out.SetField("class", class_name)
+            if geom.GetGeometryType() not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
+                geom = ogr.ForceToMultiPolygon(geom)
+            out.SetGeometry(ogr.ForceToPolygon(geom) if geom.GetGeometryCount() == 1 and
+                            geom.GetGeometryType() == ogr.wkbMultiPolygon else geom)
+            layer.CreateFeature(out)
     layer.CommitTransaction()
     out_ds = None
     if prob:

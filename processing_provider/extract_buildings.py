@@ -37,6 +37,7 @@ class ExtractBuildings(BuildSegAlgorithm):
     MIN_AREA = "MIN_AREA"
     SIMPLIFY = "SIMPLIFY"
     FILL_HOLES = "FILL_HOLES"
+    SEPARATE = "SEPARATE"
     PROBABILITY_UINT8 = "PROBABILITY_UINT8"
     OUTPUT_MASK = "OUTPUT_MASK"
     OUTPUT_PROBABILITY = "OUTPUT_PROBABILITY"
@@ -61,7 +62,8 @@ class ExtractBuildings(BuildSegAlgorithm):
         "README), <b>threshold</b> on the "
         "building probability (0.5), <b>test-time augmentation</b> (none / flips = 3x time / d4 = 8x time), "
         "<b>minimum building area</b> in m² (smaller polygons and holes are dropped), <b>simplification "
-        "tolerance</b> in map units (0 = exact pixel edges), <b>fill holes</b>.\n\n"
+        "tolerance</b> in map units (0 = exact pixel edges), <b>fill holes</b>, <b>separate touching buildings</b> "
+        "(a watershed on the distance to each blob's edge splits buildings joined by a narrow waist).\n\n"
         "Outputs (each optional): <b>building mask</b> (uint8 GeoTIFF on the input grid: class id, 255 = "
         "nodata), <b>building probability</b> (float32 0..1, -1 = nodata; or uint8 0..254, 255 = nodata), "
         "<b>building polygons</b> with fields id, area_m2, perimeter_m, confidence (mean probability inside) "
@@ -95,6 +97,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             QgsProcessingParameterNumber(self.SIMPLIFY, self.tr("Simplification tolerance (map units)"),
                                          QgsProcessingParameterNumber.Double, 0.0, False, 0.0),
             QgsProcessingParameterBoolean(self.FILL_HOLES, self.tr("Fill holes in buildings"), False),
+            QgsProcessingParameterBoolean(self.SEPARATE, self.tr("Separate touching buildings"), False),
             QgsProcessingParameterBoolean(self.PROBABILITY_UINT8, self.tr("Probability as uint8 (0..254)"),
                                           False),
         ]
@@ -140,6 +143,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             min_area=self.parameterAsDouble(parameters, self.MIN_AREA, context),
             simplify=self.parameterAsDouble(parameters, self.SIMPLIFY, context),
             fill_holes=self.parameterAsBool(parameters, self.FILL_HOLES, context),
+            separate=self.parameterAsBool(parameters, self.SEPARATE, context),
             probability_uint8=self.parameterAsBool(parameters, self.PROBABILITY_UINT8, context),
             aoi=aoi)
         outputs = {key: self._destination(parameters, key, context)

@@ -232,3 +232,31 @@ def test_int8_backend_close_to_fp32(tmp_path, scene, tiny_model):
         pa, pb = a.read(1), b.read(1)
     ok = pa >= 0
     assert (pb[~ok] == -1).all() and np.abs(pa[ok] - pb[ok]).mean() < 0.05
+
+
+def test_touching_buildings_are_separated(tmp_path):
+    """Two squares joined along a short stretch of edge: one polygon without separation, two with it."""
+    from rasterio.transform import from_origin
+
+    from buildseg.engine.inference import ExtractParams
+    from buildseg.engine.modelfile import ModelInfo
+    from buildseg.engine.progress import Progress
+    from buildseg.engine.vectorize import polygonize
+
+    mask = np.zeros((80, 100), np.uint8)
+    mask[10:40, 10:40] = 1
+    mask[30:60, 40:70] = 1  # touches the first square along 10 px of edge
+    mask[65:75, 10:90] = 1  # a long bar: must stay one building
+    profile = {"driver": "GTiff", "width": 100, "height": 80, "count": 1, "dtype": "uint8", "crs": "EPSG:32640",
+               "transform": from_origin(300000, 2800000, 1, 1), "nodata": 255}
+    with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
+        dst.write(mask[None])
+    info = ModelInfo(architecture="unet", in_channels=3)
+    counts = {}
+    for separate in (False, True):
+        out = str(tmp_path / f"b{separate}.gpkg")
+        n, area = polygonize(str(tmp_path / "mask.tif"), None, out, info,
+                             ExtractParams(separate=separate, min_area=5), Progress())
+        counts[separate] = n
+        assert area == pytest.approx(mask.sum(), rel=0.02)
+    assert counts == {False: 2, True: 3}

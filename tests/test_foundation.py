@@ -5,6 +5,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -145,3 +146,19 @@ def test_qgis_process_runs_with_json(tmp_path):
     result = json.loads(out.stdout)
     assert result["results"]["OUTPUT"] == str(tmp_path / "r.json")
     assert json.loads((tmp_path / "r.json").read_text())["missing"] == []
+
+
+def test_package_zip_follows_repository_rules():
+    import zipfile
+
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "package.py")], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    path = out.stdout.split(" (")[0]
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+        assert {n.split("/")[0] for n in names} == {"buildseg"}
+        for required in ("metadata.txt", "__init__.py", "LICENSE", "plugin.py", "resources/icons/buildseg.svg",
+                         "resources/models/buildings-default.safetensors"):
+            assert f"buildseg/{required}" in names, required
+        assert not any("__pycache__" in n or n.endswith(".pyc") or "/.venv/" in n or "/tests/" in n for n in names)
+    assert os.path.getsize(path) <= 25 * 2**20
