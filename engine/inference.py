@@ -38,6 +38,7 @@ class ExtractParams:
     fill_holes: bool = False
     separate: bool = False  # split touching buildings (watershed on the distance transform)
     separation_h: float = 2.0  # px: how much lower a waist must be than both building centres
+    regularize: bool = False  # square up footprints (engine.regularize), tolerance = one pixel
     probability_uint8: bool = False
     target_class: str = "building"
     max_tile_pixels: int = 8192 * 8192

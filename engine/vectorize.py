@@ -3,6 +3,7 @@
 import os
 
 from .errors import BuildSegError
+from .regularize import RegularizeParams, regularize
 from .separate import split_blob
 
 FIELDS = [("id", "int"), ("area_m2", "real"), ("perimeter_m", "real"), ("confidence", "real"), ("class", "str")]
@@ -117,6 +118,8 @@ def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, prog
         pieces = split_blob(blob, gt, params.separation_h) if params.separate else [blob]
         for piece in pieces:
             geom = _clean(piece, min_area_m2 / unit_area if unit_area else 0.0, params.fill_holes, params.simplify)
+            if params.regularize and not geom.IsEmpty():
+                geom = regularize(geom, RegularizeParams(tolerance=abs(gt[1])))
             if geom is None or geom.IsEmpty():
                 continue
             area = measurer.area(geom)

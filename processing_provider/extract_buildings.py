@@ -38,6 +38,7 @@ class ExtractBuildings(BuildSegAlgorithm):
     SIMPLIFY = "SIMPLIFY"
     FILL_HOLES = "FILL_HOLES"
     SEPARATE = "SEPARATE"
+    REGULARIZE = "REGULARIZE"
     PROBABILITY_UINT8 = "PROBABILITY_UINT8"
     OUTPUT_MASK = "OUTPUT_MASK"
     OUTPUT_PROBABILITY = "OUTPUT_PROBABILITY"
@@ -63,7 +64,8 @@ class ExtractBuildings(BuildSegAlgorithm):
         "building probability (0.5), <b>test-time augmentation</b> (none / flips = 3x time / d4 = 8x time), "
         "<b>minimum building area</b> in m² (smaller polygons and holes are dropped), <b>simplification "
         "tolerance</b> in map units (0 = exact pixel edges), <b>fill holes</b>, <b>separate touching buildings</b> "
-        "(a watershed on the distance to each blob's edge splits buildings joined by a narrow waist).\n\n"
+        "(a watershed on the distance to each blob's edge splits buildings joined by a narrow waist), "
+        "<b>regularize footprints</b> (as 'Regularize building footprints', tolerance one pixel).\n\n"
         "Outputs (each optional): <b>building mask</b> (uint8 GeoTIFF on the input grid: class id, 255 = "
         "nodata), <b>building probability</b> (float32 0..1, -1 = nodata; or uint8 0..254, 255 = nodata), "
         "<b>building polygons</b> with fields id, area_m2, perimeter_m, confidence (mean probability inside) "
@@ -98,6 +100,7 @@ class ExtractBuildings(BuildSegAlgorithm):
                                          QgsProcessingParameterNumber.Double, 0.0, False, 0.0),
             QgsProcessingParameterBoolean(self.FILL_HOLES, self.tr("Fill holes in buildings"), False),
             QgsProcessingParameterBoolean(self.SEPARATE, self.tr("Separate touching buildings"), False),
+            QgsProcessingParameterBoolean(self.REGULARIZE, self.tr("Regularize footprints"), False),
             QgsProcessingParameterBoolean(self.PROBABILITY_UINT8, self.tr("Probability as uint8 (0..254)"),
                                           False),
         ]
@@ -144,6 +147,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             simplify=self.parameterAsDouble(parameters, self.SIMPLIFY, context),
             fill_holes=self.parameterAsBool(parameters, self.FILL_HOLES, context),
             separate=self.parameterAsBool(parameters, self.SEPARATE, context),
+            regularize=self.parameterAsBool(parameters, self.REGULARIZE, context),
             probability_uint8=self.parameterAsBool(parameters, self.PROBABILITY_UINT8, context),
             aoi=aoi)
         outputs = {key: self._destination(parameters, key, context)

@@ -16,10 +16,11 @@ def algorithm_classes():
     from .export_onnx import ExportOnnx
     from .extract_buildings import ExtractBuildings
     from .prepare_tiles import PrepareTiles
+    from .regularize_footprints import RegularizeFootprints
     from .train_model import TrainModel
 
-    return [ExtractBuildings, TrainModel, PrepareTiles, ExportHeatmap, ExportKernels, Evaluate, ExportOnnx,
-            CheckDependencies]
+    return [ExtractBuildings, TrainModel, PrepareTiles, ExportHeatmap, ExportKernels, Evaluate,
+            RegularizeFootprints, ExportOnnx, CheckDependencies]
 
 
 class BuildSegProvider(QgsProcessingProvider):

@@ -13,7 +13,8 @@ import pytest
 from conftest import ROOT, qgis_process
 
 ALGORITHMS = {"extractbuildings": "extraction", "trainmodel": "training", "preparetiles": "training",
-              "exportheatmap": "analysis", "exportkernels": "analysis", "evaluate": "analysis", "exportonnx": "tools",
+              "exportheatmap": "analysis", "exportkernels": "analysis", "evaluate": "analysis",
+              "regularizefootprints": "tools", "exportonnx": "tools",
               "checkdependencies": "tools"}
 
 

@@ -1,0 +1,107 @@
+"""Regularized footprints on real reference polygons, and extraction -> regularize -> evaluate in a model."""
+
+import json
+
+import numpy as np
+import pytest
+from osgeo import ogr
+
+from conftest import crop, dubai, dubai_labels, qgis_process
+
+
+def _geoms(path):
+    ds = ogr.Open(str(path))
+    return [(f.GetGeometryRef().Clone(), f.GetField("class") if f.GetFieldIndex("class") >= 0 else None)
+            for f in ds.GetLayer(0)]
+
+
+def test_regularized_polygons_stay_close_with_fewer_vertices(run_alg, tmp_path, tiny_model):
+    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.regularize import hausdorff, vertex_count
+
+    scene = crop(dubai("tile8_part7"), str(tmp_path / "s.tif"), 0, 0, 600, 500)
+    extract(scene, tiny_model, out_polygons=str(tmp_path / "raw.gpkg"), params=ExtractParams(tile_size=128))
+    res = run_alg("buildseg:regularizefootprints", {"INPUT": str(tmp_path / "raw.gpkg"), "TOLERANCE": 1.0,
+                                                    "OUTPUT": str(tmp_path / "reg.gpkg")})
+    raw, reg = _geoms(tmp_path / "raw.gpkg"), _geoms(res["OUTPUT"])
+    assert len(raw) == len(reg) > 5
+    assert [c for _, c in raw] == [c for _, c in reg]  # attributes kept, in order
+    assert sum(vertex_count(g) for g, _ in reg) < 0.5 * sum(vertex_count(g) for g, _ in raw)
+    for (a, _), (b, _) in zip(raw, reg):
+        assert b.IsValid() and hausdorff(a, b) <= 2.0 + 1e-6
+    change = [abs(b.GetArea() - a.GetArea()) / a.GetArea() for (a, _), (b, _) in zip(raw, reg)]
+    assert np.median(change) < 0.1
+
+
+def test_stair_stepped_rotated_rectangle_becomes_a_rectangle():
+    """A 30 x 14 m rectangle rotated 30 degrees and traced on a 1 m grid comes back as 4 right angles."""
+    from rasterio.features import rasterize, shapes
+    from rasterio.transform import from_origin
+
+    from buildseg.engine.regularize import RegularizeParams, regularize
+
+    c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
+    corners = np.array([[-15, -7], [15, -7], [15, 7], [-15, 7]]) @ np.array([[c, s], [-s, c]]) + [50, -50]
+    rect = {"type": "Polygon", "coordinates": [corners.tolist() + [corners[0].tolist()]]}
+    tr = from_origin(0, 0, 1, 1)
+    mask = rasterize([(rect, 1)], out_shape=(100, 100), transform=tr)
+    traced = [g for g, v in shapes(mask, mask=mask == 1, transform=tr)][0]
+    geom = ogr.CreateGeometryFromJson(json.dumps(traced))
+    out = regularize(geom, RegularizeParams(tolerance=1.0))
+    pts = np.array(out.GetGeometryRef(0).GetPoints())[:-1, :2]
+    assert len(pts) == 4
+    edges = np.roll(pts, -1, 0) - pts
+    cosines = [abs(np.dot(a, b)) / np.linalg.norm(a) / np.linalg.norm(b) for a, b in zip(edges, np.roll(edges, -1, 0))]
+    assert max(cosines) < 1e-6
+    angle = np.degrees(np.arctan2(edges[0, 1], edges[0, 0])) % 90
+    assert min(abs(angle - 30), abs(angle - 60)) < 3
+    assert out.GetArea() == pytest.approx(30 * 14, rel=0.1)
+
+
+def test_extract_regularize_evaluate_model3(qgis_app, tiny_model, tmp_path):
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterFile,
+        QgsProcessingParameterRasterLayer,
+        QgsProcessingParameterVectorLayer,
+    )
+
+    src = QgsProcessingModelChildParameterSource
+    model = QgsProcessingModelAlgorithm("extract_regularize_evaluate", "BuildSeg tests")
+    model.addModelParameter(QgsProcessingParameterRasterLayer("raster", "Raster"),
+                            QgsProcessingModelParameter("raster"))
+    model.addModelParameter(QgsProcessingParameterFile("model", "Model", extension="safetensors"),
+                            QgsProcessingModelParameter("model"))
+    model.addModelParameter(QgsProcessingParameterVectorLayer("reference", "Reference"),
+                            QgsProcessingModelParameter("reference"))
+    steps = [
+        ("extract", "buildseg:extractbuildings", {"INPUT": src.fromModelParameter("raster"),
+                                                  "MODEL": src.fromModelParameter("model"),
+                                                  "TILE_SIZE": src.fromStaticValue(128)}),
+        ("regularize", "buildseg:regularizefootprints", {"INPUT": src.fromChildOutput("extract", "OUTPUT_POLYGONS")}),
+        ("evaluate", "buildseg:evaluate", {"PREDICTED_POLYGONS": src.fromChildOutput("regularize", "OUTPUT"),
+                                           "LABELS": src.fromModelParameter("reference")}),
+    ]
+    for child_id, alg, sources in steps:
+        child = QgsProcessingModelChildAlgorithm(alg)
+        child.setChildId(child_id)
+        for name, value in sources.items():
+            child.addParameterSources(name, [value])
+        if child_id == "evaluate":
+            out = QgsProcessingModelOutput("metrics", "Metrics")
+            out.setChildId("evaluate")
+            out.setChildOutputName("OUTPUT_REPORT")
+            child.setModelOutputs({"metrics": out})
+        model.addChildAlgorithm(child)
+    path = tmp_path / "chain.model3"
+    assert model.toFile(str(path))
+    scene = crop(dubai("tile8_part7"), str(tmp_path / "s.tif"), 0, 0, 500, 400)
+    out = qgis_process("run", str(path), "--json", "--", f"raster={scene}", f"model={tiny_model}",
+                       f"reference={dubai_labels('tile8_part7')}", f"evaluate:metrics={tmp_path / 'm.csv'}")
+    assert out.returncode == 0, out.stdout + out.stderr
+    text = (tmp_path / "m.csv").read_text()
+    assert "object_f1" in text and "pixel_iou" in text
