@@ -99,7 +99,8 @@ def main():
           f"{info.training.get('seconds')} s; TTA {args.tta}, overlap {args.overlap}, backend {args.backend}")
     cm, rows, dt = evaluate_set(dubai_test_pairs(), args.model, params, work)
     print("\nper image building IoU (Dubai Tile 8): " + ", ".join(f"{n} {v:.3f}" for n, v in rows))
-    print("\n| set | building IoU | F1 | precision | recall | building share |\n|---|---|---|---|---|---|")
+    print("\n| set | building IoU | F1 | precision | recall | object F1 (IoU>=0.5) | building share |\n"
+          "|---|---|---|---|---|---|---|")
     print(line(f"Dubai Tile 8 (9 images, {dt:.0f} s)", cm))
     for label, raster, ref in FIXTURES:
         path = DATA / "fixtures" / raster

@@ -44,6 +44,7 @@ class TrainModel(BuildSegAlgorithm):
     VALIDATION_AREA = "VALIDATION_AREA"
     ARCHITECTURE = "ARCHITECTURE"
     MODEL = "MODEL"
+    FROM_SCRATCH = "FROM_SCRATCH"
     TILE_SIZE = "TILE_SIZE"
     EPOCHS = "EPOCHS"
     TILES_PER_EPOCH = "TILES_PER_EPOCH"
@@ -80,8 +81,10 @@ class TrainModel(BuildSegAlgorithm):
         "<b>Validation fraction</b>: share held out for validation, spatially separated (whole rasters when "
         "there are 5 or more, else a strip of each raster); or a <b>validation area</b> polygon layer: labels "
         "inside it are used only for validation, never for training.\n"
-        "<b>Architecture</b> from the model registry; <b>starting model</b>: fine-tune an existing model file "
-        "(bands and classes must match).\n"
+        "<b>Architecture</b> from the model registry (default unet-mobilenet, the bundled model's); <b>starting "
+        "model</b>: fine-tune an existing model file (bands and classes must match); when empty, the bundled "
+        "model is fine-tuned if architecture, band count and classes fit, unless <b>train from scratch</b> is "
+        "ticked.\n"
         "Training: tile size (px, typical 256-512), epochs, tiles per epoch, batch size, learning rate (1e-3 for "
         "AdamW), loss (CE+Dice, CE, Dice, focal), class weights ('1,3'), optimizer, schedule, warm-up epochs, "
         "augmentation (flips, 90° rotations, scale, brightness/contrast), early-stopping patience (0 = off), "
@@ -121,8 +124,10 @@ class TrainModel(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterEnum(
             self.ARCHITECTURE, self.tr("Architecture"), arch_names, defaultValue=arch_default))
         self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, self.tr("Starting model to fine-tune (empty: train from scratch)"),
+            self.MODEL, self.tr("Starting model to fine-tune (empty: the bundled model when it fits)"),
             extension="safetensors", optional=True))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.FROM_SCRATCH, self.tr("Train from scratch (do not start from the bundled model)"), False))
         numbers = [
             (self.TILE_SIZE, "Tile size (px)", QgsProcessingParameterNumber.Integer, 256, 64, 2048),
             (self.EPOCHS, "Epochs", QgsProcessingParameterNumber.Integer, 10, 1, 10000),
@@ -204,7 +209,7 @@ class TrainModel(BuildSegAlgorithm):
             val_fraction=self.parameterAsDouble(parameters, self.VAL_FRACTION, context),
             device=DEVICE_OPTIONS[self.parameterAsEnum(parameters, self.DEVICE, context)],
             seed=self.parameterAsInt(parameters, self.SEED, context),
-            init_model=self.parameterAsFile(parameters, self.MODEL, context) or None,
+            init_model=self._starting_model(parameters, context, feedback, classes, scenes),
             resume=self.parameterAsBool(parameters, self.RESUME, context))
         out_model = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
         out_report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
@@ -218,6 +223,35 @@ class TrainModel(BuildSegAlgorithm):
         if out_csv:
             out[self.OUTPUT_METRICS] = out_csv
         return out
+
+    def _starting_model(self, parameters, context, feedback, classes, scenes):
+        """The chosen model; else the bundled one when architecture, bands and classes fit; else None."""
+        chosen = self.parameterAsFile(parameters, self.MODEL, context)
+        if chosen or self.parameterAsBool(parameters, self.FROM_SCRATCH, context):
+            return chosen or None
+        from ..engine import modelfile
+        from .base import DEFAULT_MODEL
+
+        try:
+            bundled = modelfile.read_info(DEFAULT_MODEL)
+        except Exception:  # no usable bundled model: train from scratch
+            return None
+        arch = self.arch_names[self.parameterAsEnum(parameters, self.ARCHITECTURE, context)]
+        bands = self._band_count(scenes)
+        if (bundled.architecture, bundled.in_channels, bundled.num_classes) == (arch, bands, len(classes)):
+            feedback.pushInfo("Fine-tuning the bundled model (same architecture, bands and classes); tick "
+                              "'Train from scratch' to start from random weights.")
+            return DEFAULT_MODEL
+        feedback.pushInfo(f"Training from scratch: the bundled model ({bundled.architecture}, "
+                          f"{bundled.in_channels} bands, {bundled.num_classes} classes) does not fit.")
+        return None
+
+    @staticmethod
+    def _band_count(scenes):
+        import rasterio
+
+        with rasterio.open(scenes[0].raster) as ds:
+            return ds.count
 
     def _palette(self, parameters, context):
         from ..engine.labels import parse_palette

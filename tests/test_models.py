@@ -177,3 +177,22 @@ def test_header_length_starting_like_a_pickle_still_loads(tmp_path):
             break
     assert open(path, "rb").read(1) == b"\x80"
     assert modelfile.read_info(path).training["note"] == info.training["note"]
+
+
+def test_cached_imagenet_weights_are_used_and_adapted(tmp_path, monkeypatch):
+    """A torchvision weight file already in the torch cache is loaded (never downloaded), first conv adapted."""
+    from torchvision.models import resnet18
+
+    from buildseg.engine.models.encoders import WEIGHT_FILES, ResNetEncoder
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    reference = resnet18(weights=None)
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(reference.state_dict(), tmp_path / "hub" / "checkpoints" / WEIGHT_FILES["resnet18"])
+    enc = ResNetEncoder(18, in_channels=4, pretrained=True)
+    assert enc.pretrained
+    w = reference.conv1.weight.detach()
+    assert torch.allclose(enc.stem[0].weight, w[:, [0, 1, 2, 0]] * 3 / 4)
+    assert torch.equal(enc.layers[3][1].conv2.weight, reference.layer4[1].conv2.weight)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
+    assert not ResNetEncoder(18, in_channels=4, pretrained=True).pretrained

@@ -267,3 +267,35 @@ def test_validation_area_holds_out_its_labels(run_alg, tmp_path):
     full = labels.read(tr, 0, 0, 300, 2 * half)
     assert (train[:, :half - 1] == IGNORE).all() and (train[:, half + 1:] == full[:, half + 1:]).all()
     assert (val[:, half + 1:] == IGNORE).all() and (val[:, :half - 1] == full[:, :half - 1]).all()
+
+
+def test_bundled_model_is_the_default_start_when_it_fits(run_alg, tmp_path):
+    from buildseg.engine import modelfile
+    from buildseg.engine.models.registry import ARCHITECTURES
+
+    from conftest import DEFAULT_MODEL
+
+    arch = list(ARCHITECTURES).index("unet-mobilenet")
+    res = run_alg("buildseg:trainmodel", _params(tmp_path, ARCHITECTURE=arch, EPOCHS=1, TILES_PER_EPOCH=8))
+    info = modelfile.read_info(res["OUTPUT_MODEL"])
+    assert info.training["fine_tuned_from"] == "buildings-default.safetensors"
+    assert info.mean == modelfile.read_info(DEFAULT_MODEL).mean
+    res = run_alg("buildseg:trainmodel", _params(tmp_path, ARCHITECTURE=arch, EPOCHS=1, TILES_PER_EPOCH=8,
+                                                 FROM_SCRATCH=True, OUTPUT_MODEL=str(tmp_path / "scratch.safetensors")))
+    assert modelfile.read_info(res["OUTPUT_MODEL"]).training["fine_tuned_from"] is None
+
+
+def test_raster_without_crs_is_refused(run_alg, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    plain = str(tmp_path / "no_crs.tif")
+    with rasterio.open(dubai("tile1_part1")) as src:
+        profile = src.profile
+        profile.update(crs=None, driver="GTiff", compress="deflate", photometric=None)
+        profile.pop("photometric", None)
+        data = src.read(window=rasterio.windows.Window(0, 0, 300, 300))
+    profile.update(width=300, height=300)
+    with rasterio.open(plain, "w", **profile) as dst:
+        dst.write(data)
+    with pytest.raises(QgsProcessingException, match="no coordinate reference system"):
+        run_alg("buildseg:trainmodel", _params(tmp_path, INPUT=[plain], EPOCHS=1))

@@ -85,7 +85,7 @@ ARCHITECTURES = {a.name: a for a in [
                  "PointFlow: FPN with point-flow modules fusing semantics at the most uncertain points."),
 ]}
 
-DEFAULT_ARCHITECTURE = "resunet"
+DEFAULT_ARCHITECTURE = "unet-mobilenet"
 
 
 def get(name: str) -> Architecture:
