@@ -93,7 +93,8 @@ class RowWriter:
             "driver": "GTiff", "width": like.width, "height": like.height, "count": count,
             "dtype": dtype, "nodata": nodata, "crs": like.crs, "transform": like.transform,
             "tiled": True, "blockxsize": self.BLOCK, "blockysize": self.BLOCK,
-            "compress": "deflate", "predictor": 3 if dtype.startswith("float") else 2, "BIGTIFF": "IF_SAFER",
+            "compress": "deflate", "zlevel": 1, "predictor": 3 if dtype.startswith("float") else 2,
+            "BIGTIFF": "IF_SAFER",
         }
         self.ds = rasterio.open(path, "w", **profile)
         self.width, self.height, self.count, self.dtype = like.width, like.height, count, dtype

@@ -98,6 +98,40 @@ def _scaled_sample(windows, tile, rng, augment):
     return img, lab
 
 
+class BatchLoader:
+    """Training batches (normalised, augmented CPU tensors), the next one prepared in a background thread
+    while the model trains on the current one (GDAL reads and numpy release the GIL). Its own random
+    generator keeps the sequence of batches reproducible for a seed."""
+
+    def __init__(self, windows, tile, batch_size, mean, std, augment, seed):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.windows, self.tile, self.batch_size = windows, tile, batch_size
+        self.mean, self.std, self.augment = mean, std, augment
+        self.rng = np.random.default_rng(seed + 1)
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="buildseg-batches")
+        self.next = self.pool.submit(self._make)
+
+    def _make(self):
+        import torch
+
+        batch = [_scaled_sample(self.windows, self.tile, self.rng, self.augment) for _ in range(self.batch_size)]
+        x = torch.from_numpy(np.stack([(b[0] - self.mean) / self.std for b in batch]).astype(np.float32))
+        y = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64))
+        if self.augment:
+            x, y = _augment(torch, x, y, self.rng)
+        return x.contiguous(), y.contiguous()
+
+    def get(self):
+        batch = self.next.result()
+        self.next = self.pool.submit(self._make)
+        return batch
+
+    def close(self):
+        self.next.cancel()
+        self.pool.shutdown(wait=True)
+
+
 def _lr_factor(schedule, epoch, step, steps_per_epoch, epochs, warmup):
     t = epoch + step / steps_per_epoch
     if warmup and t < warmup:
@@ -154,7 +188,6 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     check_writable(out_model, inputs=[s.raster for s in scenes] + [params.init_model])
     _check_params(params)
     torch.manual_seed(params.seed)
-    rng = np.random.default_rng(params.seed)
     dev = devices.resolve(params.device)
     if dev.type == "cpu":
         torch.set_num_threads(params.threads or devices.cpu_threads())
@@ -193,6 +226,7 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     scaler = torch.amp.GradScaler("cuda") if dev.type == "cuda" else None
     cancelled = False
     epoch = start_epoch
+    loader = BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed)
     try:
         for epoch in range(start_epoch, params.epochs):
             model.train()
@@ -202,13 +236,8 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
                 for g in opt.param_groups:
                     g["lr"] = params.lr * _lr_factor(params.schedule, epoch, step, steps, params.epochs,
                                                      params.warmup_epochs)
-                batch = [_scaled_sample(windows, params.tile_size, rng, params.augment)
-                         for _ in range(params.batch_size)]
-                x = torch.from_numpy(np.stack([(b[0] - mean) / std for b in batch]).astype(np.float32))
-                y = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64))
-                if params.augment:
-                    x, y = _augment(torch, x, y, rng)
-                x, y = x.to(dev).contiguous(), y.to(dev).contiguous()
+                x, y = loader.get()
+                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
                 if dev.type == "cuda":
                     x = x.to(memory_format=torch.channels_last)
                 opt.zero_grad(set_to_none=True)
@@ -256,6 +285,8 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
         cancelled = True
         progress.warn(f"Cancelled during epoch {epoch + 1}: saving the best model so far "
                       f"(epoch {best['epoch']}); run again with resume to continue.")
+    finally:
+        loader.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     info.training = {

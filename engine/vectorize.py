@@ -2,6 +2,8 @@
 
 import os
 
+import numpy as np
+
 from .errors import BuildSegError
 from .regularize import RegularizeParams, regularize
 from .separate import split_blob
@@ -95,12 +97,11 @@ def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, prog
     if gdal.Polygonize(band, sel.GetRasterBand(1), raw, 0, [], callback=cb) != 0:
         raise BuildSegError("Polygonizing the mask failed: " + gdal.GetLastErrorMsg())
     progress.check()
-    out_ds = driver.CreateDataSource(out_path)
-    layer = out_ds.CreateLayer("buildings", srs=srs, geom_type=ogr.wkbPolygon)
+    # buildings go to a memory layer first: the confidence of all of them is computed in one pass
+    layer = mem.CreateLayer("buildings", srs=srs, geom_type=ogr.wkbUnknown)
     kinds = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString}
     for name, kind in FIELDS:
         layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
-    prob = _ProbReader(prob_path) if prob_path else None
     min_area_m2 = params.min_area or 0.0
     # min_area in the layer's own units, for dropping holes (approximate for geographic CRSs)
     unit_area = measurer.factor ** 2 if not measurer.geographic else 111_320.0 ** 2
@@ -131,7 +132,6 @@ def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, prog
             out.SetField("id", count)
             out.SetField("area_m2", round(area, 2))
             out.SetField("perimeter_m", round(measurer.perimeter(geom), 2))
-            out.SetField("confidence", round(prob.mean_inside(geom), 4) if prob else None)
             out.SetField("class", class_name)
             if geom.GetGeometryType() not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
                 geom = ogr.ForceToMultiPolygon(geom)
@@ -139,10 +139,52 @@ def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, prog
                             geom.GetGeometryType() == ogr.wkbMultiPolygon else geom)
             layer.CreateFeature(out)
     layer.CommitTransaction()
-    out_ds = None
-    if prob:
-        prob.close()
+    confidence = _confidence(layer, prob_path, count) if prob_path else None
+    out_ds = driver.CreateDataSource(out_path)
+    out_layer = out_ds.CreateLayer("buildings", srs=srs, geom_type=ogr.wkbPolygon)
+    for name, kind in FIELDS:
+        out_layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
+    out_layer.StartTransaction()
+    layer.ResetReading()
+    for feat in layer:
+        progress.check()
+        out = ogr.Feature(out_layer.GetLayerDefn())
+        out.SetFrom(feat)
+        if confidence is not None and np.isfinite(confidence[feat["id"]]):
+            out.SetField("confidence", round(float(confidence[feat["id"]]), 4))
+        out_layer.CreateFeature(out)
+    out_layer.CommitTransaction()
+    out_ds = None  # noqa: F841 - closes the file
     return count, total_area
+
+
+def _confidence(layer, prob_path: str, count: int, strip: int = 512):
+    """Mean probability inside every feature (indexed by its id), strip by strip: the ids are rasterized
+    onto the probability grid with GDAL and averaged with one bincount per strip (flat memory)."""
+    from osgeo import gdal
+
+    prob = gdal.Open(prob_path)
+    band = prob.GetRasterBand(1)
+    nodata = band.GetNoDataValue()
+    scale = 1 / 254.0 if band.DataType == gdal.GDT_Byte else 1.0
+    width, height = prob.RasterXSize, prob.RasterYSize
+    gt = prob.GetGeoTransform()
+    sums, counts = np.zeros(count + 1), np.zeros(count + 1)
+    for y in range(0, height, strip):
+        h = min(strip, height - y)
+        ids_ds = gdal.GetDriverByName("MEM").Create("", width, h, 1, gdal.GDT_Int32)
+        ids_ds.SetGeoTransform((gt[0], gt[1], gt[2], gt[3] + y * gt[5], gt[4], gt[5]))
+        ids_ds.SetProjection(prob.GetProjection())
+        gdal.RasterizeLayer(ids_ds, [1], layer, options=["ATTRIBUTE=id"])
+        ids = ids_ds.ReadAsArray()
+        p = band.ReadAsArray(0, y, width, h).astype(np.float64)
+        ok = ids > 0
+        if nodata is not None:
+            ok &= p != nodata
+        sums += np.bincount(ids[ok], weights=p[ok], minlength=count + 1)
+        counts += np.bincount(ids[ok], minlength=count + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return sums / counts * scale
 
 
 def _equal_band(mask_path, target_id):
@@ -165,34 +207,3 @@ def _gdal_progress(progress, start, end):
         return 0 if progress.is_canceled() else 1
 
     return cb
-
-
-class _ProbReader:
-    """Mean probability inside a polygon, read window by window."""
-
-    def __init__(self, path):
-        import rasterio
-
-        self.ds = rasterio.open(path)
-
-    def mean_inside(self, geom) -> float:
-        import json
-
-        from rasterio.features import geometry_mask
-        from rasterio.windows import Window, from_bounds
-
-        minx, maxx, miny, maxy = geom.GetEnvelope()
-        win = from_bounds(minx, miny, maxx, maxy, self.ds.transform).round_offsets().round_lengths()
-        win = win.intersection(Window(0, 0, self.ds.width, self.ds.height))
-        data = self.ds.read(1, window=win, out_dtype="float32")
-        inside = geometry_mask([json.loads(geom.ExportToJson())], out_shape=data.shape,
-                               transform=self.ds.window_transform(win), invert=True)
-        nod = self.ds.nodata
-        ok = inside & (data != nod) if nod is not None else inside
-        if not ok.any():
-            return float("nan")
-        vals = data[ok]
-        return float(vals.mean() / (254.0 if self.ds.dtypes[0] == "uint8" else 1.0))
-
-    def close(self):
-        self.ds.close()

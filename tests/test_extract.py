@@ -65,6 +65,13 @@ def test_outputs_georeferenced_valid_and_consistent(run_alg, scene, tiny_model, 
             row, col = m.index(c.GetX(), c.GetY())
             inside += mask[row, col] == 1
     assert inside == len(feats)  # every polygon lies on mask pixels
+    from rasterio.features import geometry_mask
+
+    with rasterio.open(res["OUTPUT_PROBABILITY"]) as p:  # confidence = mean probability inside
+        for f in feats[:5]:
+            inside_px = geometry_mask([json.loads(f.GetGeometryRef().ExportToJson())], out_shape=prob.shape,
+                                      transform=p.transform, invert=True)
+            assert f["confidence"] == pytest.approx(prob[inside_px].mean(), abs=0.01)
 
 
 def test_aoi_respected(run_alg, scene, tiny_model, tmp_path):
