@@ -77,6 +77,24 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
     def icon(self):
         return QIcon(ICON)
 
+    def add_advanced(self, params) -> None:
+        for p in params:
+            p.setFlags(p.flags() | p.FlagAdvanced)
+            self.addParameter(p)
+
+    def tiling_parameters(self) -> list:
+        """TILE_SIZE, OVERLAP, BATCH_SIZE and DEVICE, as every sliding-window algorithm offers them."""
+        from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterNumber
+
+        integer = QgsProcessingParameterNumber.Integer
+        return [
+            QgsProcessingParameterNumber("TILE_SIZE", self.tr("Tile size (px, 0: the model's)"), integer, 0, False,
+                                         0, 8192),
+            QgsProcessingParameterNumber("OVERLAP", self.tr("Tile overlap (px)"), integer, 64, False, 0, 4096),
+            QgsProcessingParameterNumber("BATCH_SIZE", self.tr("Batch size (0: auto)"), integer, 0, False, 0, 256),
+            QgsProcessingParameterEnum("DEVICE", self.tr("Device"), DEVICE_OPTIONS, defaultValue=0),
+        ]
+
     def require_dependencies(self):
         gone = deps.missing(list(self.NEEDS))
         if gone:

@@ -7,7 +7,6 @@ from qgis.core import (
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
-    QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
@@ -74,18 +73,7 @@ class ExportHeatmap(BuildSegAlgorithm):
                                                        optional=True))
         self.addParameter(QgsProcessingParameterString(self.CHANNELS, self.tr("Channels (features mode)"),
                                                        optional=True))
-        advanced = [
-            QgsProcessingParameterNumber(self.TILE_SIZE, self.tr("Tile size (px, 0: the model's)"),
-                                         QgsProcessingParameterNumber.Integer, 0, False, 0, 8192),
-            QgsProcessingParameterNumber(self.OVERLAP, self.tr("Tile overlap (px)"),
-                                         QgsProcessingParameterNumber.Integer, 64, False, 0, 4096),
-            QgsProcessingParameterNumber(self.BATCH_SIZE, self.tr("Batch size (0: auto)"),
-                                         QgsProcessingParameterNumber.Integer, 0, False, 0, 256),
-            QgsProcessingParameterEnum(self.DEVICE, self.tr("Device"), DEVICE_OPTIONS, defaultValue=0),
-        ]
-        for p in advanced:
-            p.setFlags(p.flags() | p.FlagAdvanced)
-            self.addParameter(p)
+        self.add_advanced(self.tiling_parameters())
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Heatmap")))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_QUICKLOOK, self.tr("Quick-look PNG"), "PNG images (*.png)", optional=True,

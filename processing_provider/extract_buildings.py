@@ -81,14 +81,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             optional=True, allowMultiple=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
-        advanced = [
-            QgsProcessingParameterNumber(self.TILE_SIZE, self.tr("Tile size (px, 0: the model's)"),
-                                         QgsProcessingParameterNumber.Integer, 0, False, 0, 8192),
-            QgsProcessingParameterNumber(self.OVERLAP, self.tr("Tile overlap (px)"),
-                                         QgsProcessingParameterNumber.Integer, 64, False, 0, 4096),
-            QgsProcessingParameterNumber(self.BATCH_SIZE, self.tr("Batch size (0: auto)"),
-                                         QgsProcessingParameterNumber.Integer, 0, False, 0, 256),
-            QgsProcessingParameterEnum(self.DEVICE, self.tr("Device"), DEVICE_OPTIONS, defaultValue=0),
+        advanced = self.tiling_parameters() + [
             QgsProcessingParameterEnum(self.BACKEND, self.tr("Inference backend"), BACKEND_OPTIONS,
                                        defaultValue=0),
             QgsProcessingParameterNumber(self.THRESHOLD, self.tr("Building probability threshold"),
@@ -104,9 +97,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             QgsProcessingParameterBoolean(self.PROBABILITY_UINT8, self.tr("Probability as uint8 (0..254)"),
                                           False),
         ]
-        for p in advanced:
-            p.setFlags(p.flags() | p.FlagAdvanced)
-            self.addParameter(p)
+        self.add_advanced(advanced)
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_MASK, self.tr("Building mask"), optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterRasterDestination(

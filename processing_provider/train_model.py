@@ -154,9 +154,7 @@ class TrainModel(BuildSegAlgorithm):
                                          0, False, 0),
             QgsProcessingParameterBoolean(self.RESUME, self.tr("Resume from the checkpoint if one exists"), True),
         ]
-        for p in advanced:
-            p.setFlags(p.flags() | p.FlagAdvanced)
-            self.addParameter(p)
+        self.add_advanced(advanced)
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_MODEL, self.tr("Model file"), "BuildSeg model (*.safetensors)"))
         self.addParameter(QgsProcessingParameterFileDestination(
