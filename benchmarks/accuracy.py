@@ -41,8 +41,13 @@ def evaluate_set(pairs, model, params, work):
     """[(name, raster, reference)] -> (summed confusion, [(name, iou)], seconds)."""
     import rasterio
 
-    from buildseg.engine.evaluate import EvalParams, evaluate
-    from buildseg.engine.evaluation import binary_confusion, polygons_from_file, reference_from_polygons
+    from buildseg.engine.evaluate import (
+        EvalParams,
+        binary_confusion,
+        evaluate,
+        polygons_from_file,
+        reference_from_polygons,
+    )
     from buildseg.engine.inference import extract
     from buildseg.engine.labels import IGNORE
     from buildseg.engine.metrics import scores

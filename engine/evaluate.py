@@ -1,5 +1,6 @@
 """Evaluate building extraction: pixel metrics (global or per-tile averaged) and building-level metrics
-(one-to-one matches at IoU >= 0.5), with a table and a TP / FP / FN layer."""
+(one-to-one matches at IoU >= 0.5), with a table and a TP / FP / FN layer; plus the helpers the accuracy
+benchmark and the demo use to score a mask."""
 
 import csv
 import html
@@ -78,6 +79,64 @@ def _polygons_of(binary, transform):
     return out
 
 
+def reference_from_polygons(shapes, like=None, transform=None, shape=None) -> np.ndarray:
+    """Rasterize (GeoJSON, class id) shapes onto the grid of the open rasterio dataset `like`, or onto
+    `transform` and `shape`."""
+    from rasterio.features import rasterize
+
+    if like is not None:
+        transform, shape = like.transform, like.shape
+    if not shapes:
+        return np.zeros(shape, np.uint8)
+    return rasterize(shapes, out_shape=shape, transform=transform, fill=0, dtype="uint8")
+
+
+def polygons_from_file(path: str, target_crs_wkt: str, value: int = 1):
+    """(GeoJSON, value) of every polygon of an OGR file, reprojected to the target CRS."""
+    from osgeo import ogr, osr
+
+    ds = ogr.Open(path)
+    layer = ds.GetLayer(0)
+    dst = osr.SpatialReference()
+    dst.ImportFromWkt(target_crs_wkt)
+    dst.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    src = layer.GetSpatialRef()
+    tr = None
+    if src is not None and not src.IsSame(dst):
+        src.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        tr = osr.CoordinateTransformation(src, dst)
+    out = []
+    for f in layer:
+        g = f.GetGeometryRef()
+        if g is None or g.IsEmpty():
+            continue
+        g = g.Clone()
+        if tr:
+            g.Transform(tr)
+        out.append((json.loads(g.ExportToJson()), value))
+    return out
+
+
+def binary_confusion(pred_path: str, reference, target: int = 1, ignore_values=()):
+    """2x2 confusion of building (target) vs the rest; `reference` is an array on the mask's grid or a path.
+
+    Pixels where the prediction is nodata (255) or the reference is IGNORE / in `ignore_values` do not count.
+    """
+    import rasterio
+
+    with rasterio.open(pred_path) as p:
+        pred = p.read(1)
+    ref = reference
+    if isinstance(reference, str):
+        with rasterio.open(reference) as r:
+            ref = r.read(1)
+    ignore = (pred == 255) | np.isin(ref, list(ignore_values) + [IGNORE])
+    pb = (pred == target).astype(np.uint8)
+    rb = (ref == target).astype(np.uint8)
+    rb[ignore] = IGNORE
+    return confusion(pb, rb, 2)
+
+
 def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=None, aoi=None,
              params: EvalParams = None, out_table: str = None, out_features: str = None, crs_wkt: str = None,
              progress: Progress = None) -> dict:
@@ -99,9 +158,7 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
     def binary(raster, shapes_):
         if raster:
             return _class_raster(raster, transform, shape, params.target_id, params.ref_ignore)
-        if not shapes_:
-            return np.zeros(shape, np.uint8)
-        return rasterize([(g, 1) for g in shapes_], out_shape=shape, transform=transform, fill=0, dtype="uint8")
+        return reference_from_polygons([(g, 1) for g in shapes_ or []], transform=transform, shape=shape)
 
     pred, ref = binary(pred_raster, pred_shapes), binary(ref_raster, ref_shapes)
     progress.set_progress(30)

@@ -50,7 +50,6 @@ class PolygonLabels:
         from rasterio.transform import array_bounds
 
         tr = window_transform(transform, row, col)
-        miny, minx, maxy, maxx = None, None, None, None
         west, south, east, north = array_bounds(height, width, tr)
         minx, miny, maxx, maxy = min(west, east), min(south, north), max(west, east), max(south, north)
         sel = self._select(self.bounds, minx, miny, maxx, maxy)

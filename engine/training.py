@@ -154,7 +154,6 @@ def evaluate(model, scenes, windows, bands, mean, std, num_classes, device, batc
 
     cm = np.zeros((num_classes, num_classes), np.int64)
     model.eval()
-    tile = None
     with torch.inference_mode():
         for start in range(0, len(windows), batch):
             if progress:
@@ -162,7 +161,6 @@ def evaluate(model, scenes, windows, bands, mean, std, num_classes, device, batc
             chunk = windows[start:start + batch]
             imgs, labs = [], []
             for i, r, c in chunk:
-                tile = tile or scenes[i].tile
                 img, lab = read_sample(scenes[i], bands, r, c, scenes[i].tile, validation=True)
                 imgs.append((img - mean) / std)
                 labs.append(lab)

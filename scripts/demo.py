@@ -55,7 +55,7 @@ def building_iou(mask: Path, reference: Path) -> float:
     import numpy as np
     import rasterio
 
-    from buildseg.engine.evaluation import polygons_from_file, reference_from_polygons
+    from buildseg.engine.evaluate import polygons_from_file, reference_from_polygons
 
     with rasterio.open(mask) as m:
         pred = m.read(1) == 1

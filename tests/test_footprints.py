@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from osgeo import ogr
 
-from conftest import crop, dubai, dubai_labels, qgis_process
+from conftest import build_model3, crop, dubai, dubai_labels, qgis_process
 
 
 def _geoms(path):
@@ -60,47 +60,28 @@ def test_stair_stepped_rotated_rectangle_becomes_a_rectangle():
 
 def test_extract_regularize_evaluate_model3(qgis_app, tiny_model, tmp_path):
     from qgis.core import (
-        QgsProcessingModelAlgorithm,
-        QgsProcessingModelChildAlgorithm,
         QgsProcessingModelChildParameterSource,
-        QgsProcessingModelOutput,
-        QgsProcessingModelParameter,
         QgsProcessingParameterFile,
         QgsProcessingParameterRasterLayer,
         QgsProcessingParameterVectorLayer,
     )
 
     src = QgsProcessingModelChildParameterSource
-    model = QgsProcessingModelAlgorithm("extract_regularize_evaluate", "BuildSeg tests")
-    model.addModelParameter(QgsProcessingParameterRasterLayer("raster", "Raster"),
-                            QgsProcessingModelParameter("raster"))
-    model.addModelParameter(QgsProcessingParameterFile("model", "Model", extension="safetensors"),
-                            QgsProcessingModelParameter("model"))
-    model.addModelParameter(QgsProcessingParameterVectorLayer("reference", "Reference"),
-                            QgsProcessingModelParameter("reference"))
-    steps = [
-        ("extract", "buildseg:extractbuildings", {"INPUT": src.fromModelParameter("raster"),
-                                                  "MODEL": src.fromModelParameter("model"),
-                                                  "TILE_SIZE": src.fromStaticValue(128)}),
-        ("regularize", "buildseg:regularizefootprints", {"INPUT": src.fromChildOutput("extract", "OUTPUT_POLYGONS")}),
-        ("evaluate", "buildseg:evaluate", {"PREDICTED_POLYGONS": src.fromChildOutput("regularize", "OUTPUT"),
-                                           "LABELS": src.fromModelParameter("reference")}),
-    ]
-    for child_id, alg, sources in steps:
-        child = QgsProcessingModelChildAlgorithm(alg)
-        child.setChildId(child_id)
-        for name, value in sources.items():
-            child.addParameterSources(name, [value])
-        if child_id == "evaluate":
-            out = QgsProcessingModelOutput("metrics", "Metrics")
-            out.setChildId("evaluate")
-            out.setChildOutputName("OUTPUT_REPORT")
-            child.setModelOutputs({"metrics": out})
-        model.addChildAlgorithm(child)
-    path = tmp_path / "chain.model3"
-    assert model.toFile(str(path))
+    path = build_model3(
+        tmp_path / "chain.model3", "extract_regularize_evaluate",
+        [QgsProcessingParameterRasterLayer("raster", "Raster"),
+         QgsProcessingParameterFile("model", "Model", extension="safetensors"),
+         QgsProcessingParameterVectorLayer("reference", "Reference")],
+        [("extract", "buildseg:extractbuildings", {"INPUT": src.fromModelParameter("raster"),
+                                                   "MODEL": src.fromModelParameter("model"),
+                                                   "TILE_SIZE": src.fromStaticValue(128)}),
+         ("regularize", "buildseg:regularizefootprints",
+          {"INPUT": src.fromChildOutput("extract", "OUTPUT_POLYGONS")}),
+         ("evaluate", "buildseg:evaluate", {"PREDICTED_POLYGONS": src.fromChildOutput("regularize", "OUTPUT"),
+                                            "LABELS": src.fromModelParameter("reference")})],
+        {"evaluate": ("metrics", "OUTPUT_REPORT")})
     scene = crop(dubai("tile8_part7"), str(tmp_path / "s.tif"), 0, 0, 500, 400)
-    out = qgis_process("run", str(path), "--json", "--", f"raster={scene}", f"model={tiny_model}",
+    out = qgis_process("run", path, "--json", "--", f"raster={scene}", f"model={tiny_model}",
                        f"reference={dubai_labels('tile8_part7')}", f"evaluate:metrics={tmp_path / 'm.csv'}")
     assert out.returncode == 0, out.stdout + out.stderr
     text = (tmp_path / "m.csv").read_text()
