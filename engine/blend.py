@@ -31,7 +31,7 @@ def blend_scene(src, bands, mean, std, tile_fn, channels: int, tile: int, overla
     `on_rows(values, ok)` receives each finished strip: blended values (channels, rows, width) and the
     mask of pixels that are valid (not nodata, inside `aoi`, covered by a tile). All-invalid tiles are skipped.
     """
-    from rasterio.windows import Window
+    from rasterio.transform import Affine
 
     mean = np.asarray(mean, np.float32)[:, None, None]
     std = np.asarray(std, np.float32)[:, None, None]
@@ -58,7 +58,7 @@ def blend_scene(src, bands, mean, std, tile_fn, channels: int, tile: int, overla
             progress.check()
             data, ok = src.read(bands, y, x, tile, tile)
             if aoi:
-                ok &= _aoi_mask(aoi, src.ds.window_transform(Window(x, y, tile, tile)), ok.shape)
+                ok &= _aoi_mask(aoi, src.transform * Affine.translation(x, y), ok.shape)
             h, w = min(tile, src.height - y), min(tile, width - x)
             valid[y - buf_y:y - buf_y + h, x:x + w] |= ok[:h, :w]
             done += 1

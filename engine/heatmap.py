@@ -14,7 +14,7 @@ from .blend import blend_scene
 from .errors import BuildSegError
 from .predict import tta_transforms
 from .progress import Progress
-from .raster import RasterSource, RowWriter
+from .raster import RowWriter, open_source, src_path
 
 MODES = ["probability", "gradcam", "gradcam++", "entropy", "tta-variance", "features"]
 NODATA = -9999.0
@@ -119,7 +119,7 @@ def _tile_function(torch, model, mode, target, hook, channels, device, num_class
     return cam, 1
 
 
-def export_heatmap(raster: str, model_path: str, out_path: str, params: HeatmapParams = None,
+def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams = None,
                    progress: Progress = None, quicklook: str = None) -> dict:
     """Write the heatmap of `params.mode` as a float32 GeoTIFF on the input grid (NODATA outside data)."""
     import torch
@@ -131,9 +131,9 @@ def export_heatmap(raster: str, model_path: str, out_path: str, params: HeatmapP
     progress = progress or Progress()
     if params.mode not in MODES:
         raise BuildSegError(f"Unknown heatmap mode '{params.mode}': use {', '.join(MODES)}.")
-    check_writable(out_path, inputs=[raster, model_path])
+    check_writable(out_path, inputs=[src_path(raster), model_path])
     if quicklook:
-        check_writable(quicklook, inputs=[raster, model_path])
+        check_writable(quicklook, inputs=[src_path(raster), model_path])
     info = modelfile.read_info(model_path)
     target = info.class_index(params.target_class)
     dev = devices.resolve(params.device)
@@ -148,7 +148,7 @@ def export_heatmap(raster: str, model_path: str, out_path: str, params: HeatmapP
                                   info.num_classes)
     stats = {"min": np.inf, "max": -np.inf}
     try:
-        with RasterSource(raster) as src, contextlib.ExitStack() as stack:
+        with open_source(raster) as src, contextlib.ExitStack() as stack:
             bands = validate_bands(info, src, None)
             tile = params.tile_size or info.tile_size
             batch = params.batch_size or (4 if dev.type == "cuda" else 1)
@@ -211,8 +211,7 @@ def _quicklook(src, heat_path, png_path, size: int = 1024):
 
     f = min(1.0, size / max(src.width, src.height))
     shape = (max(1, int(src.height * f)), max(1, int(src.width * f)))
-    img = src.ds.read([b for b in range(1, min(3, src.count) + 1)], out_shape=(min(3, src.count),) + shape)
-    img = img.astype(np.float32)
+    img = src.overview(list(range(1, min(3, src.count) + 1)), shape)
     if img.shape[0] == 1:
         img = np.repeat(img, 3, 0)
     lo, hi = np.percentile(img, 2), np.percentile(img, 98)

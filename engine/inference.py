@@ -17,7 +17,7 @@ from .atomic import atomic_path, check_writable
 from .errors import BuildSegError
 from .predict import TTA_MODES, make_predictor, predict_tta
 from .progress import Progress
-from .raster import RasterSource, RowWriter
+from .raster import RasterSource, RowWriter, open_source, src_path
 
 PROB_NODATA = -1.0
 MASK_NODATA = 255
@@ -81,10 +81,10 @@ def check_tile_size(tile: int, overlap: int, batch: int, in_ch: int, limit: int)
         raise BuildSegError(f"Overlap {overlap} must be between 0 and half the tile size ({tile // 2}).")
 
 
-def extract(raster_path: str, model_path: str, out_mask: str = None, out_probability: str = None,
+def extract(raster, model_path: str, out_mask: str = None, out_probability: str = None,
             out_polygons: str = None, params: ExtractParams = None, progress: Progress = None,
             model_cache: dict = None) -> ExtractResult:
-    """Run a model over a raster; write the requested outputs atomically."""
+    """Run a model over a raster (a path, or a source such as raster.BlockSource); write outputs atomically."""
     params = params or ExtractParams()
     progress = progress or Progress()
     t0 = time.time()
@@ -95,11 +95,11 @@ def extract(raster_path: str, model_path: str, out_mask: str = None, out_probabi
     info = modelfile.read_info(model_path)
     for out in (out_mask, out_probability, out_polygons):
         if out:
-            check_writable(out, inputs=[raster_path, model_path])
-    with RasterSource(raster_path) as src:
+            check_writable(out, inputs=[src_path(raster), model_path])
+    with open_source(raster) as src:
         bands = validate_bands(info, src, params.bands)
         if not src.crs:
-            raise BuildSegError(f"The raster {raster_path} has no coordinate reference system. Assign one "
+            raise BuildSegError(f"The raster {src.name} has no coordinate reference system. Assign one "
                                 "(Raster > Projections > Assign Projection) and run again.")
         from . import device as devices
 
@@ -110,7 +110,7 @@ def extract(raster_path: str, model_path: str, out_mask: str = None, out_probabi
         result = ExtractResult(device=devices.describe(dev))
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")
-        calibration = (f"{os.path.abspath(raster_path)}:{os.path.getmtime(raster_path)}:{bands}:{tile}",
+        calibration = (f"{src.identity()}:{bands}:{tile}",
                        lambda: calibration_tiles(src, bands, info, tile))
         model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration)
         result.backend = predictor.name
@@ -124,6 +124,9 @@ def extract(raster_path: str, model_path: str, out_mask: str = None, out_probabi
                 prob_path = prob_path or os.path.join(work, "probability.tif")
             run = progress.sub(0, 85 if out_polygons else 100)
             grid = resample.model_grid(src, info, progress)
+            if grid is not None and not src.path:
+                raise BuildSegError(f"The layer {src.name} is not on the model's grid; request it at "
+                                    f"{info.resolution:g} m per pixel in a projected CRS.")
             if grid is None:
                 _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, run)
             else:

@@ -32,7 +32,7 @@ def model_grid(src, info, progress: Progress):
         return utm.to_wkt(), res
     if not info.resolution:
         return None
-    res = src.pixel_size()[0] * _metres_per_unit(crs)
+    res = src.ground_resolution()
     ratio = res / info.resolution
     if 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE:
         return None

@@ -2,7 +2,12 @@
 
 import os
 
-from qgis.core import QgsProcessingAlgorithm, QgsProcessingException
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterCrs,
+    QgsProcessingParameterExtent,
+)
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
@@ -94,6 +99,40 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
             QgsProcessingParameterNumber("BATCH_SIZE", self.tr("Batch size (0: auto)"), integer, 0, False, 0, 256),
             QgsProcessingParameterEnum("DEVICE", self.tr("Device"), DEVICE_OPTIONS, defaultValue=0),
         ]
+
+    def add_web_layer_parameters(self) -> list:
+        """Add EXTENT; return TARGET_CRS for the advanced group (both for web or non-file input layers)."""
+        self.addParameter(QgsProcessingParameterExtent(
+            "EXTENT", self.tr("Extent to fetch from a web or non-file layer (empty: area of interest or layer "
+                              "extent)"), optional=True))
+        return [QgsProcessingParameterCrs(
+            "TARGET_CRS", self.tr("Output CRS for a web or non-file layer (empty: the layer's, or UTM for "
+                                  "geographic layers)"), optional=True)]
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API name
+        from . import layers
+
+        if layers.is_web_uri(parameters.get("INPUT")):  # qgis_process: INPUT='type=xyz&url=...'
+            try:
+                layers.load_web_layer(parameters["INPUT"], context)
+            except QgsProcessingException as exc:
+                return False, str(exc)
+        return super().checkParameterValues(parameters, context)
+
+    def raster_input(self, parameters, context, feedback, layer, model, aoi_source=None):
+        """(file path or engine BlockSource, LayerFetcher or None, grid CRS) for the input raster layer.
+
+        A file-backed layer is read by GDAL directly; any other layer (XYZ, WMS, in-memory...) is fetched
+        through its data provider over EXTENT / the area of interest at the model's ground resolution.
+        """
+        from . import layer_source, layers
+
+        if layer is not None and layer.isValid() and not layer_source.is_file_layer(layer):
+            from ..engine.modelfile import read_info
+
+            resolution = self.run_engine(read_info, model).resolution
+            return layer_source.web_input(self, parameters, context, feedback, layer, resolution, aoi_source)
+        return layers.raster_file(layer), None, layer.crs()
 
     def require_dependencies(self):
         gone = deps.missing(list(self.NEEDS))

@@ -73,7 +73,7 @@ class ExportHeatmap(BuildSegAlgorithm):
                                                        optional=True))
         self.addParameter(QgsProcessingParameterString(self.CHANNELS, self.tr("Channels (features mode)"),
                                                        optional=True))
-        self.add_advanced(self.tiling_parameters())
+        self.add_advanced(self.add_web_layer_parameters() + self.tiling_parameters())
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Heatmap")))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_QUICKLOOK, self.tr("Quick-look PNG"), "PNG images (*.png)", optional=True,
@@ -83,18 +83,16 @@ class ExportHeatmap(BuildSegAlgorithm):
         self.require_dependencies()
         from ..engine.heatmap import HeatmapParams, export_heatmap
 
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        raster = layers.raster_file(layer)
+        layer = layers.input_raster_layer(self, parameters, self.INPUT, context)
         model = self.parameterAsFile(parameters, self.MODEL, context) or DEFAULT_MODEL
+        source = self.parameterAsSource(parameters, self.AOI, context)
+        raster, fetcher, crs = self.raster_input(parameters, context, feedback, layer, model, source)
         text = self.parameterAsString(parameters, self.CHANNELS, context).strip()
         try:
             channels = [int(c) for c in text.split(",")] if text else None
         except ValueError:
             raise QgsProcessingException(f"Channels '{text}' must be integers separated by commas.") from None
-        aoi = None
-        source = self.parameterAsSource(parameters, self.AOI, context)
-        if source is not None:
-            aoi = [g for g, _ in layers.shapes(source, layer.crs(), context, feedback, what="area of interest")]
+        aoi = layers.aoi_shapes(source, crs, context, feedback, raster) if source is not None else None
         mode = MODES[self.parameterAsEnum(parameters, self.MODE, context)]
         params = HeatmapParams(
             mode=mode, target_class=self.parameterAsString(parameters, self.TARGET_CLASS, context) or "building",
@@ -106,6 +104,8 @@ class ExportHeatmap(BuildSegAlgorithm):
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         quicklook = self.parameterAsFileOutput(parameters, self.OUTPUT_QUICKLOOK, context) or None
         stats = self.run_engine(export_heatmap, raster, model, out, params, FeedbackProgress(feedback), quicklook)
+        if fetcher is not None and fetcher.summary():
+            feedback.reportError(fetcher.summary(), fatalError=False)
         feedback.pushInfo(f"{NAMES[mode]}: values {stats['min']:.4g} .. {stats['max']:.4g}")
         if mode != "features":
             StyleLayer.attach(context, out, "probability.qml", NAMES[mode])

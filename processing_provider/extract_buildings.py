@@ -2,7 +2,6 @@
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingException,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
@@ -27,6 +26,8 @@ class ExtractBuildings(BuildSegAlgorithm):
     MODEL = "MODEL"
     BANDS = "BANDS"
     AOI = "AOI"
+    EXTENT = "EXTENT"
+    TARGET_CRS = "TARGET_CRS"
     TILE_SIZE = "TILE_SIZE"
     OVERLAP = "OVERLAP"
     BATCH_SIZE = "BATCH_SIZE"
@@ -81,7 +82,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             optional=True, allowMultiple=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
-        advanced = self.tiling_parameters() + [
+        advanced = self.add_web_layer_parameters() + self.tiling_parameters() + [
             QgsProcessingParameterEnum(self.BACKEND, self.tr("Inference backend"), BACKEND_OPTIONS,
                                        defaultValue=0),
             QgsProcessingParameterNumber(self.THRESHOLD, self.tr("Building probability threshold"),
@@ -110,21 +111,13 @@ class ExtractBuildings(BuildSegAlgorithm):
         self.require_dependencies()
         from ..engine.inference import ExtractParams, extract
 
-        layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
-        raster = layers.raster_file(layer)
+        layer = layers.input_raster_layer(self, parameters, self.INPUT, context)
         model = self.parameterAsFile(parameters, self.MODEL, context) or DEFAULT_MODEL
-        aoi = None
         source = self.parameterAsSource(parameters, self.AOI, context)
+        raster, fetcher, crs = self.raster_input(parameters, context, feedback, layer, model, source)
+        aoi = None
         if source is not None:
-            aoi = [g for g, _ in layers.shapes(source, layer.crs(), context, feedback, what="area of interest")]
-            if not aoi:
-                raise QgsProcessingException("The area of interest layer has no polygons: choose polygons or "
-                                             "leave the area of interest empty.")
-            ext = layer.extent()
-            if not layers.extent_overlaps([(g, 1) for g in aoi], (ext.xMinimum(), ext.yMinimum(),
-                                                                  ext.xMaximum(), ext.yMaximum())):
-                raise QgsProcessingException("The area of interest does not overlap the input raster: check "
-                                             "both layers and their CRS.")
+            aoi = layers.aoi_shapes(source, crs, context, feedback, raster)
         params = ExtractParams(
             bands=self.parameterAsInts(parameters, self.BANDS, context) or None,
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
@@ -150,6 +143,8 @@ class ExtractBuildings(BuildSegAlgorithm):
                                  (self.OUTPUT_PROBABILITY, "probability.qml", "Building probability"),
                                  (self.OUTPUT_POLYGONS, "buildings.qml", "Buildings")):
             StyleLayer.attach(context, outputs[key], style, name)
+        if fetcher is not None and fetcher.summary():
+            feedback.reportError(fetcher.summary(), fatalError=False)
         feedback.pushInfo(f"{result.buildings} building(s), {result.building_area_m2:.0f} m², "
                           f"{result.tiles} tile(s) in {result.seconds:.1f} s")
         out = {k: v for k, v in outputs.items() if v}

@@ -29,6 +29,59 @@ def raster_file(layer: QgsRasterLayer, what: str = "input raster") -> str:
     return path
 
 
+def is_web_uri(value) -> bool:
+    return isinstance(value, str) and ("url=" in value or value.startswith(("wms:", "xyz:")))
+
+
+def load_web_layer(value: str, context) -> QgsRasterLayer:
+    """Load a web layer URI ('type=xyz&url=...', a WMS URI, optionally prefixed 'wms:') into the context's
+    temporary store, named by its URI so that Processing finds it from the parameter value."""
+    found = context.temporaryLayerStore().mapLayersByName(value)
+    if found:
+        return found[0]
+    uri = value.split(":", 1)[1] if value.startswith(("wms:", "xyz:")) else value
+    layer = QgsRasterLayer(uri, value, "wms")
+    if not layer.isValid():
+        raise QgsProcessingException(f"Cannot load the web layer '{uri}': check the URL and that the service "
+                                     "answers.")
+    context.temporaryLayerStore().addMapLayer(layer)
+    return layer
+
+
+def input_raster_layer(alg, parameters, name, context):
+    """The raster layer of parameter `name`; a web layer URI is loaded as a web layer."""
+    value = parameters.get(name)
+    if is_web_uri(value):
+        return load_web_layer(value, context)
+    return alg.parameterAsRasterLayer(parameters, name, context)
+
+
+def aoi_shapes(source, crs, context, feedback, raster) -> list:
+    """The area of interest as GeoJSON geometries in `crs`; refused when empty or off the raster."""
+    aoi = [g for g, _ in shapes(source, crs, context, feedback, what="area of interest")]
+    if not aoi:
+        raise QgsProcessingException("The area of interest layer has no polygons: choose polygons or leave the "
+                                     "area of interest empty.")
+    if not extent_overlaps([(g, 1) for g in aoi], raster_bounds(raster)):
+        raise QgsProcessingException("The area of interest does not overlap the input raster: check both layers "
+                                     "and their CRS.")
+    return aoi
+
+
+def raster_bounds(raster) -> tuple:
+    """(xmin, ymin, xmax, ymax) of a raster file or an engine source."""
+    if isinstance(raster, str):
+        from osgeo import gdal
+
+        ds = gdal.Open(raster)
+        gt, w, h = ds.GetGeoTransform(), ds.RasterXSize, ds.RasterYSize
+    else:
+        gt, w, h = raster.transform.to_gdal(), raster.width, raster.height
+    xs = (gt[0], gt[0] + gt[1] * w)
+    ys = (gt[3], gt[3] + gt[5] * h)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
 def shapes(source, target_crs, context, feedback, value_field: str = None, value_map: dict = None,
            what: str = "label layer", extent=None):
     """[(GeoJSON geometry in target_crs, value)] of a feature source; invalid geometries repaired.

@@ -1,5 +1,8 @@
 """Train building model: rasters + labelled polygons (or a label raster) -> a BuildSeg model file."""
 
+import os
+import tempfile
+
 from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
@@ -13,6 +16,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsRasterLayer,
     QgsUnitTypes,
 )
 
@@ -137,7 +141,7 @@ class TrainModel(BuildSegAlgorithm):
         ]
         for name, label, kind, default, lo, hi in numbers:
             self.addParameter(QgsProcessingParameterNumber(name, self.tr(label), kind, default, False, lo, hi))
-        advanced = [
+        advanced = self.add_web_layer_parameters() + [
             QgsProcessingParameterEnum(self.LOSS, self.tr("Loss"), LOSS_OPTIONS, defaultValue=0),
             QgsProcessingParameterString(self.CLASS_WEIGHTS, self.tr("Class weights ('1,3'; empty: equal)"),
                                          optional=True),
@@ -165,6 +169,10 @@ class TrainModel(BuildSegAlgorithm):
             createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):
+        with tempfile.TemporaryDirectory(prefix="buildseg-train-") as work:  # imagery fetched from web layers
+            return self._train(parameters, context, feedback, work)
+
+    def _train(self, parameters, context, feedback, work):
         self.require_dependencies()
         from ..engine.dataset import Scene
         from ..engine.training import TrainParams, train
@@ -175,9 +183,10 @@ class TrainModel(BuildSegAlgorithm):
             scenes, classes = self._folder_scenes(parameters, context, folder)
             resolution = None
         elif rasters:
+            rasters, resolution = self._file_rasters(parameters, context, feedback, rasters, work)
             paths = [layers.raster_file(r) for r in rasters]
             scenes, classes = self._scenes(parameters, context, feedback, rasters, paths, Scene)
-            resolution = _resolution(rasters[0])
+            resolution = resolution or _resolution(rasters[0])
         else:
             raise QgsProcessingException("Choose at least one input raster, or a folder dataset.")
         weights = self.parameterAsString(parameters, self.CLASS_WEIGHTS, context).strip()
@@ -221,6 +230,31 @@ class TrainModel(BuildSegAlgorithm):
         if out_csv:
             out[self.OUTPUT_METRICS] = out_csv
         return out
+
+    def _file_rasters(self, parameters, context, feedback, rasters, work):
+        """File-backed layers as they are; web and other layers fetched over EXTENT (or the labels' extent)
+        at the starting model's resolution into GeoTIFFs in `work`. Returns (layers, their ground resolution)."""
+        from ..engine.modelfile import read_info
+        from ..engine.raster import materialize
+        from . import layer_source
+        from .base import DEFAULT_MODEL
+
+        out, resolution = [], None
+        labels = self.parameterAsSource(parameters, self.LABELS, context)
+        for i, layer in enumerate(rasters):
+            if layer_source.is_file_layer(layer):
+                out.append(layer)
+                continue
+            model = self.parameterAsFile(parameters, self.MODEL, context) or DEFAULT_MODEL
+            source, fetcher, _ = layer_source.web_input(self, parameters, context, feedback, layer,
+                                                        self.run_engine(read_info, model).resolution, labels)
+            path = os.path.join(work, f"layer{i}.tif")
+            self.run_engine(materialize, source, path, FeedbackProgress(feedback))
+            if fetcher.summary():
+                feedback.reportError(fetcher.summary(), fatalError=False)
+            resolution = resolution or source.ground_resolution()
+            out.append(QgsRasterLayer(path, layer.name()))
+        return out, resolution
 
     def _starting_model(self, parameters, context, feedback, classes, scenes):
         """The chosen model; else the bundled one when architecture, bands and classes fit; else None."""
