@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import tempfile
 import uuid
 
 from .errors import BuildSegError
@@ -19,8 +20,11 @@ def check_writable(path: str, inputs=()) -> None:
                                 "Choose another output file.")
     if not os.path.isdir(folder):
         raise BuildSegError(f"The output folder {folder} does not exist: create it or choose another.")
-    if not os.access(folder, os.W_OK):
-        raise BuildSegError(f"The output folder {folder} is not writable: choose another folder.")
+    try:  # a real probe: os.access says yes to root on a read-only file system
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".buildseg-probe-"):
+            pass
+    except OSError:
+        raise BuildSegError(f"The output folder {folder} is not writable: choose another folder.") from None
 
 
 def remove_quietly(path: str) -> None:

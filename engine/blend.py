@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import tiling
+from .errors import BuildSegError
 from .progress import Progress
 
 
@@ -83,4 +84,7 @@ def blend_scene(src, bands, mean, std, tile_fn, channels: int, tile: int, overla
             buf[..., :cap - n, :] = buf[..., n:, :].copy()
             buf[..., cap - n:, :] = 0
         buf_y += n
+    if not stats.tiles:
+        raise BuildSegError("No tile of the raster has valid pixels: it is nodata everywhere (or the area of "
+                            "interest misses its data). Check the raster's nodata value and the area of interest.")
     return stats

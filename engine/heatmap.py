@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import modelfile
+from . import memory, modelfile
 from .atomic import atomic_path, check_writable
 from .blend import blend_scene
 from .errors import BuildSegError
@@ -125,7 +125,7 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
     import torch
 
     from . import device as devices
-    from .inference import check_tile_size, validate_bands
+    from .inference import blend_bytes, check_tile_size, validate_bands
 
     params = params or HeatmapParams()
     progress = progress or Progress()
@@ -153,6 +153,8 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
             tile = params.tile_size or info.tile_size
             batch = params.batch_size or (4 if dev.type == "cuda" else 1)
             check_tile_size(tile, params.overlap, batch, info.in_channels, 8192 * 8192)
+            batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, channels), progress, dev,
+                                     kind="training" if params.mode in ("gradcam", "gradcam++") else "inference")
             final = stack.enter_context(atomic_path(out_path))
             normalise = params.mode in ("gradcam", "gradcam++")
             work = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-heat-"))

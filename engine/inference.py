@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import modelfile, resample, tiling
+from . import memory, modelfile, resample, tiling
 from .atomic import atomic_path, check_writable
 from .errors import BuildSegError
 from .predict import TTA_MODES, make_predictor, predict_tta
@@ -58,7 +58,15 @@ class ExtractResult:
     outputs: dict = field(default_factory=dict)
 
 
+MIN_SIDE = 8  # px: below this no building can be told from its surroundings
+
+
 def validate_bands(info, src: RasterSource, bands) -> list:
+    """The raster bands fed to the model (checked against the model and the raster); also refuses a raster
+    too small to hold a building."""
+    if min(src.width, src.height) < MIN_SIDE:
+        raise BuildSegError(f"The raster {src.name} is only {src.width}x{src.height} px: too small to find "
+                            f"buildings in (at least {MIN_SIDE}x{MIN_SIDE} px). Choose a larger raster or extent.")
     bands = list(bands) if bands else list(info.bands)
     if len(bands) != info.in_channels:
         raise BuildSegError(f"The model needs {info.in_channels} input band(s) but {len(bands)} were mapped "
@@ -107,6 +115,8 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         tile = params.tile_size or info.tile_size
         batch = params.batch_size or (8 if dev.type == "cuda" else 1)
         check_tile_size(tile, params.overlap, batch, info.in_channels, params.max_tile_pixels)
+        batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, info.num_classes),
+                                 progress, dev)
         result = ExtractResult(device=devices.describe(dev))
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")
@@ -147,6 +157,11 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
     result.seconds = time.time() - t0
     progress.set_progress(100)
     return result
+
+
+def blend_bytes(src, tile: int, channels: int) -> int:
+    """Bytes of the row buffers blend_scene holds (values, weights, validity over two tile heights)."""
+    return (channels + 2) * 2 * tile * src.width * 4
 
 
 def calibration_tiles(src, bands, info, tile, count: int = 8):
@@ -190,7 +205,8 @@ def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path,
     prob_w = RowWriter(prob_path, src, prob_dtype, 255 if params.probability_uint8 else PROB_NODATA) \
         if prob_path else None
     try:
-        stats = blend_scene(src, bands, info.mean, info.std, lambda x: predict_tta(predictor, x, params.tta),
+        tile_fn = memory.split_on_oom(lambda x: predict_tta(predictor, x, params.tta), progress)
+        stats = blend_scene(src, bands, info.mean, info.std, tile_fn,
                             info.num_classes, tile, params.overlap, batch,
                             lambda prob, ok: _flush(prob, ok, target, class_ids, params, mask_w, prob_w, result),
                             progress, params.aoi)

@@ -1,6 +1,7 @@
 """The training loop: tiles sampled from rasters, best model by validation IoU, resumable."""
 
 import csv
+import dataclasses
 import math
 import os
 import time
@@ -8,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import modelfile
+from . import memory, modelfile
 from .atomic import atomic_path, check_writable
 from .dataset import (
     RandomWindows,
@@ -200,6 +201,8 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     bands = params.bands or list(range(1, scenes[0].src.count + 1))
     for s in scenes:
         s.src.check_bands(bands)
+    fits = memory.fit_batch(params.tile_size, params.batch_size, len(bands), 0, progress, dev, kind="training")
+    params = dataclasses.replace(params, batch_size=fits)
     model, info = _initial_model(params, bands, scenes, resolution, progress)
     model = model.to(dev)
     if dev.type == "cuda":

@@ -82,6 +82,12 @@ def raster_bounds(raster) -> tuple:
     return min(xs), min(ys), max(xs), max(ys)
 
 
+def source_path(parameters, name, context, alg) -> str:
+    """The file behind a vector parameter (to refuse overwriting it), or ''."""
+    layer = alg.parameterAsVectorLayer(parameters, name, context)
+    return layer.source().split("|")[0] if layer is not None else ""
+
+
 def shapes(source, target_crs, context, feedback, value_field: str = None, value_map: dict = None,
            what: str = "label layer", extent=None):
     """[(GeoJSON geometry in target_crs, value)] of a feature source; invalid geometries repaired.

@@ -84,10 +84,12 @@ class PrepareTiles(BuildSegAlgorithm):
             raise QgsProcessingException(f"Split '{text}' must be three ratios such as 0.8,0.1,0.1.") from None
         source = self.parameterAsSource(parameters, self.LABELS, context)
         area_source = self.parameterAsSource(parameters, self.LABELLED_AREA, context)
-        scenes = []
+        scenes, overlapping = [], 0
         for layer in self.parameterAsLayerList(parameters, self.INPUT, context):
             ext = layer.extent()
             shapes = layers.shapes(source, layer.crs(), context, feedback, extent=ext)
+            overlapping += layers.extent_overlaps(shapes, (ext.xMinimum(), ext.yMinimum(), ext.xMaximum(),
+                                                           ext.yMaximum()))
             area = None
             if area_source is not None:
                 area = [g for g, _ in layers.shapes(area_source, layer.crs(), context, feedback,
@@ -95,6 +97,9 @@ class PrepareTiles(BuildSegAlgorithm):
             scenes.append(Scene(layers.raster_file(layer), PolygonLabels(shapes, area)))
         if not scenes:
             raise QgsProcessingException("Choose at least one input raster.")
+        if not overlapping:
+            raise QgsProcessingException("The labelled polygons do not overlap any input raster: check that the "
+                                         "labels and the rasters cover the same place (and their CRS).")
         out = self.parameterAsString(parameters, self.OUTPUT, context)
         counts = self.run_engine(
             prepare_tiles, scenes, out, self.parameterAsInt(parameters, self.TILE_SIZE, context),

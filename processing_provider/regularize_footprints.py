@@ -4,12 +4,15 @@ from qgis.core import (
     QgsFeatureSink,
     QgsGeometry,
     QgsProcessing,
+    QgsProcessingException,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
 )
 
 from .base import BuildSegAlgorithm
+from .layers import source_path
+from .sinks import atomic_sink
 from .styling import StyleLayer
 
 
@@ -56,21 +59,22 @@ class RegularizeFootprints(BuildSegAlgorithm):
         params = RegularizeParams(tolerance=self.parameterAsDouble(parameters, self.TOLERANCE, context),
                                   angle_tolerance=self.parameterAsDouble(parameters, self.ANGLE_TOLERANCE, context),
                                   rectangle_iou=self.parameterAsDouble(parameters, self.RECTANGLE_IOU, context))
-        sink, dest = self.parameterAsSink(parameters, self.OUTPUT, context, source.fields(), source.wkbType(),
-                                          source.sourceCrs())
-        total = max(1, source.featureCount())
-        for i, feat in enumerate(source.getFeatures()):
-            if feedback.isCanceled():
-                break
-            geom = feat.geometry()
-            if not geom.isEmpty():
-                out = regularize(ogr.CreateGeometryFromWkb(bytes(geom.asWkb())), params)
-                new = QgsGeometry()
-                new.fromWkb(bytes(out.ExportToWkb()))
-                if geom.isMultipart():
-                    new.convertToMultiType()
-                feat.setGeometry(new)
-            sink.addFeature(feat, QgsFeatureSink.FastInsert)
-            feedback.setProgress(100.0 * (i + 1) / total)
+        with atomic_sink(self, parameters, self.OUTPUT, context, source.fields(), source.wkbType(),
+                         source.sourceCrs(), inputs=[source_path(parameters, self.INPUT, context, self)]) \
+                as (sink, dest):
+            total = max(1, source.featureCount())
+            for i, feat in enumerate(source.getFeatures()):
+                if feedback.isCanceled():
+                    raise QgsProcessingException("Cancelled by the user; no output was written.")
+                geom = feat.geometry()
+                if not geom.isEmpty():
+                    out = regularize(ogr.CreateGeometryFromWkb(bytes(geom.asWkb())), params)
+                    new = QgsGeometry()
+                    new.fromWkb(bytes(out.ExportToWkb()))
+                    if geom.isMultipart():
+                        new.convertToMultiType()
+                    feat.setGeometry(new)
+                sink.addFeature(feat, QgsFeatureSink.FastInsert)
+                feedback.setProgress(100.0 * (i + 1) / total)
         StyleLayer.attach(context, dest, "buildings.qml", "Regularized buildings")
         return {self.OUTPUT: dest}

@@ -1,0 +1,232 @@
+"""Bad input, table-driven, through Processing: every algorithm fails with a message naming the problem and
+leaves no output behind, or (for inputs that must work) works."""
+
+import os
+import pickle
+import shutil
+
+import numpy as np
+import pytest
+import rasterio
+
+from conftest import crop, dubai, dubai_labels
+
+EXTRACT, HEATMAP, TRAIN = "buildseg:extractbuildings", "buildseg:exportheatmap", "buildseg:trainmodel"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, tiny_model):
+    """Bad (and awkward but valid) inputs, made once from real Dubai imagery."""
+    d = tmp_path_factory.mktemp("inputs")
+    good = crop(dubai("tile1_part1"), str(d / "good.tif"), 100, 100, 300, 300)
+    f = {"good": good, "model": tiny_model, "marker": str(d / "pwned")}
+    f["one_band"] = crop(good, str(d / "one_band.tif"), 0, 0, 300, 300, bandList=[1])
+    f["no_crs"] = crop(good, str(d / "no_crs.tif"), 0, 0, 300, 300)
+    from osgeo import gdal
+
+    ds = gdal.Open(f["no_crs"], gdal.GA_Update)
+    ds.SetProjection("")
+    ds = None
+    f["one_pixel"] = crop(good, str(d / "one_pixel.tif"), 10, 10, 1, 1)
+    f["small"] = crop(good, str(d / "small.tif"), 0, 0, 100, 90)
+    nodata = str(d / "all_nodata.tif")
+    with rasterio.open(good) as src:
+        profile = dict(src.profile, nodata=0, compress="deflate")
+        profile.pop("photometric", None)
+        with rasterio.open(nodata, "w", **profile) as dst:
+            dst.write(np.zeros((3, src.height, src.width), np.uint8))
+        data = src.read().astype(np.float32)
+        data[:, 50:90, 50:90] = np.nan
+        data[:, 200:210, :] = np.inf
+        profile.update(dtype="float32", nodata=None)
+        with rasterio.open(str(d / "nan.tif"), "w", **profile) as dst:
+            dst.write(data)
+    f["all_nodata"], f["nan"] = nodata, str(d / "nan.tif")
+    blob = open(tiny_model, "rb").read()
+    (d / "truncated.safetensors").write_bytes(blob[: len(blob) // 2])
+    (d / "not_a_model.safetensors").write_bytes(b"GIF89a" + bytes(500))
+    marker = f["marker"]
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    (d / "pickle.safetensors").write_bytes(pickle.dumps({"state_dict": Evil()}))
+    for name in ("truncated", "not_a_model", "pickle"):
+        f[name] = str(d / f"{name}.safetensors")
+    f["newer"] = _newer(tiny_model, str(d / "newer.safetensors"))
+    f["bowtie"] = _labels_with_bowtie(dubai_labels("tile1_part1"), str(d / "bowtie.gpkg"))
+    f["labels"] = dubai_labels("tile1_part1")
+    f["far_labels"] = dubai_labels("tile3_part2")  # another 5 km cell: no overlap
+    f["empty_labels"] = str(d / "empty.gpkg")
+    gdal.VectorTranslate(f["empty_labels"], f["labels"], format="GPKG", where="1 = 0")
+    return f
+
+
+def _newer(model, out):
+    import json
+    import struct
+
+    from buildseg.engine import modelfile
+
+    data = open(model, "rb").read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = json.loads(header["__metadata__"]["buildseg"])
+    meta["format_version"] = modelfile.FORMAT_VERSION + 1
+    header["__metadata__"]["buildseg"] = json.dumps(meta)
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    open(out, "wb").write(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
+    return out
+
+
+def _labels_with_bowtie(src, out):
+    """The real labels plus a self-intersecting 'bow tie' polygon over the raster."""
+    from osgeo import gdal, ogr
+
+    gdal.VectorTranslate(out, src, format="GPKG")
+    ds = ogr.Open(out, 1)
+    layer = ds.GetLayer(0)
+    x0, y1 = layer.GetExtent()[0], layer.GetExtent()[3]
+    feat = ogr.Feature(layer.GetLayerDefn())
+    feat.SetGeometry(ogr.CreateGeometryFromWkt(
+        f"POLYGON(({x0 + 150} {y1 - 150},{x0 + 180} {y1 - 180},{x0 + 180} {y1 - 150},{x0 + 150} {y1 - 180},"
+        f"{x0 + 150} {y1 - 150}))"))
+    layer.CreateFeature(feat)
+    feat = layer = ds = None
+    return out
+
+
+def _read_only_folder(tmp_path):
+    """A folder nobody may write to (root ignores permission bits, so root gets /proc)."""
+    if os.geteuid() == 0:
+        return "/proc"
+    ro = tmp_path / "read_only"
+    ro.mkdir()
+    ro.chmod(0o555)
+    return str(ro)
+
+
+# (id, algorithm, parameters: {name: key in `files` | "@out/<name>" | "@ro/<name>" | "@missing/<name>" | value},
+#  expected message (regex) or None when the input must work)
+_E = {"INPUT": "good", "MODEL": "model", "TILE_SIZE": 128, "OUTPUT_MASK": "@out/mask.tif",
+      "OUTPUT_POLYGONS": "@out/buildings.gpkg"}
+_H = {"INPUT": "good", "MODEL": "model", "MODE": 0, "TILE_SIZE": 128, "OUTPUT": "@out/heat.tif"}
+_T = {"INPUT": ["good"], "LABELS": "labels", "MODEL": "model", "TILE_SIZE": 64, "EPOCHS": 1,
+      "TILES_PER_EPOCH": 4, "BATCH_SIZE": 4, "VAL_FRACTION": 0, "OUTPUT_MODEL": "@out/m.safetensors"}
+CASES = [
+    ("extract-wrong-band-count", EXTRACT, dict(_E, INPUT="one_band"), "expects 3 band"),
+    ("extract-no-crs", EXTRACT, dict(_E, INPUT="no_crs"), "no coordinate reference system"),
+    ("extract-all-nodata", EXTRACT, dict(_E, INPUT="all_nodata"), "nodata everywhere"),
+    ("extract-1x1", EXTRACT, dict(_E, INPUT="one_pixel"), "too small"),
+    ("extract-huge-tile", EXTRACT, dict(_E, TILE_SIZE=8192), "would not fit in memory"),
+    ("extract-model-truncated", EXTRACT, dict(_E, MODEL="truncated"), "truncated"),
+    ("extract-not-a-model", EXTRACT, dict(_E, MODEL="not_a_model"), "not a BuildSeg model"),
+    ("extract-pickle-model", EXTRACT, dict(_E, MODEL="pickle"), "pickle"),
+    ("extract-newer-model", EXTRACT, dict(_E, MODEL="newer"), "newer BuildSeg"),
+    ("extract-missing-folder", EXTRACT, dict(_E, OUTPUT_MASK="@missing/mask.tif"), "does not exist"),
+    ("extract-read-only-folder", EXTRACT, dict(_E, OUTPUT_MASK="@ro/mask.tif"), "not writable"),
+    ("extract-output-is-input", EXTRACT, dict(_E, INPUT="@out/input.tif", OUTPUT_MASK="@out/input.tif"),
+     "never overwrites"),
+    ("extract-cuda-missing", EXTRACT, dict(_E, DEVICE=2), "no CUDA GPU"),
+    ("extract-nan-inf", EXTRACT, dict(_E, INPUT="nan"), None),
+    ("extract-smaller-than-tile", EXTRACT, dict(_E, INPUT="small", TILE_SIZE=256), None),
+    ("heatmap-wrong-band-count", HEATMAP, dict(_H, INPUT="one_band"), "expects 3 band"),
+    ("heatmap-pickle-model", HEATMAP, dict(_H, MODEL="pickle"), "pickle"),
+    ("heatmap-all-nodata", HEATMAP, dict(_H, INPUT="all_nodata"), "nodata everywhere"),
+    ("heatmap-output-is-input", HEATMAP, dict(_H, INPUT="@out/input.tif", OUTPUT="@out/input.tif"),
+     "never overwrites"),
+    ("train-no-overlap", TRAIN, dict(_T, LABELS="far_labels"), "do not overlap"),
+    ("train-empty-labels", TRAIN, dict(_T, LABELS="empty_labels"), "empty"),
+    ("train-raster-smaller-than-tile", TRAIN, dict(_T, INPUT=["small"], TILE_SIZE=256), "too small"),
+    ("train-model-other-bands", TRAIN, dict(_T, INPUT=["one_band"]), "takes 3 band"),
+    ("train-newer-model", TRAIN, dict(_T, MODEL="newer"), "newer BuildSeg"),
+    ("train-no-crs", TRAIN, dict(_T, INPUT=["no_crs"]), "coordinate reference system"),
+    ("train-read-only-folder", TRAIN, dict(_T, OUTPUT_MODEL="@ro/m.safetensors"), "not writable"),
+    ("train-invalid-geometries", TRAIN, dict(_T, LABELS="bowtie"), None),
+    ("prepare-no-overlap", "buildseg:preparetiles", {"INPUT": ["good"], "LABELS": "far_labels",
+                                                     "TILE_SIZE": 64, "OUTPUT": "@out/tiles"}, "overlap"),
+    ("evaluate-nothing-to-compare", "buildseg:evaluate", {"INPUT": "good", "OUTPUT_REPORT": "@out/m.csv"},
+     "reference"),
+    ("regularize-output-is-input", "buildseg:regularizefootprints",
+     {"INPUT": "@out/input.gpkg", "OUTPUT": "@out/input.gpkg"}, "never overwrites"),
+    ("regularize-missing-folder", "buildseg:regularizefootprints",
+     {"INPUT": "labels", "OUTPUT": "@missing/r.gpkg"}, "does not exist"),
+    ("onnx-truncated", "buildseg:exportonnx", {"MODEL": "truncated", "OUTPUT": "@out/m.onnx"}, "truncated"),
+    ("onnx-pickle", "buildseg:exportonnx", {"MODEL": "pickle", "OUTPUT": "@out/m.onnx"}, "pickle"),
+    ("kernels-not-a-model", "buildseg:exportkernels", {"MODEL": "not_a_model", "OUTPUT": "@out/k.png"},
+     "not a BuildSeg model"),
+]
+
+
+def _resolve(value, files, out, ro):
+    if isinstance(value, list):
+        return [_resolve(v, files, out, ro) for v in value]
+    if isinstance(value, str):
+        if value.startswith("@out/"):
+            return str(out / value[5:])
+        if value.startswith("@ro/"):
+            return os.path.join(ro, value[4:])
+        if value.startswith("@missing/"):
+            return str(out / "no" / "such" / value[9:])
+        return files.get(value, value)
+    return value
+
+
+@pytest.mark.parametrize("case, alg, params, message", CASES, ids=[c[0] for c in CASES])
+def test_bad_input(run_alg, files, tmp_path, case, alg, params, message):
+    from qgis.core import QgsProcessingException
+
+    if case == "extract-cuda-missing":
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("a CUDA GPU is present")
+    out = tmp_path / "out"
+    out.mkdir()
+    params = {k: _resolve(v, files, out, _read_only_folder(tmp_path)) for k, v in params.items()}
+    protected = {}
+    for name, original in (("input.tif", files["good"]), ("input.gpkg", files["labels"])):
+        if name in str(params.get("INPUT")):
+            shutil.copy(original, out / name)
+            protected[str(out / name)] = (out / name).read_bytes()
+    before = sorted(os.listdir(out))
+    if message is None:
+        res = run_alg(alg, params)
+        _check_works(case, res, files)
+        return
+    with pytest.raises(QgsProcessingException, match=message):
+        run_alg(alg, params)
+    assert sorted(os.listdir(out)) == before, "an output was left behind"
+    for path, data in protected.items():
+        assert open(path, "rb").read() == data, "an input was modified"
+    assert not os.path.exists(files["marker"]), "the pickle's code ran"
+
+
+def _check_works(case, res, files):
+    if case == "extract-nan-inf":
+        with rasterio.open(res["OUTPUT_MASK"]) as m:
+            mask = m.read(1)
+        assert (mask[50:90, 50:90] == 255).all() and (mask[200:210] == 255).all()  # NaN/inf -> nodata
+        assert set(np.unique(mask[:40])) <= {0, 1}
+    elif case == "extract-smaller-than-tile":
+        with rasterio.open(res["OUTPUT_MASK"]) as m, rasterio.open(files["small"]) as s:
+            assert (m.width, m.height) == (s.width, s.height) and m.transform == s.transform
+    elif case == "train-invalid-geometries":
+        assert os.path.exists(res["OUTPUT_MODEL"])
+
+
+def test_invalid_label_geometries_are_reported(run_alg, files, tmp_path):
+    from qgis.core import QgsProcessingFeedback
+
+    class Recorder(QgsProcessingFeedback):
+        warnings = []
+
+        def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
+            self.warnings.append(error)
+
+    feedback = Recorder()
+    run_alg(TRAIN, {k: _resolve(v, files, tmp_path, "/proc") for k, v in dict(_T, LABELS="bowtie").items()},
+            feedback=feedback)
+    assert any("repaired 1 invalid" in w for w in feedback.warnings)
