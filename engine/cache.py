@@ -9,6 +9,7 @@ class ModelCache:
         self.size = size
         self.items = OrderedDict()
         self.lock = threading.Lock()
+        self.loads = 0  # how many times a model was actually loaded (a batch of rasters loads it once)
 
     def get(self, key, load):
         with self.lock:
@@ -16,6 +17,7 @@ class ModelCache:
                 self.items.move_to_end(key)
                 return self.items[key]
             value = load()
+            self.loads += 1
             self.items[key] = value
             while len(self.items) > self.size:
                 self.items.popitem(last=False)

@@ -56,4 +56,4 @@ def describe(device) -> str:
         free, total = torch.cuda.mem_get_info(idx)
         return (f"CUDA GPU {idx}: {props.name}, {total / 2**30:.1f} GiB "
                 f"({free / 2**30:.1f} GiB free), torch {torch.__version__}")
-    return f"CPU: {torch.get_num_threads()} threads of {os.cpu_count()} cores, torch {torch.__version__}"
+    return f"CPU: {cpu_threads()} threads of {os.cpu_count()} cores, torch {torch.__version__}"

@@ -190,7 +190,9 @@ def _load(model_path, info, dev, backend, cache, calibration):
 
     if cache is None:
         return load()
-    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend,
+    from .device import cpu_threads
+
+    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend, cpu_threads(),
            calibration[0] if backend == "onnxruntime-int8" else None)
     return cache.get(key, load)
 

@@ -134,6 +134,19 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
             return layer_source.web_input(self, parameters, context, feedback, layer, resolution, aoi_source)
         return layers.raster_file(layer), None, layer.crs()
 
+    def device_choice(self, parameters, context) -> str:
+        """DEVICE, with 'auto' replaced by the provider's default device setting; applies the threads setting."""
+        from . import settings
+
+        settings.apply_threads()
+        return settings.device(DEVICE_OPTIONS[self.parameterAsEnum(parameters, "DEVICE", context)])
+
+    def model_file(self, parameters, context, name: str = "MODEL") -> str:
+        """MODEL resolved through the model folder setting; empty = the folder's default or the bundled model."""
+        from . import settings
+
+        return settings.model_path(self.parameterAsFile(parameters, name, context), DEFAULT_MODEL)
+
     def require_dependencies(self):
         gone = deps.missing(list(self.NEEDS))
         if gone:

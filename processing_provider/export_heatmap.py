@@ -14,7 +14,7 @@ from qgis.core import (
 
 from ..engine.heatmap import MODES
 from . import layers
-from .base import DEFAULT_MODEL, DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
+from .base import BuildSegAlgorithm, FeedbackProgress
 from .styling import StyleLayer
 
 NAMES = {"probability": "Building probability", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++",
@@ -84,7 +84,7 @@ class ExportHeatmap(BuildSegAlgorithm):
         from ..engine.heatmap import HeatmapParams, export_heatmap
 
         layer = layers.input_raster_layer(self, parameters, self.INPUT, context)
-        model = self.parameterAsFile(parameters, self.MODEL, context) or DEFAULT_MODEL
+        model = self.model_file(parameters, context)
         source = self.parameterAsSource(parameters, self.AOI, context)
         raster, fetcher, crs = self.raster_input(parameters, context, feedback, layer, model, source)
         text = self.parameterAsString(parameters, self.CHANNELS, context).strip()
@@ -100,7 +100,7 @@ class ExportHeatmap(BuildSegAlgorithm):
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
             overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
-            device=DEVICE_OPTIONS[self.parameterAsEnum(parameters, self.DEVICE, context)], aoi=aoi)
+            device=self.device_choice(parameters, context), aoi=aoi)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         quicklook = self.parameterAsFileOutput(parameters, self.OUTPUT_QUICKLOOK, context) or None
         stats = self.run_engine(export_heatmap, raster, model, out, params, FeedbackProgress(feedback), quicklook)

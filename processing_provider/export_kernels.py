@@ -2,7 +2,7 @@
 
 from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterFileDestination
 
-from .base import DEFAULT_MODEL, BuildSegAlgorithm
+from .base import BuildSegAlgorithm
 
 
 class ExportKernels(BuildSegAlgorithm):
@@ -36,7 +36,7 @@ class ExportKernels(BuildSegAlgorithm):
         from ..engine import kernels, modelfile
         from ..engine.atomic import check_writable
 
-        model_path = self.parameterAsFile(parameters, self.MODEL, context) or DEFAULT_MODEL
+        model_path = self.model_file(parameters, context)
         png = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
         for path in (png, report):

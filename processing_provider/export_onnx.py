@@ -2,7 +2,7 @@
 
 from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterFileDestination
 
-from .base import DEFAULT_MODEL, BuildSegAlgorithm
+from .base import BuildSegAlgorithm
 
 
 class ExportOnnx(BuildSegAlgorithm):
@@ -36,7 +36,7 @@ class ExportOnnx(BuildSegAlgorithm):
         from ..engine.atomic import check_writable
         from ..engine.predict import export_onnx
 
-        model_path = self.parameterAsFile(parameters, self.MODEL, context) or DEFAULT_MODEL
+        model_path = self.model_file(parameters, context)
         out = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         self.run_engine(check_writable, out, [model_path])
         model, info = self.run_engine(modelfile.load, model_path)

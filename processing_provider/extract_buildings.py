@@ -17,7 +17,7 @@ from ..engine.cache import ModelCache
 from ..engine.predict import BACKENDS as BACKEND_OPTIONS
 from ..engine.predict import TTA_MODES as TTA_OPTIONS
 from . import layers
-from .base import DEFAULT_MODEL, DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
+from .base import BuildSegAlgorithm, FeedbackProgress
 from .styling import StyleLayer
 
 
@@ -82,7 +82,18 @@ class ExtractBuildings(BuildSegAlgorithm):
             optional=True, allowMultiple=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
-        advanced = self.add_web_layer_parameters() + self.tiling_parameters() + [
+        self.add_advanced(self.add_web_layer_parameters() + self.option_parameters())
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_MASK, self.tr("Building mask"), optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterRasterDestination(
+            self.OUTPUT_PROBABILITY, self.tr("Building probability"), optional=True, createByDefault=True))
+        self.addParameter(QgsProcessingParameterVectorDestination(
+            self.OUTPUT_POLYGONS, self.tr("Buildings"), QgsProcessing.TypeVectorPolygon, optional=True,
+            createByDefault=True))
+
+    def option_parameters(self) -> list:
+        """Tiling, device and post-processing parameters (the advanced group), shared with the folder variant."""
+        return self.tiling_parameters() + [
             QgsProcessingParameterEnum(self.BACKEND, self.tr("Inference backend"), BACKEND_OPTIONS,
                                        defaultValue=0),
             QgsProcessingParameterNumber(self.THRESHOLD, self.tr("Building probability threshold"),
@@ -98,42 +109,19 @@ class ExtractBuildings(BuildSegAlgorithm):
             QgsProcessingParameterBoolean(self.PROBABILITY_UINT8, self.tr("Probability as uint8 (0..254)"),
                                           False),
         ]
-        self.add_advanced(advanced)
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT_MASK, self.tr("Building mask"), optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterRasterDestination(
-            self.OUTPUT_PROBABILITY, self.tr("Building probability"), optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterVectorDestination(
-            self.OUTPUT_POLYGONS, self.tr("Buildings"), QgsProcessing.TypeVectorPolygon, optional=True,
-            createByDefault=True))
 
     def processAlgorithm(self, parameters, context, feedback):
         self.require_dependencies()
-        from ..engine.inference import ExtractParams, extract
+        from ..engine.inference import extract
 
         layer = layers.input_raster_layer(self, parameters, self.INPUT, context)
-        model = self.parameterAsFile(parameters, self.MODEL, context) or DEFAULT_MODEL
+        model = self.model_file(parameters, context)
         source = self.parameterAsSource(parameters, self.AOI, context)
         raster, fetcher, crs = self.raster_input(parameters, context, feedback, layer, model, source)
         aoi = None
         if source is not None:
             aoi = layers.aoi_shapes(source, crs, context, feedback, raster)
-        params = ExtractParams(
-            bands=self.parameterAsInts(parameters, self.BANDS, context) or None,
-            tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
-            overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
-            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
-            device=DEVICE_OPTIONS[self.parameterAsEnum(parameters, self.DEVICE, context)],
-            backend=BACKEND_OPTIONS[self.parameterAsEnum(parameters, self.BACKEND, context)],
-            threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
-            tta=TTA_OPTIONS[self.parameterAsEnum(parameters, self.TTA, context)],
-            min_area=self.parameterAsDouble(parameters, self.MIN_AREA, context),
-            simplify=self.parameterAsDouble(parameters, self.SIMPLIFY, context),
-            fill_holes=self.parameterAsBool(parameters, self.FILL_HOLES, context),
-            separate=self.parameterAsBool(parameters, self.SEPARATE, context),
-            regularize=self.parameterAsBool(parameters, self.REGULARIZE, context),
-            probability_uint8=self.parameterAsBool(parameters, self.PROBABILITY_UINT8, context),
-            aoi=aoi)
+        params = self.extract_params(parameters, context, aoi)
         outputs = {key: self._destination(parameters, key, context)
                    for key in (self.OUTPUT_MASK, self.OUTPUT_PROBABILITY, self.OUTPUT_POLYGONS)}
         result = self.run_engine(extract, raster, model, outputs[self.OUTPUT_MASK],
@@ -150,6 +138,26 @@ class ExtractBuildings(BuildSegAlgorithm):
         out = {k: v for k, v in outputs.items() if v}
         out.update({"BUILDING_COUNT": result.buildings, "BUILDING_AREA_M2": result.building_area_m2})
         return out
+
+    def extract_params(self, parameters, context, aoi=None):
+        from ..engine.inference import ExtractParams
+
+        return ExtractParams(
+            bands=self.parameterAsInts(parameters, self.BANDS, context) or None,
+            tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
+            overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
+            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
+            device=self.device_choice(parameters, context),
+            backend=BACKEND_OPTIONS[self.parameterAsEnum(parameters, self.BACKEND, context)],
+            threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
+            tta=TTA_OPTIONS[self.parameterAsEnum(parameters, self.TTA, context)],
+            min_area=self.parameterAsDouble(parameters, self.MIN_AREA, context),
+            simplify=self.parameterAsDouble(parameters, self.SIMPLIFY, context),
+            fill_holes=self.parameterAsBool(parameters, self.FILL_HOLES, context),
+            separate=self.parameterAsBool(parameters, self.SEPARATE, context),
+            regularize=self.parameterAsBool(parameters, self.REGULARIZE, context),
+            probability_uint8=self.parameterAsBool(parameters, self.PROBABILITY_UINT8, context),
+            aoi=aoi)
 
     def _destination(self, parameters, key, context):
         if parameters.get(key) is None:

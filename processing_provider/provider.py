@@ -15,11 +15,12 @@ def algorithm_classes():
     from .export_kernels import ExportKernels
     from .export_onnx import ExportOnnx
     from .extract_buildings import ExtractBuildings
+    from .extract_folder import ExtractFolder
     from .prepare_tiles import PrepareTiles
     from .regularize_footprints import RegularizeFootprints
     from .train_model import TrainModel
 
-    return [ExtractBuildings, TrainModel, PrepareTiles, ExportHeatmap, ExportKernels, Evaluate,
+    return [ExtractBuildings, ExtractFolder, TrainModel, PrepareTiles, ExportHeatmap, ExportKernels, Evaluate,
             RegularizeFootprints, ExportOnnx, CheckDependencies]
 
 
@@ -38,6 +39,18 @@ class BuildSegProvider(QgsProcessingProvider):
 
     def svgIconPath(self):
         return ICON
+
+    def load(self):
+        from . import settings
+
+        settings.add(self.name())
+        self.refreshAlgorithms()
+        return True
+
+    def unload(self):
+        from . import settings
+
+        settings.remove()
 
     def loadAlgorithms(self):
         for cls in algorithm_classes():

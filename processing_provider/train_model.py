@@ -214,7 +214,7 @@ class TrainModel(BuildSegAlgorithm):
             augment=self.parameterAsBool(parameters, self.AUGMENT, context),
             patience=self.parameterAsInt(parameters, self.PATIENCE, context),
             val_fraction=self.parameterAsDouble(parameters, self.VAL_FRACTION, context),
-            device=DEVICE_OPTIONS[self.parameterAsEnum(parameters, self.DEVICE, context)],
+            device=self.device_choice(parameters, context),
             seed=self.parameterAsInt(parameters, self.SEED, context),
             init_model=self._starting_model(parameters, context, feedback, classes, scenes),
             resume=self.parameterAsBool(parameters, self.RESUME, context))
@@ -237,7 +237,6 @@ class TrainModel(BuildSegAlgorithm):
         from ..engine.modelfile import read_info
         from ..engine.raster import materialize
         from . import layer_source
-        from .base import DEFAULT_MODEL
 
         out, resolution = [], None
         labels = self.parameterAsSource(parameters, self.LABELS, context)
@@ -245,7 +244,7 @@ class TrainModel(BuildSegAlgorithm):
             if layer_source.is_file_layer(layer):
                 out.append(layer)
                 continue
-            model = self.parameterAsFile(parameters, self.MODEL, context) or DEFAULT_MODEL
+            model = self.model_file(parameters, context)
             source, fetcher, _ = layer_source.web_input(self, parameters, context, feedback, layer,
                                                         self.run_engine(read_info, model).resolution, labels)
             path = os.path.join(work, f"layer{i}.tif")
@@ -257,25 +256,26 @@ class TrainModel(BuildSegAlgorithm):
         return out, resolution
 
     def _starting_model(self, parameters, context, feedback, classes, scenes):
-        """The chosen model; else the bundled one when architecture, bands and classes fit; else None."""
+        """The chosen model; else the default one (model folder's, or bundled) when architecture, bands and
+        classes fit; else None."""
         chosen = self.parameterAsFile(parameters, self.MODEL, context)
         if chosen or self.parameterAsBool(parameters, self.FROM_SCRATCH, context):
-            return chosen or None
+            return self.model_file(parameters, context) if chosen else None
         from ..engine import modelfile
-        from .base import DEFAULT_MODEL
 
+        start = self.model_file(parameters, context)
         try:
-            bundled = modelfile.read_info(DEFAULT_MODEL)
-        except Exception:  # no usable bundled model: train from scratch
+            default = modelfile.read_info(start)
+        except Exception:  # no usable default model: train from scratch
             return None
         arch = self.arch_names[self.parameterAsEnum(parameters, self.ARCHITECTURE, context)]
         bands = self._band_count(scenes)
-        if (bundled.architecture, bundled.in_channels, bundled.num_classes) == (arch, bands, len(classes)):
-            feedback.pushInfo("Fine-tuning the bundled model (same architecture, bands and classes); tick "
-                              "'Train from scratch' to start from random weights.")
-            return DEFAULT_MODEL
-        feedback.pushInfo(f"Training from scratch: the bundled model ({bundled.architecture}, "
-                          f"{bundled.in_channels} bands, {bundled.num_classes} classes) does not fit.")
+        if (default.architecture, default.in_channels, default.num_classes) == (arch, bands, len(classes)):
+            feedback.pushInfo(f"Fine-tuning the default model {os.path.basename(start)} (same architecture, "
+                              "bands and classes); tick 'Train from scratch' to start from random weights.")
+            return start
+        feedback.pushInfo(f"Training from scratch: the default model ({default.architecture}, "
+                          f"{default.in_channels} bands, {default.num_classes} classes) does not fit.")
         return None
 
     @staticmethod

@@ -12,9 +12,9 @@ import pytest
 
 from conftest import ROOT, qgis_process
 
-ALGORITHMS = {"extractbuildings": "extraction", "trainmodel": "training", "preparetiles": "training",
-              "exportheatmap": "analysis", "exportkernels": "analysis", "evaluate": "analysis",
-              "regularizefootprints": "tools", "exportonnx": "tools",
+ALGORITHMS = {"extractbuildings": "extraction", "extractfolder": "extraction", "trainmodel": "training",
+              "preparetiles": "training", "exportheatmap": "analysis", "exportkernels": "analysis",
+              "evaluate": "analysis", "regularizefootprints": "tools", "exportonnx": "tools",
               "checkdependencies": "tools"}
 
 

@@ -1,0 +1,71 @@
+"""BuildSeg's settings in Processing's options (Settings > Options > Processing > Providers > BuildSeg)."""
+
+import os
+
+DEVICE = "BUILDSEG_DEVICE"
+MODEL_FOLDER = "BUILDSEG_MODEL_FOLDER"
+THREADS = "BUILDSEG_THREADS"
+DEFAULT_MODEL_NAME = "default.safetensors"
+_SET_BY_US = []
+
+
+def _config():
+    from processing.core.ProcessingConfig import ProcessingConfig, Setting
+
+    return ProcessingConfig, Setting
+
+
+def add(group: str) -> None:
+    config, setting = _config()
+    config.addSetting(setting(group, DEVICE, "Default device when an algorithm's device is 'auto' (auto, cpu, "
+                                             "cuda or cuda:N)", "auto"))
+    config.addSetting(setting(group, MODEL_FOLDER, f"Model folder (its {DEFAULT_MODEL_NAME} replaces the bundled "
+                                                   "model; bare model names are looked up here)", "",
+                              valuetype=setting.FOLDER))
+    config.addSetting(setting(group, THREADS, "CPU threads (0: all cores)", 0, valuetype=setting.INT))
+    config.readSettings()
+
+
+def remove() -> None:
+    config, _ = _config()
+    for key in (DEVICE, MODEL_FOLDER, THREADS):
+        config.removeSetting(key)
+
+
+def value(key):
+    try:
+        config, _ = _config()
+    except ImportError:  # Processing plugin absent: defaults
+        return None
+    return config.getSetting(key)
+
+
+def device(choice: str) -> str:
+    """The algorithm's device choice, or the default device setting when it is 'auto'."""
+    if choice != "auto":
+        return choice
+    return (value(DEVICE) or "auto").strip() or "auto"
+
+
+def apply_threads() -> None:
+    """Export the CPU threads setting to the engine (BUILDSEG_THREADS) when set; undo it when cleared."""
+    n = int(value(THREADS) or 0)
+    if n > 0:
+        os.environ["BUILDSEG_THREADS"] = str(n)
+        _SET_BY_US[:] = [str(n)]
+    elif _SET_BY_US and os.environ.get("BUILDSEG_THREADS") == _SET_BY_US[0]:
+        os.environ.pop("BUILDSEG_THREADS")
+        _SET_BY_US.clear()
+
+
+def model_path(chosen: str, bundled: str) -> str:
+    """The chosen model file (bare names resolved in the model folder), else the folder's default model,
+    else the bundled one."""
+    folder = value(MODEL_FOLDER) or ""
+    if chosen:
+        if folder and not os.path.dirname(chosen) and not os.path.exists(chosen):
+            name = chosen if chosen.endswith(".safetensors") else chosen + ".safetensors"
+            return os.path.join(folder, name)
+        return chosen
+    default = os.path.join(folder, DEFAULT_MODEL_NAME) if folder else ""
+    return default if default and os.path.isfile(default) else bundled

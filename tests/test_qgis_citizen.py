@@ -1,0 +1,138 @@
+"""QGIS integration: provider settings, batch and folder extraction with one model load."""
+
+import os
+import shutil
+
+import pytest
+import rasterio
+
+from conftest import crop, dubai
+
+EXTRACT = "buildseg:extractbuildings"
+
+
+class Log:
+    """A QgsProcessingFeedback that keeps every message."""
+
+    def __new__(cls):
+        from qgis.core import QgsProcessingFeedback
+
+        class _Log(QgsProcessingFeedback):
+            def __init__(self):
+                super().__init__()
+                self.lines = []
+
+            def pushInfo(self, info):  # noqa: N802 - QGIS API name
+                self.lines.append(info)
+
+            def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
+                self.lines.append(error)
+
+        return _Log()
+
+
+@pytest.fixture(scope="module")
+def rasters(tmp_path_factory):
+    d = tmp_path_factory.mktemp("batch")
+    for i, name in enumerate(("tile8_part1", "tile8_part2", "tile8_part3")):
+        crop(dubai(name), str(d / f"scene{i}.tif"), 100, 100, 256, 200)
+    (d / "notes.txt").write_text("not a raster")
+    return d
+
+
+@pytest.fixture
+def setting(qgis_app):
+    """setting(key, value): change a BuildSeg provider setting for one test."""
+    from processing.core.ProcessingConfig import ProcessingConfig
+
+    old = {}
+
+    def change(key, value):
+        old.setdefault(key, ProcessingConfig.getSetting(key))
+        ProcessingConfig.setSettingValue(key, value)
+
+    yield change
+    for key, value in old.items():
+        ProcessingConfig.setSettingValue(key, value)
+
+
+def test_settings_are_registered(qgis_app):
+    from processing.core.ProcessingConfig import ProcessingConfig
+
+    for key in ("BUILDSEG_DEVICE", "BUILDSEG_MODEL_FOLDER", "BUILDSEG_THREADS"):
+        assert key in ProcessingConfig.settings
+        assert ProcessingConfig.settings[key].group == "BuildSeg"
+
+
+def test_device_and_threads_settings_change_the_device_used(run_alg, rasters, tiny_model, setting, tmp_path):
+    from qgis.core import QgsProcessingException
+
+    params = {"INPUT": str(rasters / "scene0.tif"), "MODEL": tiny_model, "TILE_SIZE": 128,
+              "OUTPUT_MASK": str(tmp_path / "m.tif")}
+    setting("BUILDSEG_THREADS", 1)
+    log = Log()
+    run_alg(EXTRACT, params, feedback=log)
+    assert any(line.startswith("Device: CPU: 1 threads") for line in log.lines), log.lines
+    setting("BUILDSEG_DEVICE", "cuda")
+    import torch
+
+    if torch.cuda.is_available():
+        log = Log()
+        run_alg(EXTRACT, params, feedback=log)
+        assert any(line.startswith("Device: CUDA GPU") for line in log.lines)
+    else:  # DEVICE=auto now means cuda, which this machine lacks: the setting is honoured
+        with pytest.raises(QgsProcessingException, match="'cuda' was requested"):
+            run_alg(EXTRACT, params)
+        log = Log()
+        run_alg(EXTRACT, dict(params, DEVICE=1), feedback=log)  # an explicit device beats the setting
+        assert any(line.startswith("Device: CPU") for line in log.lines)
+
+
+def test_model_folder_setting(run_alg, rasters, tiny_model, setting, tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    shutil.copy(tiny_model, folder / "default.safetensors")
+    shutil.copy(tiny_model, folder / "city.safetensors")
+    setting("BUILDSEG_MODEL_FOLDER", str(folder))
+    params = {"INPUT": str(rasters / "scene0.tif"), "TILE_SIZE": 128, "OUTPUT_MASK": str(tmp_path / "m.tif")}
+    # empty: the folder's default.safetensors; a bare file name: looked up in the folder
+    for model in ("", "city.safetensors"):
+        log = Log()
+        run_alg(EXTRACT, dict(params, MODEL=model), feedback=log)
+        assert any(line.startswith("Model: unet") for line in log.lines), log.lines  # the tiny U-Net
+
+
+def test_batch_of_rasters_loads_the_model_once(run_alg, rasters, tiny_model, tmp_path):
+    """What Processing's batch dialog does: one run per raster, in one process; the model is loaded once."""
+    from buildseg.processing_provider.extract_buildings import _MODEL_CACHE
+
+    loads = _MODEL_CACHE.loads
+    for i in range(3):
+        run_alg(EXTRACT, {"INPUT": str(rasters / f"scene{i}.tif"), "MODEL": tiny_model, "TILE_SIZE": 128,
+                          "OVERLAP": 16, "OUTPUT_MASK": str(tmp_path / f"mask{i}.tif")})
+        assert os.path.exists(tmp_path / f"mask{i}.tif")
+    assert _MODEL_CACHE.loads - loads <= 1
+
+
+def test_folder_extraction(run_alg, rasters, tiny_model, tmp_path):
+    from buildseg.processing_provider.extract_buildings import _MODEL_CACHE
+
+    shutil.copy(rasters / "scene0.tif", rasters / "broken.tif")
+    with open(rasters / "broken.tif", "r+b") as f:  # a corrupt raster is skipped, not fatal
+        f.truncate(100)
+    loads = _MODEL_CACHE.loads
+    log = Log()
+    res = run_alg("buildseg:extractfolder", {"INPUT": str(rasters), "MODEL": tiny_model, "TILE_SIZE": 128,
+                                             "WRITE_PROBABILITY": True, "OUTPUT": str(tmp_path / "out")},
+                  feedback=log)
+    os.remove(rasters / "broken.tif")
+    assert res["PROCESSED"] == 3 and res["FAILED"] == 1
+    assert any("broken.tif" in line for line in log.lines)
+    assert _MODEL_CACHE.loads - loads <= 1
+    names = sorted(os.listdir(tmp_path / "out"))
+    assert names == sorted(f"scene{i}_{s}" for i in range(3) for s in ("mask.tif", "probability.tif",
+                                                                       "buildings.gpkg"))
+    for i in range(3):
+        with rasterio.open(tmp_path / "out" / f"scene{i}_mask.tif") as m, \
+                rasterio.open(rasters / f"scene{i}.tif") as s:
+            assert m.transform == s.transform and m.crs == s.crs
