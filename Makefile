@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := qgis python3-qgis qgis-providers python3-rasterio python3-venv
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup system-deps test demo lint package benchmark clean
+.PHONY: setup system-deps test demo lint package benchmark translations clean
 
 setup: system-deps $(STAMP)
 
@@ -40,6 +40,9 @@ lint: setup
 
 package:
 	python3 scripts/package.py
+
+translations:
+	python3 scripts/update_translations.py
 
 benchmark: setup
 	PATH=$(VENV)/bin:$$PATH $(PY) benchmarks/extract_throughput.py

@@ -103,8 +103,8 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
     def add_web_layer_parameters(self) -> list:
         """Add EXTENT; return TARGET_CRS for the advanced group (both for web or non-file input layers)."""
         self.addParameter(QgsProcessingParameterExtent(
-            "EXTENT", self.tr("Extent to fetch from a web or non-file layer (empty: area of interest or layer "
-                              "extent)"), optional=True))
+            "EXTENT", self.tr("Extent for web and other non-file layers (empty: area of interest)"),
+            optional=True))
         return [QgsProcessingParameterCrs(
             "TARGET_CRS", self.tr("Output CRS for a web or non-file layer (empty: the layer's, or UTM for "
                                   "geographic layers)"), optional=True)]

@@ -26,7 +26,7 @@ class ExtractFolder(ExtractBuildings):
     NAME = "extractfolder"
     DISPLAY = "Extract buildings from a folder"
     GROUP = "extraction"
-    README_ANCHOR = "batch-and-folders"
+    README_ANCHOR = "in-qgis-styles-help-settings-model-builder-batch-translations"
     HELP = (
         "Runs 'Extract buildings' on every raster of a folder with one model load, writing for each raster "
         "<i>name</i>_mask.tif, <i>name</i>_probability.tif and <i>name</i>_buildings.gpkg into the output folder.\n\n"

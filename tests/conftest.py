@@ -22,6 +22,8 @@ _PLUGINS = Path(tempfile.mkdtemp(prefix="buildseg-plugins-"))
 (_PLUGINS / "buildseg").symlink_to(ROOT)
 sys.path.insert(0, str(_PLUGINS))
 sys.path.append("/usr/share/qgis/python/plugins")
+sys.path.append(str(ROOT / "scripts"))
+from make_models3 import build_model3  # noqa: E402,F401 - re-exported for the tests
 
 
 @pytest.fixture(scope="session")
@@ -101,33 +103,3 @@ def polygon_labels(gpkg: str, layer: str = None):
     ds = ogr.Open(gpkg)
     lyr = ds.GetLayerByName(layer) if layer else ds.GetLayer(0)
     return PolygonLabels([(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in lyr])
-
-
-def build_model3(path, name: str, inputs: list, steps: list, outputs: dict) -> str:
-    """Write a graphical model: `inputs` are QgsProcessingParameter definitions, `steps` are
-    (child id, algorithm id, {parameter: source}) with sources from QgsProcessingModelChildParameterSource,
-    `outputs` maps a child id to (model output name, child output name)."""
-    from qgis.core import (
-        QgsProcessingModelAlgorithm,
-        QgsProcessingModelChildAlgorithm,
-        QgsProcessingModelOutput,
-        QgsProcessingModelParameter,
-    )
-
-    model = QgsProcessingModelAlgorithm(name, "BuildSeg tests")
-    for definition in inputs:
-        model.addModelParameter(definition, QgsProcessingModelParameter(definition.name()))
-    for child_id, alg, sources in steps:
-        child = QgsProcessingModelChildAlgorithm(alg)
-        child.setChildId(child_id)
-        for parameter, source in sources.items():
-            child.addParameterSources(parameter, [source])
-        if child_id in outputs:
-            out_name, child_output = outputs[child_id]
-            out = QgsProcessingModelOutput(out_name, out_name)
-            out.setChildId(child_id)
-            out.setChildOutputName(child_output)
-            child.setModelOutputs({out_name: out})
-        model.addChildAlgorithm(child)
-    assert model.toFile(str(path))
-    return str(path)

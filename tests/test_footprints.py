@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from osgeo import ogr
 
-from conftest import build_model3, crop, dubai, dubai_labels, qgis_process
+from conftest import crop, dubai
 
 
 def _geoms(path):
@@ -56,33 +56,3 @@ def test_stair_stepped_rotated_rectangle_becomes_a_rectangle():
     angle = np.degrees(np.arctan2(edges[0, 1], edges[0, 0])) % 90
     assert min(abs(angle - 30), abs(angle - 60)) < 3
     assert out.GetArea() == pytest.approx(30 * 14, rel=0.1)
-
-
-def test_extract_regularize_evaluate_model3(qgis_app, tiny_model, tmp_path):
-    from qgis.core import (
-        QgsProcessingModelChildParameterSource,
-        QgsProcessingParameterFile,
-        QgsProcessingParameterRasterLayer,
-        QgsProcessingParameterVectorLayer,
-    )
-
-    src = QgsProcessingModelChildParameterSource
-    path = build_model3(
-        tmp_path / "chain.model3", "extract_regularize_evaluate",
-        [QgsProcessingParameterRasterLayer("raster", "Raster"),
-         QgsProcessingParameterFile("model", "Model", extension="safetensors"),
-         QgsProcessingParameterVectorLayer("reference", "Reference")],
-        [("extract", "buildseg:extractbuildings", {"INPUT": src.fromModelParameter("raster"),
-                                                   "MODEL": src.fromModelParameter("model"),
-                                                   "TILE_SIZE": src.fromStaticValue(128)}),
-         ("regularize", "buildseg:regularizefootprints",
-          {"INPUT": src.fromChildOutput("extract", "OUTPUT_POLYGONS")}),
-         ("evaluate", "buildseg:evaluate", {"PREDICTED_POLYGONS": src.fromChildOutput("regularize", "OUTPUT"),
-                                            "LABELS": src.fromModelParameter("reference")})],
-        {"evaluate": ("metrics", "OUTPUT_REPORT")})
-    scene = crop(dubai("tile8_part7"), str(tmp_path / "s.tif"), 0, 0, 500, 400)
-    out = qgis_process("run", path, "--json", "--", f"raster={scene}", f"model={tiny_model}",
-                       f"reference={dubai_labels('tile8_part7')}", f"evaluate:metrics={tmp_path / 'm.csv'}")
-    assert out.returncode == 0, out.stdout + out.stderr
-    text = (tmp_path / "m.csv").read_text()
-    assert "object_f1" in text and "pixel_iou" in text

@@ -136,3 +136,32 @@ def test_folder_extraction(run_alg, rasters, tiny_model, tmp_path):
         with rasterio.open(tmp_path / "out" / f"scene{i}_mask.tif") as m, \
                 rasterio.open(rasters / f"scene{i}.tif") as s:
             assert m.transform == s.transform and m.crs == s.crs
+
+
+def test_chinese_translation_is_shipped_and_used(qgis_app):
+    import shutil
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    from qgis.core import QgsApplication
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    from buildseg.plugin import I18N, install_translator
+
+    ts = ET.parse(os.path.join(I18N, "buildseg_zh.ts")).getroot()
+    messages = ts.findall("context/message")
+    done = [m for m in messages if m.find("translation").get("type") is None]
+    assert len(done) >= 0.8 * len(messages) and len(messages) > 50
+    translator = install_translator("zh_CN")
+    assert translator is not None
+    try:
+        alg = QgsApplication.processingRegistry().createAlgorithmById(EXTRACT)
+        assert alg.displayName() == "提取建筑物" and alg.group() == "提取"
+        assert alg.parameterDefinition("AOI").description() == "感兴趣区域"
+    finally:
+        QCoreApplication.removeTranslator(translator)
+    assert QgsApplication.processingRegistry().createAlgorithmById(EXTRACT).displayName() == "Extract buildings"
+    if shutil.which("lrelease"):  # the shipped .qm is compiled from the current .ts
+        out = os.path.join(os.environ.get("TMPDIR", "/tmp"), "buildseg_zh_check.qm")
+        subprocess.run(["lrelease", "-silent", os.path.join(I18N, "buildseg_zh.ts"), "-qm", out], check=True)
+        assert open(out, "rb").read() == open(os.path.join(I18N, "buildseg_zh.qm"), "rb").read()
