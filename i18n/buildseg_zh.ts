@@ -35,10 +35,6 @@
       <translation>设备</translation>
     </message>
     <message>
-      <source>Extent to fetch from a web or non-file layer (empty: area of interest or layer extent)</source>
-      <translation type="obsolete">从网络图层或非文件图层获取的范围（留空：感兴趣区域或图层范围）</translation>
-    </message>
-    <message>
       <source>Output CRS for a web or non-file layer (empty: the layer's, or UTM for geographic layers)</source>
       <translation>网络图层或非文件图层的输出坐标系（留空：图层自身的坐标系，地理坐标系时使用 UTM）</translation>
     </message>
@@ -487,7 +483,7 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (.safetensors, self-describing: archi
     </message>
     <message>
       <source>Extent for web and other non-file layers (empty: area of interest)</source>
-      <translation type="unfinished" />
+      <translation>网络图层及其他非文件图层的范围（留空：感兴趣区域）</translation>
     </message>
   </context>
 </TS>
