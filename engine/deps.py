@@ -25,6 +25,7 @@ MODULES = {
     "cv2": "opencv-python-headless",
     "skimage": "scikit-image",
     "pydensecrf": "pydensecrf2",
+    "distributed": "distributed",  # only for extraction on a Dask cluster (WORKERS / SCHEDULER)
 }
 # Provided by QGIS's own Python on every platform QGIS supports.
 SYSTEM_MODULES = {"numpy": "numpy", "osgeo": "GDAL", "rasterio": "rasterio"}

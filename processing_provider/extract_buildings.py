@@ -2,6 +2,7 @@
 
 from qgis.core import (
     QgsProcessing,
+    QgsProcessingException,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
@@ -10,6 +11,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
     QgsProcessingParameterVectorDestination,
 )
 
@@ -41,6 +43,9 @@ class ExtractBuildings(BuildSegAlgorithm):
     SEPARATE = "SEPARATE"
     REGULARIZE = "REGULARIZE"
     PROBABILITY_UINT8 = "PROBABILITY_UINT8"
+    WORKERS = "WORKERS"
+    SCHEDULER = "SCHEDULER"
+    BLOCK_SIZE = "BLOCK_SIZE"
     OUTPUT_MASK = "OUTPUT_MASK"
     OUTPUT_PROBABILITY = "OUTPUT_PROBABILITY"
     OUTPUT_POLYGONS = "OUTPUT_POLYGONS"
@@ -82,7 +87,14 @@ class ExtractBuildings(BuildSegAlgorithm):
             optional=True, allowMultiple=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.add_advanced(self.add_web_layer_parameters() + self.option_parameters())
+        integer = QgsProcessingParameterNumber.Integer
+        self.add_advanced(self.add_web_layer_parameters() + self.option_parameters() + [
+            QgsProcessingParameterNumber(self.WORKERS, self.tr("Dask worker processes (0: no Dask)"), integer, 0,
+                                         False, 0, 256),
+            QgsProcessingParameterString(self.SCHEDULER, self.tr("Dask scheduler address (tcp://host:8786)"),
+                                         optional=True),
+            QgsProcessingParameterNumber(self.BLOCK_SIZE, self.tr("Block size for Dask (px)"), integer, 2048,
+                                         False, 128, 65536)])
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_MASK, self.tr("Building mask"), optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterRasterDestination(
@@ -124,9 +136,23 @@ class ExtractBuildings(BuildSegAlgorithm):
         params = self.extract_params(parameters, context, aoi)
         outputs = {key: self._destination(parameters, key, context)
                    for key in (self.OUTPUT_MASK, self.OUTPUT_PROBABILITY, self.OUTPUT_POLYGONS)}
-        result = self.run_engine(extract, raster, model, outputs[self.OUTPUT_MASK],
-                                 outputs[self.OUTPUT_PROBABILITY], outputs[self.OUTPUT_POLYGONS], params,
-                                 FeedbackProgress(feedback), model_cache=_MODEL_CACHE)
+        targets = (outputs[self.OUTPUT_MASK], outputs[self.OUTPUT_PROBABILITY], outputs[self.OUTPUT_POLYGONS])
+        workers = self.parameterAsInt(parameters, self.WORKERS, context)
+        scheduler = self.parameterAsString(parameters, self.SCHEDULER, context).strip()
+        if workers or scheduler:
+            if fetcher is not None:
+                raise QgsProcessingException("Dask workers read files: save the web or non-file layer as a GeoTIFF "
+                                             "first, or set WORKERS to 0.")
+            from ..engine.cluster import extract_blocks
+
+            result = self.run_engine(extract_blocks, raster, model, *targets, params,
+                                     block=self.parameterAsInt(parameters, self.BLOCK_SIZE, context),
+                                     executor="scheduler" if scheduler else "local", workers=workers,
+                                     scheduler=scheduler or None, progress=FeedbackProgress(feedback))
+            result.tiles = result.blocks
+        else:
+            result = self.run_engine(extract, raster, model, *targets, params, FeedbackProgress(feedback),
+                                     model_cache=_MODEL_CACHE)
         for key, style, name in ((self.OUTPUT_MASK, "mask.qml", "Building mask"),
                                  (self.OUTPUT_PROBABILITY, "probability.qml", "Building probability"),
                                  (self.OUTPUT_POLYGONS, "buildings.qml", "Buildings")):
@@ -134,7 +160,7 @@ class ExtractBuildings(BuildSegAlgorithm):
         if fetcher is not None and fetcher.summary():
             feedback.reportError(fetcher.summary(), fatalError=False)
         feedback.pushInfo(f"{result.buildings} building(s), {result.building_area_m2:.0f} m², "
-                          f"{result.tiles} tile(s) in {result.seconds:.1f} s")
+                          f"{result.tiles} tile(s) or block(s) in {result.seconds:.1f} s")
         out = {k: v for k, v in outputs.items() if v}
         out.update({"BUILDING_COUNT": result.buildings, "BUILDING_AREA_M2": result.building_area_m2})
         return out

@@ -1,0 +1,221 @@
+"""Block extraction driver and its executors: in-process loop, Dask LocalCluster, remote Dask scheduler.
+
+The driver plans blocks, skips those the manifest lists as finished and intact, runs the rest through an
+executor, records each result in the manifest as it arrives, then finalizes: VRT mosaics of the block rasters,
+the requested outputs (GeoTIFF, atomically) and the polygons (one writer, from the mosaic).
+"""
+
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+
+from . import blocks as blk
+from . import modelfile, resample
+from .atomic import atomic_path, check_writable
+from .errors import BuildSegError, Cancelled
+from .progress import Progress
+
+EXECUTORS = ("inprocess", "local", "scheduler")
+
+
+@dataclass
+class BlockRun:
+    blocks: int = 0
+    computed: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    buildings: int = 0
+    building_area_m2: float = 0.0
+    work_dir: str = ""
+    peak_rss_mib: float = 0.0  # the largest resident memory a block process reached
+    executor: str = ""
+    outputs: dict = field(default_factory=dict)
+
+
+def extract_blocks(raster: str, model: str, out_mask: str = None, out_probability: str = None,
+                   out_polygons: str = None, params=None, block: int = 1024, executor: str = "inprocess",
+                   workers: int = 2, scheduler: str = None, work_dir: str = None, keep_blocks: bool = False,
+                   progress: Progress = None, threads: int = None) -> BlockRun:
+    """Extraction by blocks; the same outputs as inference.extract, bit for bit."""
+    from .inference import ExtractParams, check_tile_size, validate_bands
+    from .raster import RasterSource
+
+    params = params or ExtractParams()
+    progress = progress or Progress()
+    t0 = time.time()
+    if executor not in EXECUTORS:
+        raise BuildSegError(f"Unknown executor '{executor}': use {', '.join(EXECUTORS)}.")
+    outs = [o for o in (out_mask, out_probability, out_polygons) if o]
+    if not outs:
+        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
+    for out in outs:
+        check_writable(out, inputs=[raster, model])
+    info = modelfile.read_info(model)
+    tile = params.tile_size or info.tile_size
+    check_tile_size(tile, params.overlap, 1, info.in_channels, params.max_tile_pixels)
+    work_dir = work_dir or os.path.splitext(outs[0])[0] + ".blocks"
+    os.makedirs(work_dir, exist_ok=True)
+    with RasterSource(raster) as src:
+        validate_bands(info, src, params.bands)
+        if not src.crs:
+            raise BuildSegError(f"The raster {raster} has no coordinate reference system: assign one.")
+        grid = resample.model_grid(src, info, progress)
+        source = raster if grid is None else resample.warped_input(src, grid, os.path.join(work_dir, "input.vrt"))
+    with RasterSource(source) as src:
+        width, height = src.width, src.height
+    side = blk.block_size(block, tile, params.overlap)
+    pdict = {k: v for k, v in dataclasses.asdict(params).items()}
+    manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
+    threads = threads or (1 if executor != "inprocess" else _cpu_threads())
+    jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads)
+            for r, c, h, w in blk.plan(width, height, side)]
+    todo = [j for j in jobs if not manifest.done(j)]
+    run = BlockRun(blocks=len(jobs), reused=len(jobs) - len(todo), work_dir=work_dir, executor=executor)
+    progress.info(f"{len(jobs)} block(s) of {side} px ({run.reused} already done), executor {executor}"
+                  + (f" with {workers} worker(s)" if executor == "local" else "")
+                  + (f" at {scheduler}" if executor == "scheduler" else ""))
+    compute = progress.sub(0, 85 if out_polygons else 95)
+    for done, result in enumerate(_execute(todo, executor, workers, scheduler, progress), 1):
+        manifest.add(result)
+        run.computed += 1
+        run.peak_rss_mib = max(run.peak_rss_mib, result["peak_rss_mib"])
+        compute.set_progress(100.0 * done / max(len(todo), 1))
+    _finalize(jobs, src_info=(raster, info, grid), outs=(out_mask, out_probability, out_polygons),
+              params=params, work_dir=work_dir, progress=progress.sub(85 if out_polygons else 95, 100), run=run)
+    if not keep_blocks:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    run.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
+                                     ("polygons", out_polygons)) if v}
+    run.seconds = time.time() - t0
+    progress.set_progress(100)
+    return run
+
+
+def _cpu_threads() -> int:
+    from .device import cpu_threads
+
+    return cpu_threads()
+
+
+def _execute(jobs, executor, workers, scheduler, progress):
+    """Yield block results as they finish."""
+    if not jobs:
+        return
+    if executor == "inprocess":
+        for job in jobs:
+            progress.check()
+            yield blk.run_block(job)
+        return
+    client, cluster = _dask_client(executor, workers, scheduler)
+    try:
+        from distributed import as_completed
+
+        futures = client.map(blk.run_block, jobs, pure=False, retries=2)
+        for future in as_completed(futures):
+            if progress.is_canceled():
+                client.cancel(futures)
+                raise Cancelled()
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def worker_python() -> str:
+    """The Python interpreter for Dask workers: BUILDSEG_PYTHON, else this one when it is a Python, else the
+    python3 on PATH (inside QGIS or qgis_process sys.executable is not a Python)."""
+    env = os.environ.get("BUILDSEG_PYTHON")
+    if env:
+        return env
+    if os.path.basename(sys.executable).startswith("python"):
+        return sys.executable
+    return shutil.which("python3") or sys.executable
+
+
+def _dask_client(executor, workers, scheduler):
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BuildSegError("Distributed extraction needs dask and distributed: pip install -r requirements.txt "
+                            "(or use the in-process executor).") from None
+    import multiprocessing
+
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in workers, which slows numpy-heavy blocks about 2x
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                     "distributed.worker.daemon": False})
+    multiprocessing.set_executable(worker_python())
+    cluster = None
+    if executor == "local":
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                               dashboard_address=None, env={"OMP_WAIT_POLICY": "PASSIVE"})
+        client = Client(cluster)
+    else:
+        if not scheduler:
+            raise BuildSegError("Give the address of the Dask scheduler (tcp://host:8786).")
+        try:
+            client = Client(scheduler, timeout=30)
+        except OSError as exc:
+            raise BuildSegError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    client.upload_file(_package_zip())  # the engine travels to the workers: no install needed there
+    return client, cluster
+
+
+def _package_zip() -> str:
+    """A zip of this plugin's Python package (the engine and its package __init__), for Dask workers."""
+    pkg_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    pkg = __name__.split(".")[0]
+    path = os.path.join(tempfile.gettempdir(), f"{pkg}-engine-{os.getpid()}.zip")
+    with zipfile.ZipFile(path, "w") as z:
+        z.write(os.path.join(pkg_dir, "__init__.py"), f"{pkg}/__init__.py")
+        for root, _, files in os.walk(os.path.join(pkg_dir, "engine")):
+            for f in files:
+                if f.endswith(".py"):
+                    full = os.path.join(root, f)
+                    z.write(full, os.path.join(pkg, os.path.relpath(full, pkg_dir)))
+    return path
+
+
+def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
+    """VRT mosaics of the blocks -> requested rasters (on the input grid) and polygons."""
+    from osgeo import gdal
+
+    raster, info, grid = src_info
+    out_mask, out_prob, out_polygons = outs
+    mosaics = {}
+    for kind in ("mask", "prob"):
+        vrt = os.path.join(work_dir, f"mosaic_{kind}.vrt")
+        ds = gdal.BuildVRT(vrt, [j.paths()[kind] for j in jobs])
+        if ds is None:
+            raise BuildSegError(f"Cannot build the {kind} mosaic of {work_dir}: " + gdal.GetLastErrorMsg())
+        ds = None
+        mosaics[kind] = vrt
+    options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
+    finals = {"mask": out_mask or (os.path.join(work_dir, "mask.tif") if out_polygons else None),
+              "prob": out_prob or (os.path.join(work_dir, "prob.tif") if out_polygons else None)}
+    for kind, path in finals.items():
+        if not path:
+            continue
+        progress.check()
+        with atomic_path(path) as tmp:
+            if grid is None:
+                gdal.Translate(tmp, mosaics[kind], format="GTiff", creationOptions=options)
+            else:  # the model ran on a warped grid: back onto the input's exact grid
+                from .raster import RasterSource
+
+                with RasterSource(raster) as src:
+                    mask_args = (mosaics["mask"], tmp) if kind == "mask" else (None, None)
+                    prob_args = (mosaics["prob"], tmp) if kind == "prob" else (None, None)
+                    resample.back_to_input_grid(src, *mask_args, *prob_args, params.probability_uint8)
+    if out_polygons:
+        from .vectorize import polygonize
+
+        with atomic_path(out_polygons) as tmp:
+            run.buildings, run.building_area_m2 = polygonize(finals["mask"], finals["prob"], tmp, info, params,
+                                                             progress)

@@ -1,0 +1,164 @@
+"""Extraction by blocks on Dask: identical to one process, whatever the executor, block size or crash."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import rasterio
+
+from conftest import _PLUGINS, crop, dubai, qgis_process
+
+TILE = {"tile_size": 128, "overlap": 64}
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory):
+    """1536 x 1024 px of a Dubai test image: 24 blocks of 256 px, buildings across many seams."""
+    return crop(dubai("tile8_part5"), str(tmp_path_factory.mktemp("blocks") / "scene.tif"), 300, 200, 1536, 1024)
+
+
+@pytest.fixture(scope="module")
+def reference(scene, tiny_model, tmp_path_factory):
+    """The single-process extraction: mask and probability arrays, polygons."""
+    from buildseg.engine.inference import ExtractParams, extract
+
+    d = tmp_path_factory.mktemp("reference")
+    extract(scene, tiny_model, str(d / "m.tif"), str(d / "p.tif"), str(d / "b.gpkg"), ExtractParams(**TILE))
+    return _read(d / "m.tif", d / "p.tif", d / "b.gpkg")
+
+
+def _read(mask, prob, polygons):
+    with rasterio.open(mask) as m, rasterio.open(prob) as p:
+        out = {"mask": m.read(1), "prob": p.read(1), "transform": m.transform}
+    from osgeo import ogr
+
+    ds = ogr.Open(str(polygons))
+    out["polygons"] = sorted(f.GetGeometryRef().ExportToWkt() for f in ds.GetLayer(0))
+    return out
+
+
+def _run(scene, model, out, **kw):
+    from buildseg.engine.cluster import extract_blocks
+    from buildseg.engine.inference import ExtractParams
+
+    run = extract_blocks(scene, model, str(out / "m.tif"), str(out / "p.tif"), str(out / "b.gpkg"),
+                         ExtractParams(**TILE), **kw)
+    return run, _read(out / "m.tif", out / "p.tif", out / "b.gpkg")
+
+
+def _same(result, reference):
+    assert result["transform"] == reference["transform"]
+    assert np.array_equal(result["mask"], reference["mask"])
+    assert np.array_equal(result["prob"], reference["prob"])
+    assert result["polygons"] == reference["polygons"]
+
+
+def _manifest(work_dir):
+    with open(os.path.join(work_dir, "manifest.json")) as f:
+        return json.load(f)["blocks"]
+
+
+def test_local_cluster_blocks_equal_in_process_blocks(scene, tiny_model, reference, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    run_a, result_a = _run(scene, tiny_model, a, block=256, keep_blocks=True, work_dir=str(a / "w"))
+    run_b, result_b = _run(scene, tiny_model, b, block=256, keep_blocks=True, work_dir=str(b / "w"),
+                           executor="local", workers=4)
+    assert run_a.blocks == run_b.blocks == 24 and run_b.computed == 24
+    assert _manifest(a / "w") == _manifest(b / "w")  # every block file identical (sha256)
+    _same(result_a, reference)
+    _same(result_b, reference)
+    seams = [x * 256 for x in range(1, 6)]  # polygons crossing a vertical seam exist: the test means something
+    gt = reference["transform"]
+    crossing = 0
+    from osgeo import ogr
+
+    for wkt in reference["polygons"]:
+        minx, maxx = ogr.CreateGeometryFromWkt(wkt).GetEnvelope()[:2]
+        c0, c1 = (minx - gt.c) / gt.a, (maxx - gt.c) / gt.a
+        crossing += any(c0 < s < c1 for s in seams)
+    assert crossing >= 3
+
+
+@pytest.mark.parametrize("block", [512, 768, 1024])
+def test_block_sizes_give_the_same_result(scene, tiny_model, reference, tmp_path, block):
+    run, result = _run(scene, tiny_model, tmp_path, block=block)
+    assert run.blocks == -(-1536 // block) * -(-1024 // block)
+    _same(result, reference)
+    assert not os.path.exists(run.work_dir)  # block files are removed once the outputs are written
+
+
+def test_killed_worker_still_completes(scene, tiny_model, reference, tmp_path):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=4, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        pids = list(client.run(os.getpid).values())
+        work = tmp_path / "w"
+
+        def kill_one_after_first_block():
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                if os.path.exists(work / "manifest.json") and _manifest(work):
+                    os.kill(pids[0], signal.SIGKILL)
+                    return
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_one_after_first_block)
+        killer.start()
+        run, result = _run(scene, tiny_model, tmp_path, block=256, executor="scheduler",
+                           scheduler=cluster.scheduler_address, work_dir=str(work))
+        killer.join()
+    assert run.computed == 24
+    _same(result, reference)
+
+
+def test_killed_driver_rerun_recomputes_only_unfinished_blocks(scene, tiny_model, reference, tmp_path):
+    work = tmp_path / "w"
+    script = (f"import sys; sys.path.insert(0, {str(_PLUGINS)!r})\n"
+              "from buildseg.engine.cluster import extract_blocks\n"
+              "from buildseg.engine.inference import ExtractParams\n"
+              f"extract_blocks({scene!r}, {tiny_model!r}, {str(tmp_path / 'm.tif')!r}, {str(tmp_path / 'p.tif')!r},"
+              f" {str(tmp_path / 'b.gpkg')!r}, ExtractParams(**{TILE!r}), block=256, work_dir={str(work)!r})\n")
+    driver = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, BUILDSEG_THREADS="1"))
+    deadline = time.time() + 300
+    while time.time() < deadline and driver.poll() is None:
+        if (work / "manifest.json").exists() and len(_manifest(work)) >= 5:
+            break
+        time.sleep(0.05)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    finished = len(_manifest(work))
+    assert 5 <= finished < 24 and not (tmp_path / "m.tif").exists()
+    run, result = _run(scene, tiny_model, tmp_path, block=256, work_dir=str(work))
+    assert (run.reused, run.computed) == (finished, 24 - finished)
+    _same(result, reference)
+
+
+def test_changed_parameters_are_refused(scene, tiny_model, tmp_path):
+    from buildseg.engine.cluster import extract_blocks
+    from buildseg.engine.errors import BuildSegError
+    from buildseg.engine.inference import ExtractParams
+
+    work = str(tmp_path / "w")
+    extract_blocks(scene, tiny_model, str(tmp_path / "m.tif"), params=ExtractParams(**TILE), block=512,
+                   work_dir=work, keep_blocks=True)
+    with pytest.raises(BuildSegError, match="other parameters"):
+        extract_blocks(scene, tiny_model, str(tmp_path / "m2.tif"), params=ExtractParams(threshold=0.3, **TILE),
+                       block=512, work_dir=work)
+
+
+def test_qgis_process_with_two_workers(scene, tiny_model, reference, tmp_path):
+    out = qgis_process("run", "buildseg:extractbuildings", "--json", "--", f"INPUT={scene}", f"MODEL={tiny_model}",
+                       "TILE_SIZE=128", "OVERLAP=64", "WORKERS=2", "BLOCK_SIZE=512",
+                       f"OUTPUT_MASK={tmp_path / 'm.tif'}", f"OUTPUT_PROBABILITY={tmp_path / 'p.tif'}",
+                       f"OUTPUT_POLYGONS={tmp_path / 'b.gpkg'}")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "executor local with 2 worker(s)" in out.stdout + out.stderr
+    _same(_read(tmp_path / "m.tif", tmp_path / "p.tif", tmp_path / "b.gpkg"), reference)
