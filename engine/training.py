@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from . import memory, modelfile
+from . import ddp, memory, modelfile
 from .atomic import atomic_path, check_writable
 from .dataset import (
     RandomWindows,
@@ -104,24 +104,36 @@ class BatchLoader:
     while the model trains on the current one (GDAL reads and numpy release the GIL). Its own random
     generator keeps the sequence of batches reproducible for a seed."""
 
-    def __init__(self, windows, tile, batch_size, mean, std, augment, seed):
+    def __init__(self, windows, tile, batch_size, mean, std, augment, seed, shard=(0, 1)):
         from concurrent.futures import ThreadPoolExecutor
 
         self.windows, self.tile, self.batch_size = windows, tile, batch_size
-        self.mean, self.std, self.augment = mean, std, augment
-        self.rng = np.random.default_rng(seed + 1)
+        self.mean, self.std, self.augment, self.seed = mean, std, augment, seed
+        self.rank, self.world = shard
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="buildseg-batches")
+        self.next = None
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Restart the random streams for `epoch`: a resumed run draws what an uninterrupted one would."""
+        if self.next is not None:
+            self.next.cancel() or self.next.result()
+        self.rng = np.random.default_rng([self.seed + 1, epoch])
+        self.windows.rng = np.random.default_rng([self.seed, epoch])
         self.next = self.pool.submit(self._make)
 
     def _make(self):
+        """This rank's slice of the global batch (every rank draws the same global batch)."""
         import torch
 
-        batch = [_scaled_sample(self.windows, self.tile, self.rng, self.augment) for _ in range(self.batch_size)]
+        n = self.batch_size * self.world
+        batch = [_scaled_sample(self.windows, self.tile, self.rng, self.augment) for _ in range(n)]
         x = torch.from_numpy(np.stack([(b[0] - self.mean) / self.std for b in batch]).astype(np.float32))
         y = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64))
         if self.augment:
             x, y = _augment(torch, x, y, self.rng)
-        return x.contiguous(), y.contiguous()
+        part = slice(self.rank * self.batch_size, (self.rank + 1) * self.batch_size)
+        return x[part].contiguous(), y[part].contiguous()
 
     def get(self):
         batch = self.next.result()
@@ -188,6 +200,9 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     _check_params(params)
     torch.manual_seed(params.seed)
     dev = devices.resolve(params.device)
+    dist, dev = ddp.setup(dev)
+    if not dist.is_main:
+        progress = _Quiet(progress)
     if dev.type == "cpu":
         torch.set_num_threads(params.threads or devices.cpu_threads())
     progress.info(f"Device: {devices.describe(dev)}")
@@ -217,7 +232,7 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     weights = torch.tensor(params.class_weights, dtype=torch.float32) if params.class_weights else None
     loss_fn = make_loss(params.loss, weights)
     opt = _optimizer(torch, model, params)
-    steps = max(1, params.tiles_per_epoch // params.batch_size)
+    steps = max(1, params.tiles_per_epoch // (params.batch_size * dist.world))
     history, best, start_epoch = [], {"score": -1.0, "epoch": 0, "metrics": {}}, 0
     ckpt = checkpoint_path(out_model)
     best_state = None
@@ -227,13 +242,18 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     scaler = torch.amp.GradScaler("cuda") if dev.type == "cuda" else None
     cancelled = False
     epoch = start_epoch
-    loader = BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed)
+    loader = BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed,
+                         (dist.rank, dist.world))
+    net = ddp.wrap(model, dist, dev)  # what trains; `model` (the same weights) evaluates and is saved
     try:
         for epoch in range(start_epoch, params.epochs):
             model.train()
+            loader.set_epoch(epoch)
+            torch.manual_seed(params.seed + epoch)
             losses = []
             for step in range(steps):
                 progress.check()
+                ddp.maybe_crash(epoch, step, dist)
                 for g in opt.param_groups:
                     g["lr"] = params.lr * _lr_factor(params.schedule, epoch, step, steps, params.epochs,
                                                      params.warmup_epochs)
@@ -243,7 +263,7 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
                     x = x.to(memory_format=torch.channels_last)
                 opt.zero_grad(set_to_none=True)
                 with torch.autocast(dev.type, dtype=torch.float16, enabled=dev.type == "cuda"):
-                    loss, _ = deep_supervision(loss_fn, model(x), y)
+                    loss, _ = deep_supervision(loss_fn, net(x), y)
                 if scaler:
                     scaler.scale(loss).backward()
                     scaler.unscale_(opt)
@@ -258,9 +278,9 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
                 losses.append(float(loss.detach()))
                 progress.set_progress(95.0 * (epoch - start_epoch + (step + 1) / steps)
                                       / max(1, params.epochs - start_epoch))
-            row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "lr": opt.param_groups[0]["lr"],
+            row = {"epoch": epoch + 1, "loss": ddp.mean(float(np.mean(losses)), dist), "lr": opt.param_groups[0]["lr"],
                    "seconds": round(time.time() - t0, 1)}
-            if vwin:
+            if vwin and dist.is_main:
                 cm = evaluate(model, scenes, vwin, bands, mean, std, info.num_classes, dev,
                               params.batch_size, progress)
                 sc = scores(cm)
@@ -276,8 +296,10 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
             if score > best["score"]:
                 best = {"score": score, "epoch": epoch + 1, "metrics": sc}
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            _save_checkpoint(torch, ckpt, model, opt, epoch + 1, history, best, best_state)
-            if params.patience and epoch + 1 - best["epoch"] >= params.patience:
+            if dist.is_main:
+                _save_checkpoint(torch, ckpt, model, opt, epoch + 1, history, best, best_state)
+            ddp.barrier(dist)
+            if ddp.from_main(bool(params.patience and epoch + 1 - best["epoch"] >= params.patience), dist):
                 progress.info(f"Early stopping: no improvement for {params.patience} epoch(s).")
                 break
     except Cancelled:
@@ -288,6 +310,10 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
                       f"(epoch {best['epoch']}); run again with resume to continue.")
     finally:
         loader.close()
+    if not dist.is_main:  # rank 0 writes the model and the reports
+        ddp.finish(dist)
+        return TrainResult(out_model, len(history), best["epoch"], best["metrics"], history, cancelled,
+                           time.time() - t0)
     if best_state is not None:
         model.load_state_dict(best_state)
     info.training = {
@@ -309,8 +335,19 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
         training_report(out_report, history, info, scenes, vwin, model.cpu().eval(), bands, mean, std)
     if not cancelled and os.path.exists(ckpt):
         os.remove(ckpt)
+    ddp.finish(dist)
     return TrainResult(out_model, len(history), best["epoch"], best["metrics"], history, cancelled,
                        time.time() - t0)
+
+
+class _Quiet(Progress):
+    """Progress for ranks other than 0: cancel still reaches them, messages do not."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def is_canceled(self) -> bool:
+        return self.inner.is_canceled()
 
 
 def _check_params(p: TrainParams):

@@ -64,6 +64,7 @@ class TrainModel(BuildSegAlgorithm):
     DEVICE = "DEVICE"
     SEED = "SEED"
     RESUME = "RESUME"
+    TORCHRUN_PROCESSES = "TORCHRUN_PROCESSES"
     OUTPUT_MODEL = "OUTPUT_MODEL"
     OUTPUT_REPORT = "OUTPUT_REPORT"
     OUTPUT_METRICS = "OUTPUT_METRICS"
@@ -142,6 +143,9 @@ class TrainModel(BuildSegAlgorithm):
         for name, label, kind, default, lo, hi in numbers:
             self.addParameter(QgsProcessingParameterNumber(name, self.tr(label), kind, default, False, lo, hi))
         advanced = self.add_web_layer_parameters() + [
+            QgsProcessingParameterNumber(self.TORCHRUN_PROCESSES, self.tr("Write a torchrun command for N processes "
+                                                                          "instead of training (0: train here)"),
+                                         QgsProcessingParameterNumber.Integer, 0, False, 0, 1024),
             QgsProcessingParameterEnum(self.LOSS, self.tr("Loss"), LOSS_OPTIONS, defaultValue=0),
             QgsProcessingParameterString(self.CLASS_WEIGHTS, self.tr("Class weights ('1,3'; empty: equal)"),
                                          optional=True),
@@ -221,6 +225,10 @@ class TrainModel(BuildSegAlgorithm):
         out_model = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
         out_report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
         out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_METRICS, context) or None
+        processes = self.parameterAsInt(parameters, self.TORCHRUN_PROCESSES, context)
+        if processes:
+            return self._torchrun(scenes, out_model, params, resolution, out_report, out_csv, processes, work,
+                                  feedback)
         result = self.run_engine(train, scenes, out_model, params, FeedbackProgress(feedback),
                                  out_report=out_report, out_csv=out_csv, resolution=resolution)
         feedback.pushInfo(f"Best epoch {result.best_epoch} of {result.epochs_run}; model written to {out_model}")
@@ -230,6 +238,23 @@ class TrainModel(BuildSegAlgorithm):
         if out_csv:
             out[self.OUTPUT_METRICS] = out_csv
         return out
+
+    def _torchrun(self, scenes, out_model, params, resolution, out_report, out_csv, processes, work, feedback):
+        """Write the run's configuration beside the model file and return the torchrun command (no training)."""
+        import json
+
+        from ..engine import train_cli
+
+        if any(s.raster.startswith(work) for s in scenes):
+            raise QgsProcessingException("torchrun needs files: save web or non-file layers as GeoTIFFs first.")
+        config = self.run_engine(train_cli.config_for, scenes, out_model, params, resolution, out_report, out_csv)
+        path = out_model + ".torchrun.json"
+        with open(path, "w") as f:
+            json.dump(config, f)
+        cmd = train_cli.command(path, processes)
+        feedback.pushInfo(f"Configuration written to {path}. Train on {processes} processes (one per GPU, or "
+                          f"CPU processes with gloo) with:\n{cmd}")
+        return {"TORCHRUN_CONFIG": path, "TORCHRUN_COMMAND": cmd}
 
     def _file_rasters(self, parameters, context, feedback, rasters, work):
         """File-backed layers as they are; web and other layers fetched over EXTENT (or the labels' extent)

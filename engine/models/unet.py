@@ -8,15 +8,23 @@ from .encoders import build_encoder
 
 
 class UNet(nn.Module):
-    """Classic U-Net (Ronneberger et al. 2015), with batch norm and bilinear upsampling."""
+    """Classic U-Net (Ronneberger et al. 2015), with batch norm (norm="batch") or none (norm="none": its
+    training does not depend on how a batch is split, e.g. across DDP ranks on CPU) and bilinear upsampling."""
 
-    def __init__(self, in_channels: int, num_classes: int, base: int = 64, depth: int = 4):
+    def __init__(self, in_channels: int, num_classes: int, base: int = 64, depth: int = 4, norm: str = "batch"):
         super().__init__()
         widths = [base * 2**i for i in range(depth + 1)]
         self.enc = nn.ModuleList([DoubleConv(in_channels, widths[0])] +
                                  [DoubleConv(a, b) for a, b in zip(widths, widths[1:])])
         self.decoder = UNetDecoder(widths, widths[-2::-1])
         self.head = nn.Conv2d(widths[0], num_classes, 1)
+        if norm == "none":
+            for parent in list(self.modules()):
+                for name, child in parent.named_children():
+                    if isinstance(child, nn.BatchNorm2d):
+                        setattr(parent, name, nn.Identity())
+        elif norm != "batch":
+            raise ValueError(f"norm must be 'batch' or 'none', not {norm!r}")
 
     def forward(self, x):
         feats = []

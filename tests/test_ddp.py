@@ -1,0 +1,98 @@
+"""Training with DDP under torchrun (gloo on CPU): equal to one process with the doubled batch, and a rank that
+crashes is restarted and resumes from the checkpoint to the same end."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import _PLUGINS, dubai, dubai_labels
+
+PARAMS = {"architecture": "unet", "arch_params": {"base": 8, "depth": 2, "norm": "none"}, "tile_size": 64,
+          "epochs": 2, "tiles_per_epoch": 16, "lr": 2e-3, "loss": "ce", "val_fraction": 0.0, "seed": 5,
+          "threads": 1, "device": "cpu"}
+
+
+def _config(tmp_path, name, batch):
+    config = {"scenes": [{"raster": dubai("tile1_part1"), "labels": {"vector": dubai_labels("tile1_part1")}}],
+              "out_model": str(tmp_path / f"{name}.safetensors"), "resolution": 1.0,
+              "params": dict(PARAMS, batch_size=batch)}
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(config))
+    return str(path), config["out_model"]
+
+
+def _torchrun(config, env=None, restarts=0):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+           f"--max-restarts={restarts}", "-m", "buildseg.engine.train_cli", config]
+    full_env = dict(os.environ, PYTHONPATH=str(_PLUGINS), OMP_NUM_THREADS="1", **(env or {}))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=full_env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def _weights(path):
+    from buildseg.engine import modelfile
+
+    model, _ = modelfile.load(path)
+    return model.state_dict()
+
+
+def _allclose(a, b, atol):
+    assert a.keys() == b.keys()
+    worst = max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
+    assert worst <= atol, f"largest weight difference {worst}"
+
+
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ddp")
+    config, model = _config(tmp, "ddp", batch=2)
+    log = _torchrun(config)
+    assert log.count("Epoch 2/2") == 1  # two ranks trained, rank 0 alone reports
+    return model, log
+
+
+def test_two_ranks_equal_one_process_with_double_batch(ddp_run, tmp_path):
+    from buildseg.engine.train_cli import run
+
+    ddp_model, log = ddp_run
+    config, single = _config(tmp_path, "single", batch=4)
+    run(json.loads(open(config).read()))
+    _allclose(_weights(ddp_model), _weights(single), atol=1e-4)
+    from buildseg.engine import modelfile
+
+    init = modelfile.build_model(modelfile.read_info(single)).state_dict()  # the weights did move
+    assert max(float((init[k] - _weights(single)[k]).abs().max()) for k in init) > 1e-3
+    assert not os.path.exists(ddp_model + ".ckpt")
+
+
+def test_crashed_rank_is_restarted_and_resumes_to_the_same_end(ddp_run, tmp_path):
+    ddp_model, _ = ddp_run
+    config, model = _config(tmp_path, "crash", batch=2)
+    marker = tmp_path / "crashed"
+    log = _torchrun(config, env={"BUILDSEG_CRASH": f"1,1,1,{marker}"}, restarts=1)
+    assert marker.exists()  # rank 1 did die in epoch 2
+    assert "Resuming from checkpoint" in log
+    _allclose(_weights(model), _weights(ddp_model), atol=1e-6)
+
+
+def test_training_algorithm_emits_a_working_torchrun_command(run_alg, tmp_path):
+    res = run_alg("buildseg:trainmodel", {
+        "INPUT": [dubai("tile1_part1")], "LABELS": dubai_labels("tile1_part1"), "ARCHITECTURE": 0,
+        "FROM_SCRATCH": True, "TILE_SIZE": 64, "EPOCHS": 1, "TILES_PER_EPOCH": 8, "BATCH_SIZE": 2,
+        "VAL_FRACTION": 0, "TORCHRUN_PROCESSES": 2, "OUTPUT_MODEL": str(tmp_path / "m.safetensors")})
+    cmd = res["TORCHRUN_COMMAND"]
+    assert "--nproc-per-node=2" in cmd and not (tmp_path / "m.safetensors").exists()
+    config = json.loads(open(res["TORCHRUN_CONFIG"]).read())
+    config["params"]["arch_params"] = {"base": 8, "depth": 2}  # keep the U-Net tiny here
+    open(res["TORCHRUN_CONFIG"], "w").write(json.dumps(config))
+    cmd = cmd.replace("torchrun", f"{sys.executable} -m torch.distributed.run", 1)
+    proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=600,  # noqa: S602 - our command
+                          env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    from buildseg.engine.modelfile import read_info
+
+    assert read_info(str(tmp_path / "m.safetensors")).training["epochs_run"] == 1
