@@ -74,16 +74,17 @@ def test_local_cluster_blocks_equal_in_process_blocks(scene, tiny_model, referen
     assert _manifest(a / "w") == _manifest(b / "w")  # every block file identical (sha256)
     _same(result_a, reference)
     _same(result_b, reference)
-    seams = [x * 256 for x in range(1, 6)]  # polygons crossing a vertical seam exist: the test means something
-    gt = reference["transform"]
-    crossing = 0
+    gt = reference["transform"]  # buildings cross vertical and horizontal seams: the test means something
+    vertical = horizontal = 0
     from osgeo import ogr
 
     for wkt in reference["polygons"]:
-        minx, maxx = ogr.CreateGeometryFromWkt(wkt).GetEnvelope()[:2]
+        minx, maxx, miny, maxy = ogr.CreateGeometryFromWkt(wkt).GetEnvelope()
         c0, c1 = (minx - gt.c) / gt.a, (maxx - gt.c) / gt.a
-        crossing += any(c0 < s < c1 for s in seams)
-    assert crossing >= 3
+        r0, r1 = (maxy - gt.f) / gt.e, (miny - gt.f) / gt.e
+        vertical += any(c0 < s < c1 for s in range(256, 1536, 256))
+        horizontal += any(r0 < s < r1 for s in range(256, 1024, 256))
+    assert vertical >= 3 and horizontal >= 3
 
 
 @pytest.mark.parametrize("block", [512, 768, 1024])
@@ -162,3 +163,39 @@ def test_qgis_process_with_two_workers(scene, tiny_model, reference, tmp_path):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "executor local with 2 worker(s)" in out.stdout + out.stderr
     _same(_read(tmp_path / "m.tif", tmp_path / "p.tif", tmp_path / "b.gpkg"), reference)
+
+
+def test_seams_keep_buildings_whole_and_diagonal_contacts_apart(tiny_model, tmp_path):
+    """Hand-made 8 px blocks around a 4-block corner: a building across the vertical seam, one over the corner,
+    and two pixels touching only diagonally across the horizontal seam."""
+    from rasterio.transform import from_origin
+
+    from buildseg.engine import cluster
+    from buildseg.engine.blocks import BlockJob
+    from buildseg.engine.inference import ExtractParams
+    from buildseg.engine.modelfile import read_info
+
+    mask = np.zeros((16, 16), np.uint8)
+    mask[1:3, 6:10] = 1  # across the vertical seam (col 8)
+    mask[6:10, 6:10] = 1  # over the corner of the four blocks
+    mask[7, 1] = mask[8, 2] = 1  # diagonal contact across the horizontal seam (row 8)
+    transform = from_origin(500000, 2800016, 1, 1)
+    jobs = []
+    for r in (0, 8):
+        for c in (0, 8):
+            job = BlockJob("", tiny_model, {}, 128, r, c, 8, 8, str(tmp_path))
+            for kind, data, dtype, nodata in (("mask", mask, "uint8", 255), ("prob", mask * 0.9, "float32", -1)):
+                with rasterio.open(job.paths()[kind], "w", driver="GTiff", width=8, height=8, count=1, dtype=dtype,
+                                   nodata=nodata, crs="EPSG:32640",
+                                   transform=transform * rasterio.Affine.translation(c, r)) as dst:
+                    dst.write(data[r:r + 8, c:c + 8].astype(dtype)[None])
+            jobs.append(job)
+    run = cluster.BlockRun()
+    out = tmp_path / "b.gpkg"
+    cluster._finalize(jobs, ("", read_info(tiny_model), None), (None, None, str(out)), ExtractParams(min_area=0),
+                      str(tmp_path), cluster.Progress(), run)
+    from osgeo import ogr
+
+    ds = ogr.Open(str(out))
+    areas = sorted(round(f.GetGeometryRef().GetArea()) for f in ds.GetLayer(0))
+    assert areas == [1, 1, 8, 16] and run.buildings == 4
