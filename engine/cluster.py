@@ -33,6 +33,8 @@ class BlockRun:
     building_area_m2: float = 0.0
     work_dir: str = ""
     peak_rss_mib: float = 0.0  # the largest resident memory a block process reached
+    startup_seconds: float = 0.0  # starting or joining the cluster, shipping the engine
+    compute_seconds: float = 0.0  # from the cluster being ready to the last block done
     executor: str = ""
     outputs: dict = field(default_factory=dict)
 
@@ -80,11 +82,13 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
                   + (f" with {workers} worker(s)" if executor == "local" else "")
                   + (f" at {scheduler}" if executor == "scheduler" else ""))
     compute = progress.sub(0, 85 if out_polygons else 95)
-    for done, result in enumerate(_execute(todo, executor, workers, scheduler, progress), 1):
+    t_loop = time.time()
+    for done, result in enumerate(_execute(todo, executor, workers, scheduler, progress, run), 1):
         manifest.add(result)
         run.computed += 1
         run.peak_rss_mib = max(run.peak_rss_mib, result["peak_rss_mib"])
         compute.set_progress(100.0 * done / max(len(todo), 1))
+    run.compute_seconds = time.time() - t_loop - run.startup_seconds
     _finalize(jobs, src_info=(raster, info, grid), outs=(out_mask, out_probability, out_polygons),
               params=params, work_dir=work_dir, progress=progress.sub(85 if out_polygons else 95, 100), run=run)
     if not keep_blocks:
@@ -102,7 +106,7 @@ def _cpu_threads() -> int:
     return cpu_threads()
 
 
-def _execute(jobs, executor, workers, scheduler, progress):
+def _execute(jobs, executor, workers, scheduler, progress, run):
     """Yield block results as they finish."""
     if not jobs:
         return
@@ -111,7 +115,10 @@ def _execute(jobs, executor, workers, scheduler, progress):
             progress.check()
             yield blk.run_block(job)
         return
+    t0 = time.time()
     client, cluster = _dask_client(executor, workers, scheduler)
+    client.wait_for_workers(1 if executor == "scheduler" else max(1, workers))
+    run.startup_seconds = time.time() - t0
     try:
         from distributed import as_completed
 
