@@ -17,11 +17,13 @@ def algorithm_classes():
     from .extract_buildings import ExtractBuildings
     from .extract_folder import ExtractFolder
     from .prepare_tiles import PrepareTiles
+    from .pseudo_masks import PseudoMasks
+    from .refine_crf import RefineCrf
     from .regularize_footprints import RegularizeFootprints
     from .train_model import TrainModel
 
-    return [ExtractBuildings, ExtractFolder, TrainModel, PrepareTiles, ExportHeatmap, ExportKernels, Evaluate,
-            RegularizeFootprints, ExportOnnx, CheckDependencies]
+    return [ExtractBuildings, ExtractFolder, TrainModel, PrepareTiles, PseudoMasks, ExportHeatmap, ExportKernels,
+            Evaluate, RegularizeFootprints, RefineCrf, ExportOnnx, CheckDependencies]
 
 
 class BuildSegProvider(QgsProcessingProvider):

@@ -13,9 +13,9 @@ import pytest
 from conftest import ROOT, qgis_process
 
 ALGORITHMS = {"extractbuildings": "extraction", "extractfolder": "extraction", "trainmodel": "training",
-              "preparetiles": "training", "exportheatmap": "analysis", "exportkernels": "analysis",
-              "evaluate": "analysis", "regularizefootprints": "tools", "exportonnx": "tools",
-              "checkdependencies": "tools"}
+              "preparetiles": "training", "pseudomasks": "training", "exportheatmap": "analysis",
+              "exportkernels": "analysis", "evaluate": "analysis", "regularizefootprints": "tools",
+              "refinecrf": "tools", "exportonnx": "tools", "checkdependencies": "tools"}
 
 
 def test_provider_lists_grouped_algorithms(qgis_app):
