@@ -485,5 +485,137 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (.safetensors, self-describing: archi
       <source>Extent for web and other non-file layers (empty: area of interest)</source>
       <translation>网络图层及其他非文件图层的范围（留空：感兴趣区域）</translation>
     </message>
+    <message>
+      <source>Dask worker processes (0: no Dask)</source>
+      <translation>Dask 工作进程数（0：不使用 Dask）</translation>
+    </message>
+    <message>
+      <source>Dask scheduler address (tcp://host:8786)</source>
+      <translation>Dask 调度器地址（tcp://host:8786）</translation>
+    </message>
+    <message>
+      <source>Block size for Dask (px)</source>
+      <translation>Dask 分块大小（像素）</translation>
+    </message>
+    <message>
+      <source>Generate pseudo-masks from weak labels</source>
+      <translation>由弱标注生成伪掩膜</translation>
+    </message>
+    <message>
+      <source>Turns coarse labels into pixel labels good enough to train on (CAM, AdvCAM, IRN and dense CRF, after Fang &amp; Zheng 2022).
+
+&lt;b&gt;Input raster&lt;/b&gt;: the imagery.
+&lt;b&gt;Weak labels&lt;/b&gt;: a point layer (a point on each building), a polygon layer of rough boxes around buildings, or a polygon layer of areas tagged in a field (&lt;b&gt;tag field&lt;/b&gt;: yes/no, true/false, 1/0). Points and boxes are taken as complete: tiles without any are background.
+&lt;b&gt;Tile size&lt;/b&gt; of the tile classifier (256; smaller gives more tiles without buildings to learn from), its &lt;b&gt;backbone&lt;/b&gt; (ResNet-50 with global pooling; ResNet-18 is 3x faster) and &lt;b&gt;epochs&lt;/b&gt;. Advanced: &lt;b&gt;AdvCAM iterations&lt;/b&gt; (8) and &lt;b&gt;step&lt;/b&gt; (0.08), the &lt;b&gt;CAM threshold&lt;/b&gt; (0.3), the &lt;b&gt;foreground / background confidence&lt;/b&gt; of the refined map (0.7 / 0.3: in between is 'ignore'), &lt;b&gt;CRF iterations&lt;/b&gt;, &lt;b&gt;device&lt;/b&gt;.
+
+Outputs: the &lt;b&gt;pseudo-mask&lt;/b&gt; (uint8: 1 building, 0 background, 255 ignore), which 'Train building model' takes directly as its label raster; the &lt;b&gt;CAM&lt;/b&gt; raster (AdvCAM, 0..1) for inspection; a JSON &lt;b&gt;report&lt;/b&gt; of the steps.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Weak labels (points, boxes or tagged areas)</source>
+      <translation>弱标注（点、框或带标记的区域）</translation>
+    </message>
+    <message>
+      <source>Tag field of areas (yes/no; empty: polygons are boxes)</source>
+      <translation>区域标记字段（yes/no；留空：多边形视为框）</translation>
+    </message>
+    <message>
+      <source>Classifier backbone</source>
+      <translation>分类器骨干网络</translation>
+    </message>
+    <message>
+      <source>Classifier epochs</source>
+      <translation>分类器训练轮数</translation>
+    </message>
+    <message>
+      <source>Pseudo-mask</source>
+      <translation>伪掩膜</translation>
+    </message>
+    <message>
+      <source>CAM</source>
+      <translation>类激活图（CAM）</translation>
+    </message>
+    <message>
+      <source>AdvCAM iterations</source>
+      <translation>AdvCAM 迭代次数</translation>
+    </message>
+    <message>
+      <source>AdvCAM step</source>
+      <translation>AdvCAM 步长</translation>
+    </message>
+    <message>
+      <source>CAM threshold</source>
+      <translation>CAM 阈值</translation>
+    </message>
+    <message>
+      <source>Foreground confidence</source>
+      <translation>前景置信度</translation>
+    </message>
+    <message>
+      <source>Background confidence</source>
+      <translation>背景置信度</translation>
+    </message>
+    <message>
+      <source>CRF iterations</source>
+      <translation>CRF 迭代次数</translation>
+    </message>
+    <message>
+      <source>Refine with dense CRF</source>
+      <translation>用全连接 CRF 精修</translation>
+    </message>
+    <message>
+      <source>Sharpens a building probability map along the image's edges with a fully connected CRF (Krähenbühl &amp; Koltun): pixels that look alike and lie close together get the same label.
+
+&lt;b&gt;Input raster&lt;/b&gt;: the image the probabilities were computed on (its first three bands, stretched 2-98%).
+&lt;b&gt;Building probability&lt;/b&gt;: float 0..1 (negative = nodata) or uint8 0..254 (255 = nodata), on the image's grid, e.g. the probability output of 'Extract buildings' or a heatmap.
+Advanced: &lt;b&gt;iterations&lt;/b&gt; of mean-field inference (5), &lt;b&gt;smoothness kernel&lt;/b&gt; width in px (3), &lt;b&gt;appearance kernel&lt;/b&gt; width in px (20) and colour distance (15 of 255) and weight (4), the &lt;b&gt;threshold&lt;/b&gt; on the refined probability (0.5), and the &lt;b&gt;tile size&lt;/b&gt; and &lt;b&gt;overlap&lt;/b&gt; of the streaming (each tile keeps only its core, so there are no seams).
+
+Outputs: &lt;b&gt;refined mask&lt;/b&gt; (uint8: 1 building, 0 background, 255 nodata) and optionally the &lt;b&gt;refined probability&lt;/b&gt; (float32).</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Refined mask</source>
+      <translation>精修后的掩膜</translation>
+    </message>
+    <message>
+      <source>Refined probability</source>
+      <translation>精修后的概率</translation>
+    </message>
+    <message>
+      <source>Iterations</source>
+      <translation>迭代次数</translation>
+    </message>
+    <message>
+      <source>Smoothness kernel width (px)</source>
+      <translation>平滑核宽度（像素）</translation>
+    </message>
+    <message>
+      <source>Appearance kernel width (px)</source>
+      <translation>外观核宽度（像素）</translation>
+    </message>
+    <message>
+      <source>Appearance colour distance</source>
+      <translation>外观颜色距离</translation>
+    </message>
+    <message>
+      <source>Appearance kernel weight</source>
+      <translation>外观核权重</translation>
+    </message>
+    <message>
+      <source>Write a torchrun command for N processes instead of training (0: train here)</source>
+      <translation>生成 N 个进程的 torchrun 命令而不在此训练（0：在此训练）</translation>
+    </message>
+    <message>
+      <source>Choose at least one output: building mask, probability or polygons.</source>
+      <translation>请至少选择一个输出：建筑物掩膜、概率或多边形。</translation>
+    </message>
+    <message>
+      <source>Give either local Dask workers or a scheduler address, not both.</source>
+      <translation>请只给出本地 Dask 工作进程数或调度器地址之一，不要同时给出。</translation>
+    </message>
+    <message>
+      <source>The tile overlap must be at most half the tile size ({} px).</source>
+      <translation>瓦片重叠最多为瓦片大小的一半（{} 像素）。</translation>
+    </message>
   </context>
 </TS>

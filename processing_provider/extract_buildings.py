@@ -165,6 +165,24 @@ class ExtractBuildings(BuildSegAlgorithm):
         out.update({"BUILDING_COUNT": result.buildings, "BUILDING_AREA_M2": result.building_area_m2})
         return out
 
+    def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API name
+        """Clear messages in the dialog before anything runs."""
+        ok, message = super().checkParameterValues(parameters, context)
+        if not ok:
+            return ok, message
+        tile = self.parameterAsInt(parameters, self.TILE_SIZE, context)
+        overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
+        if tile and overlap > tile // 2:
+            return False, self.tr("The tile overlap must be at most half the tile size ({} px).").format(tile // 2)
+        outputs = [k for k in (self.OUTPUT_MASK, self.OUTPUT_PROBABILITY, self.OUTPUT_POLYGONS)
+                   if parameters.get(k) is not None]
+        if not outputs and self.NAME == "extractbuildings":
+            return False, self.tr("Choose at least one output: building mask, probability or polygons.")
+        if self.parameterAsInt(parameters, "WORKERS", context) and \
+                self.parameterAsString(parameters, "SCHEDULER", context).strip():
+            return False, self.tr("Give either local Dask workers or a scheduler address, not both.")
+        return True, ""
+
     def extract_params(self, parameters, context, aoi=None):
         from ..engine.inference import ExtractParams
 

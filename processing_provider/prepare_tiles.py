@@ -79,9 +79,10 @@ class PrepareTiles(BuildSegAlgorithm):
         text = self.parameterAsString(parameters, self.SPLIT, context)
         try:
             ratios = tuple(float(v) for v in text.split(","))
-            assert len(ratios) == 3
-        except (ValueError, AssertionError):
-            raise QgsProcessingException(f"Split '{text}' must be three ratios such as 0.8,0.1,0.1.") from None
+        except ValueError:
+            ratios = ()
+        if len(ratios) != 3:
+            raise QgsProcessingException(f"Split '{text}' must be three ratios such as 0.8,0.1,0.1.")
         source = self.parameterAsSource(parameters, self.LABELS, context)
         area_source = self.parameterAsSource(parameters, self.LABELLED_AREA, context)
         scenes, overlapping = [], 0

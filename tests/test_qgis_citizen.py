@@ -165,3 +165,17 @@ def test_chinese_translation_is_shipped_and_used(qgis_app):
         out = os.path.join(os.environ.get("TMPDIR", "/tmp"), "buildseg_zh_check.qm")
         subprocess.run(["lrelease", "-silent", os.path.join(I18N, "buildseg_zh.ts"), "-qm", out], check=True)
         assert open(out, "rb").read() == open(os.path.join(I18N, "buildseg_zh.qm"), "rb").read()
+
+
+def test_parameters_are_checked_before_running(qgis_app, rasters):
+    from qgis.core import QgsApplication, QgsProcessingContext
+
+    alg = QgsApplication.processingRegistry().createAlgorithmById(EXTRACT)
+    base = {"INPUT": str(rasters / "scene0.tif"), "OUTPUT_MASK": "/tmp/m.tif"}
+    context = QgsProcessingContext()
+    assert alg.checkParameterValues(base, context)[0]
+    for bad, words in (({"TILE_SIZE": 128, "OVERLAP": 100}, "at most half"),
+                       ({"OUTPUT_MASK": None}, "at least one output"),
+                       ({"WORKERS": 2, "SCHEDULER": "tcp://127.0.0.1:8786"}, "not both")):
+        ok, message = alg.checkParameterValues(dict(base, **bad), context)
+        assert not ok and words in message, message
