@@ -37,7 +37,12 @@ def setup(device):
         device = torch.device("cuda", dist.local_rank)
         torch.cuda.set_device(device)
     if not torch.distributed.is_initialized():
-        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        from datetime import timedelta
+
+        # a bounded timeout: a group that cannot form fails, and torchrun's --max-restarts tries again
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo",
+                                             timeout=timedelta(seconds=int(os.environ.get("BUILDSEG_DDP_TIMEOUT",
+                                                                                          "120"))))
     return dist, device
 
 
