@@ -19,6 +19,7 @@ import numpy as np
 from . import modelfile, tiling
 from .atomic import atomic_path
 from .errors import BuildSegError
+from .predict import file_sha256
 
 MANIFEST = "manifest.json"
 _PREDICTORS = {}  # per process: (model path, mtime, backend, threads) -> predictor
@@ -59,20 +60,14 @@ def plan(width: int, height: int, block: int) -> list:
             for r in range(0, height, block) for c in range(0, width, block)]
 
 
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(2**20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def run_block(job: BlockJob) -> dict:
     """Compute one block's mask and probability; returns {"name", "mask": sha256, "prob": sha256}.
 
     Idempotent: the same job always writes the same bytes.
     """
     os.environ["BUILDSEG_THREADS"] = str(job.threads)
+    from rasterio.transform import Affine
+
     from .inference import ExtractParams, _flush, validate_bands
     from .predict import predict_tta
     from .raster import RasterSource, RowWriter
@@ -87,7 +82,7 @@ def run_block(job: BlockJob) -> dict:
         values, ok = blend_block(src, bands, info, lambda x: predict_tta(predictor, x, params.tta), job,
                                  params)
         like = SimpleNamespace(width=job.width, height=job.height, crs=src.crs,
-                               transform=src.transform * _translation(job.col, job.row))
+                               transform=src.transform * Affine.translation(job.col, job.row))
         out = {"name": job.name}
         paths = job.paths()
         with atomic_path(paths["mask"]) as mask_tmp, atomic_path(paths["prob"]) as prob_tmp:
@@ -101,17 +96,11 @@ def run_block(job: BlockJob) -> dict:
             finally:
                 mask_w.close()
                 prob_w.close()
-    out.update({k: sha256(p) for k, p in paths.items()})
+    out.update({k: file_sha256(p) for k, p in paths.items()})
     import resource
 
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # this worker's, so far
     return out
-
-
-def _translation(col, row):
-    from rasterio.transform import Affine
-
-    return Affine.translation(col, row)
 
 
 def _predictor(job, info, params):
@@ -166,7 +155,7 @@ def blend_block(src, bands, info, tile_fn, job: BlockJob, params):
 def run_hash(raster: str, model: str, params: dict, tile: int, block: int) -> str:
     """What must not change between a crashed run and its re-run."""
     st = os.stat(raster)
-    key = {"raster": [os.path.abspath(raster), st.st_size, int(st.st_mtime)], "model": sha256(model),
+    key = {"raster": [os.path.abspath(raster), st.st_size, int(st.st_mtime)], "model": file_sha256(model),
            "params": {k: v for k, v in params.items() if k not in ("device", "batch_size")}, "tile": tile,
            "block": block}
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
@@ -192,7 +181,7 @@ class Manifest:
         entry = self.blocks.get(job.name)
         if not entry:
             return False
-        return all(os.path.exists(p) and sha256(p) == entry.get(k) for k, p in job.paths().items())
+        return all(os.path.exists(p) and file_sha256(p) == entry.get(k) for k, p in job.paths().items())
 
     def add(self, result: dict) -> None:
         self.blocks[result["name"]] = {k: result[k] for k in ("mask", "prob")}

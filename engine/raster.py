@@ -84,13 +84,18 @@ class RasterSource(_Source):
 
     def ground_resolution(self) -> float:
         """Metres per pixel along x (CRS units x their metre factor)."""
-        factor = self.crs.linear_units_factor[1] if self.crs and self.crs.linear_units_factor else 1.0
-        return self.pixel_size()[0] * (factor or 1.0)
+        return self.pixel_size()[0] * metres_per_unit(self.crs)
 
     def identity(self) -> str:
         import os
 
         return f"{os.path.abspath(self.path)}:{os.path.getmtime(self.path)}"
+
+
+def metres_per_unit(crs) -> float:
+    """Metres in one linear unit of a (rasterio) CRS; 1 when unknown."""
+    factor = crs.linear_units_factor[1] if crs and crs.linear_units_factor else 1.0
+    return factor or 1.0
 
 
 def _finish_window(data, valid, row, col, height, width, r0, c0, r1, c1):

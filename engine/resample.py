@@ -5,14 +5,10 @@ model's by more than RATIO_TOLERANCE is resampled in its own CRS. Both use GDAL 
 """
 
 from .progress import Progress
+from .raster import metres_per_unit
 
 RATIO_TOLERANCE = 1.25
 RATIO_WARN = 4.0
-
-
-def _metres_per_unit(crs) -> float:
-    factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
-    return factor or 1.0
 
 
 def model_grid(src, info, progress: Progress):
@@ -43,7 +39,7 @@ def model_grid(src, info, progress: Progress):
                       "resolution.")
     else:
         progress.info(msg)
-    return crs.to_wkt(), info.resolution / _metres_per_unit(crs)
+    return crs.to_wkt(), info.resolution / metres_per_unit(crs)
 
 
 def _native_metres(src, utm) -> float:

@@ -103,3 +103,22 @@ def polygon_labels(gpkg: str, layer: str = None):
     ds = ogr.Open(gpkg)
     lyr = ds.GetLayerByName(layer) if layer else ds.GetLayer(0)
     return PolygonLabels([(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in lyr])
+
+
+def newer_format_copy(model: str, out: str) -> str:
+    """A copy of a model file whose metadata claims the next model format version."""
+    import json
+    import struct
+
+    from buildseg.engine import modelfile
+
+    data = open(model, "rb").read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    meta = json.loads(header["__metadata__"]["buildseg"])
+    meta["format_version"] = modelfile.FORMAT_VERSION + 1
+    header["__metadata__"]["buildseg"] = json.dumps(meta)
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    open(out, "wb").write(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
+    return out

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import crop, dubai, dubai_labels
+from conftest import crop, dubai, dubai_labels, newer_format_copy
 
 EXTRACT, HEATMAP, TRAIN = "buildseg:extractbuildings", "buildseg:exportheatmap", "buildseg:trainmodel"
 
@@ -54,31 +54,13 @@ def files(tmp_path_factory, tiny_model):
     (d / "pickle.safetensors").write_bytes(pickle.dumps({"state_dict": Evil()}))
     for name in ("truncated", "not_a_model", "pickle"):
         f[name] = str(d / f"{name}.safetensors")
-    f["newer"] = _newer(tiny_model, str(d / "newer.safetensors"))
+    f["newer"] = newer_format_copy(tiny_model, str(d / "newer.safetensors"))
     f["bowtie"] = _labels_with_bowtie(dubai_labels("tile1_part1"), str(d / "bowtie.gpkg"))
     f["labels"] = dubai_labels("tile1_part1")
     f["far_labels"] = dubai_labels("tile3_part2")  # another 5 km cell: no overlap
     f["empty_labels"] = str(d / "empty.gpkg")
     gdal.VectorTranslate(f["empty_labels"], f["labels"], format="GPKG", where="1 = 0")
     return f
-
-
-def _newer(model, out):
-    import json
-    import struct
-
-    from buildseg.engine import modelfile
-
-    data = open(model, "rb").read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    meta = json.loads(header["__metadata__"]["buildseg"])
-    meta["format_version"] = modelfile.FORMAT_VERSION + 1
-    header["__metadata__"]["buildseg"] = json.dumps(meta)
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    open(out, "wb").write(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
-    return out
 
 
 def _labels_with_bowtie(src, out):

@@ -1,9 +1,7 @@
 """One conformance test over every registry entry, and the model-file format's safety."""
 
-import json
 import os
 import pickle
-import struct
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ from buildseg.engine import modelfile
 from buildseg.engine.errors import BuildSegError
 from buildseg.engine.models.registry import ARCHITECTURES
 
-from conftest import dubai, dubai_labels, polygon_labels
+from conftest import dubai, dubai_labels, newer_format_copy, polygon_labels
 
 SMALL = {"unet": {"base": 8, "depth": 3}}
 OVERFIT_SIZE = {"fcn32s": 128}  # its stride-32 output cannot draw buildings on a 64 px tile
@@ -137,18 +135,9 @@ def test_not_a_model_and_newer_format_are_refused(saved, tmp_path):
     junk.write_bytes(b"GIF89a" + bytes(200))
     with pytest.raises(BuildSegError, match="not a BuildSeg model"):
         modelfile.read_info(str(junk))
-    data = open(saved, "rb").read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    meta = json.loads(header["__metadata__"]["buildseg"])
-    meta["format_version"] = modelfile.FORMAT_VERSION + 1
-    header["__metadata__"]["buildseg"] = json.dumps(meta)
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    newer = tmp_path / "newer.safetensors"
-    newer.write_bytes(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
+    newer = newer_format_copy(saved, str(tmp_path / "newer.safetensors"))
     with pytest.raises(BuildSegError, match="newer BuildSeg"):
-        modelfile.read_info(str(newer))
+        modelfile.read_info(newer)
 
 
 def test_half_precision_storage_loads_as_float32(tmp_path):

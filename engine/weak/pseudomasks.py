@@ -63,9 +63,11 @@ def generate(raster: str, labels: WeakLabels, out_mask: str, out_cam: str = None
             raise BuildSegError("The classifier needs tiles with and without buildings: add rasters or an area with "
                                 "no buildings (tag it building=no), or use a smaller tile size.")
 
-        def read(t):
-            data, _ = src.read(bands, t[1], t[2], tile, tile)
+        def normalise(data):
             return ((data - mean[:, None, None]) / std[:, None, None]).astype(np.float32)
+
+        def read(t):
+            return normalise(src.read(bands, t[1], t[2], tile, tile)[0])
 
         net = cams.build(len(bands), params.cam.backbone).to(dev)
         cams.train_classifier(net, read, tiles, params.cam, dev, progress.sub(0, 40))
@@ -84,7 +86,7 @@ def generate(raster: str, labels: WeakLabels, out_mask: str, out_cam: str = None
         head = relations.build_head(net.encoder.channels[1:4])
         relations.train_head(net, head, samples, params.irn, dev, progress.sub(65, 75))
         lo, hi = stretch(src, bands[:3])
-        report = _write(src, bands, tiles, maps, labels, read, net, head, lo, hi, params, dev, out_mask, out_cam,
+        report = _write(src, bands, tiles, maps, labels, normalise, net, head, lo, hi, params, dev, out_mask, out_cam,
                         progress.sub(75, 100), keep_steps)
     report.update({"tiles": counts, "seconds": round(time.time() - t0, 1), "params": asdict(params)})
     if out_report:
@@ -94,7 +96,7 @@ def generate(raster: str, labels: WeakLabels, out_mask: str, out_cam: str = None
     return report
 
 
-def _write(src, bands, tiles, maps, labels, read, net, head, lo, hi, params, dev, out_mask, out_cam, progress,
+def _write(src, bands, tiles, maps, labels, normalise, net, head, lo, hi, params, dev, out_mask, out_cam, progress,
            keep_steps):
     import contextlib
 
@@ -123,10 +125,10 @@ def _write(src, bands, tiles, maps, labels, read, net, head, lo, hi, params, dev
                     if label is None:
                         continue
                     plain, adv = (m.astype(np.float32) for m in maps[(y, x)])
-                    t = torch.from_numpy(read((0, y, x, 1))[None])
+                    data, _ = src.read(bands, y, x, tile, tile)  # one read: the network's input and the CRF's image
+                    t = torch.from_numpy(normalise(data)[None])
                     walked = relations.random_walk(net, head, t, adv, params.irn, dev)
                     p = np.clip(walked, 0.02, 0.98)
-                    data, _ = src.read(bands[:3], y, x, tile, tile)
                     q = refine(to_rgb8(data, lo, hi), np.stack([1 - p, p]), params.crf)[1]
                     out = _constrain(q, params, pts, labels, src.transform, y, x, tile)
                     strip[:, c0:c1] = out[core]
