@@ -170,7 +170,11 @@ def _dask_client(executor, workers, scheduler):
             client = Client(scheduler, timeout=30)
         except OSError as exc:
             raise BuildSegError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    client.upload_file(_package_zip())  # the engine travels to the workers: no install needed there
+    # the engine travels to the workers only (no install needed there). Not client.upload_file: that also
+    # imports the zip on the scheduler, which for a LocalCluster is this process (QGIS), replacing the plugin.
+    from distributed.diagnostics.plugin import UploadFile
+
+    client.register_plugin(UploadFile(_package_zip()), name="buildseg-engine")
     return client, cluster
 
 

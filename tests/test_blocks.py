@@ -118,6 +118,9 @@ def test_killed_worker_still_completes(scene, tiny_model, reference, tmp_path):
         killer.join()
     assert run.computed == 24
     _same(result, reference)
+    import importlib.util
+
+    assert importlib.util.find_spec("buildseg.plugin") is not None  # the scheduler's process kept its plugin
 
 
 def test_killed_driver_rerun_recomputes_only_unfinished_blocks(scene, tiny_model, reference, tmp_path):
