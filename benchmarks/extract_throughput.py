@@ -53,7 +53,7 @@ def bare_forward(scene: str, model_path: str, tile: int, limit: int = 64) -> tup
     from buildseg.engine.predict import OnnxPredictor, cached_onnx
 
     model, info = modelfile.load(model_path)
-    predictor = OnnxPredictor(cached_onnx(model_path, model, info))
+    predictor = OnnxPredictor(cached_onnx(model_path, model, info, tile))
     tiles = []
     with rasterio.open(scene) as src:
         for y in range(0, src.height - tile + 1, tile):
@@ -132,7 +132,8 @@ def main():
     gflop = model_gflops(model, info.in_channels, args.tile)
     tiles = (-(-args.size // args.tile)) ** 2
     print(f"machine: {os.cpu_count()} cores, load average {load_average()}")
-    print(f"FLOP peak: {peak['peak']:.1f} GFLOP/s (matmul {peak['matmul']:.1f}, conv3x3 {peak['conv3x3']:.1f})")
+    probes = ", ".join(f"{k} {v:.1f}" for k, v in peak.items() if k != "peak")
+    print(f"FLOP peak: {peak['peak']:.1f} GFLOP/s (best round of each probe: {probes})")
     print(f"model: {info.architecture}, {gflop:.1f} GFLOP per {args.tile} px tile; scene {args.size} px "
           f"({mp:.1f} MP, {tiles} tiles)")
     extract(scene, args.model, out_probability=os.path.join(work, "warm.tif"),

@@ -88,14 +88,14 @@ def run_block(job: BlockJob) -> dict:
         with atomic_path(paths["mask"]) as mask_tmp, atomic_path(paths["prob"]) as prob_tmp:
             from .inference import MASK_NODATA, PROB_NODATA
 
-            mask_w = RowWriter(mask_tmp, like, "uint8", MASK_NODATA)
-            prob_w = RowWriter(prob_tmp, like, "uint8" if params.probability_uint8 else "float32",
-                               255 if params.probability_uint8 else PROB_NODATA)
+            outs = {"mask": RowWriter(mask_tmp, like, "uint8", MASK_NODATA),
+                    "prob": RowWriter(prob_tmp, like, "uint8" if params.probability_uint8 else "float32",
+                                      255 if params.probability_uint8 else PROB_NODATA)}
             try:
-                _flush(values, ok, target, class_ids, params, mask_w, prob_w, SimpleNamespace(building_pixels=0))
+                _flush(values, ok, target, class_ids, params, outs, SimpleNamespace(building_pixels=0))
             finally:
-                mask_w.close()
-                prob_w.close()
+                for writer in outs.values():
+                    writer.close()
     out.update({k: file_sha256(p) for k, p in paths.items()})
     import resource
 
@@ -107,12 +107,13 @@ def _predictor(job, info, params):
     from . import device as devices
     from .predict import make_predictor
 
-    key = (os.path.abspath(job.model), os.path.getmtime(job.model), params.backend, job.threads)
+    key = (os.path.abspath(job.model), os.path.getmtime(job.model), params.backend, job.threads, job.tile)
     if key not in _PREDICTORS:
         _PREDICTORS.clear()
         model, _ = modelfile.load(job.model, devices.resolve("cpu"))
         _PREDICTORS[key] = make_predictor(job.model, model, info, devices.resolve("cpu"),
-                                          "onnxruntime" if params.backend == "auto" else params.backend, None)
+                                          "onnxruntime" if params.backend == "auto" else params.backend, None,
+                                          job.tile)
     return _PREDICTORS[key]
 
 

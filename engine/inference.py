@@ -122,36 +122,37 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         progress.info(f"Model: {info.summary()}")
         calibration = (f"{src.identity()}:{bands}:{tile}",
                        lambda: calibration_tiles(src, bands, info, tile))
-        model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration)
+        model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, tile)
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {tile} px, overlap {params.overlap} px, batch {batch}")
         with contextlib.ExitStack() as stack:
             work = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-"))
             mask_path = stack.enter_context(atomic_path(out_mask)) if out_mask else None
             prob_path = stack.enter_context(atomic_path(out_probability)) if out_probability else None
-            if out_polygons:  # polygons need a mask and a probability raster, kept in `work` if not asked for
-                mask_path = mask_path or os.path.join(work, "mask.tif")
-                prob_path = prob_path or os.path.join(work, "probability.tif")
-            run = progress.sub(0, 85 if out_polygons else 100)
+            poly_path = stack.enter_context(atomic_path(out_polygons)) if out_polygons else None
             grid = resample.model_grid(src, info, progress)
             if grid is not None and not src.path:
                 raise BuildSegError(f"The layer {src.name} is not on the model's grid; request it at "
                                     f"{info.resolution:g} m per pixel in a projected CRS.")
-            if grid is None:
-                _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, run)
+            if grid is None:  # polygons are traced from the rows as they are finished
+                _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result,
+                                progress, poly_path)
             else:
+                if out_polygons:  # polygons need a mask and a probability raster, kept in `work` if not asked for
+                    mask_path = mask_path or os.path.join(work, "mask.tif")
+                    prob_path = prob_path or os.path.join(work, "probability.tif")
+                run = progress.sub(0, 85 if out_polygons else 100)
                 with RasterSource(resample.warped_input(src, grid, os.path.join(work, "input.vrt"))) as warped:
                     m = os.path.join(work, "mask_model_grid.tif") if mask_path else None
                     p = os.path.join(work, "prob_model_grid.tif") if prob_path else None
                     _sliding_window(warped, bands, info, predictor, params, tile, batch, m, p, result,
                                     run.sub(0, 90))
                 resample.back_to_input_grid(src, m, mask_path, p, prob_path, params.probability_uint8)
-            if out_polygons:
-                from .vectorize import polygonize
+                if out_polygons:
+                    from .vectorize import polygonize
 
-                poly_tmp = stack.enter_context(atomic_path(out_polygons))
-                stats = polygonize(mask_path, prob_path, poly_tmp, info, params, progress.sub(85, 100))
-                result.buildings, result.building_area_m2 = stats
+                    stats = polygonize(mask_path, prob_path, poly_path, info, params, progress.sub(85, 100))
+                    result.buildings, result.building_area_m2 = stats
     result.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
                                         ("polygons", out_polygons)) if v}
     result.seconds = time.time() - t0
@@ -182,56 +183,69 @@ def calibration_tiles(src, bands, info, tile, count: int = 8):
     return out
 
 
-def _load(model_path, info, dev, backend, cache, calibration):
+def _load(model_path, info, dev, backend, cache, calibration, tile):
     """(torch model, predictor), reused from `cache` (an engine.cache.ModelCache) when given."""
     def load():
         model, _ = modelfile.load(model_path, dev)
-        return model, make_predictor(model_path, model, info, dev, backend, calibration)
+        return model, make_predictor(model_path, model, info, dev, backend, calibration, tile)
 
     if cache is None:
         return load()
     from .device import cpu_threads
 
-    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend, cpu_threads(),
+    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend, cpu_threads(), tile,
            calibration[0] if backend == "onnxruntime-int8" else None)
     return cache.get(key, load)
 
 
-def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, progress):
+def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, progress,
+                    poly_path=None):
+    """Blend the model's output over `src`; a background stage writes the finished rows and traces polygons."""
     from .blend import blend_scene
+    from .pipeline import Background
+    from .vectorize import StripPolygonizer
 
     target = info.class_index(params.target_class) if info.num_classes > 1 else 0
     class_ids = np.asarray([c["id"] for c in info.classes], np.uint8)
     prob_dtype = "uint8" if params.probability_uint8 else "float32"
-    mask_w = RowWriter(mask_path, src, "uint8", MASK_NODATA) if mask_path else None
-    prob_w = RowWriter(prob_path, src, prob_dtype, 255 if params.probability_uint8 else PROB_NODATA) \
-        if prob_path else None
+    outs = {}
     try:
+        if mask_path:
+            outs["mask"] = RowWriter(mask_path, src, "uint8", MASK_NODATA)
+        if prob_path:
+            outs["prob"] = RowWriter(prob_path, src, prob_dtype, 255 if params.probability_uint8 else PROB_NODATA)
+        if poly_path:
+            outs["polygons"] = StripPolygonizer(poly_path, src.crs_wkt, src.transform.to_gdal(), src.height,
+                                                info, params)
         tile_fn = memory.split_on_oom(lambda x: predict_tta(predictor, x, params.tta), progress)
-        stats = blend_scene(src, bands, info.mean, info.std, tile_fn,
-                            info.num_classes, tile, params.overlap, batch,
-                            lambda prob, ok: _flush(prob, ok, target, class_ids, params, mask_w, prob_w, result),
-                            progress, params.aoi)
-    finally:
-        for wr in (mask_w, prob_w):
-            if wr:
-                wr.close()
+        with Background() as rows:
+            stats = blend_scene(src, bands, info.mean, info.std, tile_fn, info.num_classes, tile, params.overlap,
+                                batch, lambda prob, ok: rows.submit(
+                                    lambda: _flush(prob, ok, target, class_ids, params, outs, result)),
+                                progress, params.aoi)
+        if poly_path:
+            result.buildings, result.building_area_m2 = outs.pop("polygons").close()
+    finally:  # on an error the polygons are dropped, the rasters closed (the caller removes the files)
+        for out in outs.values():
+            out.discard() if hasattr(out, "discard") else out.close()
     result.tiles, result.tiles_skipped = stats.tiles, stats.tiles_skipped
 
 
-def _flush(prob, ok, target, class_ids, params, mask_w, prob_w, result):
-    if prob_w:
-        p = prob[target]
+def _flush(prob, ok, target, class_ids, params, outs, result):
+    p = np.clip(prob[target], 0, 1)
+    if "prob" in outs:
         if params.probability_uint8:
-            out = np.where(ok, np.round(np.clip(p, 0, 1) * 254), 255).astype(np.uint8)
+            outs["prob"].write_rows(np.where(ok, np.round(p * 254), 255).astype(np.uint8))
         else:
-            out = np.where(ok, np.clip(p, 0, 1), PROB_NODATA).astype(np.float32)
-        prob_w.write_rows(out)
+            outs["prob"].write_rows(np.where(ok, p, PROB_NODATA).astype(np.float32))
     if prob.shape[0] == 2:
         cls = np.where(prob[target] >= params.threshold, class_ids[target], class_ids[1 - target])
     else:
         cls = class_ids[np.argmax(prob, axis=0)]
+    building = ok & (cls == class_ids[target])
     if len(class_ids) > 1:
-        result.building_pixels += int((ok & (cls == class_ids[target])).sum())
-    if mask_w:
-        mask_w.write_rows(np.where(ok, cls, MASK_NODATA).astype(np.uint8))
+        result.building_pixels += int(building.sum())
+    if "mask" in outs:
+        outs["mask"].write_rows(np.where(ok, cls, MASK_NODATA).astype(np.uint8))
+    if "polygons" in outs:
+        outs["polygons"].add(building, p)

@@ -50,7 +50,11 @@ class _Softmax:
 
 
 def export_onnx(model, info, path: str, tile: int = None) -> None:
-    """Export `model` (logits) to ONNX with softmax and the BuildSeg metadata; atomic."""
+    """Export `model` (logits) to ONNX with softmax and the BuildSeg metadata; atomic.
+
+    Height and width are fixed at `tile` (default: the model's tile size): several architectures (pyramid
+    pooling, point flow) trace size-dependent constants, so a graph is only right at the size it was traced at.
+    """
     import torch
 
     from .atomic import atomic_path
@@ -60,8 +64,7 @@ def export_onnx(model, info, path: str, tile: int = None) -> None:
     dummy = torch.zeros(1, info.in_channels, tile, tile)
     with atomic_path(path) as tmp:
         torch.onnx.export(net, dummy, tmp, input_names=["image"], output_names=["probabilities"],
-                          dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                                        "probabilities": {0: "batch", 2: "height", 3: "width"}},
+                          dynamic_axes={"image": {0: "batch"}, "probabilities": {0: "batch"}},
                           opset_version=17, dynamo=False)
         import onnx
 
@@ -71,16 +74,17 @@ def export_onnx(model, info, path: str, tile: int = None) -> None:
         onnx.save(proto, tmp)
 
 
-def cached_onnx(model_path: str, model, info) -> str:
-    """The ONNX export of a model file, in the cache, re-exported when the file changes."""
-    path = os.path.join(cache_dir(), f"{file_sha256(model_path)[:24]}.onnx")
+def cached_onnx(model_path: str, model, info, tile: int = None) -> str:
+    """The ONNX export of a model file for `tile` px tiles, in the cache, re-exported when the file changes."""
+    tile = tile or info.tile_size
+    path = os.path.join(cache_dir(), f"{file_sha256(model_path)[:24]}-{tile}.onnx")
     with _EXPORT_LOCK:
         if not os.path.exists(path):
-            export_onnx(model, info, path)
+            export_onnx(model, info, path, tile)
     return path
 
 
-def cached_int8(model_path: str, model, info, calibration, key: str) -> str:
+def cached_int8(model_path: str, model, info, calibration, key: str, tile: int = None) -> str:
     """A static INT8 (QDQ, per-channel) quantization of the model's ONNX export, calibrated on
     `calibration` (a list of normalised (1, C, H, W) tiles); cached per model file and `key`."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
@@ -88,7 +92,7 @@ def cached_int8(model_path: str, model, info, calibration, key: str) -> str:
 
     from .atomic import atomic_path
 
-    fp32 = cached_onnx(model_path, model, info)
+    fp32 = cached_onnx(model_path, model, info, tile)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     path = fp32[:-5] + f".int8-{digest}.onnx"
     if os.path.exists(path):
@@ -150,14 +154,18 @@ class OnnxPredictor:
         opts.intra_op_num_threads = threads or cpu_threads()
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # idle pool threads sleep instead of spinning: the CPU goes to the stage that writes finished rows
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"image": np.ascontiguousarray(batch, dtype=np.float32)})[0]
 
 
-def make_predictor(model_path: str, model, info, device, backend: str = "auto", calibration=None):
-    """Pick the backend: ONNX Runtime on CPU unless told otherwise, torch on CUDA.
+def make_predictor(model_path: str, model, info, device, backend: str = "auto", calibration=None,
+                   tile: int = None):
+    """Pick the backend: ONNX Runtime on CPU unless told otherwise, torch on CUDA. ONNX predictors take
+    `tile` px tiles only (default: the model's tile size).
 
     'onnxruntime-int8' needs `calibration`: (key, callable returning normalised tiles).
     """
@@ -167,13 +175,13 @@ def make_predictor(model_path: str, model, info, device, backend: str = "auto", 
         raise BuildSegError("The onnxruntime backends run on CPU here; choose backend 'torch' for CUDA.")
     if backend == "onnxruntime-int8":
         key, tiles = calibration
-        predictor = OnnxPredictor(cached_int8(model_path, model, info, tiles(), key))
+        predictor = OnnxPredictor(cached_int8(model_path, model, info, tiles(), key, tile))
         predictor.name = "onnxruntime-int8"
         return predictor
     use_onnx = backend == "onnxruntime" or (backend == "auto" and device.type == "cpu")
     if use_onnx:
         try:
-            return OnnxPredictor(cached_onnx(model_path, model, info))
+            return OnnxPredictor(cached_onnx(model_path, model, info, tile))
         except ImportError:
             if backend == "onnxruntime":
                 raise BuildSegError("onnxruntime is not installed: run 'Check / install dependencies'.") from None

@@ -75,135 +75,213 @@ def _clean(geom, min_area_units: float, fill_holes: bool, simplify: float):
     return out
 
 
-def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, progress) -> tuple:
-    """Write building polygons of `mask_path` to `out_path`; returns (count, total area m²)."""
-    from osgeo import gdal, ogr
+class StripPolygonizer:
+    """Building polygons of a mask handed over in strips of rows, top to bottom (flat memory).
 
-    driver = ogr.GetDriverByName(driver_for(out_path))
-    target = info.class_index(params.target_class) if info.num_classes > 1 else 0
-    target_id = info.classes[target]["id"]
-    class_name = info.classes[target]["name"]
-    ds = gdal.Open(mask_path)
-    band = ds.GetRasterBand(1)
-    srs = ds.GetSpatialRef()
-    gt = ds.GetGeoTransform()
-    px_area = abs(gt[1] * gt[5])
-    measurer = Measurer(srs)
-    mem = ogr.GetDriverByName("Memory").CreateDataSource("raw")
-    raw = mem.CreateLayer("raw", srs=srs, geom_type=ogr.wkbPolygon)
-    raw.CreateField(ogr.FieldDefn("value", ogr.OFTInteger))
-    sel = _equal_band(mask_path, target_id)
-    cb = _gdal_progress(progress, 0, 60)
-    if gdal.Polygonize(band, sel.GetRasterBand(1), raw, 0, [], callback=cb) != 0:
-        raise BuildSegError("Polygonizing the mask failed: " + gdal.GetLastErrorMsg())
-    progress.check()
-    # buildings go to a memory layer first: the confidence of all of them is computed in one pass
-    layer = mem.CreateLayer("buildings", srs=srs, geom_type=ogr.wkbUnknown)
-    kinds = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString}
-    for name, kind in FIELDS:
-        layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
-    min_area_m2 = params.min_area or 0.0
-    # min_area in the layer's own units, for dropping holes (approximate for geographic CRSs)
-    unit_area = measurer.factor ** 2 if not measurer.geographic else 111_320.0 ** 2
-    n_raw = raw.GetFeatureCount()
-    layer.StartTransaction()
-    gt = ds.GetGeoTransform()
-    count, total_area = 0, 0.0
-    for i, feat in enumerate(raw):
-        if i % 200 == 0:
-            progress.check()
-            progress.set_progress(60 + 40.0 * i / max(n_raw, 1))
-        if feat.GetField("value") != target_id:
-            continue
-        blob = feat.GetGeometryRef()
+    Each strip's 4-connected components are labelled and traced with GDAL Polygonize (exact pixel edges);
+    components cut by the strip's lower edge wait for the next strip and are joined with the components they
+    share an edge with there, so every building comes out whole, exactly as if the mask were traced at once.
+    The confidence of a building is the mean probability of its pixels, summed from the same labels.
+    """
+
+    def __init__(self, out_path: str, srs_wkt: str, geotransform, height: int, info, params):
+        from osgeo import ogr, osr
+
+        target = info.class_index(params.target_class) if info.num_classes > 1 else 0
+        self.class_name = info.classes[target]["name"]
+        self.target_id = info.classes[target]["id"]
+        self.params, self.gt, self.height = params, tuple(geotransform), height
+        self.srs = osr.SpatialReference()
+        self.srs.ImportFromWkt(srs_wkt)
+        self.measurer = Measurer(self.srs)
+        self.px_area = abs(self.gt[1] * self.gt[5] - self.gt[2] * self.gt[4])
+        # min_area in the layer's own units, for dropping holes (approximate for geographic CRSs)
+        self.unit_area = self.measurer.factor ** 2 if not self.measurer.geographic else 111_320.0 ** 2
+        self.ds = ogr.GetDriverByName(driver_for(out_path)).CreateDataSource(out_path)
+        if self.ds is None:
+            raise BuildSegError(f"Cannot create {out_path}: " + gdal_error())
+        self.layer = self.ds.CreateLayer("buildings", srs=self.srs, geom_type=ogr.wkbPolygon)
+        kinds = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString}
+        for name, kind in FIELDS:
+            self.layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
+        self.layer.StartTransaction()
+        self.row = 0
+        self.open = {}  # group id -> [geometries, probability sum, pixel count] of buildings cut by the last edge
+        self.bottom = None  # group ids along the last strip's lower edge (0: none)
+        self.count, self.area = 0, 0.0
+
+    def add(self, building: np.ndarray, probability: np.ndarray = None) -> None:
+        """The next rows: `building` (rows, width) bool; `probability` float in 0..1, NaN where unknown."""
+        import cv2
+
+        n, labels = cv2.connectedComponents(building.astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+        h = building.shape[0]
+        last = self.row + h >= self.height
+        flat = labels.ravel().astype(np.intp)
+        if probability is None:
+            sums, counts = np.full(n, np.nan), np.ones(n)
+        else:
+            p = probability.ravel()
+            unknown = ~np.isfinite(p)
+            if unknown.any():  # pixels without a probability are left out of the means
+                p = np.where(unknown, 0, p)
+                counts = np.bincount(flat, weights=~unknown, minlength=n)
+            else:
+                counts = np.bincount(flat, minlength=n)
+            sums = np.bincount(flat, weights=p, minlength=n)
+        parts = {("c", label): [[geom], sums[label], counts[label]] for label, geom in self._trace(labels)}
+        parts.update({("o", gid): group for gid, group in self.open.items()})
+        roots = _Joiner(parts)
+        if self.bottom is not None:  # components sharing an edge across the seam are one building
+            seam = (self.bottom > 0) & (labels[0] > 0)
+            for gid, label in set(zip(self.bottom[seam].tolist(), labels[0][seam].tolist())):
+                roots.join(("o", gid), ("c", label))
+        touching = set() if last else {("c", v) for v in np.unique(labels[-1]).tolist() if v}
+        self.open, group_of = {}, {}
+        for members in roots.groups().values():
+            merged = [sum((parts[m][0] for m in members), []), sum(parts[m][1] for m in members),
+                      sum(parts[m][2] for m in members)]
+            if touching.intersection(members):
+                self.open[len(self.open) + 1] = merged
+                group_of.update({m[1]: len(self.open) for m in members if m[0] == "c"})
+            else:
+                self._emit(_union(merged[0], 1e-6 * abs(self.gt[1])), merged[1] / merged[2] if merged[2] else np.nan)
+        lut = np.zeros(n, np.int64)
+        for label, gid in group_of.items():
+            lut[label] = gid
+        self.bottom = lut[labels[-1]]
+        self.row += h
+
+    def _trace(self, labels):
+        """(label, polygon) of every component of one strip, in map coordinates."""
+        from osgeo import gdal, ogr
+
+        gt = self.gt
+        mem = gdal.GetDriverByName("MEM").Create("", labels.shape[1], labels.shape[0], 1, gdal.GDT_Int32)
+        mem.SetGeoTransform((gt[0] + self.row * gt[2], gt[1], gt[2], gt[3] + self.row * gt[5], gt[4], gt[5]))
+        band = mem.GetRasterBand(1)
+        band.WriteArray(labels)
+        vec = ogr.GetDriverByName("Memory").CreateDataSource("strip")
+        layer = vec.CreateLayer("strip", srs=self.srs, geom_type=ogr.wkbPolygon)
+        layer.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
+        if gdal.Polygonize(band, band, layer, 0, []) != 0:  # the band as its own mask: background is skipped
+            raise BuildSegError("Polygonizing the mask failed: " + gdal_error())
+        return [(feat.GetField(0), feat.GetGeometryRef().Clone()) for feat in layer]
+
+    def _emit(self, blob, confidence: float) -> None:
+        from osgeo import ogr
+
+        params, gt = self.params, self.gt
+        min_area_m2 = params.min_area or 0.0
         pieces = split_blob(blob, gt, params.separation_h) if params.separate else [blob]
         for piece in pieces:
-            geom = _clean(piece, min_area_m2 / unit_area if unit_area else 0.0, params.fill_holes, params.simplify)
+            geom = _clean(piece, min_area_m2 / self.unit_area if self.unit_area else 0.0, params.fill_holes,
+                          params.simplify)
             if params.regularize and not geom.IsEmpty():
                 geom = regularize(geom, RegularizeParams(tolerance=abs(gt[1])))
             if geom is None or geom.IsEmpty():
                 continue
-            area = measurer.area(geom)
-            if area < min_area_m2 or area < px_area * unit_area * 0.5:
+            area = self.measurer.area(geom)
+            if area < min_area_m2 or area < self.px_area * self.unit_area * 0.5:
                 continue
-            count += 1
-            total_area += area
-            out = ogr.Feature(layer.GetLayerDefn())
-            out.SetField("id", count)
+            self.count += 1
+            self.area += area
+            out = ogr.Feature(self.layer.GetLayerDefn())
+            out.SetField("id", self.count)
             out.SetField("area_m2", round(area, 2))
-            out.SetField("perimeter_m", round(measurer.perimeter(geom), 2))
-            out.SetField("class", class_name)
+            out.SetField("perimeter_m", round(self.measurer.perimeter(geom), 2))
+            out.SetField("class", self.class_name)
+            if np.isfinite(confidence):
+                out.SetField("confidence", round(float(confidence), 4))
             if geom.GetGeometryType() not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
                 geom = ogr.ForceToMultiPolygon(geom)
             out.SetGeometry(ogr.ForceToPolygon(geom) if geom.GetGeometryCount() == 1 and
                             geom.GetGeometryType() == ogr.wkbMultiPolygon else geom)
-            layer.CreateFeature(out)
-    layer.CommitTransaction()
-    confidence = _confidence(layer, prob_path, count) if prob_path else None
-    out_ds = driver.CreateDataSource(out_path)
-    out_layer = out_ds.CreateLayer("buildings", srs=srs, geom_type=ogr.wkbPolygon)
-    for name, kind in FIELDS:
-        out_layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
-    out_layer.StartTransaction()
-    layer.ResetReading()
-    for feat in layer:
-        progress.check()
-        out = ogr.Feature(out_layer.GetLayerDefn())
-        out.SetFrom(feat)
-        if confidence is not None and np.isfinite(confidence[feat["id"]]):
-            out.SetField("confidence", round(float(confidence[feat["id"]]), 4))
-        out_layer.CreateFeature(out)
-    out_layer.CommitTransaction()
-    out_ds = None  # noqa: F841 - closes the file
-    return count, total_area
+            self.layer.CreateFeature(out)
+
+    def close(self) -> tuple:
+        """Finish the file; returns (building count, total area m²)."""
+        if self.open:
+            raise BuildSegError("The mask ended before its last rows were polygonized.")
+        self.layer.CommitTransaction()
+        self.layer, self.ds = None, None
+        return self.count, self.area
+
+    def discard(self) -> None:
+        """Give the file up unfinished (after an error or a cancel)."""
+        self.layer, self.ds = None, None
 
 
-def _confidence(layer, prob_path: str, count: int, strip: int = 512):
-    """Mean probability inside every feature (indexed by its id), strip by strip: the ids are rasterized
-    onto the probability grid with GDAL and averaged with one bincount per strip (flat memory)."""
+class _Joiner:
+    """Union-find over the keys of a dict."""
+
+    def __init__(self, keys):
+        self.parent = {k: k for k in keys}
+
+    def find(self, k):
+        while self.parent[k] != k:
+            self.parent[k] = self.parent[self.parent[k]]
+            k = self.parent[k]
+        return k
+
+    def join(self, a, b) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def groups(self) -> dict:
+        out = {}
+        for k in self.parent:
+            out.setdefault(self.find(k), []).append(k)
+        return out
+
+
+def _union(geoms, tolerance: float):
+    """One polygon of parts traced in consecutive strips (sharing edges on the seams)."""
+    from osgeo import ogr
+
+    if len(geoms) == 1:
+        return geoms[0]
+    multi = ogr.Geometry(ogr.wkbMultiPolygon)
+    for g in geoms:
+        multi.AddGeometry(g)
+    merged = multi.UnionCascaded()
+    # the seams leave vertices in the middle of straight edges: drop them (a tiny tolerance keeps the shape);
+    # normalizing first starts each ring at a corner, which simplifying keeps
+    return merged.Normalize().Simplify(tolerance)
+
+
+def gdal_error() -> str:
     from osgeo import gdal
 
-    prob = gdal.Open(prob_path)
-    band = prob.GetRasterBand(1)
-    nodata = band.GetNoDataValue()
-    scale = 1 / 254.0 if band.DataType == gdal.GDT_Byte else 1.0
-    width, height = prob.RasterXSize, prob.RasterYSize
-    gt = prob.GetGeoTransform()
-    sums, counts = np.zeros(count + 1), np.zeros(count + 1)
+    return gdal.GetLastErrorMsg()
+
+
+def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, progress, strip: int = 512) -> tuple:
+    """Write building polygons of the mask raster `mask_path` to `out_path`, reading it in strips of rows;
+    confidences from `prob_path` when given. Returns (count, total area m²)."""
+    from osgeo import gdal
+
+    ds = gdal.Open(mask_path)
+    band = ds.GetRasterBand(1)
+    prob_ds = gdal.Open(prob_path) if prob_path else None
+    prob_band = prob_ds.GetRasterBand(1) if prob_ds else None
+    width, height = ds.RasterXSize, ds.RasterYSize
+    poly = StripPolygonizer(out_path, ds.GetProjection(), ds.GetGeoTransform(), height, info, params)
     for y in range(0, height, strip):
+        progress.check()
+        progress.set_progress(100.0 * y / height)
         h = min(strip, height - y)
-        ids_ds = gdal.GetDriverByName("MEM").Create("", width, h, 1, gdal.GDT_Int32)
-        ids_ds.SetGeoTransform((gt[0], gt[1], gt[2], gt[3] + y * gt[5], gt[4], gt[5]))
-        ids_ds.SetProjection(prob.GetProjection())
-        gdal.RasterizeLayer(ids_ds, [1], layer, options=["ATTRIBUTE=id"])
-        ids = ids_ds.ReadAsArray()
-        p = band.ReadAsArray(0, y, width, h).astype(np.float64)
-        ok = ids > 0
-        if nodata is not None:
-            ok &= p != nodata
-        sums += np.bincount(ids[ok], weights=p[ok], minlength=count + 1)
-        counts += np.bincount(ids[ok], minlength=count + 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return sums / counts * scale
+        poly.add(band.ReadAsArray(0, y, width, h) == poly.target_id,
+                 _probability(prob_band, y, width, h) if prob_band else None)
+    return poly.close()
 
 
-def _equal_band(mask_path, target_id):
+def _probability(band, y: int, width: int, h: int) -> np.ndarray:
+    """Rows of a probability raster as float 0..1, NaN on nodata (uint8 rasters are scaled by 1/254)."""
     from osgeo import gdal
 
-    src = gdal.Open(mask_path)
-    vrt = gdal.GetDriverByName("VRT").Create("", src.RasterXSize, src.RasterYSize, 1, gdal.GDT_Byte)
-    vrt.SetGeoTransform(src.GetGeoTransform())
-    band = vrt.GetRasterBand(1)
-    xml = f"""<ComplexSource resampling="nearest"><SourceFilename relativeToVRT="0">{mask_path}</SourceFilename>
-<SourceBand>1</SourceBand><LUT>{','.join(f'{v}:{int(v == target_id)}' for v in range(256))}</LUT>
-</ComplexSource>"""
-    band.SetMetadataItem("source_0", xml, "new_vrt_sources")
-    return vrt
-
-
-def _gdal_progress(progress, start, end):
-    def cb(frac, msg, data):
-        progress.set_progress(start + (end - start) * frac)
-        return 0 if progress.is_canceled() else 1
-
-    return cb
+    raw = band.ReadAsArray(0, y, width, h)
+    p = raw.astype(np.float32) / (254.0 if band.DataType == gdal.GDT_Byte else 1.0)
+    nodata = band.GetNoDataValue()
+    if nodata is not None:
+        p[raw == nodata] = np.nan
+    return p

@@ -39,8 +39,14 @@ def _read(mask, prob, polygons):
     from osgeo import ogr
 
     ds = ogr.Open(str(polygons))
-    out["polygons"] = sorted(f.GetGeometryRef().ExportToWkt() for f in ds.GetLayer(0))
+    out["polygons"] = sorted(_normal_wkt(f.GetGeometryRef()) for f in ds.GetLayer(0))
     return out
+
+
+def _normal_wkt(geom) -> str:
+    """WKT with rings in a canonical order and start vertex (strips of other heights trace the same outline
+    from another vertex)."""
+    return geom.Normalize().ExportToWkt()
 
 
 def _run(scene, model, out, **kw):

@@ -62,6 +62,15 @@ def test_architecture_conformance(name, tmp_path):
     with torch.no_grad():
         assert torch.equal(model(x), loaded(x))
     assert info2 == info
+    # the CPU path: the ONNX export for each tile size runs in ONNX Runtime and agrees with PyTorch
+    from buildseg.engine.predict import OnnxPredictor, export_onnx
+
+    for size in (64, 96):
+        export_onnx(loaded, info2, str(tmp_path / f"m{size}.onnx"), tile=size)
+        x = torch.randn(2, 4, size, size)
+        with torch.no_grad():
+            expected = torch.softmax(loaded(x), 1).numpy()
+        np.testing.assert_allclose(OnnxPredictor(str(tmp_path / f"m{size}.onnx"))(x.numpy()), expected, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))

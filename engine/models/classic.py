@@ -79,12 +79,36 @@ class SegNet(nn.Module):
         indices, sizes = [], []
         for block in self.enc:
             x = block(x)
-            sizes.append(x.shape[-2:])
+            sizes.append([int(s) for s in x.shape[-2:]])  # plain ints: exports are made at a fixed tile size
             x, idx = F.max_pool2d(x, 2, 2, ceil_mode=True, return_indices=True)
             indices.append(idx)
         for block, idx, size in zip(self.dec, indices[::-1], sizes[::-1]):
-            x = block(F.max_unpool2d(x, idx, 2, 2, output_size=size))
+            x = block(_unpool(x, idx, size))
         return self.head(x)
+
+
+def _unpool(x, indices, size):
+    """max_unpool2d as a scatter of the values to their flat indices (the ONNX exporter has no max_unpool2d)."""
+    n, c = x.shape[:2]
+    out = x.new_zeros(n, c, size[0] * size[1])
+    return out.scatter(2, indices.flatten(2), x.flatten(2)).view(n, c, size[0], size[1])
+
+
+class _BinPool(nn.Module):
+    """Adaptive average pooling to `bins` x `bins`; traced (ONNX export at a fixed size) as explicit cell means,
+    since the exporter refuses bin counts that do not divide the feature size."""
+
+    def __init__(self, bins: int):
+        super().__init__()
+        self.bins = bins
+
+    def forward(self, x):
+        if not torch.jit.is_tracing():
+            return F.adaptive_avg_pool2d(x, self.bins)
+        h, w, b = int(x.shape[-2]), int(x.shape[-1]), self.bins
+        rows = [x[..., i * h // b:-(-(i + 1) * h // b), :] for i in range(b)]
+        return torch.stack([torch.stack([r[..., j * w // b:-(-(j + 1) * w // b)].mean((-2, -1)) for j in range(b)], -1)
+                            for r in rows], -2)
 
 
 class PSPNet(nn.Module):
@@ -95,7 +119,7 @@ class PSPNet(nn.Module):
         super().__init__()
         self.encoder = build_encoder(backbone, in_channels, output_stride, pretrained)
         c = self.encoder.channels[-1]
-        self.pools = nn.ModuleList([nn.Sequential(nn.AdaptiveAvgPool2d(b), nn.Conv2d(c, c // 4, 1, bias=False),
+        self.pools = nn.ModuleList([nn.Sequential(_BinPool(b), nn.Conv2d(c, c // 4, 1, bias=False),
                                                   nn.ReLU(inplace=True)) for b in bins])
         self.head = nn.Sequential(conv_bn_relu(c + len(bins) * (c // 4), 512), nn.Dropout2d(0.1),
                                   nn.Conv2d(512, num_classes, 1))
