@@ -1,6 +1,6 @@
 """Stream a per-tile function over a raster on the sliding-window grid and blend the overlaps.
 
-Only a band of rows one tile plus one stride high is held; every finished strip of rows is handed to
+Only a band of rows one tile high is held; every finished strip of rows is handed to
 `on_rows` as soon as no later tile can touch it, so memory stays flat as the scene grows.
 """
 
@@ -17,6 +17,9 @@ from .progress import Progress
 class BlendStats:
     tiles: int = 0
     tiles_skipped: int = 0
+
+
+FLUSH_ROWS = 128
 
 
 def _aoi_mask(aoi, transform, shape):
@@ -39,7 +42,7 @@ def blend_scene(src, bands, mean, std, tile_fn, channels: int, tile: int, overla
     ys, xs = tiling.starts(src.height, tile, overlap), tiling.starts(src.width, tile, overlap)
     window = tiling.blend_window(tile, overlap)
     width = src.width
-    cap = tile + max(1, tile - overlap)
+    cap = tile  # rows [y, y + tile) of the current row of tiles: earlier rows are flushed, later ones not begun
     acc = np.zeros((channels, cap, width), np.float32)
     wsum = np.zeros((cap, width), np.float32)
     valid = np.zeros((cap, width), bool)
@@ -78,11 +81,16 @@ def blend_scene(src, bands, mean, std, tile_fn, channels: int, tile: int, overla
             stats.tiles += len(pending)
             progress.set_progress(100.0 * done / total)
         n = (ys[i + 1] if i + 1 < len(ys) else src.height) - buf_y
-        ok = valid[:n] & (wsum[:n] > 0)
-        on_rows(acc[:, :n] / np.maximum(wsum[:n], 1e-12), ok)
+        for r in range(0, n, FLUSH_ROWS):  # handed over in small strips: small temporaries downstream
+            e = min(n, r + FLUSH_ROWS)
+            on_rows(acc[:, r:e] / np.maximum(wsum[r:e], 1e-12), valid[r:e] & (wsum[r:e] > 0))
+        keep = cap - n
+        for r in range(0, keep, n):  # move the overlap rows up in chunks that cannot overlap: no copy
+            e = min(keep, r + n)
+            for buf in (acc, wsum, valid):
+                buf[..., r:e, :] = buf[..., r + n:e + n, :]
         for buf in (acc, wsum, valid):
-            buf[..., :cap - n, :] = buf[..., n:, :].copy()
-            buf[..., cap - n:, :] = 0
+            buf[..., keep:, :] = 0
         buf_y += n
     if not stats.tiles:
         raise BuildSegError("No tile of the raster has valid pixels: it is nodata everywhere (or the area of "

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import modelfile, tiling
+from . import memory, modelfile, tiling
 from .atomic import atomic_path
 from .errors import BuildSegError
 from .predict import file_sha256
@@ -97,9 +97,7 @@ def run_block(job: BlockJob) -> dict:
                 for writer in outs.values():
                     writer.close()
     out.update({k: file_sha256(p) for k, p in paths.items()})
-    import resource
-
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # this worker's, so far
+    out["peak_rss_mib"] = memory.peak_rss_mib()  # this worker's, so far
     return out
 
 

@@ -161,8 +161,9 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
 
 
 def blend_bytes(src, tile: int, channels: int) -> int:
-    """Bytes of the row buffers blend_scene holds (values, weights, validity over two tile heights)."""
-    return (channels + 2) * 2 * tile * src.width * 4
+    """Bytes of the row buffers blend_scene holds (values, weights, validity over one tile height) and of the
+    small strips waiting for the writing stage and their temporaries."""
+    return (channels + 2) * (tile + 4 * 128) * src.width * 4
 
 
 def calibration_tiles(src, bands, info, tile, count: int = 8):
@@ -217,9 +218,12 @@ def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path,
         if poly_path:
             outs["polygons"] = StripPolygonizer(poly_path, src.crs_wkt, src.transform.to_gdal(), src.height,
                                                 info, params)
-        tile_fn = memory.split_on_oom(lambda x: predict_tta(predictor, x, params.tta), progress)
+        # two classes: the target's probability decides, so only that channel is blended (half the row memory)
+        keep = slice(target, target + 1) if info.num_classes == 2 else slice(None)
+        tile_fn = memory.split_on_oom(lambda x: predict_tta(predictor, x, params.tta)[:, keep], progress)
+        channels = 1 if info.num_classes == 2 else info.num_classes
         with Background() as rows:
-            stats = blend_scene(src, bands, info.mean, info.std, tile_fn, info.num_classes, tile, params.overlap,
+            stats = blend_scene(src, bands, info.mean, info.std, tile_fn, channels, tile, params.overlap,
                                 batch, lambda prob, ok: rows.submit(
                                     lambda: _flush(prob, ok, target, class_ids, params, outs, result)),
                                 progress, params.aoi)
@@ -232,14 +236,16 @@ def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path,
 
 
 def _flush(prob, ok, target, class_ids, params, outs, result):
-    p = np.clip(prob[target], 0, 1)
+    """Write finished rows: `prob` holds every class's probability, or for two classes the target's alone."""
+    p_target = prob[0] if prob.shape[0] == 1 else prob[target]
+    p = np.clip(p_target, 0, 1)
     if "prob" in outs:
         if params.probability_uint8:
             outs["prob"].write_rows(np.where(ok, np.round(p * 254), 255).astype(np.uint8))
         else:
             outs["prob"].write_rows(np.where(ok, p, PROB_NODATA).astype(np.float32))
-    if prob.shape[0] == 2:
-        cls = np.where(prob[target] >= params.threshold, class_ids[target], class_ids[1 - target])
+    if len(class_ids) == 2:
+        cls = np.where(p_target >= params.threshold, class_ids[target], class_ids[1 - target])
     else:
         cls = class_ids[np.argmax(prob, axis=0)]
     building = ok & (cls == class_ids[target])

@@ -30,6 +30,21 @@ def available_bytes() -> int:
     return found
 
 
+def peak_rss_mib() -> float:
+    """This process's peak resident memory (MiB) since it started its program: VmHWM. (getrusage's
+    ru_maxrss also counts the parent's memory at fork time, which Linux carries across exec.)"""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def gpu_available_bytes(device) -> int:
     import torch
 

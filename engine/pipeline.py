@@ -12,7 +12,7 @@ class Background:
     GDAL, NumPy and ONNX Runtime release the GIL, so the stage really runs beside the model.
     """
 
-    def __init__(self, depth: int = 2):
+    def __init__(self, depth: int = 1):
         self._queue = queue.Queue(maxsize=depth)
         self._error = None
         self._dropping = False
