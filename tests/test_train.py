@@ -184,11 +184,12 @@ def test_export_onnx_matches_torch_and_keeps_metadata(run_alg, tiny_model, tmp_p
     proto = onnx.load(res["OUTPUT"])
     meta = {p.key: p.value for p in proto.metadata_props}
     assert json.loads(meta["buildseg"]) == json.loads(modelfile.read_info(tiny_model).to_json())
-    model, _ = modelfile.load(tiny_model)
-    x = np.random.default_rng(0).normal(size=(2, 3, 96, 160)).astype(np.float32)
+    model, info = modelfile.load(tiny_model)
+    session = ort.InferenceSession(res["OUTPUT"], providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape[1:] == [3, info.tile_size, info.tile_size]  # fixed size, free batch
+    x = np.random.default_rng(0).normal(size=(2, 3, info.tile_size, info.tile_size)).astype(np.float32)
     ref = torch.softmax(model(torch.from_numpy(x)), 1).detach().numpy()
-    out = ort.InferenceSession(res["OUTPUT"], providers=["CPUExecutionProvider"]).run(None, {"image": x})[0]
-    assert np.allclose(out, ref, atol=1e-4)
+    assert np.allclose(session.run(None, {"image": x})[0], ref, atol=1e-4)
 
 
 def test_prepare_tiles_then_train_on_the_folder(run_alg, tmp_path):
