@@ -6,7 +6,7 @@ VENV ?= $(CURDIR)/.venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.buildseg-setup
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := qgis python3-qgis qgis-providers python3-rasterio python3-venv
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-rasterio python3-venv xvfb xauth
 export QT_QPA_PLATFORM ?= offscreen
 
 .PHONY: setup system-deps test demo lint package benchmark translations clean

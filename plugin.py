@@ -27,7 +27,8 @@ class BuildSegPlugin:
     def __init__(self, iface):
         self.iface = iface
         self.provider = None
-        self.action = None
+        self.actions = []
+        self.toolbar = None
         self.translator = install_translator()
 
     def initProcessing(self):
@@ -37,23 +38,40 @@ class BuildSegPlugin:
             self.provider = BuildSegProvider()
             QgsApplication.processingRegistry().addProvider(self.provider)
 
+    # (algorithm id, menu text, on the toolbar)
+    ENTRIES = [("buildseg:extractbuildings", "Extract buildings…", True),
+               ("buildseg:trainmodel", "Train building model…", True),
+               ("buildseg:checkdependencies", "Check / install dependencies…", False)]
+
     def initGui(self):
         self.initProcessing()
         if self.iface is None:
             return
+        from qgis.PyQt.QtCore import QCoreApplication
         from qgis.PyQt.QtGui import QIcon
         from qgis.PyQt.QtWidgets import QAction
 
         from .processing_provider.provider import ICON
 
-        self.action = QAction(QIcon(ICON), "Check / install dependencies…", self.iface.mainWindow())
-        self.action.triggered.connect(self.open_dependencies)
-        self.iface.addPluginToRasterMenu("BuildSeg", self.action)
+        self.toolbar = self.iface.addToolBar("BuildSeg")
+        self.toolbar.setObjectName("BuildSegToolbar")
+        for alg_id, text, on_toolbar in self.ENTRIES:
+            action = QAction(QIcon(ICON), QCoreApplication.translate("BuildSeg", text), self.iface.mainWindow())
+            action.setObjectName("buildseg_" + alg_id.split(":")[1])
+            action.triggered.connect(lambda _=False, a=alg_id: self.open_dialog(a))
+            self.iface.addPluginToRasterMenu("BuildSeg", action)
+            if on_toolbar:
+                self.toolbar.addAction(action)
+            self.actions.append(action)
 
-    def open_dependencies(self):
-        from processing import execAlgorithmDialog
+    def open_dialog(self, alg_id: str):
+        """The algorithm's Processing dialog, non-modal, as the toolbox opens it."""
+        from processing import createAlgorithmDialog
 
-        execAlgorithmDialog("buildseg:checkdependencies", {})
+        dialog = createAlgorithmDialog(alg_id, {})
+        if dialog is not None:
+            dialog.show()
+            self._dialog = dialog  # keep it alive while open
 
     def unload(self):
         if self.translator is not None:
@@ -61,9 +79,12 @@ class BuildSegPlugin:
 
             QCoreApplication.removeTranslator(self.translator)
             self.translator = None
-        if self.action is not None and self.iface is not None:
-            self.iface.removePluginRasterMenu("BuildSeg", self.action)
-            self.action = None
+        if self.iface is not None:
+            for action in self.actions:
+                self.iface.removePluginRasterMenu("BuildSeg", action)
+            if self.toolbar is not None:
+                self.toolbar.deleteLater()
+        self.actions, self.toolbar = [], None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None

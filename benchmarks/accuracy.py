@@ -1,116 +1,179 @@
-"""Accuracy of a model through BuildSeg's extraction: building IoU, F1, precision, recall.
+"""Accuracy of the default model, new and previous side by side, on places it never trained on.
 
-Default: the bundled model on Dubai Tile 8 (the test group no bundled model is trained on; the reference is
-`scenes/tile8_partK_classes.tif`, class 1 = building, 0 = unlabelled and ignored), then on the fixture clips
-(SpaceNet Atlanta / Las Vegas / SN7, Massachusetts) against their polygons. Confusion matrices are summed
-over the images of a set (global metrics), and per-image IoU is printed too.
+For every place of ../shared/data/cities marked "train" in index.csv, only its test cells count (a quarter of
+the place in 150 m cells, never trained on: scripts/default_model_data.py defines them); Austin (evaluation
+only), the SpaceNet and Massachusetts clips and Dubai Tile 8 are places the default model never saw at all.
+Each image is run through BuildSeg's own extraction at its native resolution and CRS (the model resamples as
+a user's run would). Per place: pixel IoU and F1 of the building class, and building-level F1 (one-to-one
+matches at IoU >= 0.5; buildings touching the evaluated area).
 
-    python benchmarks/accuracy.py [--model PATH] [--tta none|flips|d4]
+    python benchmarks/accuracy.py [--model NEW] [--previous OLD | --previous-rev GIT_REV] [--backend auto]
 """
 
 import argparse
+import csv
 import glob
+import json
 import os
+import subprocess  # nosec B404 - fixed git command
+import sys
 import tempfile
 import time
 
 import numpy as np
-from common import DATA, DEFAULT_MODEL, import_plugin
+from common import DATA, DEFAULT_MODEL, ROOT, import_plugin
 
 import_plugin()
 
+CITIES = DATA / "cities"
 FIXTURES = [
-    ("SpaceNet 4 Atlanta 0.5 m", "gdl-spacenet/SN4_buildings_train_AOI_6_Atlanta_nadir10_catid_1030010003993E00_PS-RGB"
-     "_732701_3729639_clipped.tif", "gdl-spacenet/SN4_buildings_train_AOI_6_Atlanta_geojson_buildings_732701_3729639"
-     ".geojson"),
-    ("SpaceNet 7 mosaic 4.8 m", "gdl-spacenet/SN7_global_monthly_2020_01_mosaic_L15-0331E-1257N_1327_3160_13_uint8_"
-     "clipped.tif", "gdl-spacenet/SN7_global_monthly_2020_01_mosaic_L15-0331E-1257N_1327_3160_13_uint8_clipped.gpkg"),
-    ("SpaceNet 2 Las Vegas 0.3 m", "gdl-spacenet/SpaceNet_AOI_2_Las_Vegas-056155973080_01_P001-WV03-RGB.tif",
+    ("atlanta (SpaceNet 4, 0.5 m)", "gdl-spacenet/SN4_buildings_train_AOI_6_Atlanta_nadir10_catid_1030010003993E00_PS"
+     "-RGB_732701_3729639_clipped.tif", "gdl-spacenet/SN4_buildings_train_AOI_6_Atlanta_geojson_buildings_732701_37"
+     "29639.geojson"),
+    ("las-vegas (SpaceNet 2, 0.3 m)", "gdl-spacenet/SpaceNet_AOI_2_Las_Vegas-056155973080_01_P001-WV03-RGB.tif",
      "gdl-spacenet/SpaceNet_AOI_2_Las_Vegas-056155973080_01_P001-WV03.gpkg"),
-    ("Massachusetts 1 m", "gdl-massachusetts/22978945_15_uint8_clipped.tif", "gdl-massachusetts/22978945_15.gpkg"),
+    ("massachusetts (1 m)", "gdl-massachusetts/22978945_15_uint8_clipped.tif", "gdl-massachusetts/22978945_15.gpkg"),
 ]
+PREVIOUS_REV = "3079117"  # the last commit that shipped the Dubai-only model
 
 
-def dubai_test_pairs():
-    """(name, image, class raster) of the nine Dubai Tile 8 images."""
-    dubai = sorted(glob.glob(str(DATA / "dubai" / "scenes" / "tile8_part[0-9].tif")))
-    return [(os.path.basename(p)[:-4], p, p[:-4] + "_classes.tif") for p in dubai]
+def test_areas(work: str) -> dict:
+    """place -> [GeoJSON test cells in EPSG:4326] (the split the default model was trained with)."""
+    out = os.path.join(work, "split")
+    subprocess.run(["/usr/bin/python3", str(ROOT / "scripts" / "default_model_data.py"), out, "--areas-only"],
+                   check=True, capture_output=True)  # nosec B603
+    from osgeo import ogr
+
+    areas = {}
+    ds = ogr.Open(os.path.join(out, "labels.gpkg"))  # keep the dataset alive while its layer is read
+    layer = ds.GetLayerByName("test_area")
+    for f in layer:
+        areas.setdefault(f["place"], []).append(json.loads(f.GetGeometryRef().ExportToJson()))
+    return areas
 
 
-def evaluate_set(pairs, model, params, work):
-    """[(name, raster, reference)] -> (summed confusion, [(name, iou)], seconds)."""
+def reproject(geoms, src, dst):
+    from rasterio.warp import transform_geom
+
+    return [transform_geom(src, dst, g) for g in geoms]
+
+
+def clip(shapes, area):
+    """Reference polygons cut to the evaluated area (so both sides are judged on the same ground)."""
+    from osgeo import ogr
+
+    union = ogr.Geometry(ogr.wkbMultiPolygon)
+    for a in area:
+        union = union.Union(ogr.CreateGeometryFromJson(json.dumps(a)))
+    out = []
+    for g in shapes:
+        piece = ogr.CreateGeometryFromJson(json.dumps(g)).Intersection(union).Buffer(0)
+        if piece is not None and not piece.IsEmpty() and piece.GetArea() > 0:
+            out.append(json.loads(piece.ExportToJson()))
+    return out
+
+
+def places(work: str) -> list:
+    """[(name, set, image, reference polygons path or class raster, evaluated area in the image CRS or None)]."""
     import rasterio
 
-    from buildseg.engine.evaluate import (
-        EvalParams,
-        binary_confusion,
-        evaluate,
-        polygons_from_file,
-        reference_from_polygons,
-    )
+    rows = list(csv.DictReader(open(CITIES / "index.csv")))
+    areas = test_areas(work) if any(r["use"] == "train" for r in rows) else {}
+    out = []
+    for r in rows:
+        image = str(CITIES / r["place"] / "image.tif")
+        with rasterio.open(image) as src:
+            crs = src.crs.to_wkt()
+        if r["use"] == "train":
+            if r["place"] not in areas:
+                continue  # too small to hold a test cell
+            out.append((r["place"], "test cells", image, str(CITIES / r["place"] / "buildings.gpkg"),
+                        reproject(areas[r["place"]], "EPSG:4326", crs)))
+        else:
+            out.append((r["place"], "unseen city", image, str(CITIES / r["place"] / "buildings.gpkg"), None))
+    for name, image, ref in FIXTURES:
+        out.append((name, "unseen city", str(DATA / "fixtures" / image), str(DATA / "fixtures" / ref), None))
+    for path in sorted(glob.glob(str(DATA / "dubai" / "scenes" / "tile8_part[0-9].tif"))):
+        out.append((f"dubai {os.path.basename(path)[:-4]}", "dubai tile 8 (block labels)", path,
+                    path[:-4] + "_classes.tif", None))
+    return out
+
+
+def score(model, place, params, work):
+    """Metrics of `model` on one place."""
+    from buildseg.engine.evaluate import EvalParams, evaluate, polygons_from_file
     from buildseg.engine.inference import extract
-    from buildseg.engine.labels import IGNORE
-    from buildseg.engine.metrics import scores
 
-    total = np.zeros((2, 2), np.int64)
-    objects = np.zeros(3, np.int64)  # TP, FP, FN at IoU >= 0.5
-    rows, t0 = [], time.perf_counter()
-    for name, raster, ref in pairs:
-        mask = os.path.join(work, f"{abs(hash(raster))}.tif")
-        extract(raster, model, out_mask=mask, params=params)
-        if ref.endswith("_classes.tif"):  # Dubai class ids: 0 is unlabelled (ignored), 1 building
-            with rasterio.open(ref) as r:
-                cls = r.read(1)
-            reference = np.where(cls == 0, IGNORE, cls == 1).astype(np.uint8)
-        else:
-            with rasterio.open(mask) as m:
-                reference = reference_from_polygons(polygons_from_file(ref, m.crs.to_wkt()), m)
-        cm = binary_confusion(mask, reference)
-        if ref.endswith("_classes.tif"):
-            m = evaluate(pred_raster=mask, ref_raster=ref, params=EvalParams(ref_ignore=(0,)))
-        else:
-            with rasterio.open(mask) as mk:
-                m = evaluate(pred_raster=mask, ref_shapes=[g for g, _ in polygons_from_file(ref, mk.crs.to_wkt())])
-        objects += [m["object_tp"], m["object_fp"], m["object_fn"]]
-        total += cm
-        rows.append((name, scores(cm)["iou"][1]))
-    return (total, objects), rows, time.perf_counter() - t0
+    name, _, image, ref, area = place
+    mask = os.path.join(work, f"{abs(hash((model, image)))}.tif")
+    extract(image, model, out_mask=mask, params=params)
+    if ref.endswith("_classes.tif"):  # Dubai: class 1 building, 0 unlabelled
+        return evaluate(pred_raster=mask, ref_raster=ref, params=EvalParams(ref_ignore=(0,)))
+    import rasterio
+
+    with rasterio.open(mask) as m:
+        shapes = [g for g, _ in polygons_from_file(ref, m.crs.to_wkt())]
+    if area:
+        shapes = clip(shapes, area)
+    return evaluate(pred_raster=mask, ref_shapes=shapes, aoi=area)
 
 
-def line(label, result):
-    from buildseg.engine.metrics import scores
-
-    cm, (tp, fp, fn) = result
-    s = scores(cm)
-    f1 = 2 * tp / max(1, 2 * tp + fp + fn)
-    return (f"| {label} | {s['iou'][1]:.3f} | {s['f1'][1]:.3f} | {s['precision'][1]:.3f} | {s['recall'][1]:.3f} | "
-            f"{f1:.3f} | {cm[1].sum() / max(1, cm.sum()):.3f} |")
+def previous_model(rev: str, work: str) -> str:
+    path = os.path.join(work, "previous.safetensors")
+    blob = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:resources/models/buildings-default.safetensors"],
+                          check=True, capture_output=True).stdout  # nosec B603 B607
+    with open(path, "wb") as f:
+        f.write(blob)
+    return path
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(DEFAULT_MODEL))
-    ap.add_argument("--tta", default="none")
-    ap.add_argument("--overlap", type=int, default=64)
+    ap.add_argument("--previous", default=None)
+    ap.add_argument("--previous-rev", default=PREVIOUS_REV)
     ap.add_argument("--backend", default="auto")
+    ap.add_argument("--only", default="", help="comma-separated place names (default: all)")
     args = ap.parse_args()
     from buildseg.engine import modelfile
     from buildseg.engine.inference import ExtractParams
 
-    info = modelfile.read_info(args.model)
-    params = ExtractParams(overlap=args.overlap, tta=args.tta, backend=args.backend)
     work = tempfile.mkdtemp(prefix="buildseg-accuracy-")
-    print(f"model: {args.model}\n  {info.summary()}\n  trained: {info.training.get('epochs_run')} epochs, "
-          f"{info.training.get('seconds')} s; TTA {args.tta}, overlap {args.overlap}, backend {args.backend}")
-    cm, rows, dt = evaluate_set(dubai_test_pairs(), args.model, params, work)
-    print("\nper image building IoU (Dubai Tile 8): " + ", ".join(f"{n} {v:.3f}" for n, v in rows))
-    print("\n| set | building IoU | F1 | precision | recall | object F1 (IoU>=0.5) | building share |\n"
-          "|---|---|---|---|---|---|---|")
-    print(line(f"Dubai Tile 8 (9 images, {dt:.0f} s)", cm))
-    for label, raster, ref in FIXTURES:
-        path = DATA / "fixtures" / raster
-        cm, _, _ = evaluate_set([(label, str(path), str(DATA / "fixtures" / ref))], args.model, params, work)
-        print(line(label, cm))
+    old = args.previous or previous_model(args.previous_rev, work)
+    models = {"new": args.model, "previous": old}
+    for label, path in models.items():
+        info = modelfile.read_info(path)
+        rasters = info.training.get("rasters", [])
+        print(f"{label}: {path}\n  {info.summary()}\n  trained on {len(rasters)} raster(s): "
+              f"{', '.join(rasters[:10])}{' …' if len(rasters) > 10 else ''}")
+    params = ExtractParams(backend=args.backend)
+    selected = [p for p in places(work) if not args.only or p[0] in args.only.split(",")]
+    results = {}
+    for place in selected:
+        for label, path in models.items():
+            t0 = time.perf_counter()
+            results[(place[0], label)] = m = score(path, place, params, work)
+            print(f"  {place[0]:<32} {label:<9} IoU {m['pixel_iou']:.3f} F1 {m['pixel_f1']:.3f} building F1 "
+                  f"{m['object_f1']:.3f} ({m['count_reference']} reference buildings, "
+                  f"{time.perf_counter() - t0:.0f} s)",
+                  file=sys.stderr, flush=True)
+    print("\n| place | evaluated on | new IoU | new F1 | new building F1 | previous IoU | previous F1 | "
+          "previous building F1 |\n|---|---|---|---|---|---|---|---|")
+    groups = {}
+    for name, kind, *_ in selected:
+        n, o = results[(name, "new")], results[(name, "previous")]
+        print(f"| {name} | {kind} | {n['pixel_iou']:.3f} | {n['pixel_f1']:.3f} | {n['object_f1']:.3f} | "
+              f"{o['pixel_iou']:.3f} | {o['pixel_f1']:.3f} | {o['object_f1']:.3f} |")
+        if not name.startswith("dubai"):
+            groups.setdefault("mean over places never trained on (test cells, unseen cities)", []).append(name)
+        else:
+            groups.setdefault("mean over Dubai Tile 8", []).append(name)
+    for label, names in groups.items():
+        mean = {k: {m: np.mean([results[(n, k)][m] for n in names]) for m in ("pixel_iou", "pixel_f1", "object_f1")}
+                for k in ("new", "previous")}
+        n, o = mean["new"], mean["previous"]
+        print(f"| **{label}** ({len(names)}) | | **{n['pixel_iou']:.3f}** | {n['pixel_f1']:.3f} | "
+              f"**{n['object_f1']:.3f}** | {o['pixel_iou']:.3f} | {o['pixel_f1']:.3f} | {o['object_f1']:.3f} |")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,11 @@ import os
 # let them sleep. Must be set before torch is first imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+from .safe_imports import block_triton  # noqa: E402
+
+# triton's LLVM crashes QGIS when Mesa's libLLVM is loaded (OpenGL desktops): see safe_imports.
+block_triton()
+
 from .errors import BuildSegError, Cancelled  # noqa: E402
 
 __all__ = ["BuildSegError", "Cancelled"]

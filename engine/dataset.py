@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import BuildSegError
-from .labels import IGNORE
+from .labels import IGNORE, as_target
 from .raster import RasterSource
 
 
@@ -74,7 +74,7 @@ def read_sample(scene: Scene, bands, row, col, size, validation: bool = False):
     img, valid = scene.src.read(bands, row, col, size, size)
     labels = scene.val_labels if validation and scene.val_labels is not None else scene.labels
     lab = labels.read(scene.src.transform, row, col, size, size)
-    lab = lab.copy()
+    lab = as_target(lab) if validation else lab.copy()
     lab[~valid] = IGNORE
     return img, lab
 

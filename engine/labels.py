@@ -9,6 +9,7 @@ import numpy as np
 from .errors import BuildSegError
 
 IGNORE = 255
+GAP = 254  # background between touching buildings: counts as background, with a higher loss weight
 
 
 def window_transform(transform, row: int, col: int):
@@ -34,7 +35,8 @@ def _iter_coords(c):
 class PolygonLabels:
     """Polygons (GeoJSON dicts in the raster's CRS) with class ids; optional labelled area."""
 
-    def __init__(self, shapes, labelled_area=None):
+    def __init__(self, shapes, labelled_area=None, gap_px: int = 0):
+        self.gap_px = int(gap_px)  # > 0: mark GAP where two buildings come within this many pixels
         self.shapes = [(g, int(v)) for g, v in shapes]
         self.bounds = np.array([geojson_bounds(g) for g, _ in self.shapes]) if self.shapes else np.zeros((0, 4))
         self.area = list(labelled_area) if labelled_area else None
@@ -56,6 +58,10 @@ class PolygonLabels:
         shapes = [self.shapes[i] for i in np.flatnonzero(sel)]
         out = rasterize(shapes, out_shape=(height, width), transform=tr, fill=0, dtype="uint8") if shapes \
             else np.zeros((height, width), np.uint8)
+        if self.gap_px and len(shapes) > 1:
+            ids = rasterize([(g, i + 1) for i, (g, _) in enumerate(shapes)], out_shape=(height, width),
+                            transform=tr, fill=0, dtype="int32")
+            out[contact_zone(ids, self.gap_px)] = GAP
         if self.area is not None:
             asel = self._select(self.area_bounds, minx, miny, maxx, maxy)
             area = [(self.area[i], 1) for i in np.flatnonzero(asel)]
@@ -68,6 +74,22 @@ class PolygonLabels:
         """Centres of the label polygons (for sampling windows with buildings)."""
         b = self.bounds
         return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1) if len(b) else b
+
+
+def contact_zone(ids: np.ndarray, gap_px: int) -> np.ndarray:
+    """Pixels within `gap_px` of two different instances (ids > 0): the gap that keeps them apart."""
+    import cv2
+
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * gap_px + 1, 2 * gap_px + 1))
+    ids = ids.astype(np.float32)  # exact for ids below 2**24
+    high = cv2.dilate(ids, kernel)
+    low = cv2.erode(np.where(ids > 0, ids, np.float32(2**24)), kernel)
+    return (high > 0) & (low < 2**24) & (high != low)
+
+
+def as_target(lab: np.ndarray) -> np.ndarray:
+    """Labels as plain class ids: GAP becomes background."""
+    return np.where(lab == GAP, 0, lab).astype(lab.dtype)
 
 
 class AreaSplitLabels:

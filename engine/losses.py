@@ -4,9 +4,10 @@ import torch
 from torch.nn import functional as F
 
 from .errors import BuildSegError
-from .labels import IGNORE
+from .labels import GAP, IGNORE
 
 LOSSES = ["ce", "dice", "focal", "ce+dice"]
+GAP_WEIGHT = 5.0  # loss weight of the background pixels between touching buildings (labels.GAP)
 
 
 def dice_loss(logits, target, ignore=IGNORE, eps=1.0):
@@ -26,16 +27,30 @@ def focal_loss(logits, target, weight=None, gamma=2.0, ignore=IGNORE):
     return ((1 - pt) ** gamma * ce)[valid].mean() if valid.any() else ce.sum() * 0
 
 
+def gap_weighted_ce(logits, target, gap, weight=None):
+    """Cross-entropy with the gaps between touching buildings weighted GAP_WEIGHT times."""
+    valid = target != IGNORE
+    if not valid.any():
+        return logits.sum() * 0
+    ce = F.cross_entropy(logits, target.long(), weight=weight, ignore_index=IGNORE, reduction="none")
+    pixel_w = 1.0 + (GAP_WEIGHT - 1.0) * gap.to(ce.dtype)
+    if weight is not None:
+        pixel_w = pixel_w * weight[target.clamp_max(logits.shape[1] - 1).long()]
+    pixel_w = pixel_w * valid
+    return (ce * pixel_w).sum() / pixel_w.sum().clamp_min(1e-6)
+
+
 def make_loss(name: str, class_weights=None):
     if name not in LOSSES:
         raise BuildSegError(f"Unknown loss '{name}': use {', '.join(LOSSES)}.")
 
     def loss(logits, target):
         w = class_weights.to(logits.device) if class_weights is not None else None
+        gap = target == GAP
+        target = torch.where(gap, torch.zeros_like(target), target)
         if name == "focal":
             return focal_loss(logits, target, w)
-        ce = F.cross_entropy(logits, target.long(), weight=w, ignore_index=IGNORE) \
-            if (target != IGNORE).any() else logits.sum() * 0
+        ce = gap_weighted_ce(logits, target, gap, w)
         if name == "ce":
             return ce
         d = dice_loss(logits, target)

@@ -71,6 +71,26 @@ class ModelInfo:
                 f"tile {self.tile_size} px | {res}")
 
 
+def describe(info: "ModelInfo") -> str:
+    """One line a user can choose a model by: architecture, bands, resolution, classes, score."""
+    res = f"{info.resolution:g} m" if info.resolution else "any resolution"
+    classes = ", ".join(c["name"] for c in info.classes if c["name"] != "background")
+    score = (info.metrics or {}).get("validation_score")
+    quality = f", validation IoU {score:.2f}" if isinstance(score, (int, float)) and score >= 0 else ""
+    return f"{info.architecture}, {info.in_channels} band(s), {res}, {classes}{quality}"
+
+
+def catalogue(paths) -> list:
+    """[(path, file name, description)] of the readable BuildSeg models among `paths` (others skipped)."""
+    out = []
+    for path in paths:
+        try:
+            out.append((path, os.path.basename(path), describe(read_info(path))))
+        except BuildSegError:
+            continue
+    return out
+
+
 def _read_header(path: str) -> dict:
     if not os.path.isfile(path):
         raise BuildSegError(f"Model file not found: {path}")
@@ -135,12 +155,13 @@ def save(path: str, model, info: ModelInfo, half: bool = False) -> None:
         save_file(state, tmp, metadata={"buildseg": info.to_json(), "framework": f"torch {torch.__version__}"})
 
 
-def build_model(info: ModelInfo):
-    """The architecture of `info`, untrained (no ImageNet weights: the file's weights follow)."""
+def build_model(info: ModelInfo, pretrained: bool = False):
+    """The architecture of `info`, untrained; `pretrained`: start the encoder from ImageNet weights when they
+    are available (training from scratch), else random (a model file's weights follow)."""
     from .models import registry
 
     arch = registry.get(info.architecture)
-    extra = {"pretrained": False} if arch.backbone else {}
+    extra = {"pretrained": pretrained} if arch.backbone else {}
     return arch.build(info.in_channels, info.num_classes, **{**info.arch_params, **extra})
 
 

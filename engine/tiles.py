@@ -8,7 +8,7 @@ import numpy as np
 from .atomic import atomic_path
 from .dataset import Scene, read_sample
 from .errors import BuildSegError
-from .labels import IGNORE, RasterLabels
+from .labels import IGNORE, RasterLabels, as_target
 from .progress import Progress
 from .tiling import starts
 
@@ -50,6 +50,7 @@ def prepare_tiles(scenes, out_dir: str, tile: int, mode: str = "stride", stride:
         progress.set_progress(100.0 * k / max(1, len(jobs)))
         b = bands or list(range(1, s.src.count + 1))
         img, lab = read_sample(s, b, r, c, tile)
+        lab = as_target(lab)
         if (lab != IGNORE).mean() < min_valid:
             continue
         split = SPLITS[si]

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import ddp, memory, modelfile
 from .atomic import atomic_path, check_writable
+from .augment import sensor_augment
 from .dataset import (
     RandomWindows,
     band_statistics,
@@ -128,7 +129,10 @@ class BatchLoader:
 
         n = self.batch_size * self.world
         batch = [_scaled_sample(self.windows, self.tile, self.rng, self.augment) for _ in range(n)]
-        x = torch.from_numpy(np.stack([(b[0] - self.mean) / self.std for b in batch]).astype(np.float32))
+        norm = [((b[0] - self.mean) / self.std).astype(np.float32) for b in batch]
+        if self.augment:
+            norm = [sensor_augment(x, self.rng) for x in norm]
+        x = torch.from_numpy(np.stack(norm))
         y = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64))
         if self.augment:
             x, y = _augment(torch, x, y, self.rng)
@@ -317,7 +321,7 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     if best_state is not None:
         model.load_state_dict(best_state)
     info.training = {
-        "architecture": params.architecture, "epochs_run": len(history), "best_epoch": best["epoch"],
+        **info.training, "architecture": params.architecture, "epochs_run": len(history), "best_epoch": best["epoch"],
         "tiles_per_epoch": params.tiles_per_epoch, "batch_size": params.batch_size, "lr": params.lr,
         "loss": params.loss, "optimizer": params.optimizer, "schedule": params.schedule,
         "augment": params.augment, "seed": params.seed, "rasters": [os.path.basename(s.raster) for s in scenes],
@@ -388,7 +392,12 @@ def _initial_model(params, bands, scenes, resolution, progress):
                      classes=params.classes or [dict(c) for c in DEFAULT_CLASSES],
                      arch_params=dict(params.arch_params), bands=bands, mean=mean, std=std,
                      tile_size=params.tile_size, resolution=resolution)
-    return modelfile.build_model(info).train(), info
+    model = modelfile.build_model(info, pretrained=True)
+    encoder = getattr(model, "encoder", None)
+    if encoder is not None:
+        info.training["encoder_init"] = "imagenet" if getattr(encoder, "pretrained", False) else "random"
+        progress.info(f"Encoder starts from {info.training['encoder_init']} weights.")
+    return model.train(), info
 
 
 def _save_checkpoint(torch, path, model, opt, epoch, history, best, best_state):

@@ -53,7 +53,7 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
     GROUP = "tools"
     HELP = ""
     README_ANCHOR = ""
-    NEEDS = ("torch", "onnxruntime", "safetensors", "rasterio")
+    NEEDS = ("torch", "torchvision", "onnxruntime", "onnx", "safetensors", "cv2", "skimage", "rasterio")
 
     def tr(self, text):
         return QCoreApplication.translate("BuildSeg", text)
@@ -103,7 +103,7 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
     def add_web_layer_parameters(self) -> list:
         """Add EXTENT; return TARGET_CRS for the advanced group (both for web or non-file input layers)."""
         self.addParameter(QgsProcessingParameterExtent(
-            "EXTENT", self.tr("Extent for web and other non-file layers (empty: area of interest)"),
+            "EXTENT", self.tr("Web layer extent (empty: area of interest)"),
             optional=True))
         return [QgsProcessingParameterCrs(
             "TARGET_CRS", self.tr("Output CRS for a web or non-file layer (empty: the layer's, or UTM for "
@@ -146,6 +146,14 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         from . import settings
 
         return settings.model_path(self.parameterAsFile(parameters, name, context), DEFAULT_MODEL)
+
+    def model_parameter(self, label: str, name: str = "MODEL"):
+        """MODEL: a file path, shown in dialogs as a chooser of the default and the model folder's models."""
+        from qgis.core import QgsProcessingParameterFile
+
+        param = QgsProcessingParameterFile(name, label, extension="safetensors", optional=True)
+        param.setMetadata({"widget_wrapper": {"class": f"{__package__}.model_chooser.ModelChooserWrapper"}})
+        return param
 
     def require_dependencies(self):
         gone = deps.missing(list(self.NEEDS))

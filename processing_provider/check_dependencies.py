@@ -41,9 +41,12 @@ class CheckDependencies(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):
         report = dependency_report()
-        for name, version in report["packages"].items():
-            feedback.pushInfo(f"{name:<12} {version or 'MISSING'}")
+        for row in report["rows"]:
+            kind = "required" if row["required"] else f"optional: {row['needed_for']}"
+            state = row["version"] or ("MISSING" if row["required"] else "not installed")
+            feedback.pushInfo(f"{row['package']:<34} {state:<16} ({kind})")
         feedback.pushInfo(f"Device: {report['device']}")
+        feedback.pushInfo(f"triton: {report['triton']}")
         if self.parameterAsBool(parameters, self.INSTALL, context) and report["missing"]:
             cuda = deps.has_nvidia_gpu()
             feedback.pushInfo(f"Installing {', '.join(report['missing'])} into {deps.private_target()} "
@@ -56,6 +59,8 @@ class CheckDependencies(BuildSegAlgorithm):
             report = dependency_report()
         elif report["missing"]:
             feedback.reportError(deps.install_hint(report["missing"]), fatalError=False)
+        else:
+            feedback.pushInfo("Every required package is installed.")
         text = json.dumps(report, indent=2)
         out = {self.REPORT: text}
         path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
@@ -67,12 +72,15 @@ class CheckDependencies(BuildSegAlgorithm):
 
 
 def dependency_report() -> dict:
+    from ..engine.safe_imports import triton_blocked
+
     packages = deps.versions()
-    missing = [name for name, version in packages.items() if version is None]
+    missing = [name for name, version in packages.items() if version is None and name not in deps.OPTIONAL]
     device = "unknown (torch missing)"
     if packages.get("torch") and not str(packages["torch"]).startswith("broken"):
         from ..engine import device as devices
 
         device = devices.describe(devices.resolve("auto"))
-    return {"packages": packages, "missing": missing, "device": device,
-            "private_folder": str(deps.private_target())}
+    return {"packages": packages, "rows": deps.report_rows(), "missing": missing, "device": device,
+            "triton": "hidden from this process (BuildSeg does not need it; it crashes OpenGL desktops)"
+            if triton_blocked() else "not blocked", "private_folder": str(deps.private_target())}

@@ -5,7 +5,6 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -62,9 +61,7 @@ class ExportHeatmap(BuildSegAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")))
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, self.tr("Model file (empty: bundled default model)"), extension="safetensors",
-            optional=True))
+        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterEnum(self.MODE, self.tr("Mode"), MODES, defaultValue=1))

@@ -1,6 +1,6 @@
 """Export kernels: first-layer kernel sheet (PNG) and per-layer weight statistics (CSV), for model inspection."""
 
-from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterFileDestination
+from qgis.core import QgsProcessingParameterFileDestination
 
 from .base import BuildSegAlgorithm
 
@@ -23,9 +23,7 @@ class ExportKernels(BuildSegAlgorithm):
         "count, mean, std, min, max and the share of near-zero weights (|w| < 0.001).")
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, self.tr("Model file (empty: bundled default model)"), extension="safetensors",
-            optional=True))
+        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, self.tr("Kernel sheet"),
                                                                 "PNG images (*.png)"))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_REPORT, self.tr("Weight statistics"),

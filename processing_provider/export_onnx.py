@@ -1,6 +1,6 @@
 """Export a BuildSeg model to ONNX (softmax output, BuildSeg metadata inside) for use in other tools."""
 
-from qgis.core import QgsProcessingParameterFile, QgsProcessingParameterFileDestination
+from qgis.core import QgsProcessingParameterFileDestination
 
 from .base import BuildSegAlgorithm
 
@@ -24,9 +24,7 @@ class ExportOnnx(BuildSegAlgorithm):
         "metadata property 'buildseg' (JSON).")
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, self.tr("Model file (empty: bundled default model)"), extension="safetensors",
-            optional=True))
+        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, self.tr("ONNX file"),
                                                                 "ONNX models (*.onnx)"))
 

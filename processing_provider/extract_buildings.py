@@ -7,7 +7,6 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterFile,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
@@ -20,7 +19,7 @@ from ..engine.predict import BACKENDS as BACKEND_OPTIONS
 from ..engine.predict import TTA_MODES as TTA_OPTIONS
 from . import layers
 from .base import BuildSegAlgorithm, FeedbackProgress
-from .styling import StyleLayer
+from .styling import RunGroup, StyleLayer
 
 
 class ExtractBuildings(BuildSegAlgorithm):
@@ -79,11 +78,9 @@ class ExtractBuildings(BuildSegAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")))
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, self.tr("Model file (empty: bundled default model)"),
-            extension="safetensors", optional=True))
+        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
         self.addParameter(QgsProcessingParameterBand(
-            self.BANDS, self.tr("Bands fed to the model (empty: the model's)"), None, self.INPUT,
+            self.BANDS, self.tr("Bands (empty: the model's)"), None, self.INPUT,
             optional=True, allowMultiple=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
@@ -153,10 +150,11 @@ class ExtractBuildings(BuildSegAlgorithm):
         else:
             result = self.run_engine(extract, raster, model, *targets, params, FeedbackProgress(feedback),
                                      model_cache=_MODEL_CACHE)
-        for key, style, name in ((self.OUTPUT_MASK, "mask.qml", "Building mask"),
-                                 (self.OUTPUT_PROBABILITY, "probability.qml", "Building probability"),
-                                 (self.OUTPUT_POLYGONS, "buildings.qml", "Buildings")):
-            StyleLayer.attach(context, outputs[key], style, name)
+        run = RunGroup(layer.name())
+        for key, style, name, visible in ((self.OUTPUT_POLYGONS, "buildings.qml", "Buildings", True),
+                                          (self.OUTPUT_PROBABILITY, "probability.qml", "Building probability", False),
+                                          (self.OUTPUT_MASK, "mask.qml", "Building mask", False)):
+            StyleLayer.attach(context, outputs[key], style, self.tr(name), run, visible)
         if fetcher is not None and fetcher.summary():
             feedback.reportError(fetcher.summary(), fatalError=False)
         feedback.pushInfo(f"{result.buildings} building(s), {result.building_area_m2:.0f} m², "

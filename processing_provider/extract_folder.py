@@ -41,8 +41,7 @@ class ExtractFolder(ExtractBuildings):
                                                      QgsProcessingParameterFile.Folder))
         self.addParameter(QgsProcessingParameterString(self.PATTERN, self.tr("File patterns"),
                                                        "*.tif;*.tiff;*.jp2;*.vrt"))
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, self.tr("Model file (empty: default model)"), extension="safetensors", optional=True))
+        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
         for name, label, default in ((self.WRITE_MASK, "Write building masks", True),
                                      (self.WRITE_PROBABILITY, "Write probability rasters", False),
                                      (self.WRITE_POLYGONS, "Write building polygons", True)):

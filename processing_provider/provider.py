@@ -20,10 +20,10 @@ def algorithm_classes():
     from .pseudo_masks import PseudoMasks
     from .refine_crf import RefineCrf
     from .regularize_footprints import RegularizeFootprints
-    from .train_model import TrainModel
+    from .train_model import TrainFromMasks, TrainModel
 
-    return [ExtractBuildings, ExtractFolder, TrainModel, PrepareTiles, PseudoMasks, ExportHeatmap, ExportKernels,
-            Evaluate, RegularizeFootprints, RefineCrf, ExportOnnx, CheckDependencies]
+    return [ExtractBuildings, ExtractFolder, TrainModel, TrainFromMasks, PrepareTiles, PseudoMasks, ExportHeatmap,
+            ExportKernels, Evaluate, RegularizeFootprints, RefineCrf, ExportOnnx, CheckDependencies]
 
 
 class BuildSegProvider(QgsProcessingProvider):

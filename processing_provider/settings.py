@@ -69,3 +69,23 @@ def model_path(chosen: str, bundled: str) -> str:
         return chosen
     default = os.path.join(folder, DEFAULT_MODEL_NAME) if folder else ""
     return default if default and os.path.isfile(default) else bundled
+
+
+def model_folder() -> str:
+    """Where trained models go by default: the model folder setting, else ~/.local/share/buildseg/models."""
+    folder = (value(MODEL_FOLDER) or "").strip()
+    return folder or os.path.join(os.path.expanduser("~"), ".local", "share", "buildseg", "models")
+
+
+def new_model_path(stem: str) -> str:
+    """A file name in the model folder that no model has yet: `<stem>.safetensors`, `<stem>-2.safetensors`…"""
+    import re
+
+    folder = model_folder()
+    os.makedirs(folder, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "model"
+    path, n = os.path.join(folder, f"{stem}.safetensors"), 1
+    while os.path.exists(path):
+        n += 1
+        path = os.path.join(folder, f"{stem}-{n}.safetensors")
+    return path

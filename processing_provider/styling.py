@@ -1,4 +1,10 @@
-"""Give outputs loaded into the project a proper style and name (a layer post-processor, main thread)."""
+"""Give outputs loaded into the project a style, a unique name and a place in the layer tree
+(a layer post-processor: it runs on the main thread after Processing has added the layer).
+
+The outputs of one run go into one group named after the run ("BuildSeg: Extract buildings – sample"; a
+second run gets "(2)"), vector outputs on top; outputs marked hidden (masks, probabilities) are added with
+their visibility off, so the imagery and the polygons stay visible.
+"""
 
 import os
 
@@ -9,26 +15,67 @@ from .base import PLUGIN_DIR
 STYLES = os.path.join(PLUGIN_DIR, "resources", "styles")
 
 
+class RunGroup:
+    """The layer-tree group shared by the outputs of one algorithm run; named on first use (main thread)."""
+
+    def __init__(self, title: str):
+        self.title = title
+        self.name = None
+
+    def group(self, project):
+        root = project.layerTreeRoot()
+        if self.name is None:
+            existing = {g.name() for g in root.findGroups(True)}
+            n, name = 1, f"BuildSeg: {self.title}"
+            while name in existing:
+                n += 1
+                name = f"BuildSeg: {self.title} ({n})"
+            self.name = name
+            return root.insertGroup(0, name)
+        return root.findGroup(self.name) or root.insertGroup(0, self.name)
+
+    def suffix(self) -> str:
+        return self.name[len("BuildSeg: "):] if self.name else self.title
+
+
 class StyleLayer(QgsProcessingLayerPostProcessorInterface):
     _alive = []  # QGIS does not own Python post-processors: keep them referenced
 
-    def __init__(self, style: str, name: str):
+    def __init__(self, style: str, name: str, run: RunGroup = None, visible: bool = True):
         super().__init__()
-        self.style, self.name = style, name
+        self.style, self.name, self.run, self.visible = style, name, run, visible
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API name
         if layer is None or not layer.isValid():
             return
         layer.loadNamedStyle(os.path.join(STYLES, self.style))
         layer.setName(self.name)
+        project = context.project() if context is not None else None
+        if self.run is not None and project is not None:
+            self._place(project, layer)
         layer.triggerRepaint()
 
+    def _place(self, project, layer):
+        from qgis.core import QgsMapLayerType
+
+        root = project.layerTreeRoot()
+        node = root.findLayer(layer.id())
+        if node is None:
+            return
+        group = self.run.group(project)
+        layer.setName(f"{self.name} – {self.run.suffix()}")
+        on_top = layer.type() == QgsMapLayerType.VectorLayer
+        clone = node.clone()
+        group.insertChildNode(0 if on_top else -1, clone)
+        node.parent().removeChildNode(node)
+        clone.setItemVisibilityChecked(self.visible)
+
     @classmethod
-    def attach(cls, context, path: str, style: str, name: str) -> None:
+    def attach(cls, context, path: str, style: str, name: str, run: RunGroup = None, visible: bool = True) -> None:
         """Style the output at `path` when Processing loads it on completion."""
         if not path or not context.willLoadLayerOnCompletion(path):
             return
-        processor = cls(style, name)
+        processor = cls(style, name, run, visible)
         cls._alive.append(processor)
         details = context.layerToLoadOnCompletionDetails(path)
         details.name = name

@@ -49,6 +49,7 @@ class TrainModel(BuildSegAlgorithm):
     ARCHITECTURE = "ARCHITECTURE"
     MODEL = "MODEL"
     FROM_SCRATCH = "FROM_SCRATCH"
+    SEPARATE_GAP = "SEPARATE_GAP"
     TILE_SIZE = "TILE_SIZE"
     EPOCHS = "EPOCHS"
     TILES_PER_EPOCH = "TILES_PER_EPOCH"
@@ -81,8 +82,8 @@ class TrainModel(BuildSegAlgorithm):
         "distinct value becomes a class (e.g. building / road / water); without, all polygons are 'building'.\n"
         "<b>Labelled area</b>: optional polygons where labelling is complete; pixels outside are ignored, not "
         "taken as background.\n"
-        "<b>Label raster</b>: instead of polygons, a raster of class ids on the grid of the first input raster, or "
-        "a colour-coded mask with a <b>palette</b> such as '#3c1098=1;#8429f6=2' (unlisted colours are ignored).\n"
+        "Label rasters (class ids or colour-coded masks) and folder datasets of tiles: use 'Train building model "
+        "from masks'.\n"
         "<b>Validation fraction</b>: share held out for validation, spatially separated (whole rasters when "
         "there are 5 or more, else a strip of each raster); or a <b>validation area</b> polygon layer: labels "
         "inside it are used only for validation, never for training.\n"
@@ -101,25 +102,7 @@ class TrainModel(BuildSegAlgorithm):
     def initAlgorithm(self, config=None):
         arch_names, arch_default = _architectures()
         self.arch_names = arch_names
-        self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.INPUT, self.tr("Input rasters"), QgsProcessing.TypeRaster, optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.LABELS, self.tr("Labelled buildings (polygons)"), [QgsProcessing.TypeVectorPolygon],
-            optional=True))
-        self.addParameter(QgsProcessingParameterField(
-            self.CLASS_FIELD, self.tr("Class field (empty: all polygons are buildings)"), None, self.LABELS,
-            optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.LABELLED_AREA, self.tr("Labelled area (outside it pixels are ignored)"),
-            [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            self.LABEL_RASTER, self.tr("Label raster (instead of polygons)"), optional=True))
-        self.addParameter(QgsProcessingParameterFile(
-            self.DATASET_FOLDER, self.tr("Folder dataset (images/ + masks/) instead of layers"),
-            QgsProcessingParameterFile.Folder, optional=True))
-        self.addParameter(QgsProcessingParameterString(
-            self.PALETTE, self.tr("Colour palette of a colour-coded label raster ('#rrggbb=id;…')"),
-            optional=True))
+        self.input_parameters()
         self.addParameter(QgsProcessingParameterNumber(
             self.VAL_FRACTION, self.tr("Validation fraction"), QgsProcessingParameterNumber.Double, 0.2, False,
             0.0, 0.9))
@@ -128,11 +111,9 @@ class TrainModel(BuildSegAlgorithm):
             [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterEnum(
             self.ARCHITECTURE, self.tr("Architecture"), arch_names, defaultValue=arch_default))
-        self.addParameter(QgsProcessingParameterFile(
-            self.MODEL, self.tr("Starting model to fine-tune (empty: the bundled model when it fits)"),
-            extension="safetensors", optional=True))
+        self.addParameter(self.model_parameter(self.tr("Starting model (empty: the default, if it fits)")))
         self.addParameter(QgsProcessingParameterBoolean(
-            self.FROM_SCRATCH, self.tr("Train from scratch (do not start from the bundled model)"), False))
+            self.FROM_SCRATCH, self.tr("Train from scratch (no starting model)"), False))
         numbers = [
             (self.TILE_SIZE, "Tile size (px)", QgsProcessingParameterNumber.Integer, 256, 64, 2048),
             (self.EPOCHS, "Epochs", QgsProcessingParameterNumber.Integer, 10, 1, 10000),
@@ -143,6 +124,9 @@ class TrainModel(BuildSegAlgorithm):
         for name, label, kind, default, lo, hi in numbers:
             self.addParameter(QgsProcessingParameterNumber(name, self.tr(label), kind, default, False, lo, hi))
         advanced = self.add_web_layer_parameters() + [
+            QgsProcessingParameterNumber(self.SEPARATE_GAP, self.tr("Gap between touching buildings to learn (px, "
+                                                                    "0: off)"),
+                                         QgsProcessingParameterNumber.Integer, 2, False, 0, 16),
             QgsProcessingParameterNumber(self.TORCHRUN_PROCESSES, self.tr("Write a torchrun command for N processes "
                                                                           "instead of training (0: train here)"),
                                          QgsProcessingParameterNumber.Integer, 0, False, 0, 1024),
@@ -164,13 +148,27 @@ class TrainModel(BuildSegAlgorithm):
         ]
         self.add_advanced(advanced)
         self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_MODEL, self.tr("Model file"), "BuildSeg model (*.safetensors)"))
+            self.OUTPUT_MODEL, self.tr("Model file (empty: new file in model folder)"),
+            "BuildSeg model (*.safetensors)", optional=True, createByDefault=False))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_REPORT, self.tr("Training report"), "HTML files (*.html)", optional=True,
             createByDefault=False))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_METRICS, self.tr("Per-epoch metrics"), "CSV files (*.csv)", optional=True,
             createByDefault=False))
+
+    def input_parameters(self):
+        """Rasters and label polygons, both required (masks and folder datasets: 'Train ... from masks')."""
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.INPUT, self.tr("Input rasters"), QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.LABELS, self.tr("Labelled buildings (polygons)"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.CLASS_FIELD, self.tr("Class field (empty: all polygons are buildings)"), None, self.LABELS,
+            optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.LABELLED_AREA, self.tr("Labelled area (outside it pixels are ignored)"),
+            [QgsProcessing.TypeVectorPolygon], optional=True))
 
     def processAlgorithm(self, parameters, context, feedback):
         with tempfile.TemporaryDirectory(prefix="buildseg-train-") as work:  # imagery fetched from web layers
@@ -222,7 +220,7 @@ class TrainModel(BuildSegAlgorithm):
             seed=self.parameterAsInt(parameters, self.SEED, context),
             init_model=self._starting_model(parameters, context, feedback, classes, scenes),
             resume=self.parameterAsBool(parameters, self.RESUME, context))
-        out_model = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
+        out_model = self._model_destination(parameters, context, rasters)
         out_report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
         out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_METRICS, context) or None
         processes = self.parameterAsInt(parameters, self.TORCHRUN_PROCESSES, context)
@@ -238,6 +236,21 @@ class TrainModel(BuildSegAlgorithm):
         if out_csv:
             out[self.OUTPUT_METRICS] = out_csv
         return out
+
+    def _model_destination(self, parameters, context, rasters):
+        """The chosen file; a temporary or empty destination becomes a new file in the model folder (a
+        temporary file would be lost when QGIS exits)."""
+        from qgis.core import QgsProcessingUtils
+
+        from . import settings
+
+        value = parameters.get(self.OUTPUT_MODEL)
+        path = self.parameterAsFileOutput(parameters, self.OUTPUT_MODEL, context)
+        temp = QgsProcessingUtils.tempFolder()
+        if value in (None, "", "TEMPORARY_OUTPUT") or not path or path.startswith(temp):
+            stem = f"buildings-{rasters[0].name()}" if rasters else "buildings-model"
+            path = settings.new_model_path(stem)
+        return path
 
     def _torchrun(self, scenes, out_model, params, resolution, out_report, out_csv, processes, work, feedback):
         """Write the run's configuration beside the model file and return the torchrun command (no training)."""
@@ -359,7 +372,7 @@ class TrainModel(BuildSegAlgorithm):
                 overlapping += 1
             elif len(rasters) > 1:
                 feedback.pushInfo(f"No labels over {layer.name()}: it is used as background only.")
-            labels = PolygonLabels(shapes, area)
+            labels = PolygonLabels(shapes, area, self.parameterAsInt(parameters, self.SEPARATE_GAP, context))
             val = layers.shapes(val_source, layer.crs(), context, feedback, what="validation area",
                                 extent=ext) if val_source is not None else []
             if val:
@@ -402,3 +415,27 @@ def _resolution(layer):
         return None
     factor = QgsUnitTypes.fromUnitToUnitFactor(crs.mapUnits(), QgsUnitTypes.DistanceMeters)
     return layer.rasterUnitsPerPixelX() * factor
+
+
+class TrainFromMasks(TrainModel):
+    """The same training from label rasters (class ids or colour-coded) or a folder dataset of tiles."""
+
+    NAME = "trainfrommasks"
+    DISPLAY = "Train building model from masks"
+    HELP = (
+        "Trains or fine-tunes a model like 'Train building model', from masks instead of polygons: "
+        "either one <b>input raster</b> with a <b>label raster</b> of class ids on its grid (or a colour-coded mask "
+        "with a <b>palette</b> such as '#3c1098=1;#8429f6=2'; unlisted colours are ignored), or a "
+        "<b>folder dataset</b> of image and mask tiles (images/ + masks/, optionally in train/ and val/).\n\n"
+        "Every other parameter and output is as in 'Train building model'.")
+
+    def input_parameters(self):
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.INPUT, self.tr("Input raster (with a label raster)"), QgsProcessing.TypeRaster, optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            self.LABEL_RASTER, self.tr("Label raster"), optional=True))
+        self.addParameter(QgsProcessingParameterFile(
+            self.DATASET_FOLDER, self.tr("Folder dataset (instead of a raster)"),
+            QgsProcessingParameterFile.Folder, optional=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.PALETTE, self.tr("Palette of a colour-coded mask ('#rrggbb=id;…')"), optional=True))

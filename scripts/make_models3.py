@@ -90,7 +90,7 @@ def write_examples(folder: Path = OUT) -> list:
         [("prepare_tiles", "buildseg:preparetiles", {"INPUT": Src.fromModelParameter("raster"),
                                                      "LABELS": Src.fromModelParameter("labels"),
                                                      "TILE_SIZE": Src.fromStaticValue(256)}),
-         ("train", "buildseg:trainmodel", {"DATASET_FOLDER": Src.fromChildOutput("prepare_tiles", "OUTPUT"),
+         ("train", "buildseg:trainfrommasks", {"DATASET_FOLDER": Src.fromChildOutput("prepare_tiles", "OUTPUT"),
                                            "EPOCHS": Src.fromModelParameter("epochs"),
                                            "TILES_PER_EPOCH": Src.fromModelParameter("tiles_per_epoch"),
                                            "TILE_SIZE": Src.fromStaticValue(128)}),

@@ -1,10 +1,10 @@
-"""README screenshots: the 'Extract buildings' dialog and the styled outputs on the bundled sample.
+"""README screenshot: the styled outputs on the bundled sample, rendered headless (the dialogs and the desktop
+come from the real desktop: scripts/desktop_screenshots.py).
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py
 
-Writes docs/extract_dialog.png (the real Processing dialog, rendered offscreen) and docs/styled_outputs.jpg
-(QgsMapRendererParallelJob: the sample with the building polygons, and the probability heatmap, each with the
-QML style BuildSeg applies when the outputs are loaded).
+Writes docs/styled_outputs.jpg (QgsMapRendererParallelJob: the sample with the building polygons, and the
+probability heatmap, each with the QML style BuildSeg applies when the outputs are loaded).
 """
 
 import os
@@ -37,17 +37,6 @@ def start_qgis():
     plugin = buildseg.classFactory(None)
     plugin.initProcessing()
     return app, plugin  # keep the plugin (and its provider) alive
-
-
-def dialog_png(app, out: Path) -> None:
-    from processing.gui.AlgorithmDialog import AlgorithmDialog
-    from qgis.core import QgsApplication
-
-    dialog = AlgorithmDialog(QgsApplication.processingRegistry().createAlgorithmById("buildseg:extractbuildings"))
-    dialog.resize(1100, 760)
-    dialog.show()
-    app.processEvents()
-    dialog.grab().save(str(out))
 
 
 def render(layers, extent, size=(640, 640)):
@@ -94,9 +83,8 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     DOCS.mkdir(exist_ok=True)
     app, _plugin = start_qgis()
-    dialog_png(app, DOCS / "extract_dialog.png")
     outputs_jpg(DOCS / "styled_outputs.jpg")
-    print(DOCS / "extract_dialog.png", DOCS / "styled_outputs.jpg")
+    print(DOCS / "styled_outputs.jpg")
     return 0
 
 

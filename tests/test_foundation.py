@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, qgis_process
 
 ALGORITHMS = {"extractbuildings": "extraction", "extractfolder": "extraction", "trainmodel": "training",
+              "trainfrommasks": "training",
               "preparetiles": "training", "pseudomasks": "training", "exportheatmap": "analysis",
               "exportkernels": "analysis", "evaluate": "analysis", "regularizefootprints": "tools",
               "refinecrf": "tools", "exportonnx": "tools", "checkdependencies": "tools"}
@@ -77,11 +78,16 @@ def test_dependency_hint_names_missing_and_pins():
     from buildseg.engine import deps
 
     assert deps.missing(["torch", "no_such_module_xyz"]) == ["no_such_module_xyz"]
-    hint = deps.install_hint(["torch", "pydensecrf"])
+    hint = deps.install_hint(["torch", "pydensecrf", "cv2"])
     assert "torch==2.14.1" in hint and "pydensecrf2==1.1" in hint and "Check / install dependencies" in hint
+    assert "opencv-python-headless" in hint and f'--target "{deps.private_target()}"' in hint  # PEP 668-proof
     cmd = deps.pip_install_command(cuda=False)
     assert cmd[cmd.index("--target") + 1] == str(deps.private_target())
     assert str(deps.REQUIREMENTS) in cmd
+    import numpy
+
+    constraint = cmd[cmd.index("-c") + 1]  # numpy stays the one QGIS's GDAL was built against
+    assert open(constraint).read().strip() == f"numpy=={numpy.__version__}"
 
 
 def test_dependency_report_algorithm(run_alg, tmp_path):
@@ -94,6 +100,13 @@ def test_dependency_report_algorithm(run_alg, tmp_path):
     assert report["packages"]["torch"] == torch.__version__
     assert report["missing"] == []
     assert report["device"].startswith(("CPU", "CUDA"))
+    rows = {r["package"]: r for r in report["rows"]}  # distribution names, as pip knows them
+    assert {"opencv-python-headless", "scikit-image", "torchvision", "GDAL"} <= set(rows)
+    assert not {"cv2", "skimage", "osgeo"} & set(rows)
+    assert rows["pydensecrf2"]["version"] == "1.1" and not rows["pydensecrf2"]["required"]
+    assert not rows["distributed"]["required"] and "Dask" in rows["distributed"]["needed_for"]
+    assert rows["torch"]["required"] and rows["torch"]["version"] == torch.__version__
+    assert report["triton"].startswith("hidden")
 
 
 def test_provider_loads_without_torch(tmp_path):

@@ -114,7 +114,7 @@ def test_label_raster_with_palette_trains(run_alg, tmp_path):
     with rasterio.open(colour, "w", **profile) as dst:
         dst.write(rgb)
     palette = ";".join(f"{r},{g},{b}={cid - 1}" for cid, (r, g, b) in colours.items())
-    res = run_alg("buildseg:trainmodel", _params(tmp_path, INPUT=[src], LABELS=None, LABEL_RASTER=str(colour),
+    res = run_alg("buildseg:trainfrommasks", _params(tmp_path, INPUT=[src], LABELS=None, LABEL_RASTER=str(colour),
                                                  PALETTE=palette, EPOCHS=1))
     from buildseg.engine import modelfile
 
@@ -207,7 +207,7 @@ def test_prepare_tiles_then_train_on_the_folder(run_alg, tmp_path):
         assert (img.read() == src.read(window=rasterio.windows.Window(col, row, 128, 128))).all()
     total = sum(len(list((tmp_path / "tiles" / s / "masks").iterdir())) for s in ("train", "val"))
     assert total == res["TRAIN_TILES"] + res["VAL_TILES"]
-    out = run_alg("buildseg:trainmodel", {**_params(tmp_path, EPOCHS=1), "INPUT": None, "LABELS": None,
+    out = run_alg("buildseg:trainfrommasks", {**_params(tmp_path, EPOCHS=1), "INPUT": None, "LABELS": None,
                                           "DATASET_FOLDER": str(tmp_path / "tiles")})
     from buildseg.engine import modelfile
 

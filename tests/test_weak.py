@@ -106,7 +106,7 @@ def test_pseudo_masks_algorithm_output_trains_a_model(run_alg, scene, tmp_path):
     assert report["tiles"]["positive"] > 0 and report["tiles"]["negative"] > 0
     with rasterio.open(res["OUTPUT_CAM"]) as c:
         assert 0 <= c.read(1).max() <= 1
-    trained = run_alg("buildseg:trainmodel", {
+    trained = run_alg("buildseg:trainfrommasks", {
         "INPUT": [scene["raster"]], "LABEL_RASTER": res["OUTPUT"], "ARCHITECTURE": 2, "TILE_SIZE": 128,
         "EPOCHS": 1, "TILES_PER_EPOCH": 8, "BATCH_SIZE": 4, "VAL_FRACTION": 0,
         "OUTPUT_MODEL": str(tmp_path / "m.safetensors")})

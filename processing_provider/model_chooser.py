@@ -1,0 +1,59 @@
+"""The MODEL parameter's widget in dialogs: a list of the bundled model and the model folder's models, each
+with its description (architecture, bands, resolution, classes), plus a browse button for any other file.
+The parameter stays a plain file path, so qgis_process, batch runs and the model builder take paths."""
+
+import glob
+import os
+
+from processing.gui.wrappers import WidgetWrapper
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QToolButton, QWidget
+
+from ..engine.modelfile import catalogue
+from . import settings
+from .base import DEFAULT_MODEL
+
+
+def available_models() -> list:
+    """[(value, label, description)]: the default model first (value ''), then the model folder's files."""
+    folder = settings.model_folder()
+    files = sorted(glob.glob(os.path.join(folder, "*.safetensors"))) if os.path.isdir(folder) else []
+    default = settings.model_path("", DEFAULT_MODEL)
+    out = [("", f"Default model ({os.path.basename(default)})", desc) for _, _, desc in catalogue([default])]
+    out += [(path, name, desc) for path, name, desc in catalogue(files) if path != default]
+    return out
+
+
+class ModelChooserWrapper(WidgetWrapper):
+    def createWidget(self):  # noqa: N802 - Processing API name
+        box = QWidget()
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.combo = QComboBox()
+        self.combo.setObjectName("buildseg_model_chooser")
+        self.combo.setEditable(True)
+        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(20)
+        for value, label, desc in available_models():
+            self.combo.addItem(f"{label} — {desc}", value)
+            self.combo.setItemData(self.combo.count() - 1, desc, Qt.ToolTipRole)
+        browse = QToolButton()
+        browse.setText("…")
+        browse.clicked.connect(self._browse)
+        layout.addWidget(self.combo, 1)
+        layout.addWidget(browse)
+        return box
+
+    def _browse(self):
+        path, _ = QFileDialog.getOpenFileName(self.widget, self.tr("Choose a BuildSeg model"),
+                                              settings.model_folder(), "BuildSeg model (*.safetensors)")
+        if path:
+            self.combo.setEditText(path)
+
+    def setValue(self, value):  # noqa: N802 - Processing API name
+        self.setComboValue(value or "", self.combo)
+
+    def value(self):
+        text = self.combo.currentText().strip()
+        idx = self.combo.findText(text)
+        return self.combo.itemData(idx) if idx >= 0 else text

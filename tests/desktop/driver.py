@@ -1,0 +1,163 @@
+"""Drive the real QGIS desktop (started with `qgis --code driver.py`): open Processing dialogs, press Run,
+wait for each run, record what a user would see, take screenshots, quit.
+
+The plan (JSON, path in BUILDSEG_DESKTOP_PLAN): {"report": path, "shots": folder, "steps": [{"id": name,
+"alg": algorithm id, "params": {...}, "timeout": s}]}. The report lists per step: finished, results, the
+progress values seen, the log's last lines, the project's layers (name, group, visible, order), and whether
+Mesa's libLLVM was loaded in this process (the condition of the triton crash).
+"""
+
+import json
+import os
+import time
+import traceback
+
+from qgis.core import QgsApplication, QgsProject
+from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtWidgets import QComboBox, QLabel, QProgressBar, QScrollArea, QTextEdit, QToolBar, QWidget
+from qgis.utils import iface, plugins
+
+PLAN = json.load(open(os.environ["BUILDSEG_DESKTOP_PLAN"]))
+REPORT = {"steps": [], "plugins": [], "errors": []}
+STATE = {"i": -1, "dlg": None, "t0": 0.0, "progress": []}
+
+
+def layer_tree():
+    """Layers of the project in legend order: name, group, visible."""
+    out = []
+    root = QgsProject.instance().layerTreeRoot()
+    for node in root.findLayers():
+        parent = node.parent()
+        out.append({"name": node.name(), "group": parent.name() if parent is not root else "",
+                    "visible": node.isVisible(), "source": node.layer().source() if node.layer() else ""})
+    return out
+
+
+def write_report():
+    maps = open("/proc/self/maps").read()
+    REPORT["libllvm_loaded"] = "libLLVM" in maps
+    REPORT["triton_loaded"] = "libtriton" in maps
+    REPORT["plugins"] = sorted(plugins)
+    REPORT["toolbar"], REPORT["raster_menu"] = [], []
+    if iface is not None:
+        bar = iface.mainWindow().findChild(QToolBar, "BuildSegToolbar")
+        REPORT["toolbar"] = [a.text() for a in bar.actions()] if bar is not None else []
+        for action in iface.rasterMenu().actions():
+            if action.menu() is not None and action.text().replace("&", "") == "BuildSeg":
+                REPORT["raster_menu"] = [a.text() for a in action.menu().actions()]
+    with open(PLAN["report"] + ".part", "w") as f:
+        json.dump(REPORT, f, indent=1, default=str)
+    os.replace(PLAN["report"] + ".part", PLAN["report"])
+
+
+def shoot(widget, name):
+    path = os.path.join(PLAN["shots"], name + ".png")
+    widget.grab().save(path)
+    return path
+
+
+def guarded(fn):
+    """Run a timer callback; an exception is reported and ends the session (no modal error dialog)."""
+    def run(*args):
+        try:
+            fn(*args)
+        except Exception:
+            REPORT["errors"].append(traceback.format_exc())
+            write_report()
+            QgsApplication.exit(3)
+    return run
+
+
+@guarded
+def start_next():
+    import processing
+
+    STATE["i"] += 1
+    if STATE["i"] >= len(PLAN["steps"]):
+        write_report()
+        # close the project inside the event loop first: QGIS 3.22 crashes when its main window is torn
+        # down with layers still in the tree (the style dock's active-layer slot), as a user never does
+        QgsProject.instance().clear()
+        QTimer.singleShot(1000, lambda: QgsApplication.exit(0))
+        return
+    step = PLAN["steps"][STATE["i"]]
+    dlg = processing.createAlgorithmDialog(step["alg"], step.get("params", {}))
+    dlg.show()
+    STATE.update(dlg=dlg, t0=time.time(), progress=[])
+    rec = {"id": step["id"], "alg": step["alg"], "size": [dlg.width(), dlg.height()]}
+    REPORT["steps"].append(rec)
+    QTimer.singleShot(1500, lambda: press_run(rec, dlg))
+
+
+@guarded
+def press_run(rec, dlg):
+    try:
+        chooser = dlg.findChild(QComboBox, "buildseg_model_chooser")
+        rec["model_choices"] = [chooser.itemText(i) for i in range(chooser.count())] if chooser else None
+        rec["horizontal_scroll"] = [f"{a.objectName()} {a.widget().minimumSizeHint().width()} > "
+                                    f"{a.viewport().width()}" for a in dlg.findChildren(QScrollArea)
+                                    if a.horizontalScrollBar().isVisible()]
+        rec["too_wide"] = [
+            f"{type(w).__name__} {w.text() if hasattr(w, 'text') else w.objectName()}: {w.minimumSizeHint().width()}"
+            for a in dlg.findChildren(QScrollArea) for w in a.widget().findChildren(QWidget)
+            if w.minimumSizeHint().width() > a.viewport().width() and w.isVisible()][:12]
+        rec["optional_labels"] = [w.text() for w in dlg.findChildren(QLabel) if w.text().endswith("[optional]")]
+        rec["dialog_shot"] = shoot(dlg, rec["id"] + "_dialog")
+        dlg.runButton().click()
+    except Exception:
+        REPORT["errors"].append(traceback.format_exc())
+    QTimer.singleShot(500, poll)
+
+
+@guarded
+def poll():
+    dlg, step, rec = STATE["dlg"], PLAN["steps"][STATE["i"]], REPORT["steps"][-1]
+    bar = dlg.findChild(QProgressBar)
+    if bar is not None:  # sampled, not connected: a Python slot on the dialog's bar is not ours to add
+        STATE["progress"].append([bar.value(), bar.maximum()])
+    log = dlg.findChild(QTextEdit, "txtLog")
+    text = log.toPlainText() if log is not None else ""
+    done = dlg.wasExecuted() or "Execution failed" in text or "Execution completed" in text
+    if not done and time.time() - STATE["t0"] < step.get("timeout", 300):
+        QTimer.singleShot(200, poll)
+        return
+    QTimer.singleShot(1500, lambda: finish(rec, dlg, text, done))
+
+
+@guarded
+def finish(rec, dlg, text, done):
+    log = dlg.findChild(QTextEdit, "txtLog")
+    text = log.toPlainText() if log is not None else text
+    results = dlg.results()
+    rec["outputs_exist"] = {k: os.path.exists(v) for k, v in results.items() if isinstance(v, str) and "/" in v}
+    rec.update(finished=bool(done), executed=dlg.wasExecuted(), results=results,
+               progress=STATE["progress"], log_tail=text[-3000:], seconds=round(time.time() - STATE["t0"], 1),
+               layers=layer_tree())
+    rec["log_shot"] = shoot(dlg, rec["id"] + "_log")
+    if iface is not None:
+        iface.mapCanvas().zoomToFullExtent()
+        iface.mapCanvas().refreshAllLayers()
+        QTimer.singleShot(2500, lambda: after_render(rec, dlg))
+    else:
+        after_render(rec, dlg)
+
+
+@guarded
+def after_render(rec, dlg):
+    rec["window_shot"] = shoot(iface.mainWindow(), rec["id"] + "_window")
+    html = PLAN["steps"][STATE["i"]].get("show_html")
+    if html and rec["results"].get(html):
+        from qgis.PyQt.QtWidgets import QTextBrowser
+
+        view = QTextBrowser()
+        view.resize(1000, 900)
+        view.setHtml(open(rec["results"][html], encoding="utf-8").read())
+        view.show()
+        rec["html_shot"] = shoot(view, rec["id"] + "_html")
+        view.close()
+    dlg.close()
+    write_report()
+    QTimer.singleShot(500, start_next)
+
+
+QTimer.singleShot(2000, start_next)

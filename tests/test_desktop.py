@@ -1,0 +1,145 @@
+"""The real QGIS desktop: the `qgis` binary under Xvfb with its normal GL integration (Mesa, so libLLVM is
+loaded), BuildSeg enabled in a private profile; algorithms run through their dialogs' Run button."""
+
+import ctypes.util
+import glob
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from conftest import DEFAULT_MODEL, ROOT
+
+sys.path.insert(0, str(ROOT / "tests" / "desktop"))
+from launch import run_plan  # noqa: E402
+
+SAMPLE = str(ROOT / "resources" / "sample" / "sample.tif")
+SAMPLE_LABELS = str(ROOT / "resources" / "sample" / "sample_buildings.gpkg")
+
+
+def mesa_llvm() -> str:
+    found = sorted(glob.glob("/usr/lib/*/libLLVM-*.so*")) or [ctypes.util.find_library("LLVM-15")]
+    assert found and found[0], "Mesa's libLLVM is missing: `make setup` installs QGIS, which brings it"
+    return found[0]
+
+
+def test_engine_imports_torch_with_mesa_llvm_loaded(tmp_path):
+    """The crash of issue 22: triton's LLVM against Mesa's. Run where a QGIS desktop would be."""
+    code = textwrap.dedent(f"""
+        import ctypes, sys
+        ctypes.CDLL({mesa_llvm()!r}, mode=ctypes.RTLD_GLOBAL)
+        sys.path.insert(0, {str(tmp_path)!r})
+        import buildseg.engine
+        import torch, torchvision
+        from buildseg.engine.models import registry
+        net = registry.build("unet-mobilenet", 3, 2, {{"pretrained": False}}).eval()
+        with torch.inference_mode():
+            print(tuple(net(torch.zeros(1, 3, 64, 64)).shape), "triton" in sys.modules and sys.modules["triton"])
+    """)
+    (tmp_path / "buildseg").symlink_to(ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
+    assert proc.stdout.split() == ["(1,", "2,", "64,", "64)", "None"]  # triton hidden, the model ran
+
+
+@pytest.fixture(scope="module")
+def desktop(tmp_path_factory):
+    """One desktop session: dependency check, extraction twice, training; its report."""
+    work = tmp_path_factory.mktemp("desktop")
+    models = work / "models"
+    models.mkdir()
+    shutil.copy(DEFAULT_MODEL, models / "city.safetensors")
+    (models / "broken.safetensors").write_bytes(b"not a model")
+    extract = {"INPUT": SAMPLE, "OUTPUT_MASK": "TEMPORARY_OUTPUT", "OUTPUT_PROBABILITY": "TEMPORARY_OUTPUT",
+               "OUTPUT_POLYGONS": "TEMPORARY_OUTPUT"}
+    steps = [
+        {"id": "dependencies", "alg": "buildseg:checkdependencies", "params": {}, "timeout": 120},
+        {"id": "extract", "alg": "buildseg:extractbuildings", "params": extract, "timeout": 300},
+        {"id": "extract_again", "alg": "buildseg:extractbuildings", "params": extract, "timeout": 300},
+        {"id": "train", "alg": "buildseg:trainmodel", "timeout": 400,
+         "params": {"INPUT": [SAMPLE], "LABELS": SAMPLE_LABELS, "EPOCHS": 1, "TILES_PER_EPOCH": 8,
+                    "BATCH_SIZE": 4, "TILE_SIZE": 128, "ARCHITECTURE": 2, "FROM_SCRATCH": True}},
+    ]
+    code, report, output = run_plan(steps, work, timeout=1200,
+                                    settings={"Processing": {"Configuration\\BUILDSEG_MODEL_FOLDER": str(models)}})
+    return {"code": code, "report": report, "output": output, "work": work, "models": models}
+
+
+def step(desktop, name):
+    assert desktop["report"] is not None, f"QGIS died (exit {desktop['code']}): {desktop['output'][-3000:]}"
+    return next(s for s in desktop["report"]["steps"] if s["id"] == name)
+
+
+def test_desktop_survives_every_run(desktop):
+    assert desktop["code"] == 0, f"QGIS exit {desktop['code']}: {desktop['output'][-3000:]}"
+    report = desktop["report"]
+    assert report["libllvm_loaded"], "the desktop did not load Mesa's libLLVM: the test would prove nothing"
+    assert not report["triton_loaded"]
+    assert "buildseg" in report["plugins"] and not report["errors"]
+    for s in report["steps"]:
+        assert s["finished"] and s["executed"], f"{s['id']}: {s['log_tail'][-1500:]}"
+        assert "Traceback" not in s["log_tail"]
+
+
+def test_dependency_report_in_desktop(desktop):
+    s = step(desktop, "dependencies")
+    assert "torch" in s["results"]["REPORT"] and "Device:" in s["log_tail"]
+
+
+def test_extraction_outputs_grouped_and_ordered(desktop):
+    s = step(desktop, "extract")
+    assert s["outputs_exist"] == {"OUTPUT_MASK": True, "OUTPUT_PROBABILITY": True, "OUTPUT_POLYGONS": True}
+    ours = [lay for lay in s["layers"] if lay["group"].startswith("BuildSeg:")]
+    assert [lay["name"] for lay in ours] == ["Buildings – sample", "Building probability – sample",
+                                             "Building mask – sample"]
+    assert [lay["visible"] for lay in ours] == [True, False, False]
+    assert len({lay["group"] for lay in ours}) == 1
+
+
+def test_second_run_gets_unique_names(desktop):
+    first = [lay for lay in step(desktop, "extract")["layers"] if lay["group"].startswith("BuildSeg:")]
+    both = [lay for lay in step(desktop, "extract_again")["layers"] if lay["group"].startswith("BuildSeg:")]
+    names = [lay["name"] for lay in both]
+    assert len(both) == 2 * len(first) and len(set(names)) == len(names)
+    assert both[0]["group"] != both[-1]["group"] and both[0]["group"].endswith("(2)")
+
+
+def test_extraction_reports_a_real_percentage(desktop):
+    seen = step(desktop, "extract")["progress"]
+    assert any(mx == 100 and 0 < v < 100 for v, mx in seen), seen
+
+
+def test_training_in_desktop_writes_model_to_model_folder(desktop):
+    s = step(desktop, "train")
+    model = Path(s["results"]["OUTPUT_MODEL"])
+    assert model.exists() and model.parent == desktop["models"], model
+    assert "Loading resulting layers" not in s["log_tail"].split("Execution failed")[-1] or \
+        "Execution failed" not in s["log_tail"]
+
+
+def test_menu_and_toolbar_entries(desktop):
+    report = desktop["report"]
+    assert report["toolbar"] == ["Extract buildings…", "Train building model…"]
+    assert report["raster_menu"] == ["Extract buildings…", "Train building model…", "Check / install dependencies…"]
+
+
+def test_model_chooser_lists_default_and_folder_models(desktop):
+    choices = step(desktop, "extract")["model_choices"]
+    assert choices[0].startswith("Default model (buildings-default.safetensors) — ")
+    assert len(choices) == 2 and choices[1].startswith("city.safetensors — ")  # the broken file is left out
+    assert "band(s)" in choices[1] and " m, building" in choices[1]
+
+
+@pytest.mark.parametrize("name", ["extract", "train", "dependencies"])
+def test_dialogs_fit_their_default_size(desktop, name):
+    s = step(desktop, name)
+    assert not s["horizontal_scroll"], s["too_wide"]
+
+
+def test_train_dialog_marks_only_optional_inputs_optional(desktop):
+    optional = step(desktop, "train")["optional_labels"]
+    assert not [t for t in optional if t.startswith(("Input rasters", "Labelled buildings"))], optional
+    assert any(t.startswith("Labelled area") for t in optional)
