@@ -6,12 +6,14 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
 
 import numpy as np
 
 from . import ddp, memory, modelfile
 from .atomic import atomic_path, check_writable
 from .augment import sensor_augment
+from .budget import TimeBudget
 from .dataset import (
     RandomWindows,
     band_statistics,
@@ -53,6 +55,7 @@ class TrainParams:
     resume: bool = True
     grad_clip: float = 1.0
     threads: int = 0
+    time_budget: float = 0.0  # minutes of training; 0: run `epochs`
 
 
 @dataclass
@@ -149,18 +152,22 @@ class BatchLoader:
         self.pool.shutdown(wait=True)
 
 
-def _lr_factor(schedule, epoch, step, steps_per_epoch, epochs, warmup):
-    t = epoch + step / steps_per_epoch
-    if warmup and t < warmup:
-        return max(0.05, t / warmup)
-    p = min(1.0, (t - warmup) / max(1e-9, epochs - warmup))
+def _lr_at(schedule: str, p: float, warm: float) -> float:
+    """Learning-rate factor when a share `p` of the training is done, `warm` of it being warm-up."""
+    if warm and p < warm:
+        return max(0.05, p / warm)
+    q = min(1.0, (p - warm) / max(1e-9, 1 - warm))
     if schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * p))
+        return 0.5 * (1 + math.cos(math.pi * q))
     if schedule == "poly":
-        return (1 - p) ** 0.9
+        return (1 - q) ** 0.9
     if schedule == "step":
-        return 0.1 ** int(p * 3)
+        return 0.1 ** int(q * 3)
     return 1.0
+
+
+def _lr_factor(schedule, epoch, step, steps_per_epoch, epochs, warmup):
+    return _lr_at(schedule, (epoch + step / steps_per_epoch) / epochs, warmup / epochs)
 
 
 def evaluate(model, scenes, windows, bands, mean, std, num_classes, device, batch, progress=None):
@@ -189,6 +196,79 @@ def evaluate(model, scenes, windows, bands, mean, std, num_classes, device, batc
     return cm
 
 
+def _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress, target):
+    """(scores, the score that picks the best model) on the validation tiles."""
+    from .metrics import scores
+
+    cm = evaluate(model, scenes, vwin, bands, mean, std, info.num_classes, dev, params.batch_size, progress)
+    sc = scores(cm)
+    return sc, (sc["iou"][target] if target is not None else sc["mean_iou"])
+
+
+def _score_columns(sc: dict, info) -> dict:
+    if not sc:
+        return {}
+    row = {"val_mean_iou": sc["mean_iou"], "val_accuracy": sc["accuracy"]}
+    row.update({f"val_iou_{c['name']}": iou for c, iou in zip(info.classes, sc["iou"])})
+    return row
+
+
+def _starting_score(run):
+    """The starting model's validation score and weights: a fine-tune must beat them to replace them."""
+    sc, score = run.validate()
+    run.progress.info(f"Starting model: validation IoU {score:.4f}")
+    return {"score": score, "epoch": 0, "metrics": sc}, \
+        {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+
+
+def _train_epoch(run, epoch):
+    """One epoch of steps (fewer when the time budget runs out); returns (losses, out of time)."""
+    torch, p, budget = run.torch, run.params, run.budget
+    run.model.train()
+    run.loader.set_epoch(epoch)
+    torch.manual_seed(p.seed + epoch)
+    losses = []
+    for step in range(run.steps):
+        run.progress.check()
+        if budget.no_time_for_step():
+            return losses, True
+        t_step = time.monotonic()
+        ddp.maybe_crash(epoch, step, run.dist)
+        factor = _lr_at(p.schedule, budget.fraction(), min(0.1, p.warmup_epochs * 0.05)) if budget.active \
+            else _lr_factor(p.schedule, epoch, step, run.steps, p.epochs, p.warmup_epochs)
+        for g in run.opt.param_groups:
+            g["lr"] = p.lr * factor
+        losses.append(_step(run, *run.loader.get()))
+        budget.record_step(time.monotonic() - t_step)
+        done = budget.fraction() if budget.active else \
+            (epoch - run.start_epoch + (step + 1) / run.steps) / max(1, p.epochs - run.start_epoch)
+        run.progress.set_progress(95.0 * done)
+    return losses, budget.active and budget.no_time_for_step()
+
+
+def _step(run, x, y) -> float:
+    """One optimisation step on a batch; returns its loss."""
+    torch, dev, opt, scaler = run.torch, run.dev, run.opt, run.scaler
+    x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+    if dev.type == "cuda":
+        x = x.to(memory_format=torch.channels_last)
+    opt.zero_grad(set_to_none=True)
+    with torch.autocast(dev.type, dtype=torch.float16, enabled=dev.type == "cuda"):
+        loss, _ = run.deep_supervision(run.loss_fn, run.net(x), y)
+    if scaler:
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+    else:
+        loss.backward()
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.params.grad_clip)
+    if scaler:
+        scaler.step(opt)
+        scaler.update()
+    else:
+        opt.step()
+    return float(loss.detach())
+
+
 def train(scenes, out_model: str, params: TrainParams, progress: Progress = None,
           out_report: str = None, out_csv: str = None, resolution: float = None) -> TrainResult:
     """Train (or fine-tune) a model on `scenes` and write the model file atomically."""
@@ -196,7 +276,6 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
 
     from . import device as devices
     from .losses import deep_supervision, make_loss
-    from .metrics import scores
 
     progress = progress or Progress()
     t0 = time.time()
@@ -237,74 +316,48 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     loss_fn = make_loss(params.loss, weights)
     opt = _optimizer(torch, model, params)
     steps = max(1, params.tiles_per_epoch // (params.batch_size * dist.world))
-    history, best, start_epoch = [], {"score": -1.0, "epoch": 0, "metrics": {}}, 0
+    history, best, start_epoch, spent = [], {"score": -1.0, "epoch": 0, "metrics": {}}, 0, 0.0
     ckpt = checkpoint_path(out_model)
     best_state = None
     if params.resume and os.path.exists(ckpt):
-        start_epoch, history, best, best_state = _load_checkpoint(torch, ckpt, model, opt, params, progress)
+        start_epoch, history, best, best_state, spent = _load_checkpoint(torch, ckpt, model, opt, params, progress)
     target = info.class_index("building") if any(c["name"] == "building" for c in info.classes) else None
-    scaler = torch.amp.GradScaler("cuda") if dev.type == "cuda" else None
-    cancelled = False
-    epoch = start_epoch
     loader = BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed,
                          (dist.rank, dist.world))
-    net = ddp.wrap(model, dist, dev)  # what trains; `model` (the same weights) evaluates and is saved
+    run = SimpleNamespace(
+        torch=torch, model=model, net=ddp.wrap(model, dist, dev), opt=opt, loss_fn=loss_fn, loader=loader,
+        scaler=torch.amp.GradScaler("cuda") if dev.type == "cuda" else None, dev=dev, dist=dist, params=params,
+        steps=steps, start_epoch=start_epoch, progress=progress, budget=TimeBudget(params.time_budget, spent),
+        validate=lambda: _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress, target),
+        deep_supervision=deep_supervision)
+    if params.init_model and vwin and dist.is_main and start_epoch == 0:
+        best, best_state = _starting_score(run)
+    cancelled, epoch = False, start_epoch
     try:
-        for epoch in range(start_epoch, params.epochs):
-            model.train()
-            loader.set_epoch(epoch)
-            torch.manual_seed(params.seed + epoch)
-            losses = []
-            for step in range(steps):
-                progress.check()
-                ddp.maybe_crash(epoch, step, dist)
-                for g in opt.param_groups:
-                    g["lr"] = params.lr * _lr_factor(params.schedule, epoch, step, steps, params.epochs,
-                                                     params.warmup_epochs)
-                x, y = loader.get()
-                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-                if dev.type == "cuda":
-                    x = x.to(memory_format=torch.channels_last)
-                opt.zero_grad(set_to_none=True)
-                with torch.autocast(dev.type, dtype=torch.float16, enabled=dev.type == "cuda"):
-                    loss, _ = deep_supervision(loss_fn, net(x), y)
-                if scaler:
-                    scaler.scale(loss).backward()
-                    scaler.unscale_(opt)
-                else:
-                    loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), params.grad_clip)
-                if scaler:
-                    scaler.step(opt)
-                    scaler.update()
-                else:
-                    opt.step()
-                losses.append(float(loss.detach()))
-                progress.set_progress(95.0 * (epoch - start_epoch + (step + 1) / steps)
-                                      / max(1, params.epochs - start_epoch))
+        for epoch in range(start_epoch, params.epochs if not run.budget.active else 10**9):
+            losses, out_of_time = _train_epoch(run, epoch)
+            if not losses:
+                break
             row = {"epoch": epoch + 1, "loss": ddp.mean(float(np.mean(losses)), dist), "lr": opt.param_groups[0]["lr"],
-                   "seconds": round(time.time() - t0, 1)}
-            if vwin and dist.is_main:
-                cm = evaluate(model, scenes, vwin, bands, mean, std, info.num_classes, dev,
-                              params.batch_size, progress)
-                sc = scores(cm)
-                row.update({"val_mean_iou": sc["mean_iou"], "val_accuracy": sc["accuracy"]})
-                for c, iou in zip(info.classes, sc["iou"]):
-                    row[f"val_iou_{c['name']}"] = iou
-                score = sc["iou"][target] if target is not None else sc["mean_iou"]
-            else:
-                sc, score = {}, -row["loss"]
+                   "seconds": round(time.time() - t0, 1), "steps": len(losses)}
+            sc, score = run.validate() if vwin and dist.is_main else ({}, -row["loss"])
+            row.update(_score_columns(sc, info))
             history.append(row)
-            progress.info("Epoch {epoch}/{n}: loss {loss:.4f}".format(n=params.epochs, **row) +
-                          (f", validation IoU {score:.4f}" if vwin else ""))
+            left = f", {run.budget.describe_left()}" if run.budget.active else ""
+            progress.info("Epoch {epoch}/{n}: loss {loss:.4f}".format(
+                n=params.epochs if not run.budget.active else "…", **row) +
+                (f", validation IoU {score:.4f}" if vwin else "") + left)
             if score > best["score"]:
                 best = {"score": score, "epoch": epoch + 1, "metrics": sc}
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             if dist.is_main:
-                _save_checkpoint(torch, ckpt, model, opt, epoch + 1, history, best, best_state)
+                _save_checkpoint(torch, ckpt, model, opt, epoch + 1, history, best, best_state, run.budget.spent())
             ddp.barrier(dist)
             if ddp.from_main(bool(params.patience and epoch + 1 - best["epoch"] >= params.patience), dist):
                 progress.info(f"Early stopping: no improvement for {params.patience} epoch(s).")
+                break
+            if out_of_time:
+                progress.info(f"Time budget of {params.time_budget:g} min reached after {epoch + 1} epoch(s).")
                 break
     except Cancelled:
         if best_state is None:
@@ -314,6 +367,9 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
                       f"(epoch {best['epoch']}); run again with resume to continue.")
     finally:
         loader.close()
+    if params.init_model and best["epoch"] == 0 and best_state is not None:
+        progress.warn(f"Fine-tuning did not beat the starting model on the validation tiles (IoU "
+                      f"{best['score']:.4f}): the starting model's weights are kept.")
     if not dist.is_main:  # rank 0 writes the model and the reports
         ddp.finish(dist)
         return TrainResult(out_model, len(history), best["epoch"], best["metrics"], history, cancelled,
@@ -328,6 +384,8 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
         "seconds": round(time.time() - t0, 1), "device": str(dev), "fine_tuned_from":
             os.path.basename(params.init_model) if params.init_model else None,
         "params": {k: v for k, v in asdict(params).items() if k not in ("classes",)},
+        "time_budget_min": params.time_budget, "training_seconds": round(run.budget.spent(), 1),
+        "steps": int(sum(h.get("steps", 0) for h in history)),
     }
     info.metrics = {"validation": best["metrics"], "validation_score": best["score"]}
     modelfile.save(out_model, model, info)
@@ -400,12 +458,12 @@ def _initial_model(params, bands, scenes, resolution, progress):
     return model.train(), info
 
 
-def _save_checkpoint(torch, path, model, opt, epoch, history, best, best_state):
+def _save_checkpoint(torch, path, model, opt, epoch, history, best, best_state, spent=0.0):
     import json
 
     state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
              "history": json.dumps(history), "best": json.dumps(best),
-             "best_state": best_state or {}}
+             "best_state": best_state or {}, "spent": torch.tensor(float(spent))}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
@@ -419,10 +477,11 @@ def _load_checkpoint(torch, path, model, opt, params, progress):
         opt.load_state_dict(state["optimizer"])
     except Exception as exc:
         progress.warn(f"Ignoring the unreadable checkpoint {path} ({exc}); starting afresh.")
-        return 0, [], {"score": -1.0, "epoch": 0, "metrics": {}}, None
+        return 0, [], {"score": -1.0, "epoch": 0, "metrics": {}}, None, 0.0
     epoch = int(state["epoch"])
     progress.info(f"Resuming from checkpoint {path} after epoch {epoch}.")
-    return epoch, json.loads(state["history"]), json.loads(state["best"]), state["best_state"] or None
+    spent = float(state["spent"]) if "spent" in state else 0.0
+    return epoch, json.loads(state["history"]), json.loads(state["best"]), state["best_state"] or None, spent
 
 
 def write_csv(path: str, history: list) -> None:

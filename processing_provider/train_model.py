@@ -50,6 +50,7 @@ class TrainModel(BuildSegAlgorithm):
     MODEL = "MODEL"
     FROM_SCRATCH = "FROM_SCRATCH"
     SEPARATE_GAP = "SEPARATE_GAP"
+    TIME_BUDGET = "TIME_BUDGET"
     TILE_SIZE = "TILE_SIZE"
     EPOCHS = "EPOCHS"
     TILES_PER_EPOCH = "TILES_PER_EPOCH"
@@ -91,6 +92,12 @@ class TrainModel(BuildSegAlgorithm):
         "model</b>: fine-tune an existing model file (bands and classes must match); when empty, the bundled "
         "model is fine-tuned if architecture, band count and classes fit, unless <b>train from scratch</b> is "
         "ticked.\n"
+        "<b>Time budget</b>: minutes of training (0: run the epochs). Training stops before the budget would be "
+        "passed, the learning-rate schedule (warm-up, then decay) runs over the budget, progress shows the time "
+        "left, and the best model so far (by validation IoU) is written; epochs then only set how often it "
+        "validates (every 'tiles per epoch' tiles).\n"
+        "Fine-tuning never ends below its start: the starting model is scored on the validation tiles first, "
+        "and if no epoch beats it its weights are kept (with a warning).\n"
         "Training: tile size (px, typical 256-512), epochs, tiles per epoch, batch size, learning rate (1e-3 for "
         "AdamW), loss (CE+Dice, CE, Dice, focal), class weights ('1,3'), optimizer, schedule, warm-up epochs, "
         "augmentation (flips, 90° rotations, scale, brightness/contrast), early-stopping patience (0 = off), "
@@ -103,6 +110,9 @@ class TrainModel(BuildSegAlgorithm):
         arch_names, arch_default = _architectures()
         self.arch_names = arch_names
         self.input_parameters()
+        self.addParameter(QgsProcessingParameterNumber(
+            self.TIME_BUDGET, self.tr("Time budget (minutes, 0: train for the epochs)"),
+            QgsProcessingParameterNumber.Double, 0.0, False, 0.0, 100000.0))
         self.addParameter(QgsProcessingParameterNumber(
             self.VAL_FRACTION, self.tr("Validation fraction"), QgsProcessingParameterNumber.Double, 0.2, False,
             0.0, 0.9))
@@ -219,7 +229,8 @@ class TrainModel(BuildSegAlgorithm):
             device=self.device_choice(parameters, context),
             seed=self.parameterAsInt(parameters, self.SEED, context),
             init_model=self._starting_model(parameters, context, feedback, classes, scenes),
-            resume=self.parameterAsBool(parameters, self.RESUME, context))
+            resume=self.parameterAsBool(parameters, self.RESUME, context),
+            time_budget=self.parameterAsDouble(parameters, self.TIME_BUDGET, context))
         out_model = self._model_destination(parameters, context, rasters)
         out_report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
         out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_METRICS, context) or None

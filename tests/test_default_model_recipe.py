@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+
 from conftest import DATA, DEFAULT_MODEL
 
 CITY = DATA / "cities" / "banepa-fair"

@@ -1,0 +1,125 @@
+"""Train with a time budget; fine-tuning never ends below its start."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import DEFAULT_MODEL, dubai, dubai_labels
+
+FAST = {"ARCHITECTURE": 0, "TILE_SIZE": 128, "TILES_PER_EPOCH": 16, "BATCH_SIZE": 4, "LEARNING_RATE": 0.003,
+        "VAL_FRACTION": 0.25, "SEED": 3, "FROM_SCRATCH": True}
+
+
+@pytest.fixture(autouse=True)
+def small_unet(monkeypatch):
+    import dataclasses
+
+    from buildseg.engine.models import registry
+
+    small = dataclasses.replace(registry.ARCHITECTURES["unet"], defaults={"base": 8, "depth": 3})
+    monkeypatch.setitem(registry.ARCHITECTURES, "unet", small)
+
+
+def _params(tmp_path, **extra):
+    return {"INPUT": [dubai("tile1_part1")], "LABELS": dubai_labels("tile1_part1"), "EPOCHS": 1000,
+            "OUTPUT_MODEL": str(tmp_path / "model.safetensors"), "OUTPUT_METRICS": str(tmp_path / "m.csv"),
+            **FAST, **extra}
+
+
+def test_time_budget_stops_within_one_step_and_writes_the_best_model(run_alg, tmp_path):
+    from buildseg.engine import modelfile
+
+    budget_min = 0.25
+    res = run_alg("buildseg:trainmodel", _params(tmp_path, TIME_BUDGET=budget_min))
+    info = modelfile.read_info(res["OUTPUT_MODEL"])
+    t = info.training
+    assert t["epochs_run"] > 1 and t["epochs_run"] < 1000  # the budget, not the epochs, ended it
+    step = t["training_seconds"] / max(1, t["steps"])
+    assert budget_min * 60 - 3 * step - 5 < t["training_seconds"] <= budget_min * 60 + step, (t, step)
+    history = [float(r.split(",")[0]) for r in Path(res["OUTPUT_METRICS"]).read_text().splitlines()[1:]]
+    assert len(history) == t["epochs_run"]
+    assert t["best_epoch"] >= 1
+
+
+def test_budget_learning_rate_follows_the_budget():
+    from buildseg.engine.training import _lr_at
+
+    assert _lr_at("cosine", 0.0, 0.1) == 0.05 and abs(_lr_at("cosine", 0.1, 0.1) - 1.0) < 1e-9
+    assert _lr_at("cosine", 0.55, 0.1) == pytest.approx(0.5) and _lr_at("cosine", 1.0, 0.1) == pytest.approx(0.0)
+
+
+class _CancelAfter:
+    """Engine progress that records messages and cancels after `seconds`."""
+
+    def __new__(cls, seconds):
+        from buildseg.engine.progress import Progress
+
+        class CancelAfter(Progress):
+            def __init__(self):
+                self.t0, self.seconds, self.messages = time.monotonic(), seconds, []
+
+            def is_canceled(self):
+                return time.monotonic() - self.t0 > self.seconds
+
+            def info(self, message):
+                self.messages.append(message)
+
+            warn = info
+
+        return CancelAfter()
+
+
+def _scene():
+    import json
+
+    from osgeo import ogr
+
+    from buildseg.engine.dataset import Scene
+    from buildseg.engine.labels import PolygonLabels
+
+    ds = ogr.Open(dubai_labels("tile1_part1"))
+    shapes = [(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in ds.GetLayer(0)]
+    return Scene(dubai("tile1_part1"), PolygonLabels(shapes))
+
+
+def test_cancel_and_resume_keep_one_budget(tmp_path):
+    from buildseg.engine import modelfile
+    from buildseg.engine.training import TrainParams, checkpoint_path, train
+
+    out = str(tmp_path / "m.safetensors")
+    params = TrainParams(architecture="unet", tile_size=128, epochs=1000, tiles_per_epoch=16, batch_size=4,
+                         lr=3e-3, val_fraction=0.25, seed=3, time_budget=0.3, threads=1)
+    first = train([_scene()], out, params, _CancelAfter(8))
+    assert first.cancelled and first.epochs_run >= 1
+    import torch
+
+    spent = float(torch.load(checkpoint_path(out), weights_only=True)["spent"])
+    assert 0 < spent < 18
+    t0 = time.monotonic()
+    second = train([_scene()], out, params, _CancelAfter(10**6))
+    resumed_for = time.monotonic() - t0
+    assert not second.cancelled and second.epochs_run > first.epochs_run
+    total = modelfile.read_info(out).training["training_seconds"]
+    step = total / max(1, modelfile.read_info(out).training["steps"])
+    assert 18 - 3 * step - 5 < total <= 18 + step  # one budget over both runs
+    assert resumed_for < 18 - spent + 15  # the resumed run used what was left, not a fresh budget
+
+
+def test_fine_tune_worse_than_its_start_keeps_the_start(tmp_path):
+    from safetensors.torch import load_file
+
+    from buildseg.engine import modelfile
+    from buildseg.engine.training import TrainParams, train
+
+    out = str(tmp_path / "ft.safetensors")
+    progress = _CancelAfter(10**6)
+    params = TrainParams(architecture="unet-mobilenet", tile_size=128, epochs=1, tiles_per_epoch=8, batch_size=4,
+                         lr=5.0, val_fraction=0.25, seed=0, init_model=DEFAULT_MODEL, augment=False, threads=1)
+    result = train([_scene()], out, params, progress)
+    assert result.best_epoch == 0
+    assert any("did not beat the starting model" in m for m in progress.messages)
+    start, written = load_file(DEFAULT_MODEL), load_file(out)
+    assert all(np.array_equal(start[k].float().numpy(), written[k].float().numpy()) for k in start)
+    assert modelfile.read_info(out).training["best_epoch"] == 0
