@@ -53,11 +53,15 @@ def _class_raster(path, transform, shape, target_id, ignore_values):
     import rasterio
     from rasterio.warp import Resampling, reproject
 
+    from .labels import is_binary_255
+
     with rasterio.open(path) as ds:
         data = np.full(shape, 254, np.uint8)
         reproject(rasterio.band(ds, 1), data, dst_transform=transform, dst_crs=ds.crs,
                   resampling=Resampling.nearest, dst_nodata=254)
         nodata = ds.nodata
+        if target_id == 1 and is_binary_255(ds):  # a 0/255 building mask: 255 is the building
+            target_id, nodata = 255, None
     out = (data == target_id).astype(np.uint8)
     bad = data == 254
     if nodata is not None:

@@ -124,6 +124,10 @@ class RasterLabels:
                                 "(colour-coded masks) or use a single-band raster of class ids.")
         if self.ds.nodata is not None:
             self.ignore_values.add(int(self.ds.nodata))
+        self.binary_255 = palette is None and class_map is None and is_binary_255(self.ds)
+        if self.binary_255:  # WHU / Inria / Massachusetts style: building = 255
+            self.class_map = {0: 0, 255: 1}
+            self.ignore_values.discard(255)
 
     def read(self, transform, row, col, height, width) -> np.ndarray:
         from rasterio.windows import Window
@@ -154,6 +158,15 @@ class RasterLabels:
 
     def positive_centres(self):
         return None
+
+
+def is_binary_255(ds) -> bool:
+    """Whether a one-band raster is a 0/255 building mask (read decimated: cheap for large rasters)."""
+    if ds.count != 1 or ds.dtypes[0] != "uint8":
+        return False
+    h, w = min(ds.height, 1024), min(ds.width, 1024)
+    values = set(np.unique(ds.read(1, out_shape=(h, w))).tolist())
+    return 255 in values and values <= {0, 255}
 
 
 def colours_to_ids(rgb: np.ndarray, palette: dict) -> np.ndarray:

@@ -28,4 +28,5 @@ def scores(cm: np.ndarray) -> dict:
         "precision": np.nan_to_num(precision).tolist(), "recall": np.nan_to_num(recall).tolist(),
         "accuracy": float(tp.sum() / total) if total else 0.0,
         "mean_iou": float(np.nanmean(iou)) if total else 0.0,
+        "support": cm.sum(1).astype(int).tolist(),  # reference pixels per class
     }

@@ -135,9 +135,27 @@ def read_info(path: str) -> ModelInfo:
         raise BuildSegError(f"{path} was written by a newer BuildSeg (model format {version}; this plugin reads "
                             f"up to {FORMAT_VERSION}). Update the BuildSeg plugin.")
     try:
-        return ModelInfo.from_dict(data)
+        info = ModelInfo.from_dict(data)
     except TypeError as exc:
         raise BuildSegError(f"{path}: incomplete BuildSeg metadata ({exc}).") from None
+    _check_normalisation(path, info)
+    return info
+
+
+def _check_normalisation(path: str, info: ModelInfo) -> None:
+    """Mean and std: one finite number per band, std > 0 (else every probability would be NaN)."""
+    import math
+
+    for name in ("mean", "std"):
+        values = getattr(info, name)
+        if len(values) != info.in_channels or not all(isinstance(v, (int, float)) and math.isfinite(v)
+                                                      for v in values):
+            raise BuildSegError(f"{path}: the model's normalisation {name} {values} is not one finite number per "
+                                f"band ({info.in_channels}); the file is damaged: retrain or re-export it.")
+    if min(info.std) <= 0:
+        raise BuildSegError(f"{path}: the model's normalisation standard deviation {info.std} has a zero or "
+                            "negative value, which would make every probability NaN; the file is damaged: retrain "
+                            "or re-export it.")
 
 
 def save(path: str, model, info: ModelInfo, half: bool = False) -> None:

@@ -117,7 +117,17 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
                 layers.load_web_layer(parameters["INPUT"], context)
             except QgsProcessingException as exc:
                 return False, str(exc)
-        return super().checkParameterValues(parameters, context)
+        ok, message = super().checkParameterValues(parameters, context)
+        if not ok:
+            return ok, message
+        from . import guard
+
+        try:  # before any work: outputs never overwrite inputs or each other; polygon parameters get polygons
+            guard.check_destinations(self, parameters, context)
+            guard.check_polygon_inputs(self, parameters, context)
+        except QgsProcessingException as exc:
+            return False, str(exc)
+        return True, ""
 
     def raster_input(self, parameters, context, feedback, layer, model, aoi_source=None):
         """(file path or engine BlockSource, LayerFetcher or None, grid CRS) for the input raster layer.

@@ -107,16 +107,21 @@ def polygon_labels(gpkg: str, layer: str = None):
 
 def newer_format_copy(model: str, out: str) -> str:
     """A copy of a model file whose metadata claims the next model format version."""
+    from buildseg.engine import modelfile
+
+    return edited_header_copy(model, out, format_version=modelfile.FORMAT_VERSION + 1)
+
+
+def edited_header_copy(model: str, out: str, **changes) -> str:
+    """A copy of a model file with fields of its BuildSeg metadata replaced."""
     import json
     import struct
-
-    from buildseg.engine import modelfile
 
     data = open(model, "rb").read()
     (n,) = struct.unpack("<Q", data[:8])
     header = json.loads(data[8:8 + n])
     meta = json.loads(header["__metadata__"]["buildseg"])
-    meta["format_version"] = modelfile.FORMAT_VERSION + 1
+    meta.update(changes)
     header["__metadata__"]["buildseg"] = json.dumps(meta)
     raw = json.dumps(header).encode()
     raw += b" " * (-len(raw) % 8)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import crop, dubai, dubai_labels, newer_format_copy
+from conftest import crop, dubai, dubai_labels, edited_header_copy, newer_format_copy
 
 EXTRACT, HEATMAP, TRAIN = "buildseg:extractbuildings", "buildseg:exportheatmap", "buildseg:trainmodel"
 
@@ -60,7 +60,28 @@ def files(tmp_path_factory, tiny_model):
     f["far_labels"] = dubai_labels("tile3_part2")  # another 5 km cell: no overlap
     f["empty_labels"] = str(d / "empty.gpkg")
     gdal.VectorTranslate(f["empty_labels"], f["labels"], format="GPKG", where="1 = 0")
+    f["points"], f["lines"] = str(d / "points.gpkg"), str(d / "lines.gpkg")
+    gdal.VectorTranslate(f["points"], f["labels"], format="GPKG", SQLStatement="SELECT ST_Centroid(geom) AS geom "
+                         "FROM buildings", SQLDialect="SQLITE", layerName="points")
+    gdal.VectorTranslate(f["lines"], f["labels"], format="GPKG", SQLStatement="SELECT ST_Boundary(geom) AS geom "
+                         "FROM buildings", SQLDialect="SQLITE", layerName="lines")
+    f["std0"] = edited_header_copy(tiny_model, str(d / "std0.safetensors"), std=[0.0, 1.0, 1.0])
+    f["nan_mean"] = edited_header_copy(tiny_model, str(d / "nan_mean.safetensors"), mean=[0.0, "NaN", 1.0])
+    f["mask255"] = _mask_0_255(good, f["labels"], str(d / "mask255.tif"))
     return f
+
+
+def _mask_0_255(raster, labels, out):
+    """The labels as a WHU / Inria style mask on the raster's grid: building 255, background 0."""
+    from osgeo import gdal
+
+    src = gdal.Open(raster)
+    ds = gdal.GetDriverByName("GTiff").Create(out, src.RasterXSize, src.RasterYSize, 1, gdal.GDT_Byte)
+    ds.SetGeoTransform(src.GetGeoTransform())
+    ds.SetProjection(src.GetProjection())
+    gdal.Rasterize(ds, labels, burnValues=[255])
+    ds = None
+    return out
 
 
 def _labels_with_bowtie(src, out):
@@ -139,6 +160,34 @@ CASES = [
     ("onnx-pickle", "buildseg:exportonnx", {"MODEL": "pickle", "OUTPUT": "@out/m.onnx"}, "pickle"),
     ("kernels-not-a-model", "buildseg:exportkernels", {"MODEL": "not_a_model", "OUTPUT": "@out/k.png"},
      "not a BuildSeg model"),
+    # outputs against inputs and each other, checked before any work (processing_provider/guard.py)
+    ("extract-polygons-over-aoi", EXTRACT, dict(_E, AOI="@out/input.gpkg", OUTPUT_POLYGONS="@out/input.gpkg"),
+     "also the input AOI"),
+    ("extract-mask-and-probability-same-file", EXTRACT, dict(_E, OUTPUT_PROBABILITY="@out/mask.tif"),
+     "same file"),
+    ("extract-output-is-a-folder", EXTRACT, dict(_E, OUTPUT_MASK="@dir"), "existing folder"),
+    ("evaluate-output-over-reference", "buildseg:evaluate",
+     {"INPUT": "good", "LABELS": "@out/input.gpkg", "OUTPUT": "@out/input.gpkg", "OUTPUT_REPORT": "@out/m.csv"},
+     "also the input LABELS"),
+    ("train-metrics-over-input-raster", TRAIN, dict(_T, INPUT=["@out/input.tif"], OUTPUT_METRICS="@out/input.tif"),
+     "also the input INPUT"),
+    ("train-report-missing-folder", TRAIN, dict(_T, OUTPUT_REPORT="@missing/r.html"), "does not exist"),
+    ("heatmap-quicklook-is-a-folder", HEATMAP, dict(_H, OUTPUT_QUICKLOOK="@dir"), "existing folder"),
+    # geometry types: qgis_process does not check them
+    ("train-point-labels", TRAIN, dict(_T, LABELS="points"), "needs polygons, but the layer holds points"),
+    ("extract-line-aoi", EXTRACT, dict(_E, AOI="lines"), "needs polygons, but the layer holds lines"),
+    ("evaluate-point-reference", "buildseg:evaluate", {"INPUT": "good", "LABELS": "points",
+                                                       "OUTPUT_REPORT": "@out/m.csv"}, "needs polygons"),
+    # model headers that would give NaN probabilities
+    ("extract-model-std-zero", EXTRACT, dict(_E, MODEL="std0"), "standard deviation"),
+    ("extract-model-nan-mean", EXTRACT, dict(_E, MODEL="nan_mean"), "not one finite number per band"),
+    # 0/255 masks (WHU, Inria, Massachusetts) are building masks, not 'ignore'
+    ("evaluate-0-255-reference", "buildseg:evaluate", {"INPUT": "mask255", "REFERENCE_RASTER": "mask255",
+                                                       "OUTPUT_REPORT": "@out/m.csv"}, None),
+    ("train-0-255-label-raster", "buildseg:trainfrommasks",
+     {"INPUT": ["good"], "LABEL_RASTER": "mask255", "ARCHITECTURE": 0, "TILE_SIZE": 64, "EPOCHS": 1,
+      "TILES_PER_EPOCH": 8, "BATCH_SIZE": 4, "VAL_FRACTION": 0.3, "FROM_SCRATCH": True,
+      "OUTPUT_MODEL": "@out/m.safetensors"}, None),
 ]
 
 
@@ -152,6 +201,10 @@ def _resolve(value, files, out, ro):
             return os.path.join(ro, value[4:])
         if value.startswith("@missing/"):
             return str(out / "no" / "such" / value[9:])
+        if value == "@dir":  # an existing folder, outside the output folder
+            folder = out.parent / "existing_folder"
+            folder.mkdir(exist_ok=True)
+            return str(folder)
         return files.get(value, value)
     return value
 
@@ -170,7 +223,7 @@ def test_bad_input(run_alg, files, tmp_path, case, alg, params, message):
     params = {k: _resolve(v, files, out, _read_only_folder(tmp_path)) for k, v in params.items()}
     protected = {}
     for name, original in (("input.tif", files["good"]), ("input.gpkg", files["labels"])):
-        if name in str(params.get("INPUT")):
+        if name in str(params):
             shutil.copy(original, out / name)
             protected[str(out / name)] = (out / name).read_bytes()
     before = sorted(os.listdir(out))
@@ -180,7 +233,9 @@ def test_bad_input(run_alg, files, tmp_path, case, alg, params, message):
         return
     with pytest.raises(QgsProcessingException, match=message):
         run_alg(alg, params)
-    assert sorted(os.listdir(out)) == before, "an output was left behind"
+    # QGIS itself writes GDAL's statistics sidecar (input.tif.aux.xml) beside any raster it opens: not an output
+    after = sorted(f for f in os.listdir(out) if f != "input.tif.aux.xml")
+    assert after == before, "an output was left behind"
     for path, data in protected.items():
         assert open(path, "rb").read() == data, "an input was modified"
     assert not os.path.exists(files["marker"]), "the pickle's code ran"
@@ -197,6 +252,21 @@ def _check_works(case, res, files):
             assert (m.width, m.height) == (s.width, s.height) and m.transform == s.transform
     elif case == "train-invalid-geometries":
         assert os.path.exists(res["OUTPUT_MODEL"])
+    elif case == "evaluate-0-255-reference":
+        rows = dict(line.split(",")[:2] for line in open(res["OUTPUT_REPORT"]).read().splitlines()[1:])
+        assert float(rows["pixel_iou"]) == 1.0  # 255 read as building on both sides, not as nothing
+    elif case == "train-0-255-label-raster":
+        from buildseg.engine import modelfile
+        from buildseg.engine.labels import RasterLabels
+
+        assert os.path.exists(res["OUTPUT_MODEL"]) and modelfile.read_info(res["OUTPUT_MODEL"]).num_classes == 2
+        labels = RasterLabels(files["mask255"])
+        with rasterio.open(files["mask255"]) as m:
+            raw = m.read(1)
+            lab = labels.read(m.transform, 0, 0, m.height, m.width)
+        assert labels.binary_255 and (lab == 1).sum() == (raw == 255).sum() > 500  # 255 is building, not ignore
+    else:
+        raise AssertionError(f"no check for the working case {case}")
 
 
 def test_invalid_label_geometries_are_reported(run_alg, files, tmp_path):
