@@ -79,9 +79,23 @@ def cached_onnx(model_path: str, model, info, tile: int = None) -> str:
     tile = tile or info.tile_size
     path = os.path.join(cache_dir(), f"{file_sha256(model_path)[:24]}-{tile}.onnx")
     with _EXPORT_LOCK:
+        if os.path.exists(path) and not onnx_readable(path):
+            os.remove(path)  # a partial or corrupt entry (disk full, killed copy): rebuilt below
         if not os.path.exists(path):
             export_onnx(model, info, path, tile)
     return path
+
+
+def onnx_readable(path: str, buildseg_export: bool = True) -> bool:
+    """Whether a cached ONNX file loads, passes the checker and (by default) carries BuildSeg's metadata."""
+    try:
+        import onnx
+
+        proto = onnx.load(path)
+        onnx.checker.check_model(proto)
+        return not buildseg_export or any(p.key == "buildseg" for p in proto.metadata_props)
+    except Exception:
+        return False
 
 
 def cached_int8(model_path: str, model, info, calibration, key: str, tile: int = None) -> str:
@@ -95,7 +109,7 @@ def cached_int8(model_path: str, model, info, calibration, key: str, tile: int =
     fp32 = cached_onnx(model_path, model, info, tile)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     path = fp32[:-5] + f".int8-{digest}.onnx"
-    if os.path.exists(path):
+    if os.path.exists(path) and onnx_readable(path, buildseg_export=False):
         return path
 
     class Reader(CalibrationDataReader):

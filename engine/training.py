@@ -317,10 +317,12 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     opt = _optimizer(torch, model, params)
     steps = max(1, params.tiles_per_epoch // (params.batch_size * dist.world))
     history, best, start_epoch, spent = [], {"score": -1.0, "epoch": 0, "metrics": {}}, 0, 0.0
+    fingerprint = run_fingerprint(scenes, params)
     ckpt = checkpoint_path(out_model)
     best_state = None
     if params.resume and os.path.exists(ckpt):
-        start_epoch, history, best, best_state, spent = _load_checkpoint(torch, ckpt, model, opt, params, progress)
+        start_epoch, history, best, best_state, spent = _load_checkpoint(torch, ckpt, model, opt, params, progress,
+                                                                         fingerprint)
     target = info.class_index("building") if any(c["name"] == "building" for c in info.classes) else None
     loader = BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed,
                          (dist.rank, dist.world))
@@ -351,7 +353,8 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
                 best = {"score": score, "epoch": epoch + 1, "metrics": sc}
                 best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             if dist.is_main:
-                _save_checkpoint(torch, ckpt, model, opt, epoch + 1, history, best, best_state, run.budget.spent())
+                _save_checkpoint(torch, ckpt, model, opt, epoch + 1, history, best, best_state, run.budget.spent(),
+                                 fingerprint)
             ddp.barrier(dist)
             if ddp.from_main(bool(params.patience and epoch + 1 - best["epoch"] >= params.patience), dist):
                 progress.info(f"Early stopping: no improvement for {params.patience} epoch(s).")
@@ -458,26 +461,59 @@ def _initial_model(params, bands, scenes, resolution, progress):
     return model.train(), info
 
 
-def _save_checkpoint(torch, path, model, opt, epoch, history, best, best_state, spent=0.0):
+def run_fingerprint(scenes, params) -> str:
+    """What makes a checkpoint belong to a run: the rasters (path, size, time), the labels and the parameters
+    that shape training (not device, threads or resume)."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256()
+    for s in scenes:
+        st = os.stat(s.raster)
+        h.update(f"{os.path.abspath(s.raster)}|{st.st_size}|{int(st.st_mtime)}|{s.role}|".encode())
+        h.update(_labels_signature(s.labels).encode())
+    keep = {k: v for k, v in asdict(params).items() if k not in ("device", "threads", "resume")}
+    h.update(json.dumps(keep, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _labels_signature(labels) -> str:
+    inner = getattr(labels, "labels", None)
+    if inner is not None:  # AreaSplitLabels
+        return "split:" + _labels_signature(inner) + _labels_signature(labels.area)
+    if hasattr(labels, "bounds"):  # PolygonLabels
+        area = labels.area_bounds if labels.area_bounds is not None else np.zeros(0)
+        return f"poly:{len(labels.shapes)}:{labels.bounds.round(3).tobytes().hex()[:4000]}:{area.sum():.3f}:" \
+               f"{labels.gap_px}:{sorted({v for _, v in labels.shapes})}"
+    ds = getattr(labels, "ds", None)  # RasterLabels
+    return f"raster:{ds.name if ds is not None else type(labels).__name__}"
+
+
+def _save_checkpoint(torch, path, model, opt, epoch, history, best, best_state, spent=0.0, fingerprint=""):
     import json
 
     state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
              "history": json.dumps(history), "best": json.dumps(best),
-             "best_state": best_state or {}, "spent": torch.tensor(float(spent))}
+             "best_state": best_state or {}, "spent": torch.tensor(float(spent)), "fingerprint": fingerprint}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
 
-def _load_checkpoint(torch, path, model, opt, params, progress):
+def _load_checkpoint(torch, path, model, opt, params, progress, fingerprint=""):
     import json
 
+    fresh = 0, [], {"score": -1.0, "epoch": 0, "metrics": {}}, None, 0.0
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
+        if state.get("fingerprint", "") != fingerprint:
+            progress.warn(f"The checkpoint {path} belongs to another run (other rasters, labels or parameters): "
+                          "starting afresh; it will be replaced.")
+            return fresh
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
     except Exception as exc:
         progress.warn(f"Ignoring the unreadable checkpoint {path} ({exc}); starting afresh.")
-        return 0, [], {"score": -1.0, "epoch": 0, "metrics": {}}, None, 0.0
+        return fresh
     epoch = int(state["epoch"])
     progress.info(f"Resuming from checkpoint {path} after epoch {epoch}.")
     spent = float(state["spent"]) if "spent" in state else 0.0

@@ -197,3 +197,18 @@ def test_cancelled_regularization_leaves_no_file(qgis_app, tmp_path):
                        context=QgsProcessingContext(), feedback=CancelSoon())
     assert os.listdir(tmp_path) == []
     assert open(labels, "rb").read() == before
+
+
+def test_corrupt_onnx_cache_entry_is_rebuilt(tmp_path, monkeypatch, tiny_model):
+    """A partial cache entry (a disk that filled up, a killed copy) no longer breaks every later run."""
+    from buildseg.engine import modelfile
+    from buildseg.engine.predict import cached_onnx, onnx_readable
+
+    monkeypatch.setenv("BUILDSEG_CACHE", str(tmp_path / "cache"))
+    model, info = modelfile.load(tiny_model)
+    path = cached_onnx(tiny_model, model, info, 64)
+    good = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(good[: len(good) // 3])
+    assert not onnx_readable(path)
+    assert cached_onnx(tiny_model, model, info, 64) == path and open(path, "rb").read() == good
