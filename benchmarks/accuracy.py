@@ -100,22 +100,25 @@ def places(work: str) -> list:
 
 
 def score(model, place, params, work):
-    """Metrics of `model` on one place."""
+    """Metrics of `model` on one place: the building polygons a user gets, against the reference."""
+    import rasterio
+
     from buildseg.engine.evaluate import EvalParams, evaluate, polygons_from_file
     from buildseg.engine.inference import extract
 
     name, _, image, ref, area = place
-    mask = os.path.join(work, f"{abs(hash((model, image)))}.tif")
-    extract(image, model, out_mask=mask, params=params)
+    stem = os.path.join(work, f"{abs(hash((model, image)))}")
+    extract(image, model, out_mask=stem + ".tif", out_polygons=stem + ".gpkg", params=params)
+    with rasterio.open(stem + ".tif") as m:
+        crs, pixel = m.crs.to_wkt(), abs(m.transform.a)
+    pred = [g for g, _ in polygons_from_file(stem + ".gpkg", crs)]
     if ref.endswith("_classes.tif"):  # Dubai: class 1 building, 0 unlabelled
-        return evaluate(pred_raster=mask, ref_raster=ref, params=EvalParams(ref_ignore=(0,)))
-    import rasterio
-
-    with rasterio.open(mask) as m:
-        shapes = [g for g, _ in polygons_from_file(ref, m.crs.to_wkt())]
+        return evaluate(pred_shapes=pred, ref_raster=ref, params=EvalParams(ref_ignore=(0,)))
+    shapes = [g for g, _ in polygons_from_file(ref, crs)]
     if area:
         shapes = clip(shapes, area)
-    return evaluate(pred_raster=mask, ref_shapes=shapes, aoi=area)
+    return evaluate(pred_shapes=pred, ref_shapes=shapes, aoi=area, crs_wkt=crs,
+                    params=EvalParams(pixel_size=pixel))  # pixel metrics on the image's own grid
 
 
 def previous_model(rev: str, work: str) -> str:
@@ -133,7 +136,7 @@ def main():
     ap.add_argument("--previous", default=None)
     ap.add_argument("--previous-rev", default=PREVIOUS_REV)
     ap.add_argument("--backend", default="auto")
-    ap.add_argument("--only", default="", help="comma-separated place names (default: all)")
+    ap.add_argument("--only", default="", help="semicolon-separated place names (default: all)")
     args = ap.parse_args()
     from buildseg.engine import modelfile
     from buildseg.engine.inference import ExtractParams
@@ -147,7 +150,7 @@ def main():
         print(f"{label}: {path}\n  {info.summary()}\n  trained on {len(rasters)} raster(s): "
               f"{', '.join(rasters[:10])}{' …' if len(rasters) > 10 else ''}")
     params = ExtractParams(backend=args.backend)
-    selected = [p for p in places(work) if not args.only or p[0] in args.only.split(",")]
+    selected = [p for p in places(work) if not args.only or p[0] in args.only.split(";")]
     results = {}
     for place in selected:
         for label, path in models.items():

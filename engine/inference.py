@@ -36,7 +36,7 @@ class ExtractParams:
     min_area: float = 10.0  # m²
     simplify: float = 0.0  # map units
     fill_holes: bool = False
-    separate: bool = False  # split touching buildings (watershed on the distance transform)
+    separate: bool = True  # split touching buildings (watershed on the distance transform)
     separation_h: float = 2.0  # px: how much lower a waist must be than both building centres
     regularize: bool = False  # square up footprints (engine.regularize), tolerance = one pixel
     probability_uint8: bool = False

@@ -39,7 +39,7 @@ class FeedbackProgress(Progress):
 
     def warn(self, message: str) -> None:
         if self.feedback:
-            self.feedback.reportError(message, fatalError=False)
+            self.feedback.pushWarning(message)
 
     def is_canceled(self) -> bool:
         return bool(self.feedback and self.feedback.isCanceled())
@@ -53,6 +53,7 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
     GROUP = "tools"
     HELP = ""
     README_ANCHOR = ""
+    TAGS = ()  # words the toolbox search finds this algorithm by, beside the shared ones
     NEEDS = ("torch", "torchvision", "onnxruntime", "onnx", "safetensors", "cv2", "skimage", "rasterio")
 
     def tr(self, text):
@@ -76,11 +77,35 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
     def shortHelpString(self):
         return self.tr(self.HELP)
 
+    def shortDescription(self):  # noqa: N802 - QGIS API name
+        """The help's first sentence (the toolbox tooltip)."""
+        first = self.HELP.split("\n")[0].split(". ")[0].rstrip(".")
+        return self.tr(first + ".") if first else ""
+
+    def tags(self):
+        return [self.tr(t) for t in ("buildings", "building footprints", "deep learning", "segmentation",
+                                     "remote sensing") + self.TAGS]
+
     def helpUrl(self):
         return README_URL + (self.README_ANCHOR or self.NAME)
 
     def icon(self):
         return QIcon(ICON)
+
+    def declare_outputs(self, *outputs) -> None:
+        """Declare (name, kind, label) outputs that are values, not layers: kind is number, boolean, string or
+        file. Declared, they show in `qgis_process help` and the model designer can wire them."""
+        from qgis.core import (
+            QgsProcessingOutputBoolean,
+            QgsProcessingOutputFile,
+            QgsProcessingOutputNumber,
+            QgsProcessingOutputString,
+        )
+
+        kinds = {"number": QgsProcessingOutputNumber, "boolean": QgsProcessingOutputBoolean,
+                 "string": QgsProcessingOutputString, "file": QgsProcessingOutputFile}
+        for name, kind, label in outputs:
+            self.addOutput(kinds[kind](name, self.tr(label)))
 
     def add_advanced(self, params) -> None:
         for p in params:

@@ -58,7 +58,7 @@ class CheckDependencies(BuildSegAlgorithm):
             feedback.pushInfo("Installed. Restart QGIS to use the new packages.")
             report = dependency_report()
         elif report["missing"]:
-            feedback.reportError(deps.install_hint(report["missing"]), fatalError=False)
+            feedback.pushWarning(deps.install_hint(report["missing"]))
         else:
             feedback.pushInfo("Every required package is installed.")
         text = json.dumps(report, indent=2)

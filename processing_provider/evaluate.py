@@ -16,6 +16,19 @@ from .base import BuildSegAlgorithm, FeedbackProgress
 from .styling import StyleLayer
 
 
+METRICS = [  # every metric is also an output, for the model designer and qgis_process --json
+    ("PIXEL_IOU", "Building IoU (pixels)"), ("PIXEL_F1", "Building F1 (pixels)"),
+    ("PIXEL_PRECISION", "Building precision (pixels)"), ("PIXEL_RECALL", "Building recall (pixels)"),
+    ("PIXEL_ACCURACY", "Pixel accuracy"), ("MEAN_IOU", "Mean IoU"), ("BACKGROUND_IOU", "Background IoU"),
+    ("PIXELS_EVALUATED", "Pixels evaluated"), ("PIXEL_IOU_PER_TILE_MEAN", "Mean of per-tile building IoU"),
+    ("TILES_AVERAGED", "Tiles averaged"), ("OBJECT_TP", "Matched buildings (IoU >= threshold)"),
+    ("OBJECT_FP", "Predicted buildings without a match"), ("OBJECT_FN", "Reference buildings without a match"),
+    ("OBJECT_PRECISION", "Building-level precision"), ("OBJECT_RECALL", "Building-level recall"),
+    ("OBJECT_F1", "Building-level F1"), ("COUNT_PREDICTED", "Predicted buildings"),
+    ("COUNT_REFERENCE", "Reference buildings"), ("COUNT_ERROR", "Relative count error"),
+]
+
+
 class Evaluate(BuildSegAlgorithm):
     INPUT = "INPUT"
     PREDICTED_POLYGONS = "PREDICTED_POLYGONS"
@@ -72,6 +85,7 @@ class Evaluate(BuildSegAlgorithm):
                                                                 "CSV files (*.csv);;HTML files (*.html)"))
         self.addParameter(QgsProcessingParameterVectorDestination(
             self.OUTPUT, self.tr("TP / FP / FN buildings"), QgsProcessing.TypeVectorPolygon, optional=True))
+        self.declare_outputs(*[(name, "number", label) for name, label in METRICS])
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()

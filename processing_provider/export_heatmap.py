@@ -102,7 +102,7 @@ class ExportHeatmap(BuildSegAlgorithm):
         quicklook = self.parameterAsFileOutput(parameters, self.OUTPUT_QUICKLOOK, context) or None
         stats = self.run_engine(export_heatmap, raster, model, out, params, FeedbackProgress(feedback), quicklook)
         if fetcher is not None and fetcher.summary():
-            feedback.reportError(fetcher.summary(), fatalError=False)
+            feedback.pushWarning(fetcher.summary())
         feedback.pushInfo(f"{NAMES[mode]}: values {stats['min']:.4g} .. {stats['max']:.4g}")
         if mode != "features":
             StyleLayer.attach(context, out, "probability.qml", NAMES[mode])

@@ -99,6 +99,8 @@ class ExtractBuildings(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterVectorDestination(
             self.OUTPUT_POLYGONS, self.tr("Buildings"), QgsProcessing.TypeVectorPolygon, optional=True,
             createByDefault=True))
+        self.declare_outputs(("BUILDING_COUNT", "number", "Number of buildings"),
+                             ("BUILDING_AREA_M2", "number", "Total building area (m²)"))
 
     def option_parameters(self) -> list:
         """Tiling, device and post-processing parameters (the advanced group), shared with the folder variant."""
@@ -113,7 +115,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             QgsProcessingParameterNumber(self.SIMPLIFY, self.tr("Simplification tolerance (map units)"),
                                          QgsProcessingParameterNumber.Double, 0.0, False, 0.0),
             QgsProcessingParameterBoolean(self.FILL_HOLES, self.tr("Fill holes in buildings"), False),
-            QgsProcessingParameterBoolean(self.SEPARATE, self.tr("Separate touching buildings"), False),
+            QgsProcessingParameterBoolean(self.SEPARATE, self.tr("Separate touching buildings"), True),
             QgsProcessingParameterBoolean(self.REGULARIZE, self.tr("Regularize footprints"), False),
             QgsProcessingParameterBoolean(self.PROBABILITY_UINT8, self.tr("Probability as uint8 (0..254)"),
                                           False),
@@ -156,7 +158,7 @@ class ExtractBuildings(BuildSegAlgorithm):
                                           (self.OUTPUT_MASK, "mask.qml", "Building mask", False)):
             StyleLayer.attach(context, outputs[key], style, self.tr(name), run, visible)
         if fetcher is not None and fetcher.summary():
-            feedback.reportError(fetcher.summary(), fatalError=False)
+            feedback.pushWarning(fetcher.summary())
         feedback.pushInfo(f"{result.buildings} building(s), {result.building_area_m2:.0f} m², "
                           f"{result.tiles} tile(s) or block(s) in {result.seconds:.1f} s")
         out = {k: v for k, v in outputs.items() if v}

@@ -48,6 +48,8 @@ class ExtractFolder(ExtractBuildings):
             self.addParameter(QgsProcessingParameterBoolean(name, self.tr(label), default))
         self.add_advanced(self.option_parameters())
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, self.tr("Output folder")))
+        self.declare_outputs(("PROCESSED", "number", "Rasters processed"), ("FAILED", "number", "Rasters that failed"),
+                             ("BUILDING_COUNT", "number", "Number of buildings"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
@@ -87,7 +89,7 @@ class ExtractFolder(ExtractBuildings):
                 if feedback.isCanceled():
                     break
                 failed.append(name)
-                feedback.reportError(f"{name}: {exc}", fatalError=False)
+                feedback.pushWarning(f"{name}: {exc}")
                 continue
             done += 1
             buildings += result.buildings

@@ -96,10 +96,29 @@ def check_destinations(alg, parameters, context) -> None:
         if os.path.isdir(path):
             raise QgsProcessingException(f"The output {label} is an existing folder ({path}): give a file name, "
                                          f"for example {os.path.join(path, p.name().lower() + _extension(p))}.")
+        allowed = _extensions(p)
+        ext = os.path.splitext(path)[1].lower().lstrip(".")
+        if allowed and ext not in allowed:
+            raise QgsProcessingException(f"The output {label} cannot be written as '.{ext}' ({path}): use one of "
+                                         + ", ".join("." + e for e in sorted(allowed)) + ".")
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             raise QgsProcessingException(f"The folder of the output {label} does not exist: {folder}. Create it "
                                          "or choose another folder.")
+
+
+def _extensions(p) -> set:
+    """The file extensions a destination parameter's writer handles (empty: any)."""
+    import re
+
+    if p.type() == "rasterDestination":
+        return {e.lower() for e in p.supportedOutputRasterLayerExtensions()}
+    if p.type() in ("vectorDestination", "sink"):
+        return {e.lower() for e in p.supportedOutputVectorLayerExtensions()}
+    if p.type() == "fileDestination":
+        found = {e.lower() for e in re.findall(r"\*\.([A-Za-z0-9]+)", p.fileFilter())}
+        return set() if "*" in p.fileFilter().replace("*.", "") else found
+    return set()
 
 
 def _extension(p) -> str:

@@ -166,6 +166,10 @@ class TrainModel(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_METRICS, self.tr("Per-epoch metrics"), "CSV files (*.csv)", optional=True,
             createByDefault=False))
+        self.declare_outputs(("BEST_EPOCH", "number", "Best epoch (0: the starting model was kept)"),
+                             ("CANCELLED", "boolean", "Cancelled (the best model so far was written)"),
+                             ("TORCHRUN_CONFIG", "file", "torchrun configuration"),
+                             ("TORCHRUN_COMMAND", "string", "torchrun command"))
 
     def input_parameters(self):
         """Rasters and label polygons, both required (masks and folder datasets: 'Train ... from masks')."""
@@ -299,7 +303,7 @@ class TrainModel(BuildSegAlgorithm):
             path = os.path.join(work, f"layer{i}.tif")
             self.run_engine(materialize, source, path, FeedbackProgress(feedback))
             if fetcher.summary():
-                feedback.reportError(fetcher.summary(), fatalError=False)
+                feedback.pushWarning(fetcher.summary())
             resolution = resolution or source.ground_resolution()
             out.append(QgsRasterLayer(path, layer.name()))
         return out, resolution

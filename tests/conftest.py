@@ -50,8 +50,14 @@ def run_alg(qgis_app):
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
 
     def run(alg_id, params, feedback=None):
+        from qgis.core import QgsApplication
+
         context = QgsProcessingContext()
-        return processing.run(alg_id, params, context=context, feedback=feedback or QgsProcessingFeedback())
+        results = processing.run(alg_id, params, context=context, feedback=feedback or QgsProcessingFeedback())
+        declared = {o.name() for o in QgsApplication.processingRegistry().algorithmById(alg_id).outputDefinitions()}
+        undeclared = set(results) - declared
+        assert not undeclared, f"{alg_id} returned outputs it does not declare: {sorted(undeclared)}"
+        return results
 
     return run
 
@@ -127,3 +133,27 @@ def edited_header_copy(model: str, out: str, **changes) -> str:
     raw += b" " * (-len(raw) % 8)
     open(out, "wb").write(struct.pack("<Q", len(raw)) + raw + data[8 + n:])
     return out
+
+
+def recorder():
+    """A QgsProcessingFeedback that keeps what an algorithm says: `lines` (everything), `warnings`
+    (pushWarning and non-fatal reportError), `errors`."""
+    from qgis.core import QgsProcessingFeedback
+
+    class Recorder(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.lines, self.warnings, self.errors = [], [], []
+
+        def pushInfo(self, info):  # noqa: N802 - QGIS API name
+            self.lines.append(info)
+
+        def pushWarning(self, warning):  # noqa: N802 - QGIS API name
+            self.lines.append(warning)
+            self.warnings.append(warning)
+
+        def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
+            self.lines.append(error)
+            (self.errors if fatalError else self.warnings).append(error)
+
+    return Recorder()

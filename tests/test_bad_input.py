@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import crop, dubai, dubai_labels, edited_header_copy, newer_format_copy
+from conftest import crop, dubai, dubai_labels, edited_header_copy, newer_format_copy, recorder
 
 EXTRACT, HEATMAP, TRAIN = "buildseg:extractbuildings", "buildseg:exportheatmap", "buildseg:trainmodel"
 
@@ -173,6 +173,8 @@ CASES = [
      "also the input INPUT"),
     ("train-report-missing-folder", TRAIN, dict(_T, OUTPUT_REPORT="@missing/r.html"), "does not exist"),
     ("heatmap-quicklook-is-a-folder", HEATMAP, dict(_H, OUTPUT_QUICKLOOK="@dir"), "existing folder"),
+    ("heatmap-quicklook-not-png", HEATMAP, dict(_H, OUTPUT_QUICKLOOK="@out/look.jpg"), r"cannot be written as '\.jpg'"),
+    ("extract-mask-unknown-extension", EXTRACT, dict(_E, OUTPUT_MASK="@out/mask.xyz"), "cannot be written as"),
     # geometry types: qgis_process does not check them
     ("train-point-labels", TRAIN, dict(_T, LABELS="points"), "needs polygons, but the layer holds points"),
     ("extract-line-aoi", EXTRACT, dict(_E, AOI="lines"), "needs polygons, but the layer holds lines"),
@@ -270,15 +272,8 @@ def _check_works(case, res, files):
 
 
 def test_invalid_label_geometries_are_reported(run_alg, files, tmp_path):
-    from qgis.core import QgsProcessingFeedback
 
-    class Recorder(QgsProcessingFeedback):
-        warnings = []
-
-        def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
-            self.warnings.append(error)
-
-    feedback = Recorder()
+    feedback = recorder()
     run_alg(TRAIN, {k: _resolve(v, files, tmp_path, "/proc") for k, v in dict(_T, LABELS="bowtie").items()},
             feedback=feedback)
     assert any("repaired 1 invalid" in w for w in feedback.warnings)

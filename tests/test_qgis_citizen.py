@@ -7,28 +7,9 @@ import pytest
 import rasterio
 
 from conftest import crop, dubai
+from conftest import recorder as Log  # noqa: N813
 
 EXTRACT = "buildseg:extractbuildings"
-
-
-class Log:
-    """A QgsProcessingFeedback that keeps every message."""
-
-    def __new__(cls):
-        from qgis.core import QgsProcessingFeedback
-
-        class _Log(QgsProcessingFeedback):
-            def __init__(self):
-                super().__init__()
-                self.lines = []
-
-            def pushInfo(self, info):  # noqa: N802 - QGIS API name
-                self.lines.append(info)
-
-            def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
-                self.lines.append(error)
-
-        return _Log()
 
 
 @pytest.fixture(scope="module")

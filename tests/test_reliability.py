@@ -12,6 +12,7 @@ import pytest
 import rasterio
 
 from conftest import QGIS_PROCESS, crop, dubai, dubai_labels
+from conftest import recorder as Recorder  # noqa: N813
 
 EXTRACT = "buildseg:extractbuildings"
 
@@ -19,23 +20,6 @@ EXTRACT = "buildseg:extractbuildings"
 @pytest.fixture(scope="module")
 def small_scene(tmp_path_factory):
     return crop(dubai("tile8_part2"), str(tmp_path_factory.mktemp("rel") / "scene.tif"), 200, 200, 320, 256)
-
-
-class Recorder:
-    """A QgsProcessingFeedback that keeps the warnings."""
-
-    def __new__(cls):
-        from qgis.core import QgsProcessingFeedback
-
-        class _Recorder(QgsProcessingFeedback):
-            def __init__(self):
-                super().__init__()
-                self.warnings = []
-
-            def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
-                self.warnings.append(error)
-
-        return _Recorder()
 
 
 def test_memory_guard_shrinks_the_batch_or_refuses(run_alg, small_scene, tiny_model, tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import DEFAULT_MODEL, crop, dubai, dubai_labels, qgis_process
+from conftest import DEFAULT_MODEL, crop, dubai, dubai_labels, qgis_process, recorder
 
 SERVER = Path(__file__).with_name("tile_server.py")
 
@@ -106,16 +106,10 @@ def test_xyz_layer_matches_the_geotiff(run_alg, mercator, servers, tmp_path):
 
 
 def test_failed_tiles_become_nodata_with_a_warning(run_alg, mercator, servers, tmp_path):
-    from qgis.core import QgsProcessingFeedback, QgsRasterLayer
-
-    class Recorder(QgsProcessingFeedback):
-        warnings = []
-
-        def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
-            self.warnings.append(error)
+    from qgis.core import QgsRasterLayer
 
     uri, log = servers(fail_every=3)
-    feedback = Recorder()
+    feedback = recorder()
     res = run_alg("buildseg:extractbuildings", {
         "INPUT": QgsRasterLayer(uri, "flaky", "wms"), "MODEL": DEFAULT_MODEL, "EXTENT": _extent(mercator),
         "OUTPUT_MASK": str(tmp_path / "mask.tif"), "OUTPUT_PROBABILITY": str(tmp_path / "prob.tif")},
