@@ -15,7 +15,6 @@ from . import layers
 from .base import BuildSegAlgorithm, FeedbackProgress
 from .styling import StyleLayer
 
-
 METRICS = [  # every metric is also an output, for the model designer and qgis_process --json
     ("PIXEL_IOU", "Building IoU (pixels)"), ("PIXEL_F1", "Building F1 (pixels)"),
     ("PIXEL_PRECISION", "Building precision (pixels)"), ("PIXEL_RECALL", "Building recall (pixels)"),
