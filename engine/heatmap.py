@@ -3,13 +3,12 @@ across test-time augmentations) and layer activations, streamed and blended like
 
 import contextlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import memory, modelfile
-from .atomic import atomic_path, check_writable
+from .atomic import atomic_path, check_writable, work_dir
 from .blend import blend_scene
 from .errors import BuildSegError
 from .predict import tta_transforms
@@ -157,7 +156,7 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
                                      kind="training" if params.mode in ("gradcam", "gradcam++") else "inference")
             final = stack.enter_context(atomic_path(out_path))
             normalise = params.mode in ("gradcam", "gradcam++")
-            work = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-heat-"))
+            work = stack.enter_context(work_dir("buildseg-heat-"))
             first = os.path.join(work, "raw.tif") if normalise else final
             writer = RowWriter(first, src, "float32", NODATA)
 

@@ -6,14 +6,13 @@ finished rows are written to disk as soon as no later tile can touch them.
 
 import contextlib
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import memory, modelfile, resample, tiling
-from .atomic import atomic_path, check_writable
+from .atomic import atomic_path, check_writable, work_dir
 from .errors import BuildSegError
 from .predict import TTA_MODES, make_predictor, predict_tta
 from .progress import Progress
@@ -126,7 +125,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {tile} px, overlap {params.overlap} px, batch {batch}")
         with contextlib.ExitStack() as stack:
-            work = stack.enter_context(tempfile.TemporaryDirectory(prefix="buildseg-"))
+            work = stack.enter_context(work_dir("buildseg-"))
             mask_path = stack.enter_context(atomic_path(out_mask)) if out_mask else None
             prob_path = stack.enter_context(atomic_path(out_probability)) if out_probability else None
             poly_path = stack.enter_context(atomic_path(out_polygons)) if out_polygons else None

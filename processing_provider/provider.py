@@ -43,8 +43,13 @@ class BuildSegProvider(QgsProcessingProvider):
         return ICON
 
     def load(self):
+        from qgis.core import QgsApplication
+
+        from ..engine.atomic import install_signal_cleanup
         from . import settings
 
+        if QgsApplication.platform() == "qgis_process":  # headless: SIGTERM / Ctrl-C leave no partial output
+            install_signal_cleanup()
         settings.add(self.name())
         self.refreshAlgorithms()
         return True

@@ -1,7 +1,6 @@
 """Train building model: rasters + labelled polygons (or a label raster) -> a BuildSeg model file."""
 
 import os
-import tempfile
 
 from qgis.core import (
     QgsProcessing,
@@ -20,6 +19,7 @@ from qgis.core import (
     QgsUnitTypes,
 )
 
+from ..engine.atomic import work_dir
 from . import layers
 from .base import DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
 
@@ -185,7 +185,7 @@ class TrainModel(BuildSegAlgorithm):
             [QgsProcessing.TypeVectorPolygon], optional=True))
 
     def processAlgorithm(self, parameters, context, feedback):
-        with tempfile.TemporaryDirectory(prefix="buildseg-train-") as work:  # imagery fetched from web layers
+        with work_dir("buildseg-train-") as work:  # imagery fetched from web layers
             return self._train(parameters, context, feedback, work)
 
     def _train(self, parameters, context, feedback, work):

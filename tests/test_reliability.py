@@ -196,3 +196,58 @@ def test_corrupt_onnx_cache_entry_is_rebuilt(tmp_path, monkeypatch, tiny_model):
         f.write(good[: len(good) // 3])
     assert not onnx_readable(path)
     assert cached_onnx(tiny_model, model, info, 64) == path and open(path, "rb").read() == good
+
+
+def test_shapefile_output_is_committed_whole(run_alg, small_scene, tiny_model, tmp_path):
+    """A Shapefile is several files: all of them get the final name, none keeps a temporary one."""
+    from osgeo import ogr
+
+    out = tmp_path / "buildings.shp"
+    res = run_alg(EXTRACT, {"INPUT": small_scene, "MODEL": tiny_model, "TILE_SIZE": 128,
+                            "OUTPUT_POLYGONS": str(out)})
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert {"buildings.shp", "buildings.shx", "buildings.dbf", "buildings.prj"} <= set(names), names
+    assert not [n for n in names if ".part" in n], names
+    ds = ogr.Open(str(out))
+    assert ds.GetLayer(0).GetFeatureCount() == res["BUILDING_COUNT"] > 0
+    assert ds.GetLayer(0).GetSpatialRef() is not None
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_sigterm_leaves_no_partial_output_and_the_next_run_cleans_stale_ones(tmp_path):
+    """SIGTERM of qgis_process mid-extraction removes its partial outputs and work folder; leftovers of a
+    process that was SIGKILLed (no chance to clean) are removed by the next run."""
+    import glob
+    import tempfile
+
+    out = tmp_path / "out"
+    out.mkdir()
+    scene = crop(dubai("tile2_part5"), str(tmp_path / "scene.tif"), 0, 0, 1400, 1400)
+    args = [str(QGIS_PROCESS), "run", EXTRACT, "--", f"INPUT={scene}", "TILE_SIZE=256", "OVERLAP=128",
+            "TTA=2", f"OUTPUT_MASK={out / 'mask.tif'}", f"OUTPUT_PROBABILITY={out / 'prob.tif'}"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    deadline = time.time() + 300
+    while not glob.glob(str(out / "*.part-*")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    assert glob.glob(str(out / "*.part-*")), proc.communicate()[0][-2000:]
+    pid = proc.pid
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=120)
+    assert proc.returncode != 0
+    assert os.listdir(out) == [], os.listdir(out)
+    assert not glob.glob(os.path.join(tempfile.gettempdir(), f"buildseg-*{pid}-*"))
+    dead = _dead_pid()  # leftovers of a killed run
+    (out / f"mask.part-{dead}-0123abcd.tif").write_bytes(b"half a tiff")
+    (out / f"mask.part-{dead}-0123abcd.tif.aux.xml").write_text("<PAMDataset/>")
+    stale_dir = tempfile.mkdtemp(prefix=f"buildseg-{dead}-")
+    small = crop(scene, str(tmp_path / "small.tif"), 0, 0, 300, 300)
+    done = subprocess.run([str(QGIS_PROCESS), "run", EXTRACT, "--", f"INPUT={small}",
+                           f"OUTPUT_MASK={out / 'mask.tif'}"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(os.listdir(out)) == ["mask.tif"] and not os.path.exists(stale_dir)
