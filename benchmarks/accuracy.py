@@ -121,6 +121,54 @@ def score(model, place, params, work):
                     params=EvalParams(pixel_size=pixel))  # pixel metrics on the image's own grid
 
 
+# Dubai Tile 8 as one set (summed confusion), for the scripts that compare training recipes on it
+# (same_budget.py, weak_supervision.py, extract_throughput.py)
+def dubai_test_pairs():
+    """(name, image, class raster) of the nine Dubai Tile 8 images."""
+    dubai = sorted(glob.glob(str(DATA / "dubai" / "scenes" / "tile8_part[0-9].tif")))
+    return [(os.path.basename(p)[:-4], p, p[:-4] + "_classes.tif") for p in dubai]
+
+
+def evaluate_set(pairs, model, params, work):
+    """[(name, raster, reference)] -> (summed confusion, [(name, iou)], seconds)."""
+    import rasterio
+
+    from buildseg.engine.evaluate import (
+        EvalParams,
+        binary_confusion,
+        evaluate,
+        polygons_from_file,
+        reference_from_polygons,
+    )
+    from buildseg.engine.inference import extract
+    from buildseg.engine.labels import IGNORE
+    from buildseg.engine.metrics import scores
+
+    total = np.zeros((2, 2), np.int64)
+    objects = np.zeros(3, np.int64)  # TP, FP, FN at IoU >= 0.5
+    rows, t0 = [], time.perf_counter()
+    for name, raster, ref in pairs:
+        mask = os.path.join(work, f"{abs(hash(raster))}.tif")
+        extract(raster, model, out_mask=mask, params=params)
+        if ref.endswith("_classes.tif"):  # Dubai class ids: 0 is unlabelled (ignored), 1 building
+            with rasterio.open(ref) as r:
+                cls = r.read(1)
+            reference = np.where(cls == 0, IGNORE, cls == 1).astype(np.uint8)
+        else:
+            with rasterio.open(mask) as m:
+                reference = reference_from_polygons(polygons_from_file(ref, m.crs.to_wkt()), m)
+        cm = binary_confusion(mask, reference)
+        if ref.endswith("_classes.tif"):
+            m = evaluate(pred_raster=mask, ref_raster=ref, params=EvalParams(ref_ignore=(0,)))
+        else:
+            with rasterio.open(mask) as mk:
+                m = evaluate(pred_raster=mask, ref_shapes=[g for g, _ in polygons_from_file(ref, mk.crs.to_wkt())])
+        objects += [m["object_tp"], m["object_fp"], m["object_fn"]]
+        total += cm
+        rows.append((name, scores(cm)["iou"][1]))
+    return (total, objects), rows, time.perf_counter() - t0
+
+
 def previous_model(rev: str, work: str) -> str:
     path = os.path.join(work, "previous.safetensors")
     blob = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:resources/models/buildings-default.safetensors"],
@@ -137,6 +185,9 @@ def main():
     ap.add_argument("--previous-rev", default=PREVIOUS_REV)
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--only", default="", help="semicolon-separated place names (default: all)")
+    ap.add_argument("--reuse-stored", action="store_true",
+                    help="take the new model's figures from its metadata (written by scripts/ship_model.py with "
+                         "this script's score()) instead of measuring them again")
     args = ap.parse_args()
     from buildseg.engine import modelfile
     from buildseg.engine.inference import ExtractParams
@@ -152,9 +203,15 @@ def main():
     params = ExtractParams(backend=args.backend)
     selected = [p for p in places(work) if not args.only or p[0] in args.only.split(";")]
     results = {}
+    stored = modelfile.read_info(args.model).metrics.get("test", {}).get("per_place", {}) if args.reuse_stored else {}
     for place in selected:
         for label, path in models.items():
             t0 = time.perf_counter()
+            if label == "new" and place[0] in stored:
+                s = stored[place[0]]
+                results[(place[0], label)] = {"pixel_iou": s["building_iou"], "pixel_f1": s["f1"],
+                                              "object_f1": s["building_f1_iou50"], "count_reference": "stored"}
+                continue
             results[(place[0], label)] = m = score(path, place, params, work)
             print(f"  {place[0]:<32} {label:<9} IoU {m['pixel_iou']:.3f} F1 {m['pixel_f1']:.3f} building F1 "
                   f"{m['object_f1']:.3f} ({m['count_reference']} reference buildings, "

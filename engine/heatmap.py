@@ -24,6 +24,8 @@ DEFAULT_LAYERS = {
     "deeplabv3": "aspp", "deeplabv3plus": "aspp", "pspnet": "encoder.layers.3", "fcn8s": "stages.4",
     "fcn16s": "stages.4", "fcn32s": "stages.4", "segnet": "enc.4", "refinenet": "blocks.3",
     "denseaspp": "encoder.layers.3", "mffnet": "branches.3", "pfnet": "smooth.0",
+    "unet-efficientnet-lite0": "decoder.blocks.2", "unet-efficientnet-lite1": "decoder.blocks.2",
+    "unet-efficientnet-lite2": "decoder.blocks.2",
 }
 
 

@@ -122,7 +122,8 @@ def regularize(geom, params: RegularizeParams = None):
     rect = _polygon([_rotate(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), angle)])
     inter = rect.Intersection(geom)
     iou = inter.GetArea() / max(rect.Union(geom).GetArea(), 1e-12) if inter is not None else 0.0
-    if iou >= params.rectangle_iou and simple.GetGeometryCount() == 1:
+    if iou >= params.rectangle_iou and simple.GetGeometryCount() == 1 and \
+            hausdorff(rect, geom) <= 2 * params.tolerance + 1e-9:  # the rectangle stays as close as squaring
         return rect
     rings = []
     for i in range(simple.GetGeometryCount()):

@@ -147,6 +147,14 @@ class BatchLoader:
         self.next = self.pool.submit(self._make)
         return batch
 
+    def idle(self):
+        """Wait for the batch being prepared: GDAL datasets must not be read from two threads (validation)."""
+        if self.next is not None:
+            try:
+                self.next.result()
+            except Exception:  # noqa: S110 - its error surfaces at the next get()
+                pass
+
     def close(self):
         self.next.cancel()
         self.pool.shutdown(wait=True)
@@ -203,6 +211,14 @@ def _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress
     cm = evaluate(model, scenes, vwin, bands, mean, std, info.num_classes, dev, params.batch_size, progress)
     sc = scores(cm)
     return sc, (sc["iou"][target] if target is not None else sc["mean_iou"])
+
+
+def _timed_validation(run, validate):
+    """Validate and remember how long it took: the time budget keeps room for the last one."""
+    t0 = time.monotonic()
+    out = validate()
+    run.budget.validation_seconds = time.monotonic() - t0
+    return out
 
 
 def _score_columns(sc: dict, info) -> dict:
@@ -330,7 +346,8 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
         torch=torch, model=model, net=ddp.wrap(model, dist, dev), opt=opt, loss_fn=loss_fn, loader=loader,
         scaler=torch.amp.GradScaler("cuda") if dev.type == "cuda" else None, dev=dev, dist=dist, params=params,
         steps=steps, start_epoch=start_epoch, progress=progress, budget=TimeBudget(params.time_budget, spent),
-        validate=lambda: _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress, target),
+        validate=lambda: _timed_validation(run, lambda: loader.idle() or _validate(
+            model, scenes, vwin, bands, mean, std, info, dev, params, progress, target)),  # never beside the loader
         deep_supervision=deep_supervision)
     if params.init_model and vwin and dist.is_main and start_epoch == 0:
         best, best_state = _starting_score(run)

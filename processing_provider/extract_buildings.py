@@ -153,10 +153,11 @@ class ExtractBuildings(BuildSegAlgorithm):
             result = self.run_engine(extract, raster, model, *targets, params, FeedbackProgress(feedback),
                                      model_cache=_MODEL_CACHE)
         run = RunGroup(layer.name())
-        for key, style, name, visible in ((self.OUTPUT_POLYGONS, "buildings.qml", "Buildings", True),
-                                          (self.OUTPUT_PROBABILITY, "probability.qml", "Building probability", False),
-                                          (self.OUTPUT_MASK, "mask.qml", "Building mask", False)):
-            StyleLayer.attach(context, outputs[key], style, self.tr(name), run, visible)
+        for rank, (key, style, name, visible) in enumerate((
+                (self.OUTPUT_POLYGONS, "buildings.qml", "Buildings", True),
+                (self.OUTPUT_PROBABILITY, "probability.qml", "Building probability", False),
+                (self.OUTPUT_MASK, "mask.qml", "Building mask", False))):
+            StyleLayer.attach(context, outputs[key], style, self.tr(name), run, visible, rank)
         if fetcher is not None and fetcher.summary():
             feedback.pushWarning(fetcher.summary())
         feedback.pushInfo(f"{result.buildings} building(s), {result.building_area_m2:.0f} m², "

@@ -41,9 +41,9 @@ class RunGroup:
 class StyleLayer(QgsProcessingLayerPostProcessorInterface):
     _alive = []  # QGIS does not own Python post-processors: keep them referenced
 
-    def __init__(self, style: str, name: str, run: RunGroup = None, visible: bool = True):
+    def __init__(self, style: str, name: str, run: RunGroup = None, visible: bool = True, rank: int = 0):
         super().__init__()
-        self.style, self.name, self.run, self.visible = style, name, run, visible
+        self.style, self.name, self.run, self.visible, self.rank = style, name, run, visible, rank
 
     def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API name
         if layer is None or not layer.isValid():
@@ -64,18 +64,22 @@ class StyleLayer(QgsProcessingLayerPostProcessorInterface):
             return
         group = self.run.group(project)
         layer.setName(f"{self.name} – {self.run.suffix()}")
-        on_top = layer.type() == QgsMapLayerType.VectorLayer
+        rank = self.rank if layer.type() != QgsMapLayerType.VectorLayer else -1  # vectors on top
         clone = node.clone()
-        group.insertChildNode(0 if on_top else -1, clone)
+        clone.setCustomProperty("buildseg/rank", rank)
+        position = sum(int(c.customProperty("buildseg/rank", 0)) < rank for c in group.children())
+        group.insertChildNode(position, clone)
         node.parent().removeChildNode(node)
         clone.setItemVisibilityChecked(self.visible)
 
     @classmethod
-    def attach(cls, context, path: str, style: str, name: str, run: RunGroup = None, visible: bool = True) -> None:
-        """Style the output at `path` when Processing loads it on completion."""
+    def attach(cls, context, path: str, style: str, name: str, run: RunGroup = None, visible: bool = True,
+               rank: int = 0) -> None:
+        """Style the output at `path` when Processing loads it on completion; `rank` orders a run's layers in
+        its group (lower is higher; vector layers always on top)."""
         if not path or not context.willLoadLayerOnCompletion(path):
             return
-        processor = cls(style, name, run, visible)
+        processor = cls(style, name, run, visible, rank)
         cls._alive.append(processor)
         details = context.layerToLoadOnCompletionDetails(path)
         details.name = name

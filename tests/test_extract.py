@@ -224,9 +224,10 @@ def test_loaded_outputs_are_styled_and_named(qgis_app, scene, tiny_model, tmp_pa
     processing.runAndLoadResults("buildseg:extractbuildings", {
         "INPUT": scene, "MODEL": tiny_model, "TILE_SIZE": 128, "OUTPUT_MASK": str(tmp_path / "m.tif"),
         "OUTPUT_PROBABILITY": str(tmp_path / "p.tif"), "OUTPUT_POLYGONS": str(tmp_path / "b.gpkg")})
-    layers = {layer.name(): layer for layer in project.mapLayers().values()}
+    stem = os.path.splitext(os.path.basename(scene))[0]
+    layers = {layer.name().replace(f" – {stem}", ""): layer for layer in project.mapLayers().values()}
     try:
-        assert {"Building mask", "Building probability", "Buildings"} <= layers.keys()
+        assert {"Building mask", "Building probability", "Buildings"} <= layers.keys(), layers.keys()
         assert layers["Building probability"].renderer().type() == "singlebandpseudocolor"
         assert layers["Building mask"].renderer().type() == "paletted"
         fill = layers["Buildings"].renderer().symbol().color()
@@ -317,7 +318,7 @@ def test_strip_polygons_equal_whole_mask_tracing(tmp_path, strip):
         dst.write(mask[None])
     out = str(tmp_path / f"strips{strip}.gpkg")
     n, area = polygonize(str(path), None, out, ModelInfo(architecture="unet", in_channels=3),
-                         ExtractParams(min_area=0), Progress(), strip=strip)
+                         ExtractParams(min_area=0, separate=False), Progress(), strip=strip)
     reference = _traced_whole(mask, transform)
     from osgeo import ogr
 

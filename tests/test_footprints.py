@@ -20,7 +20,8 @@ def test_regularized_polygons_stay_close_with_fewer_vertices(run_alg, tmp_path, 
     from buildseg.engine.regularize import hausdorff, vertex_count
 
     scene = crop(dubai("tile8_part7"), str(tmp_path / "s.tif"), 0, 0, 600, 500)
-    extract(scene, tiny_model, out_polygons=str(tmp_path / "raw.gpkg"), params=ExtractParams(tile_size=128))
+    extract(scene, tiny_model, out_polygons=str(tmp_path / "raw.gpkg"),
+            params=ExtractParams(tile_size=128, separate=False))
     res = run_alg("buildseg:regularizefootprints", {"INPUT": str(tmp_path / "raw.gpkg"), "TOLERANCE": 1.0,
                                                     "OUTPUT": str(tmp_path / "reg.gpkg")})
     raw, reg = _geoms(tmp_path / "raw.gpkg"), _geoms(res["OUTPUT"])

@@ -250,7 +250,7 @@ def test_bundled_model_is_the_default_start_when_it_fits(run_alg, tmp_path):
 
     from conftest import DEFAULT_MODEL
 
-    arch = list(ARCHITECTURES).index("unet-mobilenet")
+    arch = list(ARCHITECTURES).index(modelfile.read_info(DEFAULT_MODEL).architecture)
     res = run_alg("buildseg:trainmodel", _params(tmp_path, ARCHITECTURE=arch, EPOCHS=1, TILES_PER_EPOCH=8))
     info = modelfile.read_info(res["OUTPUT_MODEL"])
     assert info.training["fine_tuned_from"] == "buildings-default.safetensors"

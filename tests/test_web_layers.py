@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import DEFAULT_MODEL, crop, dubai, dubai_labels, qgis_process, recorder
+from conftest import DEFAULT_MODEL, crop, dubai, dubai_labels, edited_header_copy, qgis_process, recorder
 
 SERVER = Path(__file__).with_name("tile_server.py")
 
@@ -78,7 +78,15 @@ def _iou(a, b) -> float:
     return (a & b).sum() / max((a | b).sum(), 1)
 
 
-def test_xyz_layer_matches_the_geotiff(run_alg, mercator, servers, tmp_path):
+@pytest.fixture(scope="module")
+def model_1m(tmp_path_factory):
+    """The bundled network declared a 1 m model: these tests are about fetching web layers on the grid of a
+    model's resolution, and the Dubai tiles served here are 1 m (the bundled model itself is 0.3 m)."""
+    return edited_header_copy(DEFAULT_MODEL, str(tmp_path_factory.mktemp("m1") / "model_1m.safetensors"),
+                              resolution=1.0)
+
+
+def test_xyz_layer_matches_the_geotiff(run_alg, mercator, servers, tmp_path, model_1m):
     """The web layer is read at its own zoom-17 pixels (within the model's resolution tolerance), so the
     model sees the same pixels as when it reads the GeoTIFF the tiles were cut from."""
     from qgis.core import QgsRasterLayer
@@ -86,10 +94,10 @@ def test_xyz_layer_matches_the_geotiff(run_alg, mercator, servers, tmp_path):
     uri, log = servers()
     layer = QgsRasterLayer(uri, "Dubai XYZ", "wms")
     assert layer.isValid()
-    ref = run_alg("buildseg:extractbuildings", {"INPUT": mercator, "MODEL": DEFAULT_MODEL,
+    ref = run_alg("buildseg:extractbuildings", {"INPUT": mercator, "MODEL": model_1m,
                                                 "OUTPUT_MASK": str(tmp_path / "ref.tif")})
     web = run_alg("buildseg:extractbuildings", {
-        "INPUT": layer, "MODEL": DEFAULT_MODEL, "EXTENT": _extent(mercator),
+        "INPUT": layer, "MODEL": model_1m, "EXTENT": _extent(mercator),
         "OUTPUT_MASK": str(tmp_path / "web.tif"), "OUTPUT_POLYGONS": str(tmp_path / "web.gpkg")})
     with rasterio.open(web["OUTPUT_MASK"]) as ds:
         assert ds.crs.to_epsg() == 3857  # the layer's CRS
@@ -105,13 +113,13 @@ def test_xyz_layer_matches_the_geotiff(run_alg, mercator, servers, tmp_path):
     assert web["BUILDING_COUNT"] > 0
 
 
-def test_failed_tiles_become_nodata_with_a_warning(run_alg, mercator, servers, tmp_path):
+def test_failed_tiles_become_nodata_with_a_warning(run_alg, mercator, servers, tmp_path, model_1m):
     from qgis.core import QgsRasterLayer
 
     uri, log = servers(fail_every=3)
     feedback = recorder()
     res = run_alg("buildseg:extractbuildings", {
-        "INPUT": QgsRasterLayer(uri, "flaky", "wms"), "MODEL": DEFAULT_MODEL, "EXTENT": _extent(mercator),
+        "INPUT": QgsRasterLayer(uri, "flaky", "wms"), "MODEL": model_1m, "EXTENT": _extent(mercator),
         "OUTPUT_MASK": str(tmp_path / "mask.tif"), "OUTPUT_PROBABILITY": str(tmp_path / "prob.tif")},
         feedback=feedback)
     with rasterio.open(res["OUTPUT_MASK"]) as m, rasterio.open(res["OUTPUT_PROBABILITY"]) as p:
@@ -124,7 +132,7 @@ def test_failed_tiles_become_nodata_with_a_warning(run_alg, mercator, servers, t
     assert len(failed) > len(set(failed))  # failed tiles were retried
 
 
-def test_in_memory_raster_and_heatmap(run_alg, scene, tmp_path):
+def test_in_memory_raster_and_heatmap(run_alg, scene, tmp_path, model_1m):
     """A GDAL raster in /vsimem (no file on disk) goes through the provider reader, as a WCS/WMS layer would."""
     from osgeo import gdal
     from qgis.core import QgsRasterLayer
@@ -132,12 +140,15 @@ def test_in_memory_raster_and_heatmap(run_alg, scene, tmp_path):
     gdal.Translate("/vsimem/buildseg-test.tif", scene)
     layer = QgsRasterLayer("/vsimem/buildseg-test.tif", "in memory", "gdal")
     assert layer.isValid()
-    ref = run_alg("buildseg:extractbuildings", {"INPUT": scene, "OUTPUT_MASK": str(tmp_path / "ref.tif")})
-    res = run_alg("buildseg:extractbuildings", {"INPUT": layer, "OUTPUT_MASK": str(tmp_path / "mem.tif")})
+    ref = run_alg("buildseg:extractbuildings", {"INPUT": scene, "MODEL": model_1m,
+                                                "OUTPUT_MASK": str(tmp_path / "ref.tif")})
+    res = run_alg("buildseg:extractbuildings", {"INPUT": layer, "MODEL": model_1m,
+                                                "OUTPUT_MASK": str(tmp_path / "mem.tif")})
     with rasterio.open(ref["OUTPUT_MASK"]) as a, rasterio.open(res["OUTPUT_MASK"]) as b:
         assert b.crs == a.crs and b.transform.almost_equals(a.transform)
         assert _iou(b.read(1), a.read(1)) > 0.99
-    heat = run_alg("buildseg:exportheatmap", {"INPUT": layer, "MODE": 0, "OUTPUT": str(tmp_path / "heat.tif"),
+    heat = run_alg("buildseg:exportheatmap", {"INPUT": layer, "MODEL": model_1m, "MODE": 0,
+                                              "OUTPUT": str(tmp_path / "heat.tif"),
                                               "OUTPUT_QUICKLOOK": str(tmp_path / "quick.png")})
     with rasterio.open(heat["OUTPUT"]) as h:
         assert 0 <= h.read(1).max() <= 1
@@ -157,8 +168,8 @@ def test_training_on_a_web_layer(run_alg, mercator, servers, tmp_path):
     from buildseg.engine.modelfile import read_info
 
     info = read_info(res["OUTPUT_MODEL"])
-    # fetched at the service's zoom-17 pixels: 1.194 Web Mercator units = 1.08 m on the ground here
-    assert info.in_channels == 3 and info.resolution == pytest.approx(1.08, rel=0.02)
+    # fetched at the default model's 0.3 m, snapped to the service's zoom-19 pixels: 1.08 m / 4 on the ground
+    assert info.in_channels == 3 and info.resolution == pytest.approx(1.08 / 4, rel=0.02)
     assert not list(tmp_path.glob("*.tif"))  # the fetched imagery was a temporary file
 
 
