@@ -150,10 +150,9 @@ class BatchLoader:
     def idle(self):
         """Wait for the batch being prepared: GDAL datasets must not be read from two threads (validation)."""
         if self.next is not None:
-            try:
-                self.next.result()
-            except Exception:  # noqa: S110 - its error surfaces at the next get()
-                pass
+            from concurrent.futures import wait
+
+            wait([self.next])  # an error in it surfaces at the next get()
 
     def close(self):
         self.next.cancel()
