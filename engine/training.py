@@ -213,7 +213,9 @@ def _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress
 
 
 def _timed_validation(run, validate):
-    """Validate and remember how long it took: the time budget keeps room for the last one."""
+    """Validate once the batch loader is idle (a GDAL dataset must not be read from two threads), and remember
+    how long it took: the time budget keeps room for the last validation."""
+    run.loader.idle()
     t0 = time.monotonic()
     out = validate()
     run.budget.validation_seconds = time.monotonic() - t0
@@ -345,8 +347,8 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
         torch=torch, model=model, net=ddp.wrap(model, dist, dev), opt=opt, loss_fn=loss_fn, loader=loader,
         scaler=torch.amp.GradScaler("cuda") if dev.type == "cuda" else None, dev=dev, dist=dist, params=params,
         steps=steps, start_epoch=start_epoch, progress=progress, budget=TimeBudget(params.time_budget, spent),
-        validate=lambda: _timed_validation(run, lambda: loader.idle() or _validate(
-            model, scenes, vwin, bands, mean, std, info, dev, params, progress, target)),  # never beside the loader
+        validate=lambda: _timed_validation(run, lambda: _validate(
+            model, scenes, vwin, bands, mean, std, info, dev, params, progress, target)),
         deep_supervision=deep_supervision)
     if params.init_model and vwin and dist.is_main and start_epoch == 0:
         best, best_state = _starting_score(run)
