@@ -1,60 +1,155 @@
-"""How much BuildSeg's training adds: BuildSeg's training (the bundled model's recipe, for --epochs epochs)
-against the plain U-Net minimal loop of benchmarks/baseline.py given the same wall time, both measured on
-Dubai Tile 8 through the same extraction.
+"""What BuildSeg's training buys over a minimal loop in the same wall time, on several places.
 
-    python benchmarks/same_budget.py [--epochs 4]
+For each place, one part trains and another part tests: for the cities the default model trained on, the
+train and validation cells of scripts/default_model_data.py train and the test cells (never seen by the default
+model) test; Austin (never seen at all) trains on its west half and tests on its east half. At every budget,
+alternating in one run with the same threads:
+
+- BuildSeg: `qgis_process run buildseg:trainmodel` with TIME_BUDGET (fine-tuning the default model, as a user
+  would with the defaults), and with FROM_SCRATCH (--scratch, the same recipe from ImageNet weights);
+- baseline: benchmarks/baseline.py, a plain U-Net minimal loop given the same minutes.
+
+Each model is measured by BuildSeg's own extraction on the test part (building IoU, F1, building-level F1).
+Rows are appended to --csv as they come, so a long run can be read (and resumed) part way.
+
+    python benchmarks/same_budget.py [--minutes 5 15 30] [--places austin kampala nairobi rio] [--threads 2]
 """
 
 import argparse
-import glob
+import csv
 import json
 import os
-import subprocess
+import subprocess  # nosec B404 - fixed commands
 import sys
 import tempfile
 import time
 
-from common import DATA, import_plugin
+import numpy as np
+from accuracy import CITIES, reproject, score, test_areas
+from common import DEFAULT_MODEL, ROOT, import_plugin
 
 import_plugin()
+FIELDS = ["place", "minutes", "method", "building_iou", "f1", "building_f1", "seconds", "threads"]
+
+
+def parts(place: str, work: str, split_dir: str) -> tuple:
+    """(image, train area GeoJSONs, test area GeoJSONs) in the image's CRS."""
+    import rasterio
+    from osgeo import ogr
+
+    image = str(CITIES / place / "image.tif")
+    with rasterio.open(image) as src:
+        crs, b = src.crs.to_wkt(), src.bounds
+    if place == "austin":  # evaluation-only: west half trains, east half tests
+        mid = (b.left + b.right) / 2
+        box = lambda x0, x1: {"type": "Polygon", "coordinates": [[[x0, b.bottom], [x1, b.bottom], [x1, b.top],  # noqa: E731
+                                                                   [x0, b.top], [x0, b.bottom]]]}
+        return image, [box(b.left, mid)], [box(mid, b.right)]
+    ds = ogr.Open(os.path.join(split_dir, "labels.gpkg"))
+    out = []
+    for layer in ("trainval_area", "test_area"):
+        lyr = ds.GetLayerByName(layer)
+        geoms = [json.loads(f.GetGeometryRef().ExportToJson()) for f in lyr if f["place"] == place]
+        out.append(reproject(geoms, "EPSG:4326", crs))
+    return image, out[0], out[1]
+
+
+def write_area(geoms, crs_wkt: str, path: str) -> str:
+    from osgeo import ogr, osr
+
+    srs = osr.SpatialReference(wkt=crs_wkt)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    lyr = ds.CreateLayer("area", srs, ogr.wkbMultiPolygon)
+    for g in geoms:
+        f = ogr.Feature(lyr.GetLayerDefn())
+        f.SetGeometry(ogr.ForceToMultiPolygon(ogr.CreateGeometryFromJson(json.dumps(g))))
+        lyr.CreateFeature(f)
+    ds = None
+    return path
+
+
+def label_raster(image: str, area, path: str) -> str:
+    """0 background / 1 building inside the training part, 255 elsewhere, on the image's grid (baseline)."""
+    import rasterio
+    from rasterio.features import rasterize
+
+    from buildseg.engine.evaluate import polygons_from_file
+
+    with rasterio.open(image) as src:
+        profile = dict(driver="GTiff", width=src.width, height=src.height, count=1, dtype="uint8",
+                       crs=src.crs, transform=src.transform, compress="deflate")
+        shapes = [g for g, _ in polygons_from_file(str(CITIES / os.path.basename(os.path.dirname(image))
+                                                       / "buildings.gpkg"), src.crs.to_wkt())]
+        inside = rasterize([(g, 1) for g in area], (src.height, src.width), transform=src.transform)
+        lab = rasterize([(g, 1) for g in shapes], (src.height, src.width), transform=src.transform)
+    out = np.where(inside == 1, lab, 255).astype(np.uint8)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(out, 1)
+    return path
+
+
+def buildseg_run(image, labels, area_path, minutes, threads, out, scratch):
+    env = dict(os.environ, BUILDSEG_THREADS=str(threads), QT_QPA_PLATFORM="offscreen")
+    args = [str(ROOT / "scripts" / "qgis_process"), "run", "buildseg:trainmodel", "--", f"INPUT={image}",
+            f"LABELS={labels}", f"LABELLED_AREA={area_path}", f"TIME_BUDGET={minutes}", "RESUME=false",
+            "SEED=0", f"OUTPUT_MODEL={out}"]
+    if scratch:
+        args += ["FROM_SCRATCH=true", "ARCHITECTURE=14"]  # unet-efficientnet-lite0 from ImageNet weights
+    subprocess.run(args, check=True, env=env, capture_output=True)  # nosec B603
+
+
+def baseline_run(image, label_path, minutes, threads, out):
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "baseline.py"), "--seconds", str(minutes * 60),
+                    "--out", out, "--pair", image, label_path, "--threads", str(threads)],
+                   check=True, capture_output=True)  # nosec B603
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--minutes", type=float, nargs="+", default=[5, 15, 30])
+    ap.add_argument("--places", nargs="+", default=["austin", "kampala", "nairobi", "rio"])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--scratch", action="store_true", help="also train BuildSeg's recipe from ImageNet weights")
+    ap.add_argument("--csv", default="same_budget.csv")
     args = ap.parse_args()
-    from accuracy import dubai_test_pairs, evaluate_set
-    from osgeo import ogr
+    import rasterio
 
-    from buildseg.engine import training
-    from buildseg.engine.dataset import Scene
     from buildseg.engine.inference import ExtractParams
-    from buildseg.engine.labels import PolygonLabels
-    from buildseg.engine.metrics import scores
 
     work = tempfile.mkdtemp(prefix="buildseg-budget-")
-    scenes = []
-    for path in sorted(glob.glob(str(DATA / "dubai" / "scenes" / "tile[1-7]_part[0-9].tif"))):
-        ds = ogr.Open(path[:-4] + "_buildings.gpkg")
-        layer = ds.GetLayer(0)
-        scenes.append(Scene(path, PolygonLabels([(json.loads(f.GetGeometryRef().ExportToJson()), 1)
-                                                 for f in layer])))
-    params = training.TrainParams(architecture="unet-mobilenet", tile_size=256, epochs=args.epochs,
-                                  tiles_per_epoch=384, batch_size=8, lr=1e-3, val_fraction=0.1, seed=0)
-    t0 = time.time()
-    ours = os.path.join(work, "buildseg.safetensors")
-    training.train(scenes, ours, params, resolution=1.0)
-    budget = time.time() - t0
-    base = os.path.join(work, "baseline.safetensors")
-    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "baseline.py"), "--seconds",
-                    str(budget), "--out", base], check=True)
-    print(f"\nbudget: {budget:.0f} s each on {os.cpu_count()} cores; test: Dubai Tile 8 (9 images)")
-    print("| training | building IoU | F1 |\n|---|---|---|")
-    for label, model in ((f"BuildSeg trainmodel recipe, {args.epochs} epochs", ours),
-                         ("plain U-Net, minimal loop", base)):
-        (cm, _), _, _ = evaluate_set(dubai_test_pairs(), model, ExtractParams(overlap=64), work)
-        s = scores(cm)
-        print(f"| {label} | {s['iou'][1]:.3f} | {s['f1'][1]:.3f} |")
+    split = test_areas(work) and os.path.join(work, "split")
+    done = set()
+    if os.path.exists(args.csv):
+        done = {(r["place"], float(r["minutes"]), r["method"]) for r in csv.DictReader(open(args.csv))}
+    else:
+        with open(args.csv, "w", newline="") as f:
+            csv.writer(f).writerow(FIELDS)
+    methods = ["buildseg fine-tune", "baseline"] + (["buildseg from ImageNet"] if args.scratch else [])
+    print(f"machine: {os.cpu_count()} cores, {args.threads} threads per run; default model {DEFAULT_MODEL.name}")
+    for minutes in args.minutes:
+        for place in args.places:
+            image, train, test = parts(place, work, split)
+            with rasterio.open(image) as src:
+                crs = src.crs.to_wkt()
+            area_path = write_area(train, crs, os.path.join(work, f"{place}-train.gpkg"))
+            labels = str(CITIES / place / "buildings.gpkg")
+            for method in methods:
+                if (place, minutes, method) in done:
+                    continue
+                out = os.path.join(work, f"{place}-{minutes}-{method.replace(' ', '_')}.safetensors")
+                t0 = time.time()
+                if method == "baseline":
+                    lab = label_raster(image, train, os.path.join(work, f"{place}-labels.tif"))
+                    baseline_run(image, lab, minutes, args.threads, out)
+                else:
+                    buildseg_run(image, labels, area_path, minutes, args.threads, out, method != "buildseg fine-tune")
+                seconds = time.time() - t0
+                m = score(out, (place, "test", image, labels, test), ExtractParams(aoi=test), work)
+                row = [place, minutes, method, f"{m['pixel_iou']:.3f}", f"{m['pixel_f1']:.3f}", f"{m['object_f1']:.3f}",
+                       f"{seconds:.0f}", args.threads]
+                print(" | ".join(map(str, row)), flush=True)
+                with open(args.csv, "a", newline="") as f:
+                    csv.writer(f).writerow(row)
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ ARCHITECTURES = {a.name: a for a in [
                  "U-Net on EfficientNet-Lite2 (wider and deeper than Lite0)."),
 ]}
 
-DEFAULT_ARCHITECTURE = "unet-mobilenet"
+DEFAULT_ARCHITECTURE = "unet-efficientnet-lite0"  # the default model's, so that a default run fine-tunes it
 
 
 def get(name: str) -> Architecture:
