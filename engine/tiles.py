@@ -1,4 +1,4 @@
-"""Datasets on disk: cut rasters + labels into tile files, and read folder datasets (images/ + masks/)."""
+"""Datasets on disk: cut rasters + labels into tile files (read back by engine.layouts)."""
 
 import os
 from pathlib import Path
@@ -8,11 +8,10 @@ import numpy as np
 from .atomic import atomic_path
 from .dataset import Scene, read_sample
 from .errors import BuildSegError
-from .labels import IGNORE, RasterLabels, as_target
+from .labels import IGNORE, as_target
 from .progress import Progress
 from .tiling import starts
 
-IMAGE_EXTS = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".jp2", ".vrt")
 SPLITS = ("train", "val", "test")
 
 
@@ -64,33 +63,3 @@ def prepare_tiles(scenes, out_dir: str, tile: int, mode: str = "stride", stride:
                 dst.write(data.astype(dtype))
         counts[split] += 1
     return counts
-
-
-def folder_scenes(folder: str, palette=None, role: str = "train"):
-    """Scenes of a folder dataset: `images/` and `masks/` files paired by name (any extension)."""
-    root = Path(folder)
-    images, masks = root / "images", root / "masks"
-    if not images.is_dir() or not masks.is_dir():
-        raise BuildSegError(f"{folder} is not a folder dataset: it needs 'images' and 'masks' subfolders "
-                            "(as written by 'Prepare training tiles', WHU or Massachusetts).")
-    by_stem = {p.stem: p for p in masks.iterdir() if p.suffix.lower() in IMAGE_EXTS}
-    scenes = []
-    for img in sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_EXTS):
-        mask = by_stem.get(img.stem)
-        if mask is None:
-            continue
-        scenes.append(Scene(str(img), RasterLabels(str(mask), palette), role=role))
-    if not scenes:
-        raise BuildSegError(f"No image in {images} has a mask of the same name in {masks}.")
-    return scenes
-
-
-def dataset_scenes(folder: str, palette=None):
-    """A folder dataset, or a prepared one with train/ and val/ subfolders (val kept for validation)."""
-    root = Path(folder)
-    if (root / "train").is_dir():
-        scenes = folder_scenes(str(root / "train"), palette)
-        if (root / "val" / "images").is_dir() and any((root / "val" / "images").iterdir()):
-            scenes += folder_scenes(str(root / "val"), palette, role="val")
-        return scenes
-    return folder_scenes(folder, palette)

@@ -196,7 +196,7 @@ class TrainModel(BuildSegAlgorithm):
         rasters = self.parameterAsLayerList(parameters, self.INPUT, context)
         folder = self.parameterAsFile(parameters, self.DATASET_FOLDER, context)
         if folder:
-            scenes, classes = self._folder_scenes(parameters, context, folder)
+            scenes, classes = self._folder_scenes(parameters, context, feedback, folder)
             resolution = None
         elif rasters:
             rasters, resolution = self._file_rasters(parameters, context, feedback, rasters, work)
@@ -348,11 +348,14 @@ class TrainModel(BuildSegAlgorithm):
             raise QgsProcessingException(f"Cannot read the palette '{text}': write it as "
                                          "'#rrggbb=id;#rrggbb=id'.") from None
 
-    def _folder_scenes(self, parameters, context, folder):
-        from ..engine.tiles import dataset_scenes
+    def _folder_scenes(self, parameters, context, feedback, folder):
+        from ..engine import layouts
 
         palette = self._palette(parameters, context)
-        return self.run_engine(dataset_scenes, folder, palette), _id_classes(palette)
+        found = self.run_engine(layouts.detect, folder)
+        scenes = self.run_engine(layouts.scenes, folder, palette)
+        feedback.pushInfo(layouts.describe(found, self.run_engine(layouts.summary, scenes)))
+        return scenes, _id_classes(palette)
 
     def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls):
         from ..engine.labels import AreaSplitLabels, PolygonLabels, RasterLabels
@@ -441,7 +444,11 @@ class TrainFromMasks(TrainModel):
         "Trains or fine-tunes a model like 'Train building model', from masks instead of polygons: "
         "either one <b>input raster</b> with a <b>label raster</b> of class ids on its grid (or a colour-coded mask "
         "with a <b>palette</b> such as '#3c1098=1;#8429f6=2'; unlisted colours are ignored), or a "
-        "<b>folder dataset</b> of image and mask tiles (images/ + masks/, optionally in train/ and val/).\n\n"
+        "<b>folder dataset</b> in a layout detected by its subfolders: BuildSeg's own (images/ + masks/), Inria "
+        "(images/ + gt/), WHU (image/ + label/), LoveDA (images_png/ + masks_png/: 2 is building, 0 no-data) or "
+        "SpaceNet (image tiles + one GeoJSON of buildings per tile, paired by 'imgN'), optionally split into "
+        "train/ and val/ (test/ is left out). Masks of 0/255 or 0/1 read as background/building. Before training "
+        "the log shows the images found and their share of building pixels per split.\n\n"
         "Every other parameter and output is as in 'Train building model'.")
 
     def input_parameters(self):
