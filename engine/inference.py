@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import memory, modelfile, resample, tiling
+from . import memory, modelfile, onnx_models, resample, tiling
 from .atomic import atomic_path, check_writable, work_dir
 from .errors import BuildSegError
 from .predict import TTA_MODES, make_predictor, predict_tta
@@ -183,9 +183,21 @@ def calibration_tiles(src, bands, info, tile, count: int = 8):
     return out
 
 
+def _onnx_model(model_path, info, backend, tile):
+    from .predict import OnnxPredictor
+
+    if backend not in ("auto", "onnxruntime"):
+        raise BuildSegError(f"ONNX models run with the onnxruntime backend (on CPU), not '{backend}': choose "
+                            "backend auto.")
+    onnx_models.check_tile(info, tile)
+    return None, OnnxPredictor(model_path)
+
+
 def _load(model_path, info, dev, backend, cache, calibration, tile):
     """(torch model, predictor), reused from `cache` (an engine.cache.ModelCache) when given."""
     def load():
+        if info.architecture == onnx_models.ARCHITECTURE:  # a Deepness/GeoDeep or exported ONNX model
+            return _onnx_model(model_path, info, backend, tile)
         model, _ = modelfile.load(model_path, dev)
         return model, make_predictor(model_path, model, info, dev, backend, calibration, tile)
 

@@ -120,7 +120,13 @@ def _read_header(path: str) -> dict:
 
 
 def read_info(path: str) -> ModelInfo:
-    """The model's metadata, validated; reads only the header."""
+    """The model's metadata, validated; reads only the header. ONNX files are described by engine.onnx_models."""
+    if str(path).lower().endswith(".onnx"):
+        from . import onnx_models
+
+        info = onnx_models.read_info(path)
+        _check_normalisation(path, info)
+        return info
     meta = (_read_header(path).get("__metadata__") or {}).get("buildseg")
     if not meta:
         raise BuildSegError(f"{path} is a safetensors file but not a BuildSeg model (no 'buildseg' metadata).")
@@ -188,6 +194,9 @@ def load(path: str, device="cpu"):
     from safetensors.torch import load_file
 
     info = read_info(path)
+    if info.architecture == "onnx":
+        raise BuildSegError(f"{path} is an ONNX model: it extracts buildings, but fine-tuning, Grad-CAM and "
+                            "kernel views need the weights of a BuildSeg .safetensors model.")
     model = build_model(info)
     try:
         state = load_file(path, device="cpu")

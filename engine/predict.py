@@ -171,9 +171,11 @@ class OnnxPredictor:
         # idle pool threads sleep instead of spinning: the CPU goes to the stage that writes finished rows
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name  # "image" in BuildSeg's exports; any name in others'
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"image": np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        y = self.session.run(None, {self.input: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        return np.concatenate([1 - y, y], axis=1) if y.shape[1] == 1 else y  # one-channel (sigmoid) models
 
 
 def make_predictor(model_path: str, model, info, device, backend: str = "auto", calibration=None,

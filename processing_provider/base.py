@@ -186,7 +186,8 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         """MODEL: a file path, shown in dialogs as a chooser of the default and the model folder's models."""
         from qgis.core import QgsProcessingParameterFile
 
-        param = QgsProcessingParameterFile(name, label, extension="safetensors", optional=True)
+        param = QgsProcessingParameterFile(name, label, optional=True,
+                                           fileFilter="BuildSeg or ONNX models (*.safetensors *.onnx)")
         param.setMetadata({"widget_wrapper": {"class": f"{__package__}.model_chooser.ModelChooserWrapper"}})
         return param
 

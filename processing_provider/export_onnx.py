@@ -1,30 +1,38 @@
-"""Export a BuildSeg model to ONNX (softmax output, BuildSeg metadata inside) for use in other tools."""
+"""Export a BuildSeg model to ONNX: BuildSeg's own profile, or the Deepness/GeoDeep profile."""
 
-from qgis.core import QgsProcessingParameterFileDestination
+from qgis.core import QgsProcessingParameterEnum, QgsProcessingParameterFileDestination
 
 from .base import BuildSegAlgorithm
+
+PROFILES = ["BuildSeg (normalised input)", "Deepness / GeoDeep (0..1 input, their metadata)"]
 
 
 class ExportOnnx(BuildSegAlgorithm):
     MODEL = "MODEL"
+    PROFILE = "PROFILE"
     OUTPUT = "OUTPUT"
 
     NAME = "exportonnx"
     DISPLAY = "Export model to ONNX"
     GROUP = "tools"
-    README_ANCHOR = "model-files"
+    README_ANCHOR = "onnx-both-ways"
     NEEDS = ("torch", "onnx", "safetensors")
     HELP = (
-        "Writes a BuildSeg model as an ONNX file that other tools (ONNX Runtime, Deepness, OpenCV DNN…) can run.\n\n"
+        "Writes a BuildSeg model as an ONNX file that other tools (ONNX Runtime, Deepness, GeoDeep, OpenCV DNN…) "
+        "can run.\n\n"
         "<b>Model file</b>: a BuildSeg .safetensors model; empty = the bundled default model.\n"
-        "<b>ONNX file</b>: the output. Its input 'image' is float32 (batch, bands, height, width) normalised with "
-        "the per-band mean and std of the model (height and width are dynamic, multiples of 32 work for every "
-        "architecture); its output 'probabilities' is (batch, classes, height, width) after softmax. The full "
-        "BuildSeg metadata (bands, normalisation, classes, tile size, resolution, metrics) is stored as the ONNX "
-        "metadata property 'buildseg' (JSON).")
+        "<b>Profile</b>: <i>BuildSeg</i>: input 'image', float32 (batch, bands, tile, tile) normalised with the "
+        "model's per-band mean and std; output 'probabilities' (batch, classes, tile, tile) after softmax. "
+        "<i>Deepness / GeoDeep</i>: input pixel values scaled to 0..1 (value / 255) with the model's "
+        "normalisation inside the graph, and the metadata those tools read (model_type Segmentor, class_names, "
+        "resolution in cm, tiles_size, tiles_overlap, seg_thresh), so the file loads in Deepness with its "
+        "defaults. Height and width are the model's tile size (several architectures trace size-dependent "
+        "constants); the batch is dynamic. Both carry the full BuildSeg header as metadata 'buildseg', and "
+        "BuildSeg's Extract buildings runs either file (and other Deepness segmentation models) as its model.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
+        self.addParameter(QgsProcessingParameterEnum(self.PROFILE, self.tr("Profile"), PROFILES, defaultValue=0))
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, self.tr("ONNX file"),
                                                                 "ONNX models (*.onnx)"))
 
@@ -32,6 +40,7 @@ class ExportOnnx(BuildSegAlgorithm):
         self.require_dependencies()
         from ..engine import modelfile
         from ..engine.atomic import check_writable
+        from ..engine.onnx_models import export_deepness
         from ..engine.predict import export_onnx
 
         model_path = self.model_file(parameters, context)
@@ -39,5 +48,6 @@ class ExportOnnx(BuildSegAlgorithm):
         self.run_engine(check_writable, out, [model_path])
         model, info = self.run_engine(modelfile.load, model_path)
         feedback.pushInfo(f"Model: {info.summary()}")
-        self.run_engine(export_onnx, model, info, out)
+        deepness = self.parameterAsEnum(parameters, self.PROFILE, context) == 1
+        self.run_engine(export_deepness if deepness else export_onnx, model, info, out)
         return {self.OUTPUT: out}

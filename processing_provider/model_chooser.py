@@ -17,7 +17,8 @@ from .base import DEFAULT_MODEL
 def available_models() -> list:
     """[(value, label, description)]: the default model first (value ''), then the model folder's files."""
     folder = settings.model_folder()
-    files = sorted(glob.glob(os.path.join(folder, "*.safetensors"))) if os.path.isdir(folder) else []
+    files = sorted(p for ext in ("*.safetensors", "*.onnx") for p in glob.glob(os.path.join(folder, ext))) \
+        if os.path.isdir(folder) else []
     default = settings.model_path("", DEFAULT_MODEL)
     out = [("", f"Default model ({os.path.basename(default)})", desc) for _, _, desc in catalogue([default])]
     out += [(path, name, desc) for path, name, desc in catalogue(files) if path != default]
@@ -46,7 +47,8 @@ class ModelChooserWrapper(WidgetWrapper):
 
     def _browse(self):
         path, _ = QFileDialog.getOpenFileName(self.widget, self.tr("Choose a BuildSeg model"),
-                                              settings.model_folder(), "BuildSeg model (*.safetensors)")
+                                              settings.model_folder(),
+                                              "BuildSeg or ONNX models (*.safetensors *.onnx)")
         if path:
             self.combo.setEditText(path)
 

@@ -1,0 +1,95 @@
+"""ONNX both ways: the Deepness/GeoDeep export read back as those tools read it, and Deepness-style models
+run by BuildSeg's extraction, on a real Austin tile with the default model."""
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import rasterio
+
+from conftest import DATA, DEFAULT_MODEL, crop
+
+AUSTIN = DATA / "cities" / "austin" / "image.tif"
+
+
+@pytest.fixture(scope="module")
+def deepness_onnx(tmp_path_factory, qgis_app):
+    import processing
+
+    out = str(tmp_path_factory.mktemp("onnx") / "buildings-deepness.onnx")
+    processing.run("buildseg:exportonnx", {"MODEL": DEFAULT_MODEL, "PROFILE": 1, "OUTPUT": out})
+    return out
+
+
+@pytest.fixture(scope="module")
+def austin_tile(tmp_path_factory):
+    """One model tile (256 px at the model's 0.3 m) of a city the default model never saw."""
+    return crop(str(AUSTIN), str(tmp_path_factory.mktemp("austin") / "tile.tif"), 500, 300, 256, 256)
+
+
+def _mask(path):
+    with rasterio.open(path) as m:
+        return m.read(1)
+
+
+def test_deepness_profile_reads_back_as_deepness_reads_it(deepness_onnx, austin_tile, tmp_path):
+    from buildseg.engine.inference import ExtractParams, extract
+
+    sess = ort.InferenceSession(deepness_onnx, providers=["CPUExecutionProvider"])
+    meta = {k: json.loads(v) for k, v in sess.get_modelmeta().custom_metadata_map.items()}
+    assert str(meta["model_type"]).capitalize() == "Segmentor"
+    assert meta["class_names"] == {"0": "background", "1": "building"} and meta["resolution"] == pytest.approx(30)
+    assert meta["tiles_size"] == 256 and 0 < meta["tiles_overlap"] < 50 and meta["seg_thresh"] == 0.5
+    inp = sess.get_inputs()[0]
+    assert inp.shape[1:] == [3, 256, 256] and not isinstance(inp.shape[0], int)  # dynamic batch
+    with rasterio.open(austin_tile) as src:
+        rgb = src.read()
+    x = (rgb.astype(np.float32) / 255.0)[None]  # Deepness: uint8 tile / 255, NCHW
+    prob = sess.run(None, {inp.name: np.concatenate([x, x])})[0]
+    assert prob.shape == (2, 2, 256, 256) and np.allclose(prob.sum(1), 1, atol=1e-4)
+    extract(austin_tile, DEFAULT_MODEL, out_mask=str(tmp_path / "own.tif"), params=ExtractParams(backend="torch"))
+    own = _mask(tmp_path / "own.tif") == 1
+    theirs = prob[0, 1] > 0.5
+    assert own.mean() > 0.1  # the tile holds buildings
+    assert (own == theirs).mean() > 0.995
+
+
+@pytest.mark.parametrize("with_header", [True, False], ids=["buildseg-header", "deepness-keys-only"])
+def test_deepness_style_model_runs_through_extraction(run_alg, deepness_onnx, austin_tile, tmp_path, with_header):
+    model = deepness_onnx
+    if not with_header:  # a model from the Deepness zoo carries only their keys
+        proto = onnx.load(deepness_onnx)
+        keep = [(p.key, p.value) for p in proto.metadata_props if p.key != "buildseg"]
+        del proto.metadata_props[:]
+        for k, v in keep:
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = k, v
+        model = str(tmp_path / "zoo.onnx")
+        onnx.save(proto, model)
+    from buildseg.engine import modelfile
+
+    info = modelfile.read_info(model)
+    assert (info.architecture, info.in_channels, info.resolution, info.tile_size) == ("onnx", 3, pytest.approx(0.3),
+                                                                                      256)
+    assert info.std == [255.0] * 3 and [c["name"] for c in info.classes] == ["background", "building"]
+    base = {"INPUT": austin_tile, "OUTPUT_POLYGONS": "TEMPORARY_OUTPUT"}
+    onnx_run = run_alg("buildseg:extractbuildings", {**base, "MODEL": model, "OUTPUT_MASK": str(tmp_path / "o.tif")})
+    own_run = run_alg("buildseg:extractbuildings", {**base, "MODEL": DEFAULT_MODEL,
+                                                     "OUTPUT_MASK": str(tmp_path / "s.tif")})
+    a, b = _mask(onnx_run["OUTPUT_MASK"]), _mask(own_run["OUTPUT_MASK"])
+    assert (a == 1).mean() > 0.1 and (a == b).mean() > 0.995
+    assert abs(onnx_run["BUILDING_COUNT"] - own_run["BUILDING_COUNT"]) <= 1
+
+
+def test_onnx_model_refuses_what_needs_weights(deepness_onnx, austin_tile, tmp_path):
+    from buildseg.engine import modelfile
+    from buildseg.engine.errors import BuildSegError
+    from buildseg.engine.inference import ExtractParams, extract
+
+    with pytest.raises(BuildSegError, match="ONNX model.*safetensors"):
+        modelfile.load(deepness_onnx)
+    with pytest.raises(BuildSegError, match="takes tiles of 256 px"):
+        extract(austin_tile, deepness_onnx, out_mask=str(tmp_path / "m.tif"), params=ExtractParams(tile_size=512))
+    assert not (tmp_path / "m.tif").exists()
