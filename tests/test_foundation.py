@@ -16,7 +16,7 @@ ALGORITHMS = {"extractbuildings": "extraction", "extractfolder": "extraction", "
               "trainfrommasks": "training",
               "preparetiles": "training", "pseudomasks": "training", "exportheatmap": "analysis",
               "exportkernels": "analysis", "evaluate": "analysis", "regularizefootprints": "tools",
-              "refinecrf": "tools", "exportonnx": "tools", "checkdependencies": "tools"}
+              "refinecrf": "tools", "exportonnx": "tools", "importweights": "tools", "checkdependencies": "tools"}
 
 
 def test_provider_lists_grouped_algorithms(qgis_app):
@@ -82,13 +82,54 @@ def test_dependency_hint_names_missing_and_pins():
     hint = deps.install_hint(["torch", "pydensecrf", "cv2"])
     assert "torch==2.14.1" in hint and "pydensecrf2==1.1" in hint and "Check / install dependencies" in hint
     assert "opencv-python-headless" in hint and f'--target "{deps.private_target()}"' in hint  # PEP 668-proof
-    cmd = deps.pip_install_command(cuda=False)
-    assert cmd[cmd.index("--target") + 1] == str(deps.private_target())
-    assert str(deps.REQUIREMENTS) in cmd
+
+
+def _fake_nvidia_smi(folder, cuda: str):
+    smi = folder / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho '| NVIDIA-SMI 570.86   Driver Version: 570.86   CUDA Version: " + cuda + " |'\n")
+    smi.chmod(0o755)
+    return str(folder)
+
+
+@pytest.mark.parametrize("driver_cuda,variant", [("12.8", "cu128"), ("13.1", "cu130"), ("11.8", None)])
+def test_installer_chooses_torch_index_from_the_driver(tmp_path, monkeypatch, driver_cuda, variant):
     import numpy
 
-    constraint = cmd[cmd.index("-c") + 1]  # numpy stays the one QGIS's GDAL was built against
-    assert open(constraint).read().strip() == f"numpy=={numpy.__version__}"
+    from buildseg.engine import deps
+
+    monkeypatch.setenv("PATH", _fake_nvidia_smi(tmp_path, driver_cuda) + os.pathsep + os.environ["PATH"])
+    assert deps.cuda_variant() == variant
+    steps = deps.install_plan(["torch", "torchvision", "cv2", "rasterio", "pydensecrf", "distributed"], variant)
+    torch_step = steps[0]
+    assert torch_step.packages == ["torch==2.14.1", "torchvision==0.29.1"] and not torch_step.optional
+    index = torch_step.argv[torch_step.argv.index("--index-url") + 1]
+    assert index == deps.TORCH_INDEX + (variant or "cpu")
+    assert steps[1].packages == ["opencv-python-headless==4.11.0.86", "rasterio==1.4.4"]  # rasterio where missing
+    assert [(s.packages, s.optional) for s in steps[2:]] == [(["pydensecrf2==1.1"], True),
+                                                            (["distributed==2026.8.0"], True)]
+    for step in steps:
+        assert step.argv[step.argv.index("--target") + 1] == str(deps.private_target())
+        constraint = step.argv[step.argv.index("-c") + 1]  # numpy stays the one QGIS's GDAL was built against
+        assert open(constraint).read().strip() == f"numpy=={numpy.__version__}"
+        assert "--index-url" not in step.argv or step is torch_step  # the rest from the configured index
+
+
+def test_installer_installs_into_an_empty_folder_and_skips_a_failed_optional(tmp_path, monkeypatch):
+    from buildseg.engine import deps
+
+    target = tmp_path / "private"
+    monkeypatch.setattr(deps, "private_target", lambda: target)
+    monkeypatch.setitem(deps.MODULES, "buildseg_no_such_module", "buildseg-no-such-package")
+    monkeypatch.setitem(deps.OPTIONAL, "buildseg_no_such_module", "an imaginary algorithm")
+    pins = {**deps.pins(), "buildseg-no-such-package": "buildseg-no-such-package==9.9.9"}
+    monkeypatch.setattr(deps, "pins", lambda: pins)
+    lines = []
+    done = deps.run_plan(deps.install_plan(["safetensors", "buildseg_no_such_module"]), lines.append)
+    assert done["installed"] == ["safetensors==0.6.2"] and done["failed"] == []
+    assert done["skipped"] == [("buildseg-no-such-package==9.9.9", "an imaginary algorithm")]
+    assert (target / "safetensors" / "__init__.py").exists()
+    assert not list(target.glob("numpy*"))  # QGIS's numpy is never replaced
+    assert any("No matching distribution" in line or "Could not find" in line for line in lines)
 
 
 def test_dependency_report_algorithm(run_alg, tmp_path):

@@ -56,6 +56,19 @@ def _pfnet(**kw):
     return PointFlowNet(**kw)
 
 
+def _smp(in_channels: int, num_classes: int, arch: str, encoder: str, **_):
+    """A segmentation_models.pytorch network (the family TorchGeo's segmentation models use): imported weights."""
+    try:
+        import segmentation_models_pytorch as smp
+    except ImportError:
+        from ..errors import BuildSegError
+
+        raise BuildSegError("This model needs the optional package segmentation-models-pytorch: run 'Check / "
+                            "install dependencies'.") from None
+    return smp.create_model(arch, encoder_name=encoder, encoder_weights=None, in_channels=in_channels,
+                            classes=num_classes)
+
+
 ARCHITECTURES = {a.name: a for a in [
     Architecture("unet", _unet, {"base": 64, "depth": 4},
                  "Classic U-Net (Ronneberger 2015), as in WHU and LoveDA building baselines.", backbone=False),
@@ -94,6 +107,9 @@ ARCHITECTURES = {a.name: a for a in [
     Architecture("unet-efficientnet-lite2", _encoder_unet,
                  {"backbone": "efficientnet-lite2", "decoder_channels": (128, 64, 32, 16)},
                  "U-Net on EfficientNet-Lite2 (wider and deeper than Lite0)."),
+    Architecture("smp", _smp, {"arch": "unet", "encoder": "resnet18"},
+                 "Any segmentation_models.pytorch network (arch and encoder in its parameters): the family of "
+                 "TorchGeo's and smp's weights, brought in by 'Import weights'.", backbone=False),
 ]}
 
 DEFAULT_ARCHITECTURE = "unet-efficientnet-lite0"  # the default model's, so that a default run fine-tunes it
