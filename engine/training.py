@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import ddp, memory, modelfile
+from . import ddp, memory, modelfile, stac
 from .atomic import atomic_path, check_writable
 from .augment import sensor_augment
 from .budget import TimeBudget
@@ -410,6 +410,7 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     }
     info.metrics = {"validation": best["metrics"], "validation_score": best["score"]}
     modelfile.save(out_model, model, info)
+    stac.write_item(out_model, info, model)
     if out_csv:
         write_csv(out_csv, history)
     if out_report:

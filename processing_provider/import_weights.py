@@ -75,6 +75,7 @@ class ImportWeights(BuildSegAlgorithm):
             self.SOURCE, self.tr("Source and licence of the weights"), optional=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_MODEL, self.tr("BuildSeg model"), "BuildSeg model (*.safetensors)"))
+        self.declare_outputs(("STAC_ITEM", "file", "STAC item of the model (Machine Learning Model extension)"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
@@ -98,4 +99,6 @@ class ImportWeights(BuildSegAlgorithm):
         if stats["encoder_only"]:
             feedback.pushWarning("These are encoder weights only: the decoder starts untrained. Fine-tune the "
                                  "model with 'Train building model' (MODEL = this file) before extracting.")
-        return {self.OUTPUT_MODEL: out}
+        from ..engine.stac import item_path
+
+        return {self.OUTPUT_MODEL: out, "STAC_ITEM": item_path(out)}

@@ -168,6 +168,7 @@ class TrainModel(BuildSegAlgorithm):
             createByDefault=False))
         self.declare_outputs(("BEST_EPOCH", "number", "Best epoch (0: the starting model was kept)"),
                              ("CANCELLED", "boolean", "Cancelled (the best model so far was written)"),
+                             ("STAC_ITEM", "file", "STAC item of the model (Machine Learning Model extension)"),
                              ("TORCHRUN_CONFIG", "file", "torchrun configuration"),
                              ("TORCHRUN_COMMAND", "string", "torchrun command"))
 
@@ -245,7 +246,10 @@ class TrainModel(BuildSegAlgorithm):
         result = self.run_engine(train, scenes, out_model, params, FeedbackProgress(feedback),
                                  out_report=out_report, out_csv=out_csv, resolution=resolution)
         feedback.pushInfo(f"Best epoch {result.best_epoch} of {result.epochs_run}; model written to {out_model}")
-        out = {self.OUTPUT_MODEL: out_model, "BEST_EPOCH": result.best_epoch, "CANCELLED": result.cancelled}
+        from ..engine.stac import item_path
+
+        out = {self.OUTPUT_MODEL: out_model, "BEST_EPOCH": result.best_epoch, "CANCELLED": result.cancelled,
+               "STAC_ITEM": item_path(out_model)}
         if out_report:
             out[self.OUTPUT_REPORT] = out_report
         if out_csv:

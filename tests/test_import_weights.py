@@ -1,6 +1,8 @@
 """Other people's weights: a TorchGeo (Lightning) checkpoint of a segmentation_models.pytorch U-Net imports into
 a BuildSeg model whose extraction on a real Austin tile gives the source network's own probabilities."""
 
+import json
+
 import numpy as np
 import pytest
 import rasterio
@@ -41,6 +43,9 @@ def test_torchgeo_checkpoint_imports_and_extracts_like_the_source(run_alg, sourc
     info = modelfile.read_info(res["OUTPUT_MODEL"])
     assert (info.architecture, info.arch_params) == ("smp", {"arch": "unet", "encoder": "resnet18"})
     assert info.resolution == 0.3 and info.mean == MEAN and info.training["source"] == "test network, seed 0"
+    from test_stac import _validate
+
+    _validate(json.loads(open(res["STAC_ITEM"]).read()), res["OUTPUT_MODEL"])  # catalogues can find it
     out = run_alg("buildseg:extractbuildings", {"INPUT": austin_tile, "MODEL": res["OUTPUT_MODEL"], "BACKEND": 2,
                                                 "OUTPUT_PROBABILITY": str(tmp_path / "p.tif")})
     with rasterio.open(austin_tile) as src:

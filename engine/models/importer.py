@@ -63,7 +63,7 @@ def import_weights(path: str, spec: ImportSpec, out: str, progress=None) -> dict
     """Write `out` (BuildSeg model) from the weights in `path`; returns {"loaded", "encoder_only", ...}."""
     import torch
 
-    from .. import modelfile
+    from .. import modelfile, stac
 
     n = len(spec.bands)
     mean = spec.mean or [0.0] * n
@@ -98,6 +98,7 @@ def import_weights(path: str, spec: ImportSpec, out: str, progress=None) -> dict
     with torch.no_grad():
         model.eval()(torch.zeros(1, n, 64, 64))  # the network runs with these weights
     modelfile.save(out, model, info)
+    stac.write_item(out, info, model)
     return {"loaded": len(state), "encoder_only": encoder_only, "missing": missing}
 
 
