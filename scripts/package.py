@@ -1,5 +1,8 @@
 """`make package`: the plugin zip as the QGIS plugin repository expects it: one top folder `buildseg`, the
-tracked files of this checkout (no venv, caches, tests data or CI files), LICENSE included, at most 25 MB."""
+tracked files of this checkout (no venv, caches, tests data or CI files), LICENSE included, at most 25 MB.
+
+Refuses while metadata.txt still holds PLACEHOLDER contact or repository fields (set the real ones before a
+release); `--allow-placeholders` builds a zip for local testing anyway."""
 
 import configparser
 import os
@@ -21,9 +24,19 @@ def plugin_files() -> list:
             and not f.endswith(".pyc")]
 
 
+def placeholder_fields(meta) -> list:
+    return [k for k, v in meta["general"].items() if "PLACEHOLDER" in v]
+
+
 def main() -> int:
     meta = configparser.ConfigParser()
     meta.read(ROOT / "metadata.txt")
+    placeholders = placeholder_fields(meta)
+    if placeholders and "--allow-placeholders" not in sys.argv[1:]:
+        print(f"ERROR: metadata.txt fields {', '.join(placeholders)} are placeholders: set the real contact and "
+              "repository before packaging a release (or pass --allow-placeholders for a local test zip).",
+              file=sys.stderr)
+        return 2
     version = meta["general"]["version"]
     dist = ROOT / "dist"
     dist.mkdir(exist_ok=True)
