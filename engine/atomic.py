@@ -137,16 +137,99 @@ def install_signal_cleanup() -> bool:
     return True
 
 
-@contextlib.contextmanager
-def atomic_path(path: str):
-    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds."""
-    root, ext = os.path.splitext(path)
-    remove_stale_parts(path)
-    tmp = f"{root}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}"
-    with _LOCK:
-        _IN_PROGRESS.add(tmp)
+class DiskFull(BuildSegError):
+    pass
+
+
+LOW_SPACE = 1 << 20  # bytes: with less left after writing (or after a failed write), the disk counts as full
+RASTER_EXTS = (".tif", ".tiff")
+VECTOR_EXTS = (".gpkg", ".shp", ".geojson", ".json", ".fgb")
+
+
+def free_bytes(folder: str) -> int:
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
+
+
+def disk_full_error(path: str) -> DiskFull:
+    folder = os.path.dirname(os.path.abspath(path))
+    return DiskFull(f"The disk is full (no space left in {folder}) while writing {os.path.basename(path)}: "
+                    "nothing was written. Free some space or choose another folder, and run again.")
+
+
+def check_space(path: str, needed: int) -> None:
+    """Refuse up front an output that cannot fit: about `needed` bytes against the free space of its folder."""
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    free = free_bytes(folder)
+    if needed > free:
+        raise DiskFull(f"{os.path.basename(path)} needs about {needed / 2**20:.0f} MB but {folder} has "
+                       f"{free / 2**20:.0f} MB free: free some space or choose another folder.")
+
+
+def verify_written(tmp: str, path: str) -> None:
+    """Read a written raster or vector file back whole: GDAL and OGR report write errors (a full disk) only
+    as log lines, so a broken file would otherwise pass as a success."""
+    ext = os.path.splitext(tmp)[1].lower()
+    if free_bytes(os.path.dirname(os.path.abspath(tmp))) < LOW_SPACE:  # writers that fail silently (OGR's
+        raise disk_full_error(path)  # Shapefile driver truncates without an error) leave the disk full
     try:
-        yield tmp
+        if ext in RASTER_EXTS:
+            import rasterio
+
+            with rasterio.open(tmp) as ds:
+                for _, window in ds.block_windows(1):
+                    ds.read(window=window)
+        elif ext in VECTOR_EXTS:
+            _read_vector(tmp)
+    except Exception as exc:
+        if free_bytes(os.path.dirname(os.path.abspath(tmp))) < LOW_SPACE:
+            raise disk_full_error(path) from None
+        raise BuildSegError(f"{os.path.basename(path)} could not be written completely ({exc}).") from None
+
+
+def _read_vector(path: str) -> None:
+    from osgeo import gdal, ogr
+
+    gdal.ErrorReset()
+    ds = ogr.Open(path)
+    if ds is None or ds.GetLayerCount() == 0:
+        raise OSError("the file does not open as a vector dataset")
+    for i in range(ds.GetLayerCount()):
+        for _ in ds.GetLayer(i):
+            pass
+    if gdal.GetLastErrorType() >= gdal.CE_Failure:
+        raise OSError(gdal.GetLastErrorMsg())
+
+
+def _is_disk_full(exc: Exception, tmp: str) -> bool:
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if isinstance(exc, BuildSegError):
+        return False
+    try:
+        return free_bytes(os.path.dirname(os.path.abspath(tmp))) < LOW_SPACE
+    except OSError:
+        return False
+
+
+class _Staged:
+    """One output written under a temporary name beside its destination, until committed."""
+
+    def __init__(self, path: str):
+        root, ext = os.path.splitext(path)
+        remove_stale_parts(path)
+        self.path, self.tmp = path, f"{root}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}"
+        with _LOCK:
+            _IN_PROGRESS.add(self.tmp)
+
+    def verify(self) -> None:
+        if os.path.exists(self.tmp):
+            verify_written(self.tmp, self.path)
+
+    def commit(self) -> None:
+        path, tmp = self.path, self.tmp
         if os.path.exists(path):
             remove_quietly(path)
         for part, final in zip(companions(tmp), companions(path)):  # a Shapefile is committed whole
@@ -155,7 +238,68 @@ def atomic_path(path: str):
         os.replace(tmp, path)
         if os.path.exists(tmp + ".aux.xml"):
             os.replace(tmp + ".aux.xml", path + ".aux.xml")
-    finally:
-        remove_quietly(tmp)
+
+    def discard(self) -> None:
+        remove_quietly(self.tmp)
         with _LOCK:
-            _IN_PROGRESS.discard(tmp)
+            _IN_PROGRESS.discard(self.tmp)
+
+
+@contextlib.contextmanager
+def atomic_paths(*paths):
+    """Yield temporary paths (None for a None path) for outputs that appear together or not at all: renamed
+    only if the block succeeds and every file reads back (a full disk becomes DiskFull, never a broken
+    output)."""
+    staged = [_Staged(p) if p else None for p in paths]
+    live = [s for s in staged if s]
+    try:
+        try:
+            yield [s.tmp if s else None for s in staged]
+        except Exception as exc:
+            full = next((s for s in live if _is_disk_full(exc, s.tmp)), None)
+            if full:
+                raise disk_full_error(full.path) from None
+            raise
+        for s in live:
+            s.verify()
+        for s in live:
+            s.commit()
+    finally:
+        for s in live:
+            s.discard()
+
+
+@contextlib.contextmanager
+def atomic_path(path: str):
+    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds (see atomic_paths)."""
+    with atomic_paths(path) as (tmp,):
+        yield tmp
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str):
+    """Yield a temporary folder beside `path` (which must be missing or empty), renamed to `path` at the end:
+    a folder of outputs appears complete or not at all."""
+    import shutil
+
+    if os.path.isdir(path) and os.listdir(path):
+        raise BuildSegError(f"The output folder {path} already holds files: choose a new or empty folder (writing "
+                            "into it again would mix two runs).")
+    staging = f"{path.rstrip(os.sep)}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    os.makedirs(staging)
+    with _LOCK:
+        _IN_PROGRESS.add(staging)
+    try:
+        try:
+            yield staging
+        except Exception as exc:
+            if _is_disk_full(exc, os.path.join(staging, "x")):
+                raise disk_full_error(path) from None
+            raise
+        if os.path.isdir(path):
+            os.rmdir(path)
+        os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        with _LOCK:
+            _IN_PROGRESS.discard(staging)

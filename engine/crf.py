@@ -72,6 +72,23 @@ def cores(length: int, tile: int, overlap: int) -> list:
     return [(s, bounds[i], bounds[i + 1]) for i, s in enumerate(starts)]
 
 
+def check_probability(ds) -> float:
+    """Refuse what is not a one-band building probability (float 0..1, or BuildSeg's uint8 0..254); the scale
+    that brings it to 0..1."""
+    if ds.count != 1:
+        raise BuildSegError(f"The probability raster has {ds.count} bands: give the one-band building probability "
+                            "that Extract buildings writes (OUTPUT_PROBABILITY), not an image.")
+    h, w = min(ds.height, 512), min(ds.width, 512)
+    sample = ds.read(1, out_shape=(h, w), masked=True)
+    values = sample.compressed()
+    if ds.dtypes[0] == "uint8":
+        return 254.0
+    if values.size and (np.nanmin(values) < 0 or np.nanmax(values) > 1):
+        raise BuildSegError(f"The probability raster holds values from {float(np.nanmin(values)):g} to "
+                            f"{float(np.nanmax(values)):g}; probabilities must lie between 0 and 1.")
+    return 1.0
+
+
 def refine_raster(image_path: str, prob_path: str, out_mask: str, out_prob: str = None,
                   params: CrfParams = None, progress: Progress = None) -> dict:
     """Refine a building probability raster (float 0..1 with nodata, or uint8 0..254) with its image."""
@@ -88,9 +105,9 @@ def refine_raster(image_path: str, prob_path: str, out_mask: str, out_prob: str 
         if (pds.width, pds.height) != (img.width, img.height) or not pds.transform.almost_equals(img.transform):
             raise BuildSegError("The probability raster is not on the image's grid: give the image the "
                                 "probabilities were computed on (same size and georeferencing).")
+        scale = check_probability(pds)
         bands = list(range(1, min(3, img.count) + 1))
         lo, hi = stretch(img, bands)
-        scale = 254.0 if pds.dtypes[0] == "uint8" else 1.0
         rows, cols = cores(img.height, params.tile_size, params.overlap), cores(img.width, params.tile_size,
                                                                                params.overlap)
         stats = {"building_pixels": 0, "tiles": len(rows) * len(cols)}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import memory, modelfile, onnx_models, resample, tiling
-from .atomic import atomic_path, check_writable, work_dir
+from .atomic import atomic_paths, check_space, check_writable, work_dir
 from .errors import BuildSegError
 from .predict import TTA_MODES, make_predictor, predict_tta
 from .progress import Progress
@@ -105,6 +105,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             check_writable(out, inputs=[src_path(raster), model_path])
     with open_source(raster) as src:
         bands = validate_bands(info, src, params.bands)
+        _check_output_space(src, out_mask, out_probability, params.probability_uint8)
         if not src.crs:
             raise BuildSegError(f"The raster {src.name} has no coordinate reference system. Assign one "
                                 "(Raster > Projections > Assign Projection) and run again.")
@@ -126,9 +127,9 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         progress.info(f"Backend: {predictor.name}; tile {tile} px, overlap {params.overlap} px, batch {batch}")
         with contextlib.ExitStack() as stack:
             work = stack.enter_context(work_dir("buildseg-"))
-            mask_path = stack.enter_context(atomic_path(out_mask)) if out_mask else None
-            prob_path = stack.enter_context(atomic_path(out_probability)) if out_probability else None
-            poly_path = stack.enter_context(atomic_path(out_polygons)) if out_polygons else None
+            # the outputs appear together or not at all (a full disk while writing one fails them all)
+            mask_path, prob_path, poly_path = stack.enter_context(atomic_paths(out_mask, out_probability,
+                                                                               out_polygons))
             grid = resample.model_grid(src, info, progress)
             if grid is not None and not src.path:
                 raise BuildSegError(f"The layer {src.name} is not on the model's grid; request it at "
@@ -157,6 +158,15 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
     result.seconds = time.time() - t0
     progress.set_progress(100)
     return result
+
+
+def _check_output_space(src, out_mask, out_probability, probability_uint8: bool) -> None:
+    """Refuse up front outputs that cannot fit on their disk (compressed sizes, guessed low: masks about
+    1/20 byte per pixel, float probabilities about 2 bytes), instead of failing after the work."""
+    pixels = src.width * src.height
+    for out, per_pixel in ((out_mask, 0.05), (out_probability, 0.5 if probability_uint8 else 2.0)):
+        if out:
+            check_space(out, int(pixels * per_pixel))
 
 
 def blend_bytes(src, tile: int, channels: int) -> int:

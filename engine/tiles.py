@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
+from .atomic import atomic_dir, atomic_path
 from .dataset import Scene, read_sample
 from .errors import BuildSegError
 from .labels import IGNORE, as_target
@@ -27,9 +27,8 @@ def tile_windows(scene: Scene, tile: int, mode: str, stride: int, count: int, rn
 def prepare_tiles(scenes, out_dir: str, tile: int, mode: str = "stride", stride: int = None, count: int = 100,
                   ratios=(0.8, 0.1, 0.1), seed: int = 0, bands=None, min_valid: float = 0.5,
                   progress: Progress = None) -> dict:
-    """Write out_dir/{train,val,test}/{images,masks}/*.tif (georeferenced); returns tiles per split."""
-    import rasterio
-
+    """Write out_dir/{train,val,test}/{images,masks}/*.tif (georeferenced; out_dir new or empty, appearing
+    complete or not at all); returns tiles per split."""
     progress = progress or Progress()
     if abs(sum(ratios) - 1) > 1e-6 or any(r < 0 for r in ratios):
         raise BuildSegError(f"Split ratios {ratios} must be three non-negative numbers summing to 1.")
@@ -41,9 +40,17 @@ def prepare_tiles(scenes, out_dir: str, tile: int, mode: str = "stride", stride:
         for r, c in tile_windows(s, tile, mode, stride or tile, count, rng):
             jobs.append((s, r, c))
     split_of = rng.choice(len(SPLITS), size=len(jobs), p=list(ratios))
-    for split in SPLITS:
-        for sub in ("images", "masks"):
-            os.makedirs(os.path.join(out_dir, split, sub), exist_ok=True)
+    with atomic_dir(out_dir) as staging:
+        for split in SPLITS:
+            for sub in ("images", "masks"):
+                os.makedirs(os.path.join(staging, split, sub))
+        _write_tiles(jobs, split_of, staging, tile, bands, min_valid, counts, progress)
+    return counts
+
+
+def _write_tiles(jobs, split_of, out_dir, tile, bands, min_valid, counts, progress) -> None:
+    import rasterio
+
     for k, ((s, r, c), si) in enumerate(zip(jobs, split_of)):
         progress.check()
         progress.set_progress(100.0 * k / max(1, len(jobs)))
@@ -62,4 +69,3 @@ def prepare_tiles(scenes, out_dir: str, tile: int, mode: str = "stride", stride:
             with atomic_path(path) as tmp, rasterio.open(tmp, "w", count=count_, dtype=dtype, **profile) as dst:
                 dst.write(data.astype(dtype))
         counts[split] += 1
-    return counts

@@ -16,6 +16,16 @@ from .sinks import atomic_sink
 from .styling import StyleLayer
 
 
+def _metres_to_map_units(crs, feedback) -> float:
+    from qgis.core import QgsUnitTypes
+
+    factor = QgsUnitTypes.fromUnitToUnitFactor(QgsUnitTypes.DistanceMeters, crs.mapUnits())
+    if crs.isGeographic():
+        feedback.pushInfo(f"The layer is in degrees ({crs.authid()}): the tolerance becomes {factor:.3g} degrees "
+                          "per metre.")
+    return factor
+
+
 class RegularizeFootprints(BuildSegAlgorithm):
     INPUT = "INPUT"
     TOLERANCE = "TOLERANCE"
@@ -31,8 +41,9 @@ class RegularizeFootprints(BuildSegAlgorithm):
     HELP = (
         "Turns jagged footprints (such as polygons traced from a mask) into map-ready ones; attributes are "
         "kept, the input layer is not changed.\n\n"
-        "For every polygon: stair-steps are removed (simplification by the <b>tolerance</b>, map units, "
-        "typically the pixel size); the building's dominant direction is found from its edges; if the "
+        "For every polygon: stair-steps are removed (simplification by the <b>tolerance</b> in metres, typically "
+        "the pixel size; converted to the layer's units, degrees included, so a geographic layer is treated like "
+        "a projected one); the building's dominant direction is found from its edges; if the "
         "rectangle along that direction covers the shape well (IoU >= <b>rectangle IoU</b>, 0.85) the "
         "rectangle is used; otherwise every edge within the <b>angle tolerance</b> (degrees) of the dominant "
         "direction or its perpendicular is squared; shapes with other edges (curved, irregular), or that "
@@ -41,7 +52,7 @@ class RegularizeFootprints(BuildSegAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.addParameter(QgsProcessingParameterFeatureSource(self.INPUT, self.tr("Building polygons"),
                                                               [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterNumber(self.TOLERANCE, self.tr("Tolerance (map units)"),
+        self.addParameter(QgsProcessingParameterNumber(self.TOLERANCE, self.tr("Tolerance (metres)"),
                                                        QgsProcessingParameterNumber.Double, 1.0, False, 0.0))
         self.addParameter(QgsProcessingParameterNumber(self.ANGLE_TOLERANCE, self.tr("Angle tolerance (degrees)"),
                                                        QgsProcessingParameterNumber.Double, 20.0, False, 0.0, 44.0))
@@ -56,7 +67,9 @@ class RegularizeFootprints(BuildSegAlgorithm):
         from ..engine.regularize import RegularizeParams, regularize
 
         source = self.parameterAsSource(parameters, self.INPUT, context)
-        params = RegularizeParams(tolerance=self.parameterAsDouble(parameters, self.TOLERANCE, context),
+        tolerance = self.parameterAsDouble(parameters, self.TOLERANCE, context) * _metres_to_map_units(
+            source.sourceCrs(), feedback)
+        params = RegularizeParams(tolerance=tolerance,
                                   angle_tolerance=self.parameterAsDouble(parameters, self.ANGLE_TOLERANCE, context),
                                   rectangle_iou=self.parameterAsDouble(parameters, self.RECTANGLE_IOU, context))
         with atomic_sink(self, parameters, self.OUTPUT, context, source.fields(), source.wkbType(),

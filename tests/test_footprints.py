@@ -57,3 +57,36 @@ def test_stair_stepped_rotated_rectangle_becomes_a_rectangle():
     angle = np.degrees(np.arctan2(edges[0, 1], edges[0, 0])) % 90
     assert min(abs(angle - 30), abs(angle - 60)) < 3
     assert out.GetArea() == pytest.approx(30 * 14, rel=0.1)
+
+
+def test_geographic_layer_is_regularized_in_metres(run_alg, tmp_path):
+    """Austin's real outlines in EPSG:4326: the default tolerance (1 m) is converted to degrees, so the area
+    is kept as it is for the same outlines in metres (a tolerance of one degree would erase them)."""
+    from osgeo import gdal
+
+    from conftest import DATA
+
+    src = str(DATA / "cities" / "austin" / "buildings.gpkg")
+    gdal.VectorTranslate(str(tmp_path / "wgs84.gpkg"), src, dstSRS="EPSG:4326")
+    gdal.VectorTranslate(str(tmp_path / "utm.gpkg"), src, dstSRS="EPSG:32614")
+    areas = {}
+    for name in ("wgs84", "utm"):
+        res = run_alg("buildseg:regularizefootprints", {"INPUT": str(tmp_path / f"{name}.gpkg"),
+                                                        "OUTPUT": str(tmp_path / f"{name}-reg.gpkg")})
+        ds = ogr.Open(res["OUTPUT"])
+        lyr = ds.GetLayer(0)
+        lyr_area = 0.0
+        from osgeo import osr
+
+        utm = osr.SpatialReference()
+        utm.ImportFromEPSG(32614)
+        utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        for f in lyr:
+            g = f.GetGeometryRef().Clone()
+            srs = lyr.GetSpatialRef()
+            srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+            g.Transform(osr.CoordinateTransformation(srs, utm))
+            lyr_area += g.GetArea()
+        areas[name] = lyr_area
+    assert areas["utm"] > 10000  # m² of real buildings
+    assert areas["wgs84"] == pytest.approx(areas["utm"], rel=0.03)

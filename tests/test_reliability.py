@@ -219,7 +219,7 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def test_sigterm_leaves_no_partial_output_and_the_next_run_cleans_stale_ones(tmp_path):
+def test_sigterm_leaves_no_partial_output_and_the_next_run_cleans_stale_ones(tmp_path, tiny_model):
     """SIGTERM of qgis_process mid-extraction removes its partial outputs and work folder; leftovers of a
     process that was SIGKILLed (no chance to clean) are removed by the next run."""
     import glob
@@ -228,8 +228,9 @@ def test_sigterm_leaves_no_partial_output_and_the_next_run_cleans_stale_ones(tmp
     out = tmp_path / "out"
     out.mkdir()
     scene = crop(dubai("tile2_part5"), str(tmp_path / "scene.tif"), 0, 0, 1400, 1400)
-    args = [str(QGIS_PROCESS), "run", EXTRACT, "--", f"INPUT={scene}", "TILE_SIZE=256", "OVERLAP=128",
-            "TTA=2", f"OUTPUT_MASK={out / 'mask.tif'}", f"OUTPUT_PROBABILITY={out / 'prob.tif'}"]
+    # a model at the scene's resolution: rows are written to the partial outputs while tiles are predicted
+    args = [str(QGIS_PROCESS), "run", EXTRACT, "--", f"INPUT={scene}", f"MODEL={tiny_model}", "TILE_SIZE=256",
+            "OVERLAP=128", "TTA=2", f"OUTPUT_MASK={out / 'mask.tif'}", f"OUTPUT_PROBABILITY={out / 'prob.tif'}"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
     deadline = time.time() + 300
