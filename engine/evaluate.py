@@ -171,6 +171,7 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
         ignore |= rasterize([(g, 1) for g in aoi], out_shape=shape, transform=transform, fill=0) == 0
     ref_eval = np.where(ignore, IGNORE, ref).astype(np.uint8)
     pred_eval = np.where(pred == 1, 1, 0).astype(np.uint8)
+    _check_comparable(pred_eval, ref_eval, ref, pred_shapes, ref_shapes, progress)
     cm = confusion(pred_eval, ref_eval, 2)
     s = scores(cm)
     metrics = {"pixel_iou": s["iou"][1], "pixel_f1": s["f1"][1], "pixel_precision": s["precision"][1],
@@ -206,6 +207,32 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
         write_features(out_features, geoms["pred"], geoms["ref"], objects, crs_wkt)
     progress.set_progress(100)
     return metrics
+
+
+def _check_comparable(pred, ref, ref_whole, pred_shapes, ref_shapes, progress) -> None:
+    """Refuse a comparison that could only report zeros (nothing in common); warn when the reference holds no
+    building where it is evaluated."""
+    from .labels import geojson_bounds
+
+    def box(shapes_):
+        b = np.array([geojson_bounds(g) for g in shapes_])
+        return b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+
+    if pred_shapes and ref_shapes:
+        (a0, a1, a2, a3), (b0, b1, b2, b3) = box(pred_shapes), box(ref_shapes)
+        if a2 < b0 or b2 < a0 or a3 < b1 or b3 < a1:
+            raise BuildSegError("The predicted and the reference buildings do not overlap: check that they cover "
+                                "the same place (and their CRS).")
+    evaluated = ref != IGNORE
+    if not evaluated.any():
+        raise BuildSegError("Nothing to compare: every pixel lies outside the area of interest or is unlabelled "
+                            "in the reference.")
+    if ref_shapes and not (ref_whole == 1).any() and (pred == 1).any():
+        raise BuildSegError("The reference buildings do not overlap the prediction: check that they cover the "
+                            "same place (and their CRS).")
+    if not (ref[evaluated] == 1).any():
+        progress.warn("The reference holds no building where it is evaluated: building IoU and F1 are 0 by "
+                      "definition; check the reference's values (building = 1, or 255 in 0/255 masks).")
 
 
 def write_table(path: str, metrics: dict) -> None:

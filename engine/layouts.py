@@ -116,9 +116,35 @@ def _mask_pairs(split: Split, palette):
     for img in sorted(p for p in split.images.iterdir() if p.suffix.lower() in IMAGE_EXTS):
         mask = by_stem.get(img.stem)
         if mask is not None:
+            _check_same_grid(img, mask)
             labels = RasterLabels(str(mask), palette, ignore_values=lt.ignore, class_map=lt.class_map)
             out.append(Scene(str(img), labels, role=split.role))
     return out
+
+
+def _check_same_grid(image: Path, mask: Path) -> None:
+    import rasterio
+
+    with rasterio.open(image) as a, rasterio.open(mask) as b:
+        if (a.width, a.height) != (b.width, b.height):
+            raise BuildSegError(f"The mask {mask.name} is {b.width} x {b.height} px but its image {image.name} is "
+                                f"{a.width} x {a.height} px: masks must be on their image's grid (resample or "
+                                "re-export them).")
+
+
+def unpaired(folder: str) -> list:
+    """Every image without a label file and every label file without an image, under `folder`."""
+    out = []
+    for split in detect(folder):
+        exts = VECTOR_EXTS if split.layout.vector else IMAGE_EXTS
+        images = [p for p in split.images.iterdir() if p.suffix.lower() in IMAGE_EXTS]
+        labels = [p for p in split.labels.iterdir() if p.suffix.lower() in exts]
+        key = (lambda p: (IMG_ID.search(p.stem) or re.search(".*", p.stem)).group(0).lower()) \
+            if split.layout.vector else (lambda p: p.stem)
+        image_keys, label_keys = {key(p) for p in images}, {key(p) for p in labels}
+        out += [str(p) for p in images if key(p) not in label_keys]
+        out += [str(p) for p in labels if key(p) not in image_keys]
+    return sorted(out)
 
 
 def _vector_pairs(split: Split):
@@ -188,9 +214,11 @@ def summary(scene_list, sample_px: int = 1024) -> dict:
     return out
 
 
-def describe(found: list, summ: dict) -> str:
+def describe(found: list, summ: dict, lonely: list = ()) -> str:
     layouts = sorted({s.layout.name for s in found})
     lines = [f"Dataset layout: {', '.join(layouts)}"]
+    if lonely:
+        lines.append(f"  {len(lonely)} file(s) without a partner, left out: " + ", ".join(lonely))
     for role, r in sorted(summ.items()):
         lines.append(f"  {role}: {r['images']} image(s), {r['pixels'] / 1e6:.1f} Mpx, "
                      f"{100 * r['building_share']:.1f}% building pixels, {100 * r['labelled_share']:.0f}% labelled")

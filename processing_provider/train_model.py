@@ -358,7 +358,9 @@ class TrainModel(BuildSegAlgorithm):
         palette = self._palette(parameters, context)
         found = self.run_engine(layouts.detect, folder)
         scenes = self.run_engine(layouts.scenes, folder, palette)
-        feedback.pushInfo(layouts.describe(found, self.run_engine(layouts.summary, scenes)))
+        lonely = layouts.unpaired(folder)
+        text = layouts.describe(found, self.run_engine(layouts.summary, scenes), lonely)
+        (feedback.pushWarning if lonely else feedback.pushInfo)(text)
         return scenes, _id_classes(palette)
 
     def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls):

@@ -68,6 +68,7 @@ def files(tmp_path_factory, tiny_model):
     f["std0"] = edited_header_copy(tiny_model, str(d / "std0.safetensors"), std=[0.0, 1.0, 1.0])
     f["nan_mean"] = edited_header_copy(tiny_model, str(d / "nan_mean.safetensors"), mean=[0.0, "NaN", 1.0])
     f["mask255"] = _mask_0_255(good, f["labels"], str(d / "mask255.tif"))
+    f["prob_255"] = crop(good, str(d / "prob_255.tif"), 0, 0, 300, 300, bandList=[1], outputType=gdal.GDT_Float32)
     return f
 
 
@@ -186,6 +187,15 @@ CASES = [
     # 0/255 masks (WHU, Inria, Massachusetts) are building masks, not 'ignore'
     ("evaluate-0-255-reference", "buildseg:evaluate", {"INPUT": "mask255", "REFERENCE_RASTER": "mask255",
                                                        "OUTPUT_REPORT": "@out/m.csv"}, None),
+    # probabilities, comparisons and folders that could only give a wrong result
+    ("crf-image-as-probability", "buildseg:refinecrf", {"INPUT": "good", "PROBABILITY": "good",
+                                                        "OUTPUT_MASK": "@out/m.tif"}, "has 3 bands"),
+    ("crf-probability-out-of-range", "buildseg:refinecrf", {"INPUT": "good", "PROBABILITY": "prob_255",
+                                                            "OUTPUT_MASK": "@out/m.tif"}, "between 0 and 1"),
+    ("evaluate-reference-elsewhere", "buildseg:evaluate", {"INPUT": "mask255", "LABELS": "far_labels",
+                                                           "OUTPUT_REPORT": "@out/m.csv"}, "do not overlap"),
+    ("prepare-into-used-folder", "buildseg:preparetiles", {"INPUT": ["good"], "LABELS": "labels", "TILE_SIZE": 64,
+                                                           "OUTPUT": "@used"}, "already holds files"),
     ("train-0-255-label-raster", "buildseg:trainfrommasks",
      {"INPUT": ["good"], "LABEL_RASTER": "mask255", "ARCHITECTURE": 0, "TILE_SIZE": 64, "EPOCHS": 1,
       "TILES_PER_EPOCH": 8, "BATCH_SIZE": 4, "VAL_FRACTION": 0.3, "FROM_SCRATCH": True,
@@ -203,6 +213,11 @@ def _resolve(value, files, out, ro):
             return os.path.join(ro, value[4:])
         if value.startswith("@missing/"):
             return str(out / "no" / "such" / value[9:])
+        if value == "@used":  # a folder that already holds an earlier run's tiles
+            folder = out.parent / "used_folder"
+            (folder / "train" / "images").mkdir(parents=True, exist_ok=True)
+            (folder / "train" / "images" / "old_r0_c0.tif").write_bytes(b"earlier tile")
+            return str(folder)
         if value == "@dir":  # an existing folder, outside the output folder
             folder = out.parent / "existing_folder"
             folder.mkdir(exist_ok=True)

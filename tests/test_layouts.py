@@ -138,3 +138,22 @@ def test_dataset_without_buildings_is_refused(tmp_path):
         layouts.summary(layouts.scenes(str(root)))
     with pytest.raises(BuildSegError, match="No dataset layout found.*Inria"):
         layouts.detect(str(tmp_path / "ds" / "images"))
+
+
+def test_unpaired_files_are_reported_and_misaligned_masks_refused(tmp_path):
+    from buildseg.engine import layouts
+    from buildseg.engine.errors import BuildSegError
+
+    root = binary_folder(tmp_path / "ds", "image", "label", 255)
+    (root / "label" / f"{SCENES[0]}.tif").rename(root / "label" / "renamed.tif")  # names that do not pair
+    assert layouts.unpaired(str(root)) == sorted([str(root / "image" / f"{SCENES[0]}.tif"),
+                                                 str(root / "label" / "renamed.tif")])
+    assert len(layouts.scenes(str(root))) == 1
+    with rasterio.open(root / "label" / "renamed.tif") as m:  # a half-size mask under the image's name
+        half = m.read(1)[::2, ::2]
+    (root / "label" / "renamed.tif").unlink()
+    with rasterio.open(root / "label" / f"{SCENES[0]}.tif", "w", driver="GTiff", width=half.shape[1],
+                       height=half.shape[0], count=1, dtype="uint8") as dst:
+        dst.write(half, 1)
+    with pytest.raises(BuildSegError, match=f"mask {SCENES[0]}.tif is .* but its image .* on their image's grid"):
+        layouts.scenes(str(root))
