@@ -143,7 +143,7 @@ class DiskFull(BuildSegError):
 
 LOW_SPACE = 1 << 20  # bytes: with less left after writing (or after a failed write), the disk counts as full
 RASTER_EXTS = (".tif", ".tiff")
-VECTOR_EXTS = (".gpkg", ".shp", ".geojson", ".json", ".fgb")
+VECTOR_EXTS = (".gpkg", ".shp", ".geojson", ".fgb")
 
 
 def free_bytes(folder: str) -> int:

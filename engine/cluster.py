@@ -174,7 +174,12 @@ def _dask_client(executor, workers, scheduler):
     # imports the zip on the scheduler, which for a LocalCluster is this process (QGIS), replacing the plugin.
     from distributed.diagnostics.plugin import UploadFile
 
-    client.register_plugin(UploadFile(_package_zip()), name="buildseg-engine")
+    path = _package_zip()
+    try:
+        plugin = UploadFile(path)  # reads the zip into memory: the file is not needed after this
+    finally:
+        os.remove(path)
+    client.register_plugin(plugin, name="buildseg-engine")
     return client, cluster
 
 

@@ -71,11 +71,16 @@ def _manifest(work_dir):
 
 
 def test_local_cluster_blocks_equal_in_process_blocks(scene, tiny_model, reference, tmp_path):
+    import glob
+    import tempfile
+
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
     run_a, result_a = _run(scene, tiny_model, a, block=256, keep_blocks=True, work_dir=str(a / "w"))
     run_b, result_b = _run(scene, tiny_model, b, block=256, keep_blocks=True, work_dir=str(b / "w"),
                            executor="local", workers=4)
+    # the engine zip shipped to the workers does not outlive the run
+    assert not glob.glob(os.path.join(tempfile.gettempdir(), f"*-engine-{os.getpid()}.zip"))
     assert run_a.blocks == run_b.blocks == 24 and run_b.computed == 24
     assert _manifest(a / "w") == _manifest(b / "w")  # every block file identical (sha256)
     _same(result_a, reference)
