@@ -78,6 +78,24 @@ def validate_bands(info, src: RasterSource, bands) -> list:
     return bands
 
 
+def fit_tile(tile: int, src, info, overlap: int, progress) -> int:
+    """No tile larger than the raster on the model's grid (rounded up to 32 px): padding a small raster into a
+    huge tile only costs memory."""
+    if info.arch_params.get("fixed_tile"):  # ONNX models traced at one size
+        return tile
+    try:
+        scale = src.ground_resolution() / info.resolution if info.resolution else 1.0
+    except Exception:
+        scale = 1.0
+    longest = int(np.ceil(max(src.width, src.height) * scale / 32) * 32)
+    smaller = max(64, longest, int(np.ceil(2 * overlap / 32) * 32))
+    if smaller < tile:
+        progress.info(f"Tile size {tile} px reduced to {smaller} px: the raster is only about {longest} px on the "
+                      "model's grid.")
+        return smaller
+    return tile
+
+
 def check_tile_size(tile: int, overlap: int, batch: int, in_ch: int, limit: int) -> None:
     if tile < 32:
         raise BuildSegError(f"Tile size {tile} is too small: use at least 64 px (typical 256-1024).")
@@ -112,11 +130,11 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         from . import device as devices
 
         dev = devices.resolve(params.device)
-        tile = params.tile_size or info.tile_size
+        tile = fit_tile(params.tile_size or info.tile_size, src, info, params.overlap, progress)
         batch = params.batch_size or (8 if dev.type == "cuda" else 1)
         check_tile_size(tile, params.overlap, batch, info.in_channels, params.max_tile_pixels)
         batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, info.num_classes),
-                                 progress, dev)
+                                 progress, dev, memory.inference_kind(params.backend, dev))
         result = ExtractResult(device=devices.describe(dev))
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")

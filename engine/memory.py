@@ -8,8 +8,11 @@ import os
 
 from .errors import BuildSegError
 
-# float32 values alive per tile pixel at the peak of a forward pass (inference) / forward + backward (training)
-FLOATS_PER_PIXEL = {"inference": 96, "training": 1024}
+# float32 values alive per tile pixel at the peak of a forward pass (inference: torch; inference-onnx: ONNX
+# Runtime, with the export traced at the tile size in the same process) / forward + backward (training),
+# fitted on benchmarks/memory_estimate.py's measured peaks with a margin
+FLOATS_PER_PIXEL = {"inference": 128, "inference-onnx": 640, "training": 1024}
+RUNTIME_BYTES = 300 * 2**20  # the framework's own allocations at the first forward pass, whatever the tile
 USABLE = 0.8  # of what is available: the rest stays for QGIS and the OS
 
 
@@ -56,6 +59,11 @@ def tile_bytes(tile: int, in_channels: int, kind: str = "inference") -> int:
     return tile * tile * (FLOATS_PER_PIXEL[kind] + in_channels) * 4
 
 
+def inference_kind(backend: str, device) -> str:
+    onnx = backend.startswith("onnxruntime") or (backend == "auto" and device.type == "cpu")
+    return "inference-onnx" if onnx else "inference"
+
+
 def fit_batch(tile: int, batch: int, in_channels: int, fixed_bytes: int, progress, device=None,
               kind: str = "inference") -> int:
     """The largest batch <= `batch` whose estimate fits (with `fixed_bytes` of buffers); refuse if 1 does not."""
@@ -63,12 +71,12 @@ def fit_batch(tile: int, batch: int, in_channels: int, fixed_bytes: int, progres
     available = gpu_available_bytes(device) if on_gpu else available_bytes()
     if available is None:
         return batch
-    budget = available * USABLE - (0 if on_gpu else fixed_bytes)
+    budget = available * USABLE - (0 if on_gpu else fixed_bytes + RUNTIME_BYTES)
     per = tile_bytes(tile, in_channels, kind)
     fits = int(budget // per) if budget > 0 else 0
     where = "GPU memory" if on_gpu else "memory"
     if fits < 1:
-        need = (per + (0 if on_gpu else fixed_bytes)) / 2**20
+        need = (per + (0 if on_gpu else fixed_bytes + RUNTIME_BYTES)) / 2**20
         raise BuildSegError(
             f"Not enough {where}: a {tile} px tile needs about {need:.0f} MiB but {available / 2**20:.0f} MiB "
             f"are available. Use a smaller tile size (e.g. {max(64, tile // 2)} px), close other programs, "

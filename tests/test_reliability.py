@@ -25,17 +25,35 @@ def small_scene(tmp_path_factory):
 def test_memory_guard_shrinks_the_batch_or_refuses(run_alg, small_scene, tiny_model, tmp_path, monkeypatch):
     from qgis.core import QgsProcessingException
 
-    params = {"INPUT": small_scene, "MODEL": tiny_model, "TILE_SIZE": 512, "BATCH_SIZE": 8,
+    from buildseg.engine import memory
+    from buildseg.engine.inference import blend_bytes
+    from buildseg.engine.raster import RasterSource
+
+    params = {"INPUT": small_scene, "MODEL": tiny_model, "TILE_SIZE": 128, "OVERLAP": 32, "BATCH_SIZE": 8,
               "OUTPUT_MASK": str(tmp_path / "mask.tif")}
-    monkeypatch.setenv("BUILDSEG_MEMORY_LIMIT", "400")  # MiB: room for about 3 tiles of 512 px, not 8
+    with RasterSource(small_scene) as src:  # the guard's own estimate for this run (ONNX Runtime on CPU)
+        fixed = blend_bytes(src, 128, 2) + memory.RUNTIME_BYTES
+    per_tile = memory.tile_bytes(128, 3, "inference-onnx")
+    room_for_3 = (fixed + 3.5 * per_tile) / memory.USABLE / 2**20
+    monkeypatch.setenv("BUILDSEG_MEMORY_LIMIT", str(int(room_for_3)))  # MiB: about 3 tiles, not 8
     feedback = Recorder()
     run_alg(EXTRACT, params, feedback=feedback)
-    assert any("Batch size 8" in w and "using batch size" in w for w in feedback.warnings)
+    assert any("Batch size 8" in w and "using batch size 3" in w for w in feedback.warnings), feedback.warnings
     assert os.path.exists(params["OUTPUT_MASK"])
-    monkeypatch.setenv("BUILDSEG_MEMORY_LIMIT", "40")
+    monkeypatch.setenv("BUILDSEG_MEMORY_LIMIT", str(int(fixed / 2**20)))
     with pytest.raises(QgsProcessingException, match="Not enough memory.*smaller tile size"):
         run_alg(EXTRACT, dict(params, OUTPUT_MASK=str(tmp_path / "refused.tif")))
     assert not os.path.exists(tmp_path / "refused.tif")
+
+
+def test_huge_tile_on_a_small_raster_is_reduced_to_the_raster(run_alg, small_scene, tiny_model, tmp_path):
+    """TILE_SIZE 4096 on a 320 x 256 px raster once grew past 24 GB: the tile is cut to the raster."""
+    feedback = Recorder()
+    res = run_alg(EXTRACT, {"INPUT": small_scene, "MODEL": tiny_model, "TILE_SIZE": 4096,
+                            "OUTPUT_MASK": str(tmp_path / "mask.tif")}, feedback=feedback)
+    assert any("Tile size 4096 px reduced to 320 px" in line for line in feedback.lines)
+    with rasterio.open(res["OUTPUT_MASK"]) as m, rasterio.open(small_scene) as s:
+        assert m.shape == s.shape and set(np.unique(m.read(1))) <= {0, 1}
 
 
 def test_cuda_out_of_memory_retries_in_smaller_batches():
