@@ -151,3 +151,22 @@ def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
     same = _CancelAfter(3)  # the same run resumes where it stopped
     resumed = train([_scene()], out, first, same)
     assert any("Resuming from checkpoint" in m for m in same.messages) and resumed.epochs_run > epochs
+
+
+def test_defaults_fine_tune_the_default_model(run_alg, tmp_path):
+    """A user who only gives imagery, buildings and minutes fine-tunes the bundled model (same architecture,
+    resolution and classes), not a different network from scratch."""
+    from buildseg.engine import modelfile
+
+    from conftest import DATA, crop, recorder
+
+    image = crop(str(DATA / "cities" / "austin" / "image.tif"), str(tmp_path / "austin.tif"), 0, 0, 512, 512)
+    feedback = recorder()
+    res = run_alg("buildseg:trainmodel", {"INPUT": [image], "LABELS": str(DATA / "cities" / "austin" /
+                                                                          "buildings.gpkg"),
+                                          "TIME_BUDGET": 0.1, "OUTPUT_MODEL": str(tmp_path / "m.safetensors")},
+                  feedback=feedback)
+    assert any(line.startswith("Fine-tuning the default model") for line in feedback.lines), feedback.lines[:5]
+    info, default = modelfile.read_info(res["OUTPUT_MODEL"]), modelfile.read_info(DEFAULT_MODEL)
+    assert (info.architecture, info.resolution, info.training["fine_tuned_from"]) == (
+        default.architecture, default.resolution, os.path.basename(DEFAULT_MODEL))
