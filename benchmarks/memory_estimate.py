@@ -1,5 +1,6 @@
 """Does the memory guard's estimate hold? Extraction with the default model over tile sizes and batch sizes,
-each in a fresh process: the guard's estimate (engine.memory.tile_bytes x batch + the blending buffers) against
+each in a fresh process with an empty model cache (so ONNX Runtime's peak includes exporting the model at that
+tile size, the worst case): the guard's estimate (engine.memory.tile_bytes x batch + the blending buffers) against
 the measured growth of peak resident memory (VmHWM) over the process's footprint before the run.
 
     python benchmarks/memory_estimate.py [--tiles 64 128 256 512 1024 2048] [--batches 1 4]
@@ -10,6 +11,7 @@ kill it. (Tile 4096 needs more memory than this 23 GiB machine can spare; the fi
 
 import argparse
 import json
+import os
 import subprocess  # nosec B404 - runs this script
 import sys
 import tempfile
@@ -79,8 +81,9 @@ def main():
             if tile * tile * batch > 2048 * 2048:
                 continue
             for backend in args.backends:
+                env = dict(os.environ, BUILDSEG_CACHE=tempfile.mkdtemp(dir=work))  # a cold cache: export included
                 out = subprocess.run([sys.executable, __file__, "--child", str(tile), str(batch), backend, raster],
-                                     capture_output=True, text=True)  # nosec B603
+                                     capture_output=True, text=True, env=env)  # nosec B603
                 if out.returncode != 0:
                     print(f"| {tile} | {batch} | {backend} | failed: {out.stderr.strip().splitlines()[-1]} |")
                     continue

@@ -16,7 +16,9 @@ class Scene:
     raster: str
     labels: object  # PolygonLabels or RasterLabels
     role: str = "train"  # train | val | both (split by a column strip) | area (split by a validation area)
-    split_x: int = None  # pixels x >= split_x are validation when role == both
+    split_x: int = None  # role both: pixels x >= split_x are validation (a strip at the east of the labels)
+    split_y: int = None  # role both: pixels y >= split_y are validation (a strip at the south)
+    extent: tuple = None  # (row0, row1, col0, col1): the labelled part of the raster, in pixels
     val_labels: object = None  # labels for validation windows (role == area)
 
     def open(self):
@@ -25,7 +27,8 @@ class Scene:
 
 
 def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
-    """Spatially separated validation: whole scenes when there are enough, else a strip of each."""
+    """Spatially separated validation: whole scenes when there are enough, else a strip of each, cut from the
+    end of its labelled part along that part's longer side (so the strip holds labels)."""
     if val_fraction <= 0 or any(s.role in ("val", "area") for s in scenes):  # no split, or one given
         return scenes
     rng = np.random.default_rng(seed)
@@ -35,37 +38,64 @@ def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
             scenes[i].role = "val"
         return scenes
     for s in scenes:
-        w = s.src.width
-        strip = max(tile, int(round(w * val_fraction / tile)) * tile)
-        if w - strip < tile:
-            continue  # too narrow to split: all training
-        s.role, s.split_x = "both", w - strip
+        r0, r1, c0, c1 = s.extent = labelled_extent(s)
+        vertical = (c1 - c0) >= (r1 - r0)  # a strip across the longer side
+        start, end = (c0, c1) if vertical else (r0, r1)
+        strip = max(tile, int(round((end - start) * val_fraction / tile)) * tile)
+        if end - start - strip < tile:
+            continue  # too small to split: all training
+        s.role = "both"
+        if vertical:
+            s.split_x = end - strip
+        else:
+            s.split_y = end - strip
     return scenes
 
 
+def labelled_extent(scene: Scene) -> tuple:
+    """(row0, row1, col0, col1) pixels of the raster where labels count: the labelled area's bounds, else the
+    whole raster."""
+    h, w = scene.src.height, scene.src.width
+    bounds = getattr(scene.labels, "area_bounds", None)
+    if bounds is None or not len(bounds):
+        return 0, h, 0, w
+    inv = ~scene.src.transform
+    xs = [bounds[:, 0].min(), bounds[:, 2].max()]
+    ys = [bounds[:, 1].min(), bounds[:, 3].max()]
+    cols, rows = zip(*[inv * (x, y) for x in xs for y in ys])
+    clip = lambda v, hi: int(min(max(v, 0), hi))  # noqa: E731
+    return clip(np.floor(min(rows)), h), clip(np.ceil(max(rows)), h), clip(np.floor(min(cols)), w), \
+        clip(np.ceil(max(cols)), w)
+
+
 def train_extent(scene: Scene):
-    """(x0, x1) pixel columns training windows may use."""
-    if scene.role == "both":
-        return 0, scene.split_x
-    return 0, scene.src.width
+    """(row0, row1, col0, col1) pixels training windows may use."""
+    h, w = scene.src.height, scene.src.width
+    if scene.role != "both":
+        return 0, h, 0, w
+    return 0, scene.split_y or h, 0, scene.split_x or w
 
 
-def val_windows(scenes, tile: int):
-    """Grid windows (scene index, row, col) over validation areas."""
+def val_windows(scenes, tile: int, min_labelled: float = 0.1):
+    """Grid windows (scene index, row, col) over validation areas that hold labels."""
     from .tiling import starts
 
     out = []
     for i, s in enumerate(scenes):
         if s.role == "train":
             continue
-        x0 = s.split_x if s.role == "both" else 0
-        for r in starts(s.src.height, tile, 0):
-            for c in starts(s.src.width - x0, tile, 0):
-                if s.role == "area":  # windows mostly inside the validation area
-                    lab = s.val_labels.read(s.src.transform, r, x0 + c, tile, tile)
-                    if (lab != IGNORE).mean() < 0.25:
-                        continue
-                out.append((i, r, x0 + c))
+        r0, r1, c0, c1 = s.extent or (0, s.src.height, 0, s.src.width)
+        if s.role == "both":  # the strip beyond the split, within the labelled part
+            r0, c0 = s.split_y or r0, s.split_x or c0
+        elif s.role != "area":
+            r0, r1, c0, c1 = 0, s.src.height, 0, s.src.width
+        labels = s.val_labels if s.role == "area" else s.labels
+        need = 0.25 if s.role == "area" else min_labelled  # area: windows mostly inside the validation area
+        for r in starts(r1 - r0, tile, 0):
+            for c in starts(c1 - c0, tile, 0):
+                lab = labels.read(s.src.transform, r0 + r, c0 + c, tile, tile)
+                if (lab != IGNORE).mean() >= need:
+                    out.append((i, r0 + r, c0 + c))
     return out
 
 
@@ -99,24 +129,24 @@ class RandomWindows:
             return None
         inv = ~s.src.transform
         cols, rows = inv * (c[:, 0], c[:, 1])
-        x0, x1 = train_extent(s)
-        keep = (cols >= x0) & (cols < x1) & (rows >= 0) & (rows < s.src.height)
+        y0, y1, x0, x1 = train_extent(s)
+        keep = (cols >= x0) & (cols < x1) & (rows >= y0) & (rows < y1)
         return np.stack([rows[keep], cols[keep]], 1) if keep.any() else None
 
     def sample(self, size: int = None):
         size = size or self.tile
         i = self.rng.choice(len(self.scenes), p=self.weights)
         s = self.scenes[i]
-        x0, x1 = train_extent(s)
+        y0, y1, x0, x1 = train_extent(s)
         centres = self.centres[i]
         if centres is not None and self.rng.random() < self.share:
             r, c = centres[self.rng.integers(len(centres))]
             row = int(r - size / 2 + self.rng.integers(-size // 4, size // 4 + 1))
             col = int(c - size / 2 + self.rng.integers(-size // 4, size // 4 + 1))
         else:
-            row = int(self.rng.integers(0, max(1, s.src.height - size + 1)))
+            row = int(self.rng.integers(y0, max(y0 + 1, y1 - size + 1)))
             col = int(self.rng.integers(x0, max(x0 + 1, x1 - size + 1)))
-        row = min(max(row, 0), max(0, s.src.height - size))
+        row = min(max(row, y0), max(y0, y1 - size))
         col = min(max(col, x0), max(x0, x1 - size))
         return read_sample(s, self.bands, row, col, size)
 

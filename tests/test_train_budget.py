@@ -170,3 +170,40 @@ def test_defaults_fine_tune_the_default_model(run_alg, tmp_path):
     info, default = modelfile.read_info(res["OUTPUT_MODEL"]), modelfile.read_info(DEFAULT_MODEL)
     assert (info.architecture, info.resolution, info.training["fine_tuned_from"]) == (
         default.architecture, default.resolution, os.path.basename(DEFAULT_MODEL))
+
+
+@pytest.mark.parametrize("place", ["austin", "rio"])
+def test_validation_strip_lies_in_the_labelled_part(tmp_path, place):
+    """Austin labelled on its west half only; Rio a 408 px wide, 3209 px tall strip: the validation strip is
+    cut from the labelled part along its longer side, so every validation tile holds labels (before, Austin's
+    strip lay in the unlabelled east and Rio had none: a fine-tune could never beat its start)."""
+    import rasterio
+
+    from buildseg.engine.dataset import Scene, split_scenes, train_extent, val_windows
+    from buildseg.engine.evaluate import polygons_from_file
+    from buildseg.engine.labels import IGNORE, PolygonLabels
+
+    from conftest import DATA
+
+    image = str(DATA / "cities" / place / "image.tif")
+    with rasterio.open(image) as src:
+        b, crs = src.bounds, src.crs
+    area = None
+    if place == "austin":
+        mid = (b.left + b.right) / 2
+        area = [{"type": "Polygon", "coordinates": [[[b.left, b.bottom], [mid, b.bottom], [mid, b.top],
+                                                     [b.left, b.top], [b.left, b.bottom]]]}]
+    shapes = [(g, 1) for g, _ in polygons_from_file(str(DATA / "cities" / place / "buildings.gpkg"), crs.to_wkt())]
+    labels = PolygonLabels(shapes, area)
+    scene = Scene(image, labels).open()
+    split_scenes([scene], 0.2, 256, 0)
+    assert scene.role == "both"
+    y0, y1, x0, x1 = train_extent(scene)
+    # the strip crosses the labelled part's longer side: Austin's west half and Rio are both taller than wide
+    assert scene.split_y is not None and scene.split_x is None and y1 == scene.split_y
+    windows = val_windows([scene], 256)
+    assert len(windows) >= 1
+    for _, r, c in windows:
+        assert r >= scene.split_y and c < scene.extent[3]  # beyond the training part, inside the labels
+        lab = labels.read(scene.src.transform, r, c, 256, 256)
+        assert (lab != IGNORE).mean() >= 0.1
