@@ -38,11 +38,11 @@ def scene(path: str, size: int) -> str:
 
 
 def child(tile: int, batch: int, backend: str, raster: str) -> dict:
+    import torch  # noqa: F401 - imported before the baseline, as extraction would
+
     from buildseg.engine import memory
     from buildseg.engine.inference import ExtractParams, blend_bytes, extract
     from buildseg.engine.raster import RasterSource
-
-    import torch  # noqa: F401 - imported before the baseline, as extraction would
 
     def rss():
         for line in open("/proc/self/status"):
@@ -73,7 +73,8 @@ def main():
         print(json.dumps(child(int(tile), int(batch), backend, raster)))
         return
     work = tempfile.mkdtemp(prefix="buildseg-mem-")
-    print("| tile px | batch | backend | estimate MiB | measured MiB | measured / estimate |\n|---|---|---|---|---|---|")
+    print("| tile px | batch | backend | estimate MiB | measured MiB | measured / estimate |")
+    print("|---|---|---|---|---|---|")
     worst = 0.0
     for tile in args.tiles:
         raster = scene(f"{work}/s{tile}.tif", max(tile, 512))

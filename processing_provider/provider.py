@@ -10,6 +10,7 @@ ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "ic
 
 def algorithm_classes():
     from .check_dependencies import CheckDependencies
+    from .check_fit import CheckFit
     from .evaluate import Evaluate
     from .export_heatmap import ExportHeatmap
     from .export_kernels import ExportKernels
@@ -24,7 +25,7 @@ def algorithm_classes():
     from .train_model import TrainFromMasks, TrainModel
 
     return [ExtractBuildings, ExtractFolder, TrainModel, TrainFromMasks, PrepareTiles, PseudoMasks, ExportHeatmap,
-            ExportKernels, Evaluate, RegularizeFootprints, RefineCrf, ExportOnnx, ImportWeights,
+            ExportKernels, Evaluate, CheckFit, RegularizeFootprints, RefineCrf, ExportOnnx, ImportWeights,
             CheckDependencies]
 
 

@@ -15,7 +15,8 @@ from conftest import ROOT, qgis_process
 ALGORITHMS = {"extractbuildings": "extraction", "extractfolder": "extraction", "trainmodel": "training",
               "trainfrommasks": "training",
               "preparetiles": "training", "pseudomasks": "training", "exportheatmap": "analysis",
-              "exportkernels": "analysis", "evaluate": "analysis", "regularizefootprints": "tools",
+              "exportkernels": "analysis", "evaluate": "analysis", "checkfit": "analysis",
+              "regularizefootprints": "tools",
               "refinecrf": "tools", "exportonnx": "tools", "importweights": "tools", "checkdependencies": "tools"}
 
 

@@ -68,6 +68,7 @@ def recipes(s, model, tmp):
         "exportonnx": {"MODEL": model, "OUTPUT": out("m.onnx")},
         "importweights": {"INPUT": s["weights"], "ENCODER": "resnet18", "OUTPUT_MODEL": out("i.safetensors")},
         "checkdependencies": {"INSTALL": False, "OUTPUT": out("deps.json")},
+        "checkfit": {"INPUT": s["image"], "MODEL": model, "OUTPUT_REPORT": out("fit.json")},
     }
 
 
