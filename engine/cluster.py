@@ -89,7 +89,7 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
         run.peak_rss_mib = max(run.peak_rss_mib, result["peak_rss_mib"])
         compute.set_progress(100.0 * done / max(len(todo), 1))
     run.compute_seconds = time.time() - t_loop - run.startup_seconds
-    _finalize(jobs, src_info=(raster, info, grid), outs=(out_mask, out_probability, out_polygons),
+    _finalize(jobs, src_info=(raster, model, info, grid), outs=(out_mask, out_probability, out_polygons),
               params=params, work_dir=work_dir, progress=progress.sub(85 if out_polygons else 95, 100), run=run)
     if not keep_blocks:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -202,7 +202,7 @@ def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
     """VRT mosaics of the blocks -> requested rasters (on the input grid) and polygons."""
     from osgeo import gdal
 
-    raster, info, grid = src_info
+    raster, model, info, grid = src_info
     out_mask, out_prob, out_polygons = outs
     mosaics = {}
     for kind in ("mask", "prob"):
@@ -232,6 +232,11 @@ def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
     if out_polygons:
         from .vectorize import polygonize
 
+        from .inference import provenance
+        from .raster import RasterSource
+
+        with RasterSource(raster) as src:
+            prov = provenance(model, src)
         with atomic_path(out_polygons) as tmp:
             run.buildings, run.building_area_m2 = polygonize(finals["mask"], finals["prob"], tmp, info, params,
-                                                             progress)
+                                                             progress, provenance=prov)

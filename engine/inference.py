@@ -154,7 +154,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                                     f"{info.resolution:g} m per pixel in a projected CRS.")
             if grid is None:  # polygons are traced from the rows as they are finished
                 _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result,
-                                progress, poly_path)
+                                progress, poly_path, provenance(model_path, src))
             else:
                 if out_polygons:  # polygons need a mask and a probability raster, kept in `work` if not asked for
                     mask_path = mask_path or os.path.join(work, "mask.tif")
@@ -169,7 +169,8 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                 if out_polygons:
                     from .vectorize import polygonize
 
-                    stats = polygonize(mask_path, prob_path, poly_path, info, params, progress.sub(85, 100))
+                    stats = polygonize(mask_path, prob_path, poly_path, info, params, progress.sub(85, 100),
+                                       provenance=provenance(model_path, src))
                     result.buildings, result.building_area_m2 = stats
     result.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
                                         ("polygons", out_polygons)) if v}
@@ -238,8 +239,20 @@ def _load(model_path, info, dev, backend, cache, calibration, tile):
     return cache.get(key, load)
 
 
+def provenance(model_path: str, src) -> dict:
+    """What each building polygon records about how it was made (fields and layer metadata)."""
+    from .predict import file_sha256
+
+    try:
+        res = round(float(src.ground_resolution()), 3)
+    except Exception:
+        res = None
+    return {"model": os.path.basename(model_path), "model_sha": file_sha256(model_path)[:16],
+            "image": os.path.basename(src.path or src.name or ""), "res_m": res}
+
+
 def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, progress,
-                    poly_path=None):
+                    poly_path=None, prov=None):
     """Blend the model's output over `src`; a background stage writes the finished rows and traces polygons."""
     from .blend import blend_scene
     from .pipeline import Background
@@ -256,7 +269,7 @@ def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path,
             outs["prob"] = RowWriter(prob_path, src, prob_dtype, 255 if params.probability_uint8 else PROB_NODATA)
         if poly_path:
             outs["polygons"] = StripPolygonizer(poly_path, src.crs_wkt, src.transform.to_gdal(), src.height,
-                                                info, params)
+                                                info, params, prov)
         # two classes: the target's probability decides, so only that channel is blended (half the row memory)
         keep = slice(target, target + 1) if info.num_classes == 2 else slice(None)
         tile_fn = memory.split_on_oom(lambda x: predict_tta(predictor, x, params.tta)[:, keep], progress)

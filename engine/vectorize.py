@@ -8,7 +8,9 @@ from .errors import BuildSegError
 from .regularize import RegularizeParams, regularize
 from .separate import split_blob
 
-FIELDS = [("id", "int"), ("area_m2", "real"), ("perimeter_m", "real"), ("confidence", "real"), ("class", "str")]
+FIELDS = [("id", "int"), ("area_m2", "real"), ("perimeter_m", "real"), ("confidence", "real"), ("class", "str"),
+          ("model", "str"), ("model_sha", "str"), ("image", "str"), ("res_m", "real")]  # provenance: see
+PROVENANCE = ("model", "model_sha", "image", "res_m")  # inference.provenance
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",
            ".shp": "ESRI Shapefile"}
 
@@ -84,7 +86,7 @@ class StripPolygonizer:
     The confidence of a building is the mean probability of its pixels, summed from the same labels.
     """
 
-    def __init__(self, out_path: str, srs_wkt: str, geotransform, height: int, info, params):
+    def __init__(self, out_path: str, srs_wkt: str, geotransform, height: int, info, params, provenance=None):
         from osgeo import ogr, osr
 
         target = info.class_index(params.target_class) if info.num_classes > 1 else 0
@@ -104,6 +106,9 @@ class StripPolygonizer:
         kinds = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString}
         for name, kind in FIELDS:
             self.layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
+        self.provenance = {k: v for k, v in (provenance or {}).items() if k in PROVENANCE and v is not None}
+        if self.provenance:  # the layer's metadata too (GeoPackage: gpkg_metadata, shown by QGIS)
+            self.layer.SetMetadata({f"BUILDSEG_{k.upper()}": str(v) for k, v in self.provenance.items()})
         self.layer.StartTransaction()
         self.row = 0
         self.open = {}  # group id -> [geometries, probability sum, pixel count] of buildings cut by the last edge
@@ -191,6 +196,8 @@ class StripPolygonizer:
             out.SetField("area_m2", round(area, 2))
             out.SetField("perimeter_m", round(self.measurer.perimeter(geom), 2))
             out.SetField("class", self.class_name)
+            for k, v in self.provenance.items():
+                out.SetField(k, v)
             if np.isfinite(confidence):
                 out.SetField("confidence", round(float(confidence), 4))
             if geom.GetGeometryType() not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
@@ -255,7 +262,8 @@ def gdal_error() -> str:
     return gdal.GetLastErrorMsg()
 
 
-def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, progress, strip: int = 512) -> tuple:
+def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, progress, strip: int = 512,
+               provenance=None) -> tuple:
     """Write building polygons of the mask raster `mask_path` to `out_path`, reading it in strips of rows;
     confidences from `prob_path` when given. Returns (count, total area m²)."""
     from osgeo import gdal
@@ -265,7 +273,7 @@ def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, prog
     prob_ds = gdal.Open(prob_path) if prob_path else None
     prob_band = prob_ds.GetRasterBand(1) if prob_ds else None
     width, height = ds.RasterXSize, ds.RasterYSize
-    poly = StripPolygonizer(out_path, ds.GetProjection(), ds.GetGeoTransform(), height, info, params)
+    poly = StripPolygonizer(out_path, ds.GetProjection(), ds.GetGeoTransform(), height, info, params, provenance)
     for y in range(0, height, strip):
         progress.check()
         progress.set_progress(100.0 * y / height)

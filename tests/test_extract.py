@@ -52,8 +52,15 @@ def test_outputs_georeferenced_valid_and_consistent(run_alg, scene, tiny_model, 
     layer = ds.GetLayer(0)
     assert layer.GetSpatialRef().GetAuthorityCode(None) == "32640"
     names = [layer.GetLayerDefn().GetFieldDefn(i).GetName() for i in range(layer.GetLayerDefn().GetFieldCount())]
-    assert names == ["id", "area_m2", "perimeter_m", "confidence", "class"]
+    assert names == ["id", "area_m2", "perimeter_m", "confidence", "class", "model", "model_sha", "image", "res_m"]
+    import hashlib
+
+    sha = hashlib.sha256(open(tiny_model, "rb").read()).hexdigest()[:16]
+    meta = layer.GetMetadata()  # provenance in the layer's metadata and on every footprint
+    assert meta["BUILDSEG_MODEL_SHA"] == sha and meta["BUILDSEG_IMAGE"] == os.path.basename(scene)
     feats = list(layer)
+    assert {(f["model"], f["model_sha"], f["image"], round(f["res_m"], 2)) for f in feats} == {
+        (os.path.basename(tiny_model), sha, os.path.basename(scene), 1.0)}
     assert feats and res["BUILDING_COUNT"] == len(feats)
     inside = 0
     with rasterio.open(res["OUTPUT_MASK"]) as m:
