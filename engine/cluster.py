@@ -230,10 +230,9 @@ def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
                     prob_args = (mosaics["prob"], tmp) if kind == "prob" else (None, None)
                     resample.back_to_input_grid(src, *mask_args, *prob_args, params.probability_uint8)
     if out_polygons:
-        from .vectorize import polygonize
-
         from .inference import provenance
         from .raster import RasterSource
+        from .vectorize import polygonize
 
         with RasterSource(raster) as src:
             prov = provenance(model, src)

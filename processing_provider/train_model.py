@@ -41,6 +41,8 @@ class TrainModel(BuildSegAlgorithm):
     LABELS = "LABELS"
     CLASS_FIELD = "CLASS_FIELD"
     LABELLED_AREA = "LABELLED_AREA"
+    ALIGN_LABELS = "ALIGN_LABELS"
+    LABEL_OFFSET = "LABEL_OFFSET"
     LABEL_RASTER = "LABEL_RASTER"
     DATASET_FOLDER = "DATASET_FOLDER"
     PALETTE = "PALETTE"
@@ -184,6 +186,12 @@ class TrainModel(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.LABELLED_AREA, self.tr("Labelled area (outside it pixels are ignored)"),
             [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.add_advanced([
+            QgsProcessingParameterBoolean(self.ALIGN_LABELS, self.tr("Estimate the labels' shift against the "
+                                                                     "imagery and correct it when clear"), True),
+            QgsProcessingParameterString(self.LABEL_OFFSET, self.tr("Known label offset 'dx,dy' (raster CRS units, "
+                                                                    "added to the labels; overrides the estimate)"),
+                                         optional=True)])
 
     def processAlgorithm(self, parameters, context, feedback):
         with work_dir("buildseg-train-") as work:  # imagery fetched from web layers
@@ -335,6 +343,28 @@ class TrainModel(BuildSegAlgorithm):
                           f"{default.in_channels} bands, {default.num_classes} classes) does not fit.")
         return None
 
+    def _aligned(self, parameters, context, feedback, raster, shapes, name):
+        """The label shapes moved onto the imagery: by the given offset, or by the estimated one when clear."""
+        from ..engine import align
+
+        if not shapes:
+            return shapes
+        given = (self.parameterAsString(parameters, self.LABEL_OFFSET, context) or "").strip()
+        if given:
+            dx, dy = _label_offset(given)
+            feedback.pushInfo(f"{name}: labels moved by ({dx:+.2f}, {dy:+.2f}) as given.")
+            return align.shift_shapes(shapes, dx, dy)
+        if not self.parameterAsBool(parameters, self.ALIGN_LABELS, context):
+            return shapes
+        try:
+            with work_dir("buildseg-align-") as work:
+                offset = self.run_engine(align.estimate, raster, shapes, self.model_file(parameters, context), work)
+        except QgsProcessingException as exc:
+            feedback.pushWarning(f"{name}: the labels' shift could not be estimated ({exc}); used as they are.")
+            return shapes
+        (feedback.pushWarning if offset.clear else feedback.pushInfo)(f"{name}: {offset.describe()}.")
+        return align.shift_shapes(shapes, offset.dx, offset.dy) if offset.clear else shapes
+
     @staticmethod
     def _band_count(scenes):
         import rasterio
@@ -387,6 +417,7 @@ class TrainModel(BuildSegAlgorithm):
         for layer, path in zip(rasters, paths):
             ext = layer.extent()
             shapes = layers.shapes(source, layer.crs(), context, feedback, field, value_map, extent=ext)
+            shapes = self._aligned(parameters, context, feedback, path, shapes, layer.name())
             area = None
             if area_source is not None:
                 area = [g for g, _ in layers.shapes(area_source, layer.crs(), context, feedback,
@@ -409,6 +440,15 @@ class TrainModel(BuildSegAlgorithm):
             raise QgsProcessingException("The labelled polygons do not overlap any input raster: check that the "
                                          "labels and the rasters cover the same place (and their CRS).")
         return scenes, classes
+
+
+def _label_offset(text: str):
+    try:
+        dx, dy = (float(v) for v in text.replace(";", ",").split(","))
+    except ValueError:
+        raise QgsProcessingException(f"Label offset '{text}' must be two numbers 'dx,dy' (for example 1.5,-2).") \
+            from None
+    return dx, dy
 
 
 def _id_classes(palette):

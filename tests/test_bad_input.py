@@ -117,7 +117,7 @@ def _read_only_folder(tmp_path):
 _E = {"INPUT": "good", "MODEL": "model", "TILE_SIZE": 128, "OUTPUT_MASK": "@out/mask.tif",
       "OUTPUT_POLYGONS": "@out/buildings.gpkg"}
 _H = {"INPUT": "good", "MODEL": "model", "MODE": 0, "TILE_SIZE": 128, "OUTPUT": "@out/heat.tif"}
-_T = {"INPUT": ["good"], "LABELS": "labels", "MODEL": "model", "TILE_SIZE": 64, "EPOCHS": 1,
+_T = {"ALIGN_LABELS": False, "INPUT": ["good"], "LABELS": "labels", "MODEL": "model", "TILE_SIZE": 64, "EPOCHS": 1,
       "TILES_PER_EPOCH": 4, "BATCH_SIZE": 4, "VAL_FRACTION": 0, "OUTPUT_MODEL": "@out/m.safetensors"}
 CASES = [
     ("extract-wrong-band-count", EXTRACT, dict(_E, INPUT="one_band"), "expects 3 band"),

@@ -85,7 +85,8 @@ def test_crashed_rank_then_rerun_resumes_to_the_same_end(ddp_run, tmp_path):
 def test_training_algorithm_emits_a_working_torchrun_command(run_alg, tmp_path):
     res = run_alg("buildseg:trainmodel", {
         "INPUT": [dubai("tile1_part1")], "LABELS": dubai_labels("tile1_part1"), "ARCHITECTURE": 0,
-        "FROM_SCRATCH": True, "TILE_SIZE": 64, "EPOCHS": 1, "TILES_PER_EPOCH": 8, "BATCH_SIZE": 2,
+        "ALIGN_LABELS": False, "FROM_SCRATCH": True, "TILE_SIZE": 64, "EPOCHS": 1,
+        "TILES_PER_EPOCH": 8, "BATCH_SIZE": 2,
         "VAL_FRACTION": 0, "TORCHRUN_PROCESSES": 2, "OUTPUT_MODEL": str(tmp_path / "m.safetensors")})
     cmd = res["TORCHRUN_COMMAND"]
     assert "--nproc-per-node=2" in cmd and not (tmp_path / "m.safetensors").exists()

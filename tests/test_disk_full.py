@@ -48,7 +48,7 @@ CASES = [
      lambda s, d, m: {"INPUT": dubai_labels("tile1_part1"), "OUTPUT": f"{d}/r.gpkg"}),
     ("train-model", "buildseg:trainmodel", 40,
      lambda s, d, m: {"INPUT": [s], "LABELS": dubai_labels("tile1_part1"), "ARCHITECTURE": 0, "FROM_SCRATCH": True,
-                      "TILE_SIZE": 64, "EPOCHS": 1, "TILES_PER_EPOCH": 4, "BATCH_SIZE": 2,
+                      "ALIGN_LABELS": False, "TILE_SIZE": 64, "EPOCHS": 1, "TILES_PER_EPOCH": 4, "BATCH_SIZE": 2,
                       "OUTPUT_MODEL": f"{d}/m.safetensors"}),
     ("export-onnx", "buildseg:exportonnx", 40, lambda s, d, m: {"MODEL": m, "OUTPUT": f"{d}/m.onnx"}),
     ("heatmap", "buildseg:exportheatmap", 300,

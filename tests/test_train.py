@@ -10,7 +10,8 @@ import rasterio
 
 from conftest import DATA, DUBAI, dubai, dubai_labels, qgis_process
 
-FAST = {"ARCHITECTURE": 0, "TILE_SIZE": 128, "TILES_PER_EPOCH": 32, "BATCH_SIZE": 8, "LEARNING_RATE": 0.003,
+FAST = {"ALIGN_LABELS": False, "ARCHITECTURE": 0, "TILE_SIZE": 128, "TILES_PER_EPOCH": 32, "BATCH_SIZE": 8,
+        "LEARNING_RATE": 0.003,
         "VAL_FRACTION": 0.25, "SEED": 3}
 
 

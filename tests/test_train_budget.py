@@ -9,7 +9,8 @@ import pytest
 
 from conftest import DEFAULT_MODEL, dubai, dubai_labels
 
-FAST = {"ARCHITECTURE": 0, "TILE_SIZE": 128, "TILES_PER_EPOCH": 16, "BATCH_SIZE": 4, "LEARNING_RATE": 0.003,
+FAST = {"ALIGN_LABELS": False, "ARCHITECTURE": 0, "TILE_SIZE": 128, "TILES_PER_EPOCH": 16, "BATCH_SIZE": 4,
+        "LEARNING_RATE": 0.003,
         "VAL_FRACTION": 0.25, "SEED": 3, "FROM_SCRATCH": True}
 
 

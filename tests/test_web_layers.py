@@ -163,7 +163,8 @@ def test_training_on_a_web_layer(run_alg, mercator, servers, tmp_path):
     labels = QgsVectorLayer(dubai_labels("tile8_part4"), "labels", "ogr")
     res = run_alg("buildseg:trainmodel", {
         "INPUT": [QgsRasterLayer(uri, "web", "wms")], "LABELS": labels, "EXTENT": _extent(mercator),
-        "ARCHITECTURE": 0, "FROM_SCRATCH": True, "TILE_SIZE": 128, "EPOCHS": 1, "TILES_PER_EPOCH": 8,
+        "ARCHITECTURE": 0, "FROM_SCRATCH": True, "ALIGN_LABELS": False, "TILE_SIZE": 128, "EPOCHS": 1,
+        "TILES_PER_EPOCH": 8,
         "BATCH_SIZE": 4, "VAL_FRACTION": 0, "OUTPUT_MODEL": str(tmp_path / "web.safetensors")})
     from buildseg.engine.modelfile import read_info
 
