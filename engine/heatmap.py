@@ -19,21 +19,11 @@ MODES = ["probability", "gradcam", "gradcam++", "entropy", "tta-variance", "feat
 NODATA = -9999.0
 # the layer Grad-CAM and feature maps look at when none is named: a decoder stage at stride 2-4 where the
 # architecture has one (semantic, yet sharp enough to outline buildings), else the last context module
-DEFAULT_LAYERS = {
-    "unet": "decoder.blocks.2", "resunet": "decoder.blocks.2", "unet-mobilenet": "decoder.blocks.2",
-    "deeplabv3": "aspp", "deeplabv3plus": "aspp", "pspnet": "encoder.layers.3", "fcn8s": "stages.4",
-    "fcn16s": "stages.4", "fcn32s": "stages.4", "segnet": "enc.4", "refinenet": "blocks.3",
-    "denseaspp": "encoder.layers.3", "mffnet": "branches.3", "pfnet": "smooth.0",
-    "unet-efficientnet-lite0": "decoder.blocks.2", "unet-efficientnet-lite1": "decoder.blocks.2",
-    "unet-efficientnet-lite2": "decoder.blocks.2",
-}
-
-
 @dataclass
 class HeatmapParams:
     mode: str = "probability"
     target_class: str = "building"
-    layer: str = ""  # empty: DEFAULT_LAYERS
+    layer: str = ""  # empty: the architecture's registry entry's gradcam_layer
     channels: list = None  # features mode: channel indices to average (default all)
     tile_size: int = 0
     overlap: int = 64
@@ -48,7 +38,9 @@ def layer_names(model, depth: int = 3) -> list:
 
 
 def _layer(model, name: str, arch: str):
-    name = name or DEFAULT_LAYERS.get(arch, "")
+    from .models import registry
+
+    name = name or (registry.ARCHITECTURES[arch].gradcam_layer if arch in registry.ARCHITECTURES else "")
     modules = dict(model.named_modules())
     if name not in modules:
         choices = ", ".join(layer_names(model, 2)[:40])

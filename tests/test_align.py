@@ -45,6 +45,6 @@ def test_training_corrects_shifted_labels_and_takes_a_given_offset(run_alg, tmp_
     dx, dy = (float(v) for v in re.search(r"by \(([-+.\d]+), ([-+.\d]+)\)", line).groups())
     assert "applied" in line and abs(dx - 2.5) < 0.6 and abs(dy + 1.5) < 0.6  # OSM's own residual kept aside
     feedback = recorder()
-    run_alg("buildseg:trainmodel", {**base, "LABEL_OFFSET": "-2.5,1.5", "OUTPUT_MODEL": str(tmp_path / "b.safetensors")},
-            feedback=feedback)
+    run_alg("buildseg:trainmodel", {**base, "LABEL_OFFSET": "-2.5,1.5",
+                                    "OUTPUT_MODEL": str(tmp_path / "b.safetensors")}, feedback=feedback)
     assert any("labels moved by (-2.50, +1.50) as given" in line for line in feedback.lines)
