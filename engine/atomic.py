@@ -162,16 +162,18 @@ def check_space(path: str, needed: int) -> None:
     folder = os.path.dirname(os.path.abspath(path)) or "."
     free = free_bytes(folder)
     if needed > free:
-        raise DiskFull(f"{os.path.basename(path)} needs about {needed / 2**20:.0f} MB but {folder} has "
-                       f"{free / 2**20:.0f} MB free: free some space or choose another folder.")
+        raise DiskFull(f"Not enough disk space: {os.path.basename(path)} needs about {needed / 2**20:.0f} MB but "
+                       f"{folder} has {free / 2**20:.0f} MB free. Free some space or choose another folder.")
 
 
-def verify_written(tmp: str, path: str) -> None:
+def verify_written(tmp: str, path: str, read_back: bool = True) -> None:
     """Read a written raster or vector file back whole: GDAL and OGR report write errors (a full disk) only
     as log lines, so a broken file would otherwise pass as a success."""
     ext = os.path.splitext(tmp)[1].lower()
     if free_bytes(os.path.dirname(os.path.abspath(tmp))) < LOW_SPACE:  # writers that fail silently (OGR's
         raise disk_full_error(path)  # Shapefile driver truncates without an error) leave the disk full
+    if not read_back:
+        return
     try:
         if ext in RASTER_EXTS:
             import rasterio
@@ -217,16 +219,17 @@ def _is_disk_full(exc: Exception, tmp: str) -> bool:
 class _Staged:
     """One output written under a temporary name beside its destination, until committed."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, read_back: bool = True):
         root, ext = os.path.splitext(path)
         remove_stale_parts(path)
         self.path, self.tmp = path, f"{root}.part-{os.getpid()}-{uuid.uuid4().hex[:8]}{ext}"
+        self.read_back = read_back
         with _LOCK:
             _IN_PROGRESS.add(self.tmp)
 
     def verify(self) -> None:
         if os.path.exists(self.tmp):
-            verify_written(self.tmp, self.path)
+            verify_written(self.tmp, self.path, self.read_back)
 
     def commit(self) -> None:
         path, tmp = self.path, self.tmp
@@ -246,11 +249,11 @@ class _Staged:
 
 
 @contextlib.contextmanager
-def atomic_paths(*paths):
+def atomic_paths(*paths, read_back: bool = True):
     """Yield temporary paths (None for a None path) for outputs that appear together or not at all: renamed
     only if the block succeeds and every file reads back (a full disk becomes DiskFull, never a broken
     output)."""
-    staged = [_Staged(p) if p else None for p in paths]
+    staged = [_Staged(p, read_back) if p else None for p in paths]
     live = [s for s in staged if s]
     try:
         try:
@@ -270,9 +273,10 @@ def atomic_paths(*paths):
 
 
 @contextlib.contextmanager
-def atomic_path(path: str):
-    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds (see atomic_paths)."""
-    with atomic_paths(path) as (tmp,):
+def atomic_path(path: str, read_back: bool = True):
+    """Yield a temporary path beside `path`; rename it to `path` only if the block succeeds (see atomic_paths).
+    `read_back=False` for writers that report their own errors and still hold the file (QGIS sinks)."""
+    with atomic_paths(path, read_back=read_back) as (tmp,):
         yield tmp
 
 

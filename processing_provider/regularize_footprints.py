@@ -87,7 +87,9 @@ class RegularizeFootprints(BuildSegAlgorithm):
                     if geom.isMultipart():
                         new.convertToMultiType()
                     feat.setGeometry(new)
-                sink.addFeature(feat, QgsFeatureSink.FastInsert)
+                if not sink.addFeature(feat, QgsFeatureSink.FastInsert):
+                    raise QgsProcessingException(f"Writing the output failed: {sink.lastError() or 'unknown error'} "
+                                                 "(is the disk full?). Nothing was written.")
                 feedback.setProgress(100.0 * (i + 1) / total)
         StyleLayer.attach(context, dest, "buildings.qml", "Regularized buildings")
         return {self.OUTPUT: dest}

@@ -29,7 +29,7 @@ def atomic_sink(alg, parameters, name, context, fields, wkb_type, crs, inputs=()
         check_writable(final, inputs=list(inputs))
     except Exception as exc:
         raise QgsProcessingException(str(exc)) from None
-    with atomic_path(final) as tmp:
+    with atomic_path(final, read_back=False) as tmp:  # QGIS's writer reports its own errors
         value = parameters[name]
         definition = QgsProcessingOutputLayerDefinition(value) if isinstance(
             value, QgsProcessingOutputLayerDefinition) else QgsProcessingOutputLayerDefinition(final)

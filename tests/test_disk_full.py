@@ -36,7 +36,7 @@ def scene(tmp_path_factory):
 
 
 CASES = [
-    ("extract-probability", "buildseg:extractbuildings", 600,
+    ("extract-probability", "buildseg:extractbuildings", 1100,  # passes the up-front estimate, then fills
      lambda s, d, m: {"INPUT": s, "MODEL": m, "OUTPUT_MASK": f"{d}/mask.tif", "OUTPUT_PROBABILITY": f"{d}/p.tif",
                       "OUTPUT_POLYGONS": f"{d}/b.gpkg"}),
     ("extract-polygons-shapefile", "buildseg:extractbuildings", 12,
