@@ -131,7 +131,7 @@ def finish(rec, dlg, text, done):
     results = dlg.results()
     rec["outputs_exist"] = {k: os.path.exists(v) for k, v in results.items() if isinstance(v, str) and "/" in v}
     rec.update(finished=bool(done), executed=dlg.wasExecuted(), results=results,
-               progress=STATE["progress"], log_tail=text[-3000:], seconds=round(time.time() - STATE["t0"], 1),
+               progress=STATE["progress"], log_tail=text[-8000:], seconds=round(time.time() - STATE["t0"], 1),
                layers=layer_tree())
     rec["log_shot"] = shoot(dlg, rec["id"] + "_log")
     if iface is not None:
