@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import memory, modelfile
+from . import memory, modelfile, resample
 from .atomic import atomic_path, check_writable, work_dir
 from .blend import blend_scene
 from .errors import BuildSegError
 from .predict import tta_transforms
 from .progress import Progress
-from .raster import RowWriter, open_source, src_path
+from .raster import RasterSource, RowWriter, open_source, src_path
 
 MODES = ["probability", "gradcam", "gradcam++", "entropy", "tta-variance", "features"]
 NODATA = -9999.0
@@ -118,7 +118,7 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
     import torch
 
     from . import device as devices
-    from .inference import blend_bytes, check_tile_size, validate_bands
+    from .inference import validate_bands
 
     params = params or HeatmapParams()
     progress = progress or Progress()
@@ -139,42 +139,61 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
         hook = _Hook(module)
     fn, channels = _tile_function(torch, model, params.mode, target, hook, params.channels, dev,
                                   info.num_classes)
-    stats = {"min": np.inf, "max": -np.inf}
     try:
         with open_source(raster) as src, contextlib.ExitStack() as stack:
             bands = validate_bands(info, src, None)
-            tile = params.tile_size or info.tile_size
-            batch = params.batch_size or (4 if dev.type == "cuda" else 1)
-            check_tile_size(tile, params.overlap, batch, info.in_channels, 8192 * 8192)
-            batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, channels), progress, dev,
-                                     kind="training" if params.mode in ("gradcam", "gradcam++") else "inference")
             final = stack.enter_context(atomic_path(out_path))
-            normalise = params.mode in ("gradcam", "gradcam++")
             work = stack.enter_context(work_dir("buildseg-heat-"))
-            first = os.path.join(work, "raw.tif") if normalise else final
-            writer = RowWriter(first, src, "float32", NODATA)
-
-            def on_rows(values, ok):
-                v = values[0] if channels == 1 else _entropy(values)
-                if ok.any():
-                    stats["min"] = min(stats["min"], float(v[ok].min()))
-                    stats["max"] = max(stats["max"], float(v[ok].max()))
-                writer.write_rows(np.where(ok, v, NODATA).astype(np.float32))
-
-            try:
-                blend_scene(src, bands, info.mean, info.std, fn, channels, tile, params.overlap, batch, on_rows,
-                            progress.sub(0, 90 if normalise else 100), params.aoi)
-            finally:
-                writer.close()
-            if normalise:  # one scale for the whole scene, not per tile (no seams)
-                _rescale(first, final, src, stats["max"], progress)
-                stats = {"min": 0.0, "max": 1.0 if stats["max"] > 0 else 0.0, "raw_max": stats["max"]}
+            grid = resample.model_grid(src, info, progress)  # like extraction: at the model's resolution
+            if grid is not None and not src.path:
+                raise BuildSegError(f"The layer {src.name} is not on the model's grid; request it at "
+                                    f"{info.resolution:g} m per pixel in a projected CRS.")
+            calc = stack.enter_context(RasterSource(resample.warped_input(src, grid, os.path.join(
+                work, "input.vrt")))) if grid else src
+            on_grid = os.path.join(work, "model_grid.tif") if grid else final
+            job = (bands, info, fn, channels, params, dev)
+            stats = _compute(calc, job, on_grid, work, progress.sub(0, 95 if grid else 100))
+            if grid:
+                resample.warp_to_input(src, on_grid, final, "bilinear", NODATA)
             if quicklook:
                 _quicklook(src, final, quicklook)
     finally:
         if hook:
             hook.close()
     progress.set_progress(100)
+    return stats
+
+
+def _compute(src, job, out_path, work, progress) -> dict:
+    """The heatmap of `src` (on the model's grid) into `out_path`; Grad-CAM rescaled over the whole scene."""
+    from .inference import blend_bytes, check_tile_size
+
+    bands, info, fn, channels, params, dev = job
+    stats = {"min": np.inf, "max": -np.inf}
+    tile = params.tile_size or info.tile_size
+    batch = params.batch_size or (4 if dev.type == "cuda" else 1)
+    check_tile_size(tile, params.overlap, batch, info.in_channels, 8192 * 8192)
+    batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, channels), progress, dev,
+                             kind="training" if params.mode in ("gradcam", "gradcam++") else "inference")
+    normalise = params.mode in ("gradcam", "gradcam++")
+    first = os.path.join(work, "raw.tif") if normalise else out_path
+    writer = RowWriter(first, src, "float32", NODATA)
+
+    def on_rows(values, ok):
+        v = values[0] if channels == 1 else _entropy(values)
+        if ok.any():
+            stats["min"] = min(stats["min"], float(v[ok].min()))
+            stats["max"] = max(stats["max"], float(v[ok].max()))
+        writer.write_rows(np.where(ok, v, NODATA).astype(np.float32))
+
+    try:
+        blend_scene(src, bands, info.mean, info.std, fn, channels, tile, params.overlap, batch, on_rows,
+                    progress.sub(0, 90 if normalise else 100), params.aoi)
+    finally:
+        writer.close()
+    if normalise:  # one scale for the whole scene, not per tile (no seams)
+        _rescale(first, out_path, src, stats["max"], progress)
+        stats = {"min": 0.0, "max": 1.0 if stats["max"] > 0 else 0.0, "raw_max": stats["max"]}
     return stats
 
 

@@ -64,16 +64,19 @@ def warped_input(src, grid, vrt_path: str) -> str:
 
 def back_to_input_grid(src, mask_model, mask_out, prob_model, prob_out, prob_uint8: bool) -> None:
     """Warp model-grid results onto the input raster's exact grid (nearest for classes, bilinear for p)."""
-    from osgeo import gdal
-
-    b = src.ds.bounds
-    common = {"format": "GTiff", "dstSRS": src.crs.to_wkt(), "outputBounds": (b.left, b.bottom, b.right, b.top),
-              "width": src.width, "height": src.height,
-              "creationOptions": ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]}
-    gt = src.transform.to_gdal()
     for model_path, out, alg, nodata in ((mask_model, mask_out, "near", 255),
                                          (prob_model, prob_out, "bilinear", 255 if prob_uint8 else -1)):
         if model_path and out:
-            ds = gdal.Warp(out, model_path, resampleAlg=alg, srcNodata=nodata, dstNodata=nodata, **common)
-            ds.SetGeoTransform(gt)  # exactly the input's, not a float round-trip of it
-            ds = None
+            warp_to_input(src, model_path, out, alg, nodata)
+
+
+def warp_to_input(src, model_path: str, out: str, alg: str, nodata) -> None:
+    """One model-grid raster onto the input raster's exact grid."""
+    from osgeo import gdal
+
+    b = src.ds.bounds
+    ds = gdal.Warp(out, model_path, resampleAlg=alg, srcNodata=nodata, dstNodata=nodata, format="GTiff",
+                   dstSRS=src.crs.to_wkt(), outputBounds=(b.left, b.bottom, b.right, b.top), width=src.width,
+                   height=src.height, creationOptions=["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"])
+    ds.SetGeoTransform(src.transform.to_gdal())  # exactly the input's, not a float round-trip of it
+    ds = None

@@ -126,3 +126,26 @@ def test_every_architecture_has_a_default_gradcam_layer(name):
     assert all(a.gradcam_layer for a in ARCHITECTURES.values())  # a field of every registry entry
     params = {"pretrained": False} if ARCHITECTURES[name].backbone else {}
     assert ARCHITECTURES[name].gradcam_layer in dict(build(name, 3, 2, params).named_modules())
+
+
+def test_heatmap_runs_at_the_model_resolution_like_extraction(run_alg, tmp_path):
+    """Austin brought to 0.6 m: the 0.3 m default model sees it resampled to 0.3 m in both extraction and the
+    probability heatmap, and both come back on the input grid with the same values."""
+    from osgeo import gdal
+
+    from buildseg.engine.heatmap import MODES
+
+    coarse = str(tmp_path / "austin_06.tif")
+    gdal.Translate(coarse, str(DATA / "cities" / "austin" / "image.tif"), srcWin=[0, 0, 600, 600], xRes=0.6,
+                   yRes=0.6, resampleAlg="average")
+    heat = run_alg("buildseg:exportheatmap", {"INPUT": coarse, "MODEL": DEFAULT_MODEL, "MODE": MODES.index(
+        "probability"), "OUTPUT": str(tmp_path / "h.tif")})
+    ext = run_alg("buildseg:extractbuildings", {"INPUT": coarse, "MODEL": DEFAULT_MODEL,
+                                                "OUTPUT_PROBABILITY": str(tmp_path / "p.tif")})
+    with rasterio.open(heat["OUTPUT"]) as h, rasterio.open(ext["OUTPUT_PROBABILITY"]) as p, \
+            rasterio.open(coarse) as src:
+        assert h.shape == src.shape == (300, 300) and h.transform == src.transform
+        a, b = h.read(1), p.read(1)
+    ok = (a >= 0) & (b >= 0)
+    assert ok.mean() > 0.9 and (b[ok] > 0.5).mean() > 0.05
+    assert np.corrcoef(a[ok], b[ok])[0, 1] > 0.98
