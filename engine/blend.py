@@ -22,7 +22,7 @@ class BlendStats:
 FLUSH_ROWS = 128
 
 
-def _aoi_mask(aoi, transform, shape):
+def aoi_mask(aoi, transform, shape):
     from rasterio.features import geometry_mask
 
     return geometry_mask(aoi, out_shape=shape, transform=transform, invert=True, all_touched=True)
@@ -62,7 +62,7 @@ def blend_scene(src, bands, mean, std, tile_fn, channels: int, tile: int, overla
             progress.check()
             data, ok = src.read(bands, y, x, tile, tile)
             if aoi:
-                ok &= _aoi_mask(aoi, src.transform * Affine.translation(x, y), ok.shape)
+                ok &= aoi_mask(aoi, src.transform * Affine.translation(x, y), ok.shape)
             h, w = min(tile, src.height - y), min(tile, width - x)
             valid[y - buf_y:y - buf_y + h, x:x + w] |= ok[:h, :w]
             done += 1

@@ -68,7 +68,7 @@ def run_block(job: BlockJob) -> dict:
     os.environ["BUILDSEG_THREADS"] = str(job.threads)
     from rasterio.transform import Affine
 
-    from .inference import ExtractParams, _flush, validate_bands
+    from .inference import ExtractParams, validate_bands, write_rows_out
     from .predict import predict_tta
     from .raster import RasterSource, RowWriter
 
@@ -92,7 +92,7 @@ def run_block(job: BlockJob) -> dict:
                     "prob": RowWriter(prob_tmp, like, "uint8" if params.probability_uint8 else "float32",
                                       255 if params.probability_uint8 else PROB_NODATA)}
             try:
-                _flush(values, ok, target, class_ids, params, outs, SimpleNamespace(building_pixels=0))
+                write_rows_out(values, ok, target, class_ids, params, outs)
             finally:
                 for writer in outs.values():
                     writer.close()
@@ -119,7 +119,7 @@ def blend_block(src, bands, info, tile_fn, job: BlockJob, params):
     """(blended values (channels, h, w), valid mask) of the block: exactly what blend_scene gives there."""
     from rasterio.transform import Affine
 
-    from .blend import _aoi_mask
+    from .blend import aoi_mask
 
     tile, overlap = job.tile, params.overlap
     r0, c0, r1, c1 = job.row, job.col, job.row + job.height, job.col + job.width
@@ -135,7 +135,7 @@ def blend_block(src, bands, info, tile_fn, job: BlockJob, params):
         for x in xs:
             data, ok = src.read(bands, y, x, tile, tile)
             if params.aoi:
-                ok &= _aoi_mask(params.aoi, src.transform * Affine.translation(x, y), ok.shape)
+                ok &= aoi_mask(params.aoi, src.transform * Affine.translation(x, y), ok.shape)
             h, w = min(tile, src.height - y), min(tile, src.width - x)
             ty0, tx0 = max(r0, y) - y, max(c0, x) - x  # the part of the tile inside the block
             ty1, tx1 = min(r1, y + h) - y, min(c1, x + w) - x

@@ -234,8 +234,10 @@ def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
         from .raster import RasterSource
         from .vectorize import polygonize
 
-        with RasterSource(raster) as src:
-            prov = provenance(model, src)
+        prov = None
+        if os.path.exists(raster):
+            with RasterSource(raster) as src:
+                prov = provenance(model, src)
         with atomic_path(out_polygons) as tmp:
             run.buildings, run.building_area_m2 = polygonize(finals["mask"], finals["prob"], tmp, info, params,
                                                              progress, provenance=prov)

@@ -277,8 +277,9 @@ def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path,
         with Background() as rows:
             stats = blend_scene(src, bands, info.mean, info.std, tile_fn, channels, tile, params.overlap,
                                 batch, lambda prob, ok: rows.submit(
-                                    lambda: _flush(prob, ok, target, class_ids, params, outs, result)),
+                                    lambda: write_rows_out(prob, ok, target, class_ids, params, outs)),
                                 progress, params.aoi)
+        result.building_pixels += sum(rows.results)  # counts returned by the writing stage, summed here
         if poly_path:
             result.buildings, result.building_area_m2 = outs.pop("polygons").close()
     finally:  # on an error the polygons are dropped, the rasters closed (the caller removes the files)
@@ -287,8 +288,9 @@ def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path,
     result.tiles, result.tiles_skipped = stats.tiles, stats.tiles_skipped
 
 
-def _flush(prob, ok, target, class_ids, params, outs, result):
-    """Write finished rows: `prob` holds every class's probability, or for two classes the target's alone."""
+def write_rows_out(prob, ok, target, class_ids, params, outs) -> int:
+    """Write finished rows: `prob` holds every class's probability, or for two classes the target's alone.
+    Returns the rows' building pixels."""
     p_target = prob[0] if prob.shape[0] == 1 else prob[target]
     p = np.clip(p_target, 0, 1)
     if "prob" in outs:
@@ -301,9 +303,8 @@ def _flush(prob, ok, target, class_ids, params, outs, result):
     else:
         cls = class_ids[np.argmax(prob, axis=0)]
     building = ok & (cls == class_ids[target])
-    if len(class_ids) > 1:
-        result.building_pixels += int(building.sum())
     if "mask" in outs:
         outs["mask"].write_rows(np.where(ok, cls, MASK_NODATA).astype(np.uint8))
     if "polygons" in outs:
         outs["polygons"].add(building, p)
+    return int(building.sum()) if len(class_ids) > 1 else 0

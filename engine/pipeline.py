@@ -17,6 +17,7 @@ class Background:
         self._error = None
         self._dropping = False
         self._thread = threading.Thread(target=self._work, name="buildseg-rows", daemon=True)
+        self.results = []  # what each call returned, in order (read after the block)
 
     def __enter__(self):
         self._thread.start()
@@ -29,7 +30,7 @@ class Background:
                 return
             if self._error is None and not self._dropping:
                 try:
-                    call()
+                    self.results.append(call())
                 except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
                     self._error = e
 

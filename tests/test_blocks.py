@@ -206,8 +206,8 @@ def test_seams_keep_buildings_whole_and_diagonal_contacts_apart(tiny_model, tmp_
             jobs.append(job)
     run = cluster.BlockRun()
     out = tmp_path / "b.gpkg"
-    cluster._finalize(jobs, ("", read_info(tiny_model), None), (None, None, str(out)), ExtractParams(min_area=0),
-                      str(tmp_path), cluster.Progress(), run)
+    cluster._finalize(jobs, ("", tiny_model, read_info(tiny_model), None), (None, None, str(out)),
+                      ExtractParams(min_area=0), str(tmp_path), cluster.Progress(), run)
     from osgeo import ogr
 
     ds = ogr.Open(str(out))
