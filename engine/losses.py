@@ -5,8 +5,8 @@ from torch.nn import functional as F
 
 from .errors import BuildSegError
 from .labels import GAP, IGNORE
+from .options import LOSSES
 
-LOSSES = ["ce", "dice", "focal", "ce+dice"]
 GAP_WEIGHT = 5.0  # loss weight of the background pixels between touching buildings (labels.GAP)
 
 

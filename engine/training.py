@@ -23,10 +23,8 @@ from .dataset import (
 )
 from .errors import BuildSegError, Cancelled
 from .labels import IGNORE
+from .options import OPTIMIZERS, SCHEDULES
 from .progress import Progress
-
-OPTIMIZERS = ["adamw", "sgd"]
-SCHEDULES = ["cosine", "poly", "step", "constant"]
 
 
 @dataclass

@@ -13,6 +13,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..engine import deps
 from ..engine.errors import BuildSegError
+from ..engine.options import DEVICES
 from ..engine.progress import Progress
 from .provider import ICON
 
@@ -20,7 +21,7 @@ PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL = os.path.join(PLUGIN_DIR, "resources", "models", "buildings-default.safetensors")
 README_URL = "https://github.com/buildseg/buildseg#"
 GROUPS = {"extraction": "Extraction", "training": "Training", "analysis": "Analysis", "tools": "Tools"}
-DEVICE_OPTIONS = ["auto", "cpu", "cuda"]
+DEVICE_OPTIONS = DEVICES  # the engine's list
 
 
 class FeedbackProgress(Progress):

@@ -20,12 +20,12 @@ from qgis.core import (
 )
 
 from ..engine.atomic import work_dir
+from ..engine.options import LOSSES as LOSS_OPTIONS  # one source of truth: the engine's lists
+from ..engine.options import OPTIMIZERS as OPTIMIZER_OPTIONS
+from ..engine.options import SCHEDULES as SCHEDULE_OPTIONS
 from . import layers
 from .base import DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
 
-LOSS_OPTIONS = ["ce+dice", "ce", "dice", "focal"]
-OPTIMIZER_OPTIONS = ["adamw", "sgd"]
-SCHEDULE_OPTIONS = ["cosine", "poly", "step", "constant"]
 COLOURS = ["#00000000", "#e31a1c", "#1f78b4", "#33a02c", "#a6cee3", "#ff7f00", "#6a3d9a", "#b15928"]
 
 
