@@ -44,6 +44,8 @@ def match(pred, ref, threshold: float = 0.5) -> ObjectScores:
         near = np.flatnonzero((rb[:, 0] <= pb[i, 1]) & (rb[:, 1] >= pb[i, 0]) & (rb[:, 2] <= pb[i, 3]) &
                               (rb[:, 3] >= pb[i, 2]))
         for j in near:
+            if not g.Overlaps(ref[j]) and not g.Within(ref[j]) and not g.Contains(ref[j]):
+                continue  # disjoint or only touching: no area in common (and no GDAL warning about it)
             inter = g.Intersection(ref[j])
             if inter is None or inter.IsEmpty():
                 continue
