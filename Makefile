@@ -29,7 +29,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	touch $(STAMP)
 
 test: setup
-	PATH=$(VENV)/bin:$$PATH $(PY) -m pytest tests -ra
+	PATH=$(VENV)/bin:$$PATH $(PY) -m pytest tests -ra --durations=15
 
 demo: setup
 	PATH=$(VENV)/bin:$$PATH $(PY) scripts/demo.py
