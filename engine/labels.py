@@ -109,6 +109,34 @@ class AreaSplitLabels:
         return self.labels.positive_centres()
 
 
+class IncompleteLabels:
+    """Labels known to miss buildings (free footprints: sheds, new houses): an unlabelled pixel where the model
+    sees a building (probability >= `threshold`, a raster on the image grid) is ignored instead of being
+    taught as background."""
+
+    def __init__(self, labels, probability: str, threshold: float = 0.5):
+        import rasterio
+
+        self.labels, self.threshold = labels, threshold
+        self.ds = rasterio.open(probability)
+        self.area_bounds = getattr(labels, "area_bounds", None)
+
+    def read(self, transform, row, col, height, width) -> np.ndarray:
+        from rasterio.windows import Window
+
+        lab = self.labels.read(transform, row, col, height, width).copy()
+        r0, c0 = max(row, 0), max(col, 0)
+        r1, c1 = min(row + height, self.ds.height), min(col + width, self.ds.width)
+        if r1 > r0 and c1 > c0:
+            p = self.ds.read(1, window=Window(c0, r0, c1 - c0, r1 - r0))
+            part = lab[r0 - row:r1 - row, c0 - col:c1 - col]
+            part[(part == 0) & (p >= self.threshold) & (p <= 1)] = IGNORE
+        return lab
+
+    def positive_centres(self):
+        return self.labels.positive_centres()
+
+
 class RasterLabels:
     """A label raster on the image grid: class ids, or RGB colours mapped by a palette."""
 

@@ -500,6 +500,8 @@ def run_fingerprint(scenes, params) -> str:
 
 def _labels_signature(labels) -> str:
     inner = getattr(labels, "labels", None)
+    if inner is not None and hasattr(labels, "threshold"):  # IncompleteLabels
+        return "incomplete:" + _labels_signature(inner)
     if inner is not None:  # AreaSplitLabels
         return "split:" + _labels_signature(inner) + _labels_signature(labels.area)
     if hasattr(labels, "bounds"):  # PolygonLabels

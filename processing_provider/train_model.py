@@ -42,6 +42,7 @@ class TrainModel(BuildSegAlgorithm):
     CLASS_FIELD = "CLASS_FIELD"
     LABELLED_AREA = "LABELLED_AREA"
     ALIGN_LABELS = "ALIGN_LABELS"
+    INCOMPLETE_LABELS = "INCOMPLETE_LABELS"
     LABEL_OFFSET = "LABEL_OFFSET"
     LABEL_RASTER = "LABEL_RASTER"
     DATASET_FOLDER = "DATASET_FOLDER"
@@ -191,7 +192,10 @@ class TrainModel(BuildSegAlgorithm):
                                                                      "imagery and correct it when clear"), True),
             QgsProcessingParameterString(self.LABEL_OFFSET, self.tr("Known label offset 'dx,dy' (raster CRS units, "
                                                                     "added to the labels; overrides the estimate)"),
-                                         optional=True)])
+                                         optional=True),
+            QgsProcessingParameterBoolean(self.INCOMPLETE_LABELS, self.tr("Labels are incomplete (unlabelled pixels "
+                                                                          "the model sees as buildings are ignored)"),
+                                          False)])
 
     def processAlgorithm(self, parameters, context, feedback):
         with work_dir("buildseg-train-") as work:  # imagery fetched from web layers
@@ -210,7 +214,7 @@ class TrainModel(BuildSegAlgorithm):
         elif rasters:
             rasters, resolution = self._file_rasters(parameters, context, feedback, rasters, work)
             paths = [layers.raster_file(r) for r in rasters]
-            scenes, classes = self._scenes(parameters, context, feedback, rasters, paths, Scene)
+            scenes, classes = self._scenes(parameters, context, feedback, rasters, paths, Scene, work)
             resolution = resolution or _resolution(rasters[0])
         else:
             raise QgsProcessingException("Choose at least one input raster, or a folder dataset.")
@@ -343,6 +347,17 @@ class TrainModel(BuildSegAlgorithm):
                           f"{default.in_channels} bands, {default.num_classes} classes) does not fit.")
         return None
 
+    def _incomplete(self, parameters, context, feedback, raster, labels, work, k):
+        """Labels whose unlabelled pixels count as background only where the model does not see a building."""
+        from ..engine.inference import ExtractParams, extract
+        from ..engine.labels import IncompleteLabels
+
+        prob = os.path.join(work, f"incomplete{k}.tif")
+        feedback.pushInfo("Labels are incomplete: finding the buildings the model sees that the labels miss.")
+        self.run_engine(extract, raster, self.model_file(parameters, context), out_probability=prob,
+                        params=ExtractParams(separate=False), progress=FeedbackProgress(feedback))
+        return IncompleteLabels(labels, prob)
+
     def _aligned(self, parameters, context, feedback, raster, shapes, name):
         """The label shapes moved onto the imagery: by the given offset, or by the estimated one when clear."""
         from ..engine import align
@@ -393,7 +408,7 @@ class TrainModel(BuildSegAlgorithm):
         (feedback.pushWarning if lonely else feedback.pushInfo)(text)
         return scenes, _id_classes(palette)
 
-    def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls):
+    def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls, work=None):
         from ..engine.labels import AreaSplitLabels, PolygonLabels, RasterLabels
 
         label_raster = self.parameterAsRasterLayer(parameters, self.LABEL_RASTER, context)
@@ -428,6 +443,8 @@ class TrainModel(BuildSegAlgorithm):
             elif len(rasters) > 1:
                 feedback.pushInfo(f"No labels over {layer.name()}: it is used as background only.")
             labels = PolygonLabels(shapes, area, self.parameterAsInt(parameters, self.SEPARATE_GAP, context))
+            if work and self.parameterAsBool(parameters, self.INCOMPLETE_LABELS, context):
+                labels = self._incomplete(parameters, context, feedback, path, labels, work, len(scenes))
             val = layers.shapes(val_source, layer.crs(), context, feedback, what="validation area",
                                 extent=ext) if val_source is not None else []
             if val:
