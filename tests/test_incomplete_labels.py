@@ -2,7 +2,6 @@
 model sees a building are ignored instead of taught as background. Real Nairobi imagery and outlines, a
 third of the outlines removed."""
 
-import numpy as np
 import rasterio
 from rasterio.features import rasterize
 
