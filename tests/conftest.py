@@ -25,6 +25,8 @@ sys.path.append("/usr/share/qgis/python/plugins")
 sys.path.append(str(ROOT / "scripts"))
 from make_models3 import build_model3  # noqa: E402,F401 - re-exported for the tests
 
+import buildseg.engine  # noqa: E402,F401 - as QGIS loads it: triton kept out before test modules import timm
+
 
 @pytest.fixture(scope="session")
 def qgis_app():
