@@ -44,11 +44,10 @@ def estimate(raster: str, shapes, model_path: str, work: str, size: int = 1024, 
     window of about `size` pixels of the model's grid."""
     import rasterio
     from rasterio.features import rasterize
-    from rasterio.windows import Window
 
     from . import modelfile
     from .inference import ExtractParams, extract
-    from .raster import RasterSource
+    from .raster import RasterSource, crop_to_file
 
     model_res = modelfile.read_info(model_path).resolution
     with RasterSource(raster) as rs:
@@ -58,15 +57,8 @@ def estimate(raster: str, shapes, model_path: str, work: str, size: int = 1024, 
     with rasterio.open(raster) as src:
         res = abs(src.transform.a)
         row, col = _densest_window(src, shapes, size)
-        window = Window(col, row, min(size, src.width - col), min(size, src.height - row))
-        transform = src.window_transform(window)
-        profile = dict(src.profile, width=int(window.width), height=int(window.height), transform=transform,
-                       driver="GTiff")
-        for k in ("blockxsize", "blockysize", "tiled"):
-            profile.pop(k, None)
-        crop = os.path.join(work, "align.tif")
-        with rasterio.open(crop, "w", **profile) as dst:
-            dst.write(src.read(window=window))
+    crop = os.path.join(work, "align.tif")
+    transform = crop_to_file(raster, row, col, size, size, crop)
     prob_path = os.path.join(work, "align_prob.tif")
     extract(crop, model_path, out_probability=prob_path, params=ExtractParams(separate=False), progress=progress)
     with rasterio.open(prob_path) as p:

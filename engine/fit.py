@@ -74,22 +74,12 @@ def _sample_windows(src, bands, size, samples):
 def _probabilities(src, model_path, row, col, size, work, k, model_cache, progress):
     """Building probabilities of one window, by BuildSeg's own extraction (resampling included)."""
     import rasterio
-    from rasterio.windows import Window
 
     from .inference import ExtractParams, extract
+    from .raster import crop_to_file
 
     crop, out = os.path.join(work, f"crop{k}.tif"), os.path.join(work, f"prob{k}.tif")
-    window = Window(col, row, min(size, src.width - col), min(size, src.height - row))
-    with rasterio.open(src.path) as ds:
-        profile = dict(ds.profile, width=int(window.width), height=int(window.height),
-                       transform=ds.window_transform(window), driver="GTiff")
-        profile.pop("blockxsize", None), profile.pop("blockysize", None), profile.pop("tiled", None)
-        data = ds.read(window=window)
-        masks = ds.read_masks(1, window=window)
-    with rasterio.open(crop, "w", **profile) as dst:
-        dst.write(data)
-        if masks.min() == 0:
-            dst.write_mask(masks)
+    crop_to_file(src.path, row, col, size, size, crop)
     extract(crop, model_path, out_probability=out, params=ExtractParams(overlap=0, separate=False),
             progress=progress, model_cache=model_cache)
     with rasterio.open(out) as p:

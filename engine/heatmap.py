@@ -145,9 +145,6 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
             final = stack.enter_context(atomic_path(out_path))
             work = stack.enter_context(work_dir("buildseg-heat-"))
             grid = resample.model_grid(src, info, progress)  # like extraction: at the model's resolution
-            if grid is not None and not src.path:
-                raise BuildSegError(f"The layer {src.name} is not on the model's grid; request it at "
-                                    f"{info.resolution:g} m per pixel in a projected CRS.")
             calc = stack.enter_context(RasterSource(resample.warped_input(src, grid, os.path.join(
                 work, "input.vrt")))) if grid else src
             on_grid = os.path.join(work, "model_grid.tif") if grid else final

@@ -149,9 +149,6 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             mask_path, prob_path, poly_path = stack.enter_context(atomic_paths(out_mask, out_probability,
                                                                                out_polygons))
             grid = resample.model_grid(src, info, progress)
-            if grid is not None and not src.path:
-                raise BuildSegError(f"The layer {src.name} is not on the model's grid; request it at "
-                                    f"{info.resolution:g} m per pixel in a projected CRS.")
             if grid is None:  # polygons are traced from the rows as they are finished
                 _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result,
                                 progress, poly_path, provenance(model_path, src))

@@ -192,6 +192,27 @@ def src_path(raster) -> str:
     return raster if isinstance(raster, str) else (getattr(raster, "path", None) or "")
 
 
+def crop_to_file(path: str, row: int, col: int, height: int, width: int, out: str):
+    """Copy a window of the raster at `path` (clipped to it; its mask too, when it has one) into the GeoTIFF
+    `out`; returns the window's transform."""
+    import rasterio
+    from rasterio.windows import Window
+
+    with rasterio.open(path) as ds:
+        window = Window(col, row, min(width, ds.width - col), min(height, ds.height - row))
+        transform = ds.window_transform(window)
+        profile = dict(ds.profile, width=int(window.width), height=int(window.height), transform=transform,
+                       driver="GTiff")
+        for key in ("blockxsize", "blockysize", "tiled"):
+            profile.pop(key, None)
+        data, masks = ds.read(window=window), ds.read_masks(1, window=window)
+    with rasterio.open(out, "w", **profile) as dst:
+        dst.write(data)
+        if masks.min() == 0:
+            dst.write_mask(masks)
+    return transform
+
+
 def materialize(source, path: str, progress=None, strip: int = 512) -> str:
     """Copy a source (e.g. a web layer on a chosen grid) into a tiled GeoTIFF with an internal mask."""
     import rasterio

@@ -4,6 +4,7 @@ A raster in a geographic CRS is warped to its UTM zone; a projected one whose pi
 model's by more than RATIO_TOLERANCE is resampled in its own CRS. Both use GDAL VRTs (nothing is copied).
 """
 
+from .errors import BuildSegError
 from .progress import Progress
 from .raster import metres_per_unit
 
@@ -12,7 +13,16 @@ RATIO_WARN = 4.0
 
 
 def model_grid(src, info, progress: Progress):
-    """None when the raster can be used as it is, else (CRS WKT, pixel size in that CRS's units)."""
+    """None when the raster can be used as it is, else (CRS WKT, pixel size in that CRS's units); refuses a
+    source that would need warping but has no file behind it (web and block sources)."""
+    grid = _model_grid(src, info, progress)
+    if grid is not None and not src.path:
+        raise BuildSegError(f"The layer {src.name} is not on the model's grid; request it at "
+                            f"{info.resolution:g} m per pixel in a projected CRS.")
+    return grid
+
+
+def _model_grid(src, info, progress: Progress):
     crs = src.crs
     if crs.is_geographic:
         from rasterio.crs import CRS
