@@ -18,10 +18,9 @@ DEEPNESS_SCALE = 255.0  # Deepness feeds raw / 255
 
 def export_deepness(model, info: ModelInfo, path: str, overlap_pct: int = 15, threshold: float = 0.5) -> None:
     """`model` (logits) as a Deepness/GeoDeep segmentor: 0..1 input, normalisation and softmax inside; atomic."""
-    import onnx
     import torch
 
-    from .atomic import atomic_path
+    from .predict import write_onnx
 
     class Deepness(torch.nn.Module):
         def __init__(self, net):
@@ -33,17 +32,8 @@ def export_deepness(model, info: ModelInfo, path: str, overlap_pct: int = 15, th
         def forward(self, x):
             return torch.softmax(self.net((x * DEEPNESS_SCALE - self.mean) / self.std), dim=1)
 
-    net = Deepness(model.cpu().float().eval()).eval()
-    tile = info.tile_size
-    with atomic_path(path) as tmp:
-        torch.onnx.export(net, torch.zeros(1, info.in_channels, tile, tile), tmp, input_names=["input"],
-                          output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
-                          opset_version=17, dynamo=False)
-        proto = onnx.load(tmp)
-        for key, value in deepness_metadata(info, overlap_pct, threshold).items():
-            entry = proto.metadata_props.add()
-            entry.key, entry.value = key, value
-        onnx.save(proto, tmp)
+    write_onnx(Deepness(model.cpu().float().eval()).eval(), info.in_channels, info.tile_size, path,
+               ("input", "output"), deepness_metadata(info, overlap_pct, threshold))
 
 
 def deepness_metadata(info: ModelInfo, overlap_pct: int, threshold: float) -> dict:

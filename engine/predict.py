@@ -55,22 +55,27 @@ def export_onnx(model, info, path: str, tile: int = None) -> None:
     Height and width are fixed at `tile` (default: the model's tile size): several architectures (pyramid
     pooling, point flow) trace size-dependent constants, so a graph is only right at the size it was traced at.
     """
+    tile = tile or info.tile_size
+    write_onnx(_Softmax.wrap(model.cpu().float().eval()), info.in_channels, tile, path, ("image", "probabilities"),
+               {"buildseg": info.to_json()})
+
+
+def write_onnx(net, channels: int, tile: int, path: str, names: tuple, metadata: dict) -> None:
+    """Trace `net` at (batch, channels, tile, tile), batch dynamic, into `path` (atomic) with `metadata` as the
+    ONNX metadata properties; `names`: (input, output)."""
+    import onnx
     import torch
 
     from .atomic import atomic_path
 
-    tile = tile or info.tile_size
-    net = _Softmax.wrap(model.cpu().float().eval())
-    dummy = torch.zeros(1, info.in_channels, tile, tile)
     with atomic_path(path) as tmp:
-        torch.onnx.export(net, dummy, tmp, input_names=["image"], output_names=["probabilities"],
-                          dynamic_axes={"image": {0: "batch"}, "probabilities": {0: "batch"}},
+        torch.onnx.export(net, torch.zeros(1, channels, tile, tile), tmp, input_names=[names[0]],
+                          output_names=[names[1]], dynamic_axes={n: {0: "batch"} for n in names},
                           opset_version=17, dynamo=False)
-        import onnx
-
         proto = onnx.load(tmp)
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = "buildseg", info.to_json()
+        for key, value in metadata.items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
         onnx.save(proto, tmp)
 
 
