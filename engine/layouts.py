@@ -97,29 +97,48 @@ def _child(d: Path, names, exts):
     return None
 
 
-def scenes(folder: str, palette=None) -> list:
-    """Training scenes of a folder dataset in any known layout."""
+def scenes(folder: str, palette=None, found: list = None) -> list:
+    """Training scenes of a folder dataset in any known layout (`found`: its detect(), when already made)."""
     out = []
-    for split in detect(folder):
-        pairs = _vector_pairs(split) if split.layout.vector else _mask_pairs(split, palette)
-        out += pairs
+    for split in found or detect(folder):
+        for img, label in _pairs(split)[0]:
+            out.append(_scene(split, img, label, palette))
     if not out:
         raise BuildSegError(f"No image in {folder} has a label file paired with it (same name, or the same "
                             "SpaceNet 'imgN' id).")
     return out
 
 
-def _mask_pairs(split: Split, palette):
+def unpaired(folder: str, found: list = None) -> list:
+    """Every image without a label file and every label file without an image, under `folder`."""
+    return sorted(str(p) for split in found or detect(folder) for p in _pairs(split)[1])
+
+
+def _pairs(split: Split) -> tuple:
+    """([(image, label file)], [files without a partner]): masks pair by file name, SpaceNet vectors by 'imgN'."""
+    def key(p: Path):
+        if not split.layout.vector:
+            return p.stem
+        m = IMG_ID.search(p.stem)
+        return m.group(0).lower() if m else None
+
+    exts = VECTOR_EXTS if split.layout.vector else IMAGE_EXTS
+    images = sorted(p for p in split.images.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    labels = {key(p): p for p in split.labels.iterdir() if p.suffix.lower() in exts}
+    pairs = [(img, labels[key(img)]) for img in images if key(img) is not None and key(img) in labels]
+    paired = {label for _, label in pairs}
+    lonely = [img for img in images if key(img) is None or key(img) not in labels]
+    lonely += [p for p in split.labels.iterdir() if p.suffix.lower() in exts and p not in paired]
+    return pairs, lonely
+
+
+def _scene(split: Split, img: Path, label: Path, palette) -> Scene:
+    if split.layout.vector:
+        return Scene(str(img), PolygonLabels(_buildings(label, img)), role=split.role)
+    _check_same_grid(img, label)
     lt = split.layout
-    by_stem = {p.stem: p for p in split.labels.iterdir() if p.suffix.lower() in IMAGE_EXTS}
-    out = []
-    for img in sorted(p for p in split.images.iterdir() if p.suffix.lower() in IMAGE_EXTS):
-        mask = by_stem.get(img.stem)
-        if mask is not None:
-            _check_same_grid(img, mask)
-            labels = RasterLabels(str(mask), palette, ignore_values=lt.ignore, class_map=lt.class_map)
-            out.append(Scene(str(img), labels, role=split.role))
-    return out
+    return Scene(str(img), RasterLabels(str(label), palette, ignore_values=lt.ignore, class_map=lt.class_map),
+                 role=split.role)
 
 
 def _check_same_grid(image: Path, mask: Path) -> None:
@@ -130,35 +149,6 @@ def _check_same_grid(image: Path, mask: Path) -> None:
             raise BuildSegError(f"The mask {mask.name} is {b.width} x {b.height} px but its image {image.name} is "
                                 f"{a.width} x {a.height} px: masks must be on their image's grid (resample or "
                                 "re-export them).")
-
-
-def unpaired(folder: str) -> list:
-    """Every image without a label file and every label file without an image, under `folder`."""
-    out = []
-    for split in detect(folder):
-        exts = VECTOR_EXTS if split.layout.vector else IMAGE_EXTS
-        images = [p for p in split.images.iterdir() if p.suffix.lower() in IMAGE_EXTS]
-        labels = [p for p in split.labels.iterdir() if p.suffix.lower() in exts]
-        key = (lambda p: (IMG_ID.search(p.stem) or re.search(".*", p.stem)).group(0).lower()) \
-            if split.layout.vector else (lambda p: p.stem)
-        image_keys, label_keys = {key(p) for p in images}, {key(p) for p in labels}
-        out += [str(p) for p in images if key(p) not in label_keys]
-        out += [str(p) for p in labels if key(p) not in image_keys]
-    return sorted(out)
-
-
-def _vector_pairs(split: Split):
-    by_id = {}
-    for p in split.labels.iterdir():
-        m = IMG_ID.search(p.stem)
-        if p.suffix.lower() in VECTOR_EXTS and m:
-            by_id[m.group(0).lower()] = p
-    out = []
-    for img in sorted(p for p in split.images.iterdir() if p.suffix.lower() in IMAGE_EXTS):
-        m = IMG_ID.search(img.stem)
-        if m and m.group(0).lower() in by_id:
-            out.append(Scene(str(img), PolygonLabels(_buildings(by_id[m.group(0).lower()], img)), role=split.role))
-    return out
 
 
 def _buildings(path: Path, image: Path) -> list:

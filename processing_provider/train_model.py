@@ -402,8 +402,8 @@ class TrainModel(BuildSegAlgorithm):
 
         palette = self._palette(parameters, context)
         found = self.run_engine(layouts.detect, folder)
-        scenes = self.run_engine(layouts.scenes, folder, palette)
-        lonely = layouts.unpaired(folder)
+        scenes = self.run_engine(layouts.scenes, folder, palette, found)
+        lonely = layouts.unpaired(folder, found)
         text = layouts.describe(found, self.run_engine(layouts.summary, scenes), lonely)
         (feedback.pushWarning if lonely else feedback.pushInfo)(text)
         return scenes, _id_classes(palette)
