@@ -37,6 +37,7 @@ class BlockRun:
     compute_seconds: float = 0.0  # from the cluster being ready to the last block done
     executor: str = ""
     outputs: dict = field(default_factory=dict)
+    fit: object = None  # engine.fit.FitReport of the check at the start (params.check_fit)
 
 
 def extract_blocks(raster: str, model: str, out_mask: str = None, out_probability: str = None,
@@ -71,13 +72,20 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     with RasterSource(source) as src:
         width, height = src.width, src.height
     side = blk.block_size(block, tile, params.overlap)
+    fit = None
+    if params.check_fit:  # once for the run, not per block
+        from .fit import preflight
+
+        fit = preflight(raster, model, progress.sub(0, 5), aoi=params.aoi)
+        progress = progress.sub(5, 100)
+        params = dataclasses.replace(params, check_fit=False)
     pdict = {k: v for k, v in dataclasses.asdict(params).items()}
     manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
     threads = threads or (1 if executor != "inprocess" else _cpu_threads())
     jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads)
             for r, c, h, w in blk.plan(width, height, side)]
     todo = [j for j in jobs if not manifest.done(j)]
-    run = BlockRun(blocks=len(jobs), reused=len(jobs) - len(todo), work_dir=work_dir, executor=executor)
+    run = BlockRun(blocks=len(jobs), reused=len(jobs) - len(todo), work_dir=work_dir, executor=executor, fit=fit)
     progress.info(f"{len(jobs)} block(s) of {side} px ({run.reused} already done), executor {executor}"
                   + (f" with {workers} worker(s)" if executor == "local" else "")
                   + (f" at {scheduler}" if executor == "scheduler" else ""))
@@ -212,6 +220,13 @@ def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
             raise BuildSegError(f"Cannot build the {kind} mosaic of {work_dir}: " + gdal.GetLastErrorMsg())
         ds = None
         mosaics[kind] = vrt
+    from .inference import provenance, tag_rasters
+    from .raster import RasterSource
+
+    prov = None
+    if os.path.exists(raster):
+        with RasterSource(raster) as src:
+            prov = provenance(model, src, run.fit)
     options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
     finals = {"mask": out_mask or (os.path.join(work_dir, "mask.tif") if out_polygons else None),
               "prob": out_prob or (os.path.join(work_dir, "prob.tif") if out_polygons else None)}
@@ -223,21 +238,15 @@ def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
             if grid is None:
                 gdal.Translate(tmp, mosaics[kind], format="GTiff", creationOptions=options)
             else:  # the model ran on a warped grid: back onto the input's exact grid
-                from .raster import RasterSource
-
                 with RasterSource(raster) as src:
                     mask_args = (mosaics["mask"], tmp) if kind == "mask" else (None, None)
                     prob_args = (mosaics["prob"], tmp) if kind == "prob" else (None, None)
                     resample.back_to_input_grid(src, *mask_args, *prob_args, params.probability_uint8)
+            if prov:
+                tag_rasters([tmp], prov)
     if out_polygons:
-        from .inference import provenance
-        from .raster import RasterSource
         from .vectorize import polygonize
 
-        prov = None
-        if os.path.exists(raster):
-            with RasterSource(raster) as src:
-                prov = provenance(model, src)
         with atomic_path(out_polygons) as tmp:
             run.buildings, run.building_area_m2 = polygonize(finals["mask"], finals["prob"], tmp, info, params,
                                                              progress, provenance=prov)

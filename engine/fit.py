@@ -16,7 +16,7 @@ import numpy as np
 
 from . import modelfile
 from .atomic import work_dir
-from .errors import BuildSegError
+from .errors import BuildSegError, Cancelled
 from .progress import Progress
 
 FITS, UNCERTAIN = 0.5, 0.3  # score thresholds for the verdicts
@@ -33,9 +33,35 @@ class FitReport:
         return f"Model fit {self.score:.2f}: {self.verdict}" + ("; " + "; ".join(self.reasons) if self.reasons
                                                                 else "")
 
+    def metadata(self) -> dict:
+        """What outputs record of the check (layer metadata, model files)."""
+        return {"fit_score": self.score, "fit_verdict": self.verdict}
+
+
+def preflight(raster, model_path: str, progress: Progress, model_cache=None, aoi=None,
+              what: str = "") -> "FitReport | None":
+    """The fit check as the first step of a run: logged (a warning unless it fits), never fatal; None when it
+    cannot be made (a source without a file, no valid window)."""
+    if not isinstance(raster, str):
+        progress.info("Model fit not checked: the input is not a file (web or in-memory layer).")
+        return None
+    try:
+        report = check_fit(raster, model_path, samples=PREFLIGHT_SAMPLES, progress=progress,
+                           model_cache=model_cache, aoi=aoi)
+    except Cancelled:
+        raise
+    except BuildSegError as exc:
+        progress.info(f"Model fit not checked: {exc}")
+        return None
+    (progress.info if report.verdict == "fits" else progress.warn)(what + report.summary())
+    return report
+
+
+PREFLIGHT_SAMPLES = 3  # tiles run at the start of an extraction or training (about half a second on CPU)
+
 
 def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress = None,
-              model_cache=None) -> FitReport:
+              model_cache=None, aoi=None) -> FitReport:
     from .inference import validate_bands
     from .raster import RasterSource
 
@@ -45,21 +71,40 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
         bands = validate_bands(info, src, None)
         res = src.ground_resolution()
         size = int(min(max(src.width, src.height), math.ceil(info.tile_size * (info.resolution or res) / res)))
-        windows = _sample_windows(src, bands, size, samples)
+        windows = _sample_windows(src, bands, size, samples, _aoi_box(src, aoi))
         if not windows:
             raise BuildSegError("No part of the raster has enough valid pixels to check the model's fit.")
         pixels = np.concatenate([d[:, v] for d, v, _ in windows], axis=1)
         with work_dir("buildseg-fit-") as work:
             probs = [_probabilities(src, model_path, r, c, size, work, k, model_cache, progress.sub(
-                100 * k / len(windows), 100 * (k + 1) / len(windows))) for k, (_, _, (r, c)) in enumerate(windows)]
+                100 * k / len(windows), 100 * (k + 1) / len(windows)).quiet())
+                for k, (_, _, (r, c)) in enumerate(windows)]
     return _report(info, res, pixels, np.concatenate(probs))
 
 
-def _sample_windows(src, bands, size, samples):
-    """Up to `samples` windows of `size` px spread over the raster, with mostly valid pixels."""
-    rows = np.linspace(0, max(0, src.height - size), 3).astype(int)
-    cols = np.linspace(0, max(0, src.width - size), 3).astype(int)
-    grid = [(r, c) for r in rows for c in cols]
+def _aoi_box(src, aoi):
+    """(row0, col0, row1, col1) pixel box around the area of interest (GeoJSON in the raster's CRS), or the
+    whole raster."""
+    if not aoi:
+        return 0, 0, src.height, src.width
+    from rasterio.windows import from_bounds
+
+    from .labels import geojson_bounds
+
+    b = np.array([geojson_bounds(g) for g in aoi])
+    w = from_bounds(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max(), src.transform)
+    row0, col0 = max(0, int(w.row_off)), max(0, int(w.col_off))
+    row1 = min(src.height, int(np.ceil(w.row_off + w.height)))
+    col1 = min(src.width, int(np.ceil(w.col_off + w.width)))
+    return (row0, col0, row1, col1) if row1 > row0 and col1 > col0 else (0, 0, src.height, src.width)
+
+
+def _sample_windows(src, bands, size, samples, box):
+    """Up to `samples` distinct windows of `size` px spread over `box`, with mostly valid pixels."""
+    row0, col0, row1, col1 = box
+    rows = np.linspace(row0, max(row0, min(row1, src.height) - size), 3).astype(int)
+    cols = np.linspace(col0, max(col0, min(col1, src.width) - size), 3).astype(int)
+    grid = sorted({(int(r), int(c)) for r in rows for c in cols})
     order = np.random.default_rng(0).permutation(len(grid))
     out = []
     for i in order:

@@ -41,6 +41,7 @@ class ExtractParams:
     probability_uint8: bool = False
     target_class: str = "building"
     max_tile_pixels: int = 8192 * 8192
+    check_fit: bool = False  # first run the model-fit check on a few tiles (engine.fit.preflight) and record it
     aoi: list = field(default=None, repr=False)  # GeoJSON geometries in the raster's CRS
 
 
@@ -55,6 +56,7 @@ class ExtractResult:
     building_area_m2: float = 0.0
     seconds: float = 0.0
     outputs: dict = field(default_factory=dict)
+    fit: object = None  # engine.fit.FitReport of the check at the start, when asked for and possible
 
 
 MIN_SIDE = 8  # px: below this no building can be told from its surroundings
@@ -136,6 +138,11 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, info.num_classes),
                                  progress, dev, memory.inference_kind(params.backend, dev))
         result = ExtractResult(device=devices.describe(dev))
+        if params.check_fit:
+            from .fit import preflight
+
+            result.fit = preflight(raster, model_path, progress.sub(0, 5), model_cache, params.aoi)
+            progress = progress.sub(5, 100)
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")
         calibration = (f"{src.identity()}:{bands}:{tile}",
@@ -151,7 +158,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             grid = resample.model_grid(src, info, progress)
             if grid is None:  # polygons are traced from the rows as they are finished
                 _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result,
-                                progress, poly_path, provenance(model_path, src))
+                                progress, poly_path, provenance(model_path, src, result.fit))
             else:
                 if out_polygons:  # polygons need a mask and a probability raster, kept in `work` if not asked for
                     mask_path = mask_path or os.path.join(work, "mask.tif")
@@ -167,8 +174,9 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                     from .vectorize import polygonize
 
                     stats = polygonize(mask_path, prob_path, poly_path, info, params, progress.sub(85, 100),
-                                       provenance=provenance(model_path, src))
+                                       provenance=provenance(model_path, src, result.fit))
                     result.buildings, result.building_area_m2 = stats
+            tag_rasters((mask_path, prob_path), provenance(model_path, src, result.fit))
     result.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
                                         ("polygons", out_polygons)) if v}
     result.seconds = time.time() - t0
@@ -236,8 +244,9 @@ def _load(model_path, info, dev, backend, cache, calibration, tile):
     return cache.get(key, load)
 
 
-def provenance(model_path: str, src) -> dict:
-    """What each building polygon records about how it was made (fields and layer metadata)."""
+def provenance(model_path: str, src, fit=None) -> dict:
+    """How the outputs were made: fields of each building polygon (vectorize.PROVENANCE) and metadata of every
+    output layer (with the model-fit check's score and verdict when it ran)."""
     from .predict import file_sha256
 
     try:
@@ -245,7 +254,23 @@ def provenance(model_path: str, src) -> dict:
     except Exception:
         res = None
     return {"model": os.path.basename(model_path), "model_sha": file_sha256(model_path)[:16],
-            "image": os.path.basename(src.path or src.name or ""), "res_m": res}
+            "image": os.path.basename(src.path or src.name or ""), "res_m": res, **(fit.metadata() if fit else {})}
+
+
+def tag_rasters(paths, provenance: dict) -> None:
+    """Provenance as BUILDSEG_* metadata items of the GeoTIFFs written (shown in QGIS's layer properties)."""
+    from osgeo import gdal
+
+    for path in paths:
+        if not path:
+            continue
+        ds = gdal.Open(path, gdal.GA_Update)
+        if ds is None:
+            raise BuildSegError(f"Cannot reopen {path} to record its provenance: " + gdal.GetLastErrorMsg())
+        for k, v in provenance.items():
+            if v is not None:
+                ds.SetMetadataItem(f"BUILDSEG_{k.upper()}", str(v))
+        ds = None  # closes and flushes
 
 
 def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, progress,

@@ -29,6 +29,10 @@ class Progress:
         """A view of this progress that maps 0..100 onto start..end."""
         return _SubProgress(self, start, end)
 
+    def quiet(self) -> "Progress":
+        """A view that reports progress and honours cancel but keeps its messages to itself (nested runs)."""
+        return _QuietProgress(self, 0, 100)
+
 
 class PrintProgress(Progress):
     def info(self, message: str) -> None:
@@ -53,3 +57,11 @@ class _SubProgress(Progress):
 
     def is_canceled(self) -> bool:
         return self.parent.is_canceled()
+
+
+class _QuietProgress(_SubProgress):
+    def info(self, message: str) -> None:
+        pass
+
+    def warn(self, message: str) -> None:
+        pass

@@ -54,6 +54,7 @@ class TrainParams:
     grad_clip: float = 1.0
     threads: int = 0
     time_budget: float = 0.0  # minutes of training; 0: run `epochs`
+    fit_check: dict = None  # the model-fit check of the starting model on the imagery, recorded in the model
 
 
 @dataclass
@@ -408,7 +409,7 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
             os.path.basename(params.init_model) if params.init_model else None,
         "params": {k: v for k, v in asdict(params).items() if k not in ("classes",)},
         "time_budget_min": params.time_budget, "training_seconds": round(run.budget.spent(), 1),
-        "steps": int(sum(h.get("steps", 0) for h in history)),
+        "steps": int(sum(h.get("steps", 0) for h in history)), "fit_check": params.fit_check,
     }
     info.metrics = {"validation": best["metrics"], "validation_score": best["score"]}
     modelfile.save(out_model, model, info)
@@ -493,7 +494,7 @@ def run_fingerprint(scenes, params) -> str:
         st = os.stat(s.raster)
         h.update(f"{os.path.abspath(s.raster)}|{st.st_size}|{int(st.st_mtime)}|{s.role}|".encode())
         h.update(_labels_signature(s.labels).encode())
-    keep = {k: v for k, v in asdict(params).items() if k not in ("device", "threads", "resume")}
+    keep = {k: v for k, v in asdict(params).items() if k not in ("device", "threads", "resume", "fit_check")}
     h.update(json.dumps(keep, sort_keys=True, default=str).encode())
     return h.hexdigest()
 

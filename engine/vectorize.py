@@ -106,9 +106,10 @@ class StripPolygonizer:
         kinds = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString}
         for name, kind in FIELDS:
             self.layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
-        self.provenance = {k: v for k, v in (provenance or {}).items() if k in PROVENANCE and v is not None}
-        if self.provenance:  # the layer's metadata too (GeoPackage: gpkg_metadata, shown by QGIS)
-            self.layer.SetMetadata({f"BUILDSEG_{k.upper()}": str(v) for k, v in self.provenance.items()})
+        metadata = {k: v for k, v in (provenance or {}).items() if v is not None}
+        self.provenance = {k: v for k, v in metadata.items() if k in PROVENANCE}  # fields of every polygon
+        if metadata:  # the layer's metadata (GeoPackage: gpkg_metadata, shown by QGIS), with the fit check's
+            self.layer.SetMetadata({f"BUILDSEG_{k.upper()}": str(v) for k, v in metadata.items()})
         self.layer.StartTransaction()
         self.row = 0
         self.open = {}  # group id -> [geometries, probability sum, pixel count] of buildings cut by the last edge

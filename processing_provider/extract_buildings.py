@@ -42,6 +42,7 @@ class ExtractBuildings(BuildSegAlgorithm):
     SEPARATE = "SEPARATE"
     REGULARIZE = "REGULARIZE"
     PROBABILITY_UINT8 = "PROBABILITY_UINT8"
+    CHECK_FIT = "CHECK_FIT"
     WORKERS = "WORKERS"
     SCHEDULER = "SCHEDULER"
     BLOCK_SIZE = "BLOCK_SIZE"
@@ -70,11 +71,13 @@ class ExtractBuildings(BuildSegAlgorithm):
         "<b>minimum building area</b> in m² (smaller polygons and holes are dropped), <b>simplification "
         "tolerance</b> in map units (0 = exact pixel edges), <b>fill holes</b>, <b>separate touching buildings</b> "
         "(a watershed on the distance to each blob's edge splits buildings joined by a narrow waist), "
-        "<b>regularize footprints</b> (as 'Regularize building footprints', tolerance one pixel).\n\n"
+        "<b>regularize footprints</b> (as 'Regularize building footprints', tolerance one pixel), <b>check model "
+        "fit first</b> (as 'Check model fit' on 3 tiles, about a second: a warning when the model may not fit the "
+        "imagery; the score and verdict are recorded in every output's metadata).\n\n"
         "Outputs (each optional): <b>building mask</b> (uint8 GeoTIFF on the input grid: class id, 255 = "
         "nodata), <b>building probability</b> (float32 0..1, -1 = nodata; or uint8 0..254, 255 = nodata), "
         "<b>building polygons</b> with fields id, area_m2, perimeter_m, confidence (mean probability inside) "
-        "and class.")
+        "and class, and its provenance: model, model_sha, image, res_m.")
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")))
@@ -100,7 +103,9 @@ class ExtractBuildings(BuildSegAlgorithm):
             self.OUTPUT_POLYGONS, self.tr("Buildings"), QgsProcessing.TypeVectorPolygon, optional=True,
             createByDefault=True))
         self.declare_outputs(("BUILDING_COUNT", "number", "Number of buildings"),
-                             ("BUILDING_AREA_M2", "number", "Total building area (m²)"))
+                             ("BUILDING_AREA_M2", "number", "Total building area (m²)"),
+                             ("FIT_SCORE", "number", "Model fit score (0..1; -1: not checked)"),
+                             ("FIT_VERDICT", "string", "Model fit verdict (fits, uncertain, fine-tune first)"))
 
     def option_parameters(self) -> list:
         """Tiling, device and post-processing parameters (the advanced group), shared with the folder variant."""
@@ -119,6 +124,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             QgsProcessingParameterBoolean(self.REGULARIZE, self.tr("Regularize footprints"), False),
             QgsProcessingParameterBoolean(self.PROBABILITY_UINT8, self.tr("Probability as uint8 (0..254)"),
                                           False),
+            QgsProcessingParameterBoolean(self.CHECK_FIT, self.tr("Check model fit first"), True),
         ]
 
     def processAlgorithm(self, parameters, context, feedback):
@@ -163,7 +169,9 @@ class ExtractBuildings(BuildSegAlgorithm):
         feedback.pushInfo(f"{result.buildings} building(s), {result.building_area_m2:.0f} m², "
                           f"{result.tiles} tile(s) or block(s) in {result.seconds:.1f} s")
         out = {k: v for k, v in outputs.items() if v}
-        out.update({"BUILDING_COUNT": result.buildings, "BUILDING_AREA_M2": result.building_area_m2})
+        out.update({"BUILDING_COUNT": result.buildings, "BUILDING_AREA_M2": result.building_area_m2,
+                    "FIT_SCORE": result.fit.score if result.fit else -1.0,
+                    "FIT_VERDICT": result.fit.verdict if result.fit else ""})
         return out
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API name
@@ -202,6 +210,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             separate=self.parameterAsBool(parameters, self.SEPARATE, context),
             regularize=self.parameterAsBool(parameters, self.REGULARIZE, context),
             probability_uint8=self.parameterAsBool(parameters, self.PROBABILITY_UINT8, context),
+            check_fit=self.parameterAsBool(parameters, self.CHECK_FIT, context),
             aoi=aoi)
 
     def _destination(self, parameters, key, context):

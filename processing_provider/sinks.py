@@ -38,10 +38,28 @@ def atomic_sink(alg, parameters, name, context, fields, wkb_type, crs, inputs=()
                                          crs)
         if sink is None:
             raise QgsProcessingException(f"Cannot create the output {final}.")
-        yield sink, final
-        del sink  # flush and close before the rename
+        proxy = _Sink(sink)
+        del sink
+        yield proxy, final
+        proxy.close()  # the writer is closed (its file flushed) before the rename, whoever still holds the proxy
         loads = context.layersToLoadOnCompletion()
         details = loads.pop(dest, None)
         context.setLayersToLoadOnCompletion(loads)
         if details is not None:
             context.addLayerToLoadOnCompletion(final, details)
+
+
+class _Sink:
+    """A feature sink the caller may keep a reference to: close() drops the only reference to QGIS's writer,
+    which closes its file (a GeoPackage renamed while open loses its last writes)."""
+
+    def __init__(self, sink):
+        self._sink = sink
+
+    def __getattr__(self, name):
+        if self.__dict__.get("_sink") is None:
+            raise QgsProcessingException("The output was already closed.")
+        return getattr(self._sink, name)
+
+    def close(self) -> None:
+        self._sink = None

@@ -7,6 +7,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterField,
     QgsProcessingParameterFile,
@@ -43,6 +44,8 @@ class TrainModel(BuildSegAlgorithm):
     LABELLED_AREA = "LABELLED_AREA"
     ALIGN_LABELS = "ALIGN_LABELS"
     INCOMPLETE_LABELS = "INCOMPLETE_LABELS"
+    CHECK_FIT = "CHECK_FIT"
+    OUTPUT_STALE_LABELS = "OUTPUT_STALE_LABELS"
     LABEL_OFFSET = "LABEL_OFFSET"
     LABEL_RASTER = "LABEL_RASTER"
     DATASET_FOLDER = "DATASET_FOLDER"
@@ -86,6 +89,13 @@ class TrainModel(BuildSegAlgorithm):
         "distinct value becomes a class (e.g. building / road / water); without, all polygons are 'building'.\n"
         "<b>Labelled area</b>: optional polygons where labelling is complete; pixels outside are ignored, not "
         "taken as background.\n"
+        "Free footprints (OpenStreetMap, cadastres; advanced): the labels' shift against the imagery is "
+        "estimated and corrected when clear (or give a known offset). <b>Labels are incomplete</b> runs the model "
+        "over the raster first: unlabelled pixels it sees as buildings are ignored, not taught as background; "
+        "label polygons over what it sees as bare ground (mean probability below 0.2: demolished, misplaced) are "
+        "left out of training and written to <b>stale labels</b> for review; and without a labelled area one is "
+        "estimated (cells of 128 px where the labels cover at least 30% of what the model sees as buildings, "
+        "and the building-free cells next to them).\n"
         "Label rasters (class ids or colour-coded masks) and folder datasets of tiles: use 'Train building model "
         "from masks'.\n"
         "<b>Validation fraction</b>: share held out for validation, spatially separated (whole rasters when "
@@ -158,6 +168,7 @@ class TrainModel(BuildSegAlgorithm):
             QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer,
                                          0, False, 0),
             QgsProcessingParameterBoolean(self.RESUME, self.tr("Resume from the checkpoint if one exists"), True),
+            QgsProcessingParameterBoolean(self.CHECK_FIT, self.tr("Check the starting model's fit first"), True),
         ]
         self.add_advanced(advanced)
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -172,6 +183,8 @@ class TrainModel(BuildSegAlgorithm):
         self.declare_outputs(("BEST_EPOCH", "number", "Best epoch (0: the starting model was kept)"),
                              ("CANCELLED", "boolean", "Cancelled (the best model so far was written)"),
                              ("STAC_ITEM", "file", "STAC item of the model (Machine Learning Model extension)"),
+                             ("FIT_SCORE", "number", "Fit of the starting model to the imagery (0..1; -1: not "
+                                                     "checked)"),
                              ("TORCHRUN_CONFIG", "file", "torchrun configuration"),
                              ("TORCHRUN_COMMAND", "string", "torchrun command"))
 
@@ -196,6 +209,9 @@ class TrainModel(BuildSegAlgorithm):
             QgsProcessingParameterBoolean(self.INCOMPLETE_LABELS, self.tr("Labels are incomplete (unlabelled pixels "
                                                                           "the model sees as buildings are ignored)"),
                                           False)])
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT_STALE_LABELS, self.tr("Stale labels for review (with incomplete labels)"),
+            QgsProcessing.TypeVectorPolygon, optional=True, createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):
         with work_dir("buildseg-train-") as work:  # imagery fetched from web layers
@@ -247,7 +263,8 @@ class TrainModel(BuildSegAlgorithm):
             seed=self.parameterAsInt(parameters, self.SEED, context),
             init_model=self._starting_model(parameters, context, feedback, classes, scenes),
             resume=self.parameterAsBool(parameters, self.RESUME, context),
-            time_budget=self.parameterAsDouble(parameters, self.TIME_BUDGET, context))
+            time_budget=self.parameterAsDouble(parameters, self.TIME_BUDGET, context),
+            fit_check=self._fit_check(parameters, context, feedback, scenes))
         out_model = self._model_destination(parameters, context, rasters)
         out_report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
         out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_METRICS, context) or None
@@ -261,11 +278,14 @@ class TrainModel(BuildSegAlgorithm):
         from ..engine.stac import item_path
 
         out = {self.OUTPUT_MODEL: out_model, "BEST_EPOCH": result.best_epoch, "CANCELLED": result.cancelled,
-               "STAC_ITEM": item_path(out_model)}
+               "STAC_ITEM": item_path(out_model),
+               "FIT_SCORE": params.fit_check["fit_score"] if params.fit_check else -1.0}
         if out_report:
             out[self.OUTPUT_REPORT] = out_report
         if out_csv:
             out[self.OUTPUT_METRICS] = out_csv
+        if getattr(self, "stale_output", None):
+            out[self.OUTPUT_STALE_LABELS] = self.stale_output
         return out
 
     def _model_destination(self, parameters, context, rasters):
@@ -347,16 +367,61 @@ class TrainModel(BuildSegAlgorithm):
                           f"{default.in_channels} bands, {default.num_classes} classes) does not fit.")
         return None
 
-    def _incomplete(self, parameters, context, feedback, raster, labels, work, k):
-        """Labels whose unlabelled pixels count as background only where the model does not see a building."""
+    def _fit_check(self, parameters, context, feedback, scenes):
+        """The starting (or default) model's fit to the first raster, logged before training; recorded in the
+        new model file. None when not asked for or not possible."""
+        if not scenes or not self.parameterAsBool(parameters, self.CHECK_FIT, context):
+            return None
+        from ..engine.fit import preflight
+
+        model = self.model_file(parameters, context)
+        name = os.path.basename(model)
+        report = self.run_engine(preflight, scenes[0].raster, model, FeedbackProgress(feedback).sub(0, 1),
+                                 what=f"{name} on {os.path.basename(scenes[0].raster)}: ")
+        if report is None:
+            return None
+        if report.verdict == "fits":
+            feedback.pushInfo(f"{name} already fits this imagery: compare its extraction with the trained model's "
+                              "before replacing it.")
+        return {**report.metadata(), "model": name, "raster": os.path.basename(scenes[0].raster),
+                "reasons": report.reasons}
+
+    def _model_view(self, parameters, context, feedback, raster, work, k):
+        """The model's building probability over a raster (for incomplete labels)."""
         from ..engine.inference import ExtractParams, extract
-        from ..engine.labels import IncompleteLabels
 
         prob = os.path.join(work, f"incomplete{k}.tif")
         feedback.pushInfo("Labels are incomplete: finding the buildings the model sees that the labels miss.")
         self.run_engine(extract, raster, self.model_file(parameters, context), out_probability=prob,
                         params=ExtractParams(separate=False), progress=FeedbackProgress(feedback))
-        return IncompleteLabels(labels, prob)
+        return prob
+
+    def _review(self, feedback, layer, shapes, area, prob, stale_sink):
+        """Free labels against the model's view: stale polygons are ignored in training (and sent to the sink);
+        a missing labelled area is estimated. Returns (shapes, area)."""
+        from ..engine import label_review
+        from ..engine.labels import IGNORE
+
+        stale = self.run_engine(label_review.stale_labels, shapes, prob)
+        if stale:
+            feedback.pushWarning(f"{layer.name()}: {len(stale)} of {len(shapes)} label polygon(s) lie where the "
+                                 "model sees bare ground (mean building probability below 0.2): left out of "
+                                 "training" + ("; review them in the stale labels layer." if stale_sink else
+                                               "; choose a stale labels output to review them."))
+            if stale_sink:
+                stale_sink.add(layer, shapes, stale)
+            gone = {s.index for s in stale}
+            shapes = [(g, IGNORE) if i in gone else (g, v) for i, (g, v) in enumerate(shapes)]
+        if area is None:
+            area = self.run_engine(label_review.estimate_labelled_area, shapes, prob, covered=0.3)
+            if not area:
+                raise QgsProcessingException(f"{layer.name()}: no part of the raster looks completely labelled "
+                                             "(the labels cover under 30% of what the model sees as buildings "
+                                             "everywhere). Draw a labelled area, or untick 'labels are "
+                                             "incomplete'.")
+            feedback.pushInfo(f"{layer.name()}: labelled area estimated from the labels and the model "
+                              f"({len(area)} part(s)); give a labelled area to set it yourself.")
+        return shapes, area
 
     def _aligned(self, parameters, context, feedback, raster, shapes, name):
         """The label shapes moved onto the imagery: by the given offset, or by the estimated one when clear."""
@@ -409,7 +474,7 @@ class TrainModel(BuildSegAlgorithm):
         return scenes, _id_classes(palette)
 
     def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls, work=None):
-        from ..engine.labels import AreaSplitLabels, PolygonLabels, RasterLabels
+        from ..engine.labels import AreaSplitLabels, IncompleteLabels, PolygonLabels, RasterLabels
 
         label_raster = self.parameterAsRasterLayer(parameters, self.LABEL_RASTER, context)
         source = self.parameterAsSource(parameters, self.LABELS, context)
@@ -428,6 +493,9 @@ class TrainModel(BuildSegAlgorithm):
         value_map, classes = _classes(source, field)
         area_source = self.parameterAsSource(parameters, self.LABELLED_AREA, context)
         val_source = self.parameterAsSource(parameters, self.VALIDATION_AREA, context)
+        incomplete = bool(work) and self.parameterAsBool(parameters, self.INCOMPLETE_LABELS, context)
+        wanted = incomplete and parameters.get(self.OUTPUT_STALE_LABELS) not in (None, "")
+        stale_sink = _StaleLabels(rasters[0].crs(), context) if wanted else None
         scenes, overlapping = [], 0
         for layer, path in zip(rasters, paths):
             ext = layer.extent()
@@ -442,9 +510,13 @@ class TrainModel(BuildSegAlgorithm):
                 overlapping += 1
             elif len(rasters) > 1:
                 feedback.pushInfo(f"No labels over {layer.name()}: it is used as background only.")
+            prob = self._model_view(parameters, context, feedback, path, work, len(scenes)) \
+                if incomplete and shapes else None
+            if prob:
+                shapes, area = self._review(feedback, layer, shapes, area, prob, stale_sink)
             labels = PolygonLabels(shapes, area, self.parameterAsInt(parameters, self.SEPARATE_GAP, context))
-            if work and self.parameterAsBool(parameters, self.INCOMPLETE_LABELS, context):
-                labels = self._incomplete(parameters, context, feedback, path, labels, work, len(scenes))
+            if prob:
+                labels = IncompleteLabels(labels, prob)
             val = layers.shapes(val_source, layer.crs(), context, feedback, what="validation area",
                                 extent=ext) if val_source is not None else []
             if val:
@@ -456,7 +528,48 @@ class TrainModel(BuildSegAlgorithm):
         if not overlapping:
             raise QgsProcessingException("The labelled polygons do not overlap any input raster: check that the "
                                          "labels and the rasters cover the same place (and their CRS).")
+        self.stale_output = stale_sink.write(self, parameters) if stale_sink else None
         return scenes, classes
+
+
+class _StaleLabels:
+    """Stale label polygons gathered over the rasters, then written at once (atomically) as a layer in the
+    first raster's CRS, with the raster and the model's mean building probability inside each."""
+
+    def __init__(self, crs, context):
+        self.crs, self.context, self.features = crs, context, []
+
+    def add(self, layer, shapes, stale) -> None:
+        import json
+
+        from osgeo import ogr
+        from qgis.core import QgsCoordinateTransform, QgsGeometry
+
+        tr = QgsCoordinateTransform(layer.crs(), self.crs, self.context.transformContext())
+        for s in stale:
+            geom = QgsGeometry.fromWkt(ogr.CreateGeometryFromJson(json.dumps(shapes[s.index][0])).ExportToWkt())
+            geom.convertToMultiType()
+            geom.transform(tr)
+            self.features.append((geom, [layer.name(), s.mean_probability, s.pixels]))
+
+    def write(self, alg, parameters) -> str:
+        from qgis.core import QgsFeature, QgsFeatureSink, QgsField, QgsFields, QgsWkbTypes
+        from qgis.PyQt.QtCore import QVariant
+
+        from .sinks import atomic_sink
+
+        fields = QgsFields()
+        for name, kind in (("raster", QVariant.String), ("mean_prob", QVariant.Double), ("pixels", QVariant.Int)):
+            fields.append(QgsField(name, kind))
+        with atomic_sink(alg, parameters, alg.OUTPUT_STALE_LABELS, self.context, fields, QgsWkbTypes.MultiPolygon,
+                         self.crs) as (sink, dest):
+            for geom, values in self.features:
+                feat = QgsFeature(fields)
+                feat.setGeometry(geom)
+                feat.setAttributes(values)
+                if not sink.addFeature(feat, QgsFeatureSink.FastInsert):
+                    raise QgsProcessingException(f"Cannot write the stale labels layer: {sink.lastError()}")
+        return dest
 
 
 def _label_offset(text: str):

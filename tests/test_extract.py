@@ -46,7 +46,7 @@ def test_outputs_georeferenced_valid_and_consistent(run_alg, scene, tiny_model, 
     assert ((prob[valid] >= 0) & (prob[valid] <= 1)).all()
     assert set(np.unique(mask[valid])) <= {0, 1}
     assert ((prob[valid] >= 0.5) == (mask[valid] == 1)).all()
-    from osgeo import ogr
+    from osgeo import gdal, ogr
 
     ds = ogr.Open(res["OUTPUT_POLYGONS"])
     layer = ds.GetLayer(0)
@@ -58,6 +58,10 @@ def test_outputs_georeferenced_valid_and_consistent(run_alg, scene, tiny_model, 
     sha = hashlib.sha256(open(tiny_model, "rb").read()).hexdigest()[:16]
     meta = layer.GetMetadata()  # provenance in the layer's metadata and on every footprint
     assert meta["BUILDSEG_MODEL_SHA"] == sha and meta["BUILDSEG_IMAGE"] == os.path.basename(scene)
+    assert 0 <= res["FIT_SCORE"] <= 1 and res["FIT_VERDICT"] in ("fits", "uncertain", "fine-tune first")
+    for tags in (meta, gdal.Open(res["OUTPUT_MASK"]).GetMetadata(), gdal.Open(res["OUTPUT_PROBABILITY"]).GetMetadata()):
+        assert float(tags["BUILDSEG_FIT_SCORE"]) == res["FIT_SCORE"] and tags["BUILDSEG_FIT_VERDICT"] == res[
+            "FIT_VERDICT"] and tags["BUILDSEG_MODEL_SHA"] == sha  # the fit check is recorded with every output
     feats = list(layer)
     assert {(f["model"], f["model_sha"], f["image"], round(f["res_m"], 2)) for f in feats} == {
         (os.path.basename(tiny_model), sha, os.path.basename(scene), 1.0)}

@@ -23,3 +23,19 @@ def test_fit_ranks_a_matching_city_above_coarse_imagery(run_alg, tmp_path):
     assert scores["banepa"]["score"] > 2 * scores["massachusetts"]["score"]
     assert any("trained at 0.3 m" in r for r in scores["massachusetts"]["reasons"])  # 1 m imagery
     assert scores["massachusetts"]["measures"]["ground_resolution_m"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_extraction_checks_fit_first_and_says_so(run_alg, tmp_path):
+    from conftest import crop
+
+    image = crop(str(MASSACHUSETTS), str(tmp_path / "m.tif"), 0, 0, 200, 200)
+    feedback = recorder()
+    res = run_alg("buildseg:extractbuildings", {"INPUT": image, "MODEL": DEFAULT_MODEL,
+                                                "OUTPUT_POLYGONS": str(tmp_path / "b.gpkg")}, feedback=feedback)
+    assert res["FIT_VERDICT"] == "fine-tune first" and res["FIT_SCORE"] < 0.3
+    first = next(i for i, line in enumerate(feedback.lines) if "Model fit" in line)
+    assert first < next(i for i, line in enumerate(feedback.lines) if line.startswith("Device:"))  # before the run
+    assert any("Model fit" in w and "trained at 0.3 m" in w for w in feedback.warnings)
+    res = run_alg("buildseg:extractbuildings", {"INPUT": image, "MODEL": DEFAULT_MODEL, "CHECK_FIT": False,
+                                                "OUTPUT_POLYGONS": str(tmp_path / "c.gpkg")}, feedback=recorder())
+    assert res["FIT_SCORE"] == -1 and res["FIT_VERDICT"] == ""

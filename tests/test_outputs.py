@@ -10,7 +10,8 @@ from conftest import crop, dubai, dubai_labels, polygon_labels
 
 # outputs an algorithm writes only when asked (optional destinations) or in another mode (torchrun)
 CONDITIONAL = {
-    "trainmodel": {"OUTPUT_REPORT", "OUTPUT_METRICS", "TORCHRUN_CONFIG", "TORCHRUN_COMMAND"},
+    "trainmodel": {"OUTPUT_REPORT", "OUTPUT_METRICS", "TORCHRUN_CONFIG", "TORCHRUN_COMMAND",
+                   "OUTPUT_STALE_LABELS"},
     "trainfrommasks": {"OUTPUT_REPORT", "OUTPUT_METRICS", "TORCHRUN_CONFIG", "TORCHRUN_COMMAND"},
     "extractbuildings": {"OUTPUT_PROBABILITY"},
     "exportheatmap": {"OUTPUT_QUICKLOOK"},
