@@ -40,8 +40,7 @@ def main():
     every = max(2, round(1 / args.removed))
     partial = os.path.join(work, "partial.gpkg")  # every n-th outline removed (deterministic)
     gdal.VectorTranslate(partial, full, where=f"fid % {every} != 0", layerName="buildings")
-    west = os.path.join(work, "partial_train_part.gpkg")  # no labelled area: outlines of the training part only
-    gdal.VectorTranslate(west, partial, clipSrc=area, layerName="buildings")
+    west = train_part(partial, area, crs, os.path.join(work, "partial_train_part.gpkg"))
     runs = [("all outlines", full, False, area), (f"{100 * args.removed:.0f}% removed", partial, False, area),
             (f"{100 * args.removed:.0f}% removed, INCOMPLETE_LABELS", partial, True, area),
             (f"{100 * args.removed:.0f}% removed, INCOMPLETE_LABELS, labelled area estimated", west, True, None)]
@@ -57,6 +56,24 @@ def main():
                        check=True, env=env, capture_output=True)  # nosec B603
         m = score(out, (args.place, "test", image, full, test), ExtractParams(aoi=test), work)
         print(f"| {name} | {m['pixel_iou']:.3f} | {m['pixel_f1']:.3f} | {m['object_f1']:.3f} |", flush=True)
+
+
+def train_part(labels: str, area: str, crs: str, out: str) -> str:
+    """The outlines whose centre lies in the training area (no labelled area: nothing of the test part)."""
+    from osgeo import gdal, ogr
+
+    gdal.VectorTranslate(out, labels, dstSRS=crs, layerName="buildings")
+    zone = ogr.Open(area)
+    inside = ogr.Geometry(ogr.wkbMultiPolygon)
+    for f in zone.GetLayer(0):
+        inside = inside.Union(f.GetGeometryRef())
+    ds = ogr.Open(out, 1)
+    layer = ds.GetLayer(0)
+    gone = [f.GetFID() for f in layer if not inside.Contains(f.GetGeometryRef().Centroid())]
+    for fid in gone:
+        layer.DeleteFeature(fid)
+    ds = None
+    return out
 
 
 if __name__ == "__main__":
