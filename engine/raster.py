@@ -213,6 +213,30 @@ def crop_to_file(path: str, row: int, col: int, height: int, width: int, out: st
     return transform
 
 
+def window_vrt(path: str, bounds, out: str) -> str:
+    """A VRT (nothing copied) of the pixels of the raster at `path` inside `bounds` (minx, miny, maxx, maxy in
+    the raster's CRS), widened to whole pixels and clipped to the raster: extraction over a map extent."""
+    import math
+
+    import rasterio
+    from osgeo import gdal
+    from rasterio.windows import from_bounds
+
+    with rasterio.open(path) as ds:
+        w = from_bounds(*bounds, transform=ds.transform)
+        col0, row0 = max(0, math.floor(w.col_off + 1e-6)), max(0, math.floor(w.row_off + 1e-6))
+        col1 = min(ds.width, math.ceil(w.col_off + w.width - 1e-6))
+        row1 = min(ds.height, math.ceil(w.row_off + w.height - 1e-6))
+    if col1 <= col0 or row1 <= row0:
+        raise BuildSegError(f"The extent {tuple(round(b, 2) for b in bounds)} does not overlap the raster {path}: "
+                            "choose an extent over it (or leave the extent empty for the whole raster).")
+    ds = gdal.Translate(out, path, format="VRT", srcWin=[col0, row0, col1 - col0, row1 - row0])
+    if ds is None:
+        raise BuildSegError(f"Cannot make a window of {path}: " + gdal.GetLastErrorMsg())
+    ds = None
+    return out
+
+
 def materialize(source, path: str, progress=None, strip: int = 512) -> str:
     """Copy a source (e.g. a web layer on a chosen grid) into a tiled GeoTIFF with an internal mask."""
     import rasterio

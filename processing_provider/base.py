@@ -129,7 +129,7 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
     def add_web_layer_parameters(self) -> list:
         """Add EXTENT; return TARGET_CRS for the advanced group (both for web or non-file input layers)."""
         self.addParameter(QgsProcessingParameterExtent(
-            "EXTENT", self.tr("Web layer extent (empty: area of interest)"),
+            "EXTENT", self.tr("Extent (empty: the area of interest's, else the whole raster)"),
             optional=True))
         return [QgsProcessingParameterCrs(
             "TARGET_CRS", self.tr("Output CRS for a web or non-file layer (empty: the layer's, or UTM for "
@@ -161,14 +161,35 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         A file-backed layer is read by GDAL directly; any other layer (XYZ, WMS, in-memory...) is fetched
         through its data provider over EXTENT / the area of interest at the model's ground resolution.
         """
-        from . import layer_source, layers
+        from . import layer_source
 
         if layer is not None and layer.isValid() and not layer_source.is_file_layer(layer):
             from ..engine.modelfile import read_info
 
             resolution = self.run_engine(read_info, model).resolution
             return layer_source.web_input(self, parameters, context, feedback, layer, resolution, aoi_source)
-        return layers.raster_file(layer), None, layer.crs()
+        return self.file_window(parameters, context, feedback, layer), None, layer.crs()
+
+    def file_window(self, parameters, context, feedback, layer) -> str:
+        """The file of a file-backed raster layer; with EXTENT, a VRT window of it (e.g. the map view; nothing
+        copied) in the Processing temporary folder."""
+        from . import layers
+
+        path = layers.raster_file(layer)
+        if not parameters.get("EXTENT"):
+            return path
+        import tempfile
+
+        from qgis.core import QgsProcessingUtils
+
+        from ..engine.raster import window_vrt
+
+        e = self.parameterAsExtent(parameters, "EXTENT", context, layer.crs())
+        folder = tempfile.mkdtemp(prefix="window-", dir=QgsProcessingUtils.tempFolder())
+        out = os.path.join(folder, os.path.splitext(os.path.basename(path))[0] + ".vrt")
+        path = self.run_engine(window_vrt, path, (e.xMinimum(), e.yMinimum(), e.xMaximum(), e.yMaximum()), out)
+        feedback.pushInfo(f"Over the extent: a window of {layer.name()} ({out}).")
+        return path
 
     def device_choice(self, parameters, context) -> str:
         """DEVICE, with 'auto' replaced by the provider's default device setting; applies the threads setting."""

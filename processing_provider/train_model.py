@@ -331,7 +331,12 @@ class TrainModel(BuildSegAlgorithm):
         labels = self.parameterAsSource(parameters, self.LABELS, context)
         for i, layer in enumerate(rasters):
             if layer_source.is_file_layer(layer):
-                out.append(layer)
+                if parameters.get("EXTENT") and parameters.get(self.LABEL_RASTER):
+                    raise QgsProcessingException("An extent cuts a window out of the raster, and the label raster "
+                                                 "would no longer sit on its grid: leave the extent empty (or crop "
+                                                 "both rasters alike first).")
+                window = self.file_window(parameters, context, feedback, layer)
+                out.append(layer if window == layers.raster_file(layer) else QgsRasterLayer(window, layer.name()))
                 continue
             model = self.model_file(parameters, context)
             source, fetcher, _ = layer_source.web_input(self, parameters, context, feedback, layer,

@@ -344,3 +344,26 @@ def test_strip_polygons_equal_whole_mask_tracing(tmp_path, strip):
 
     for a, b in zip(sorted(got, key=key), sorted(reference, key=key)):
         assert a.IsValid() and key(a) == key(b) and a.SymDifference(b).GetArea() < 1e-6
+
+
+def test_extent_runs_a_window_of_a_file_raster(run_alg, scene, tiny_model, tmp_path):
+    """EXTENT (the panel's map view) cuts a window of a file raster: outputs cover that window, on the input's
+    pixel grid, and an extent beside the raster is refused with the fix."""
+    import pytest
+    from qgis.core import QgsProcessingException
+
+    with rasterio.open(scene) as src:
+        t, crs = src.transform, src.crs.to_epsg()
+        x0, y1 = t * (40.5, 30.2)  # not on pixel edges: widened to whole pixels
+        x1, y0 = t * (200.3, 170.7)
+    res = _extract(run_alg, scene, tiny_model, tmp_path, EXTENT=f"{x0},{x1},{y0},{y1} [EPSG:{crs}]")
+    with rasterio.open(res["OUTPUT_MASK"]) as m, rasterio.open(scene) as src:
+        assert (m.width, m.height) == (161, 141) and m.transform == src.window_transform(
+            rasterio.windows.Window(40, 30, 161, 141))
+        assert m.crs == src.crs
+    assert res["BUILDING_COUNT"] >= 0 and os.path.exists(res["OUTPUT_POLYGONS"])
+    far = f"{x0 + 1e6},{x1 + 1e6},{y0},{y1} [EPSG:{crs}]"
+    (tmp_path / "far").mkdir()
+    with pytest.raises(QgsProcessingException, match="does not overlap the raster"):
+        _extract(run_alg, scene, tiny_model, tmp_path / "far", EXTENT=far)
+    assert not list((tmp_path / "far").iterdir())
