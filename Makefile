@@ -36,7 +36,7 @@ demo: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/bandit -q -r engine processing_provider plugin.py __init__.py -c pyproject.toml
+	$(VENV)/bin/bandit -q -r engine processing_provider ui plugin.py __init__.py -c pyproject.toml
 
 package:
 	python3 scripts/package.py

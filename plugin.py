@@ -29,6 +29,8 @@ class BuildSegPlugin:
         self.provider = None
         self.actions = []
         self.toolbar = None
+        self.panel = None
+        self.panel_action = None
         self.translator = install_translator()
 
     def initProcessing(self):
@@ -55,6 +57,15 @@ class BuildSegPlugin:
 
         self.toolbar = self.iface.addToolBar("BuildSeg")
         self.toolbar.setObjectName("BuildSegToolbar")
+        panel = QAction(QIcon(ICON), QCoreApplication.translate("BuildSeg", "BuildSeg panel"),
+                        self.iface.mainWindow())
+        panel.setObjectName("buildseg_panel")
+        panel.setCheckable(True)
+        panel.toggled.connect(self.show_panel)
+        self.iface.addPluginToRasterMenu("BuildSeg", panel)
+        self.toolbar.addAction(panel)
+        self.actions.append(panel)
+        self.panel_action = panel
         for alg_id, text, on_toolbar in self.ENTRIES:
             action = QAction(QIcon(ICON), QCoreApplication.translate("BuildSeg", text), self.iface.mainWindow())
             action.setObjectName("buildseg_" + alg_id.split(":")[1])
@@ -63,6 +74,20 @@ class BuildSegPlugin:
             if on_toolbar:
                 self.toolbar.addAction(action)
             self.actions.append(action)
+
+    def show_panel(self, visible: bool = True):
+        """The BuildSeg dock (made on first use), shown or hidden with its toolbar button."""
+        if visible and self.panel is None:
+            from qgis.PyQt.QtCore import Qt
+
+            from .ui.panel import BuildSegPanel
+
+            self.panel = BuildSegPanel(self.iface, self.iface.mainWindow())
+            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.panel)
+            self.panel.visibilityChanged.connect(self.panel_action.setChecked)
+        if self.panel is not None:
+            self.panel.setVisible(visible)
+        return self.panel
 
     def open_dialog(self, alg_id: str):
         """The algorithm's Processing dialog, non-modal, as the toolbox opens it."""
@@ -79,6 +104,11 @@ class BuildSegPlugin:
 
             QCoreApplication.removeTranslator(self.translator)
             self.translator = None
+        if self.panel is not None:
+            self.panel.cancel()
+            self.iface.removeDockWidget(self.panel)
+            self.panel.deleteLater()
+            self.panel = None
         if self.iface is not None:
             for action in self.actions:
                 self.iface.removePluginRasterMenu("BuildSeg", action)

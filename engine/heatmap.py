@@ -239,3 +239,27 @@ def _quicklook(src, heat_path, png_path, size: int = 1024):
     blend = np.where(ok[..., None], (0.5 * rgb + 0.5 * colour).astype(np.uint8), rgb)
     with atomic_path(png_path) as tmp:
         cv2.imwrite(tmp, np.ascontiguousarray(blend[:, :, ::-1]))
+
+
+def hardest_windows(path: str, size_px: int = 256, count: int = 10) -> list:
+    """Where to label next: the `count` windows of `size_px` with the highest mean of a heatmap (an uncertainty
+    map), at least half valid (edge windows at least a quarter of the size), most uncertain first:
+    [(mean, (minx, miny, maxx, maxy))] in the raster's CRS."""
+    import rasterio
+
+    found = []
+    with rasterio.open(path) as ds:
+        for row in range(0, ds.height, size_px):
+            h = min(size_px, ds.height - row)
+            data = ds.read(1, window=((row, row + h), (0, ds.width)), masked=True)
+            ok = ~np.ma.getmaskarray(data) & (data.filled(-1) >= 0)
+            values = np.where(ok, data.filled(0), 0).astype(np.float64)
+            for col in range(0, ds.width, size_px):
+                w = min(size_px, ds.width - col)
+                n = ok[:, col:col + w].sum()
+                if h * w >= size_px * size_px / 4 and n >= 0.5 * h * w:  # no slivers, mostly valid
+                    x0, y0 = ds.transform * (col, row + h)
+                    x1, y1 = ds.transform * (col + w, row)
+                    found.append((float(values[:, col:col + w].sum() / n),
+                                  (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))))
+    return sorted(found, key=lambda f: -f[0])[:count]

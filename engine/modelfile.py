@@ -80,6 +80,32 @@ def describe(info: "ModelInfo") -> str:
     return f"{info.architecture}, {info.in_channels} band(s), {res}, {classes}{quality}"
 
 
+def details(info: "ModelInfo") -> str:
+    """Several lines for a model's description panel: what it is, what it was trained on, how good it is."""
+    names = ", ".join(c["name"] for c in info.classes)
+    res = f"{info.resolution:g} m" if info.resolution else "any resolution"
+    lines = [f"{info.architecture}, {info.in_channels} band(s) {info.bands}, {res}, tile {info.tile_size} px",
+             f"Classes: {names}"]
+    score = (info.metrics or {}).get("validation_score")
+    if isinstance(score, (int, float)) and score >= 0:
+        lines.append(f"Validation building IoU: {score:.3f}")
+    test = (info.metrics or {}).get("test") or {}
+    if isinstance(test.get("mean_building_iou"), (int, float)):
+        lines.append(f"Mean building IoU on unseen places: {test['mean_building_iou']:.3f}")
+    t = info.training or {}
+    if t.get("fine_tuned_from"):
+        lines.append(f"Fine-tuned from {t['fine_tuned_from']}")
+    if t.get("rasters"):
+        shown = ", ".join(t["rasters"][:4]) + (f" and {len(t['rasters']) - 4} more" if len(t["rasters"]) > 4 else "")
+        lines.append(f"Trained on: {shown}")
+    if (t.get("fit_check") or {}).get("fit_verdict"):
+        lines.append(f"Starting model's fit before training: {t['fit_check']['fit_verdict']}")
+    for key in ("licences", "licence"):
+        if t.get(key):
+            lines.append("Licences: " + (t[key] if isinstance(t[key], str) else "; ".join(map(str, t[key]))))
+    return "\n".join(lines)
+
+
 def catalogue(paths) -> list:
     """[(path, file name, description)] of the readable BuildSeg models among `paths` (others skipped)."""
     out = []

@@ -81,6 +81,9 @@ def start_next():
         QTimer.singleShot(1000, lambda: QgsApplication.exit(0))
         return
     step = PLAN["steps"][STATE["i"]]
+    if "panel" in step:
+        panel_step(step)
+        return
     dlg = processing.createAlgorithmDialog(step["alg"], step.get("params", {}))
     dlg.show()
     STATE.update(dlg=dlg, t0=time.time(), progress=[])
@@ -158,6 +161,83 @@ def after_render(rec, dlg):
     dlg.close()
     write_report()
     QTimer.singleShot(500, start_next)
+
+
+# --- the BuildSeg panel: {"id", "panel": action, "args": [...], "cancel_after": s, "timeout": s} ------------
+def panel():
+    return plugins["buildseg"].panel
+
+
+@guarded
+def panel_step(step):
+    from qgis.core import QgsFeature, QgsGeometry
+
+    rec = {"id": step["id"], "panel": step["panel"]}
+    REPORT["steps"].append(rec)
+    STATE.update(t0=time.time(), progress=[])
+    action, args = step["panel"], step.get("args", [])
+    if action == "open":
+        QgsProject.instance().setPresetHomePath(args[0])
+        bar = iface.mainWindow().findChild(QToolBar, "BuildSegToolbar")
+        next(a for a in bar.actions() if a.objectName() == "buildseg_panel").trigger()
+        rec["started"] = panel() is not None and panel().isVisible()
+    elif action == "add_raster":
+        layer = iface.addRasterLayer(args[0], "sample")
+        iface.mapCanvas().setExtent(layer.extent())
+        iface.mapCanvas().refresh()
+        panel().raster_combo.setLayer(layer)
+        rec["started"] = layer.isValid()
+    elif action == "choose_model":
+        panel().model_combo.setCurrentIndex(args[0])
+        rec["started"] = True
+    elif action == "draw":  # polygons (WKT, in the label layers' CRS) into a label layer, saved
+        layer = panel().labels[args[0]]
+        layer.startEditing()
+        for wkt in args[1]:
+            feat = QgsFeature(layer.fields())
+            feat.setGeometry(QgsGeometry.fromWkt(wkt))
+            if layer.fields().indexOf("class") >= 0:
+                feat["class"] = "building"
+            layer.addFeature(feat)
+        rec["started"] = layer.commitChanges()
+        rec["count"] = layer.featureCount()
+    else:
+        rec["started"] = getattr(panel(), action)(*args)
+    if step.get("cancel_after"):
+        QTimer.singleShot(int(step["cancel_after"] * 1000), panel().cancel)
+    QTimer.singleShot(300, lambda: panel_poll(rec, step))
+
+
+@guarded
+def panel_poll(rec, step):
+    STATE["progress"].append(panel().progress.value())
+    if panel().busy() and time.time() - STATE["t0"] < step.get("timeout", 300):
+        QTimer.singleShot(300, lambda: panel_poll(rec, step))
+        return
+    QTimer.singleShot(1500, lambda: panel_finish(rec))
+
+
+@guarded
+def panel_finish(rec):
+    from processing.core.ProcessingLog import ProcessingLog
+
+    p = panel()
+    run = p.run
+    rec.update(finished=not p.busy(), seconds=round(time.time() - STATE["t0"], 1), progress=STATE["progress"],
+               status=p.status.text(), models=p.model_names(), model=p.model(), model_info=p.model_info.text(),
+               validation=p.train_log.text(), hardest=[p.hard_list.item(i).text() for i in range(p.hard_list.count())],
+               run_ok=run.ok if run is not None and run.done else None,
+               results={k: v for k, v in (run.results if run is not None else {}).items() if not hasattr(v, "id")},
+               layers=layer_tree(), history=[e.text for e in ProcessingLog.getLogEntries()],
+               editing=iface.activeLayer().isEditable() if iface.activeLayer() is not None else None,
+               active_layer=iface.activeLayer().name() if iface.activeLayer() is not None else None)
+    runs = os.path.join(QgsProject.instance().homePath(), "buildseg_runs")
+    rec["run_files"] = sorted(os.path.relpath(os.path.join(d, f), runs) for d, _, fs in os.walk(runs) for f in fs) \
+        if os.path.isdir(runs) else []
+    rec["panel_shot"] = shoot(p, rec["id"] + "_panel")
+    rec["window_shot"] = shoot(iface.mainWindow(), rec["id"] + "_window")
+    write_report()
+    QTimer.singleShot(300, start_next)
 
 
 QTimer.singleShot(2000, start_next)

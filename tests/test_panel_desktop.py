@@ -1,0 +1,140 @@
+"""The BuildSeg panel in the real QGIS desktop (Xvfb, the `qgis` binary): open it from its toolbar button, choose
+a model, extract on the map view of the bundled sample (twice: the second replaces the first), cancel a run,
+create label layers, turn extracted buildings into labels, draw, retrain for one minute, see the new model in the
+chooser, list where to label next; every action is in the Processing history."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import DEFAULT_MODEL, ROOT
+
+sys.path.insert(0, str(ROOT / "tests" / "desktop"))
+from launch import run_plan  # noqa: E402
+
+SAMPLE = str(ROOT / "resources" / "sample" / "sample.tif")
+SAMPLE_LABELS = str(ROOT / "resources" / "sample" / "sample_buildings.gpkg")
+
+
+def _wkts(path):
+    from osgeo import ogr
+
+    ds = ogr.Open(path)
+    return [f.GetGeometryRef().ExportToWkt() for f in ds.GetLayer(0)]
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory):
+    work = tmp_path_factory.mktemp("panel")
+    models, project = work / "models", work / "project"
+    models.mkdir()
+    project.mkdir()
+    shutil.copy(DEFAULT_MODEL, models / "city.safetensors")
+    area = "POLYGON((325256 2758720,326024 2758720,326024 2759488,325256 2759488,325256 2758720))"
+    steps = [
+        {"id": "open", "panel": "open", "args": [str(project)]},
+        {"id": "raster", "panel": "add_raster", "args": [SAMPLE]},
+        {"id": "model", "panel": "choose_model", "args": [1]},
+        {"id": "run", "panel": "run_on_view", "timeout": 300},
+        {"id": "rerun", "panel": "run_on_view", "timeout": 300},
+        {"id": "cancel", "panel": "run_on_view", "cancel_after": 1.0, "timeout": 300},
+        {"id": "labels", "panel": "create_labels", "args": [str(project / "labels.gpkg")]},
+        {"id": "to_labels", "panel": "to_labels"},
+        {"id": "draw", "panel": "draw", "args": ["buildings", _wkts(SAMPLE_LABELS)[:12]]},
+        {"id": "draw_area", "panel": "draw", "args": ["labelled_area", [area]]},
+        {"id": "retrain", "panel": "retrain", "args": [1.0], "timeout": 400},
+        {"id": "uncertainty", "panel": "uncertainty", "timeout": 300},
+    ]
+    code, report, output = run_plan(steps, work, timeout=1200,
+                                    settings={"Processing": {"Configuration\\BUILDSEG_MODEL_FOLDER": str(models)}})
+    assert report is not None, f"QGIS died (exit {code}): {output[-3000:]}"
+    return {"code": code, "report": report, "output": output, "models": models, "project": project, "work": work}
+
+
+def step(session, name):
+    return next(s for s in session["report"]["steps"] if s["id"] == name)
+
+
+def ours(s):
+    return [lay for lay in s["layers"] if lay["group"].startswith("BuildSeg:")]
+
+
+def test_panel_session_runs_clean(session):
+    assert session["code"] == 0 and not session["report"]["errors"], session["report"]["errors"] or \
+        session["output"][-3000:]
+    assert session["report"]["libllvm_loaded"] and not session["report"]["triton_loaded"]
+    assert "BuildSeg panel" in session["report"]["toolbar"]
+    assert step(session, "open")["started"]
+
+
+def test_model_chooser_describes_models(session):
+    s = step(session, "model")
+    assert s["models"][0].startswith("Default model") and s["models"][1] == "city.safetensors"
+    assert s["model"].endswith("city.safetensors")
+    assert "Classes: background, building" in s["model_info"] and "Validation building IoU" in s["model_info"]
+
+
+def test_extraction_on_view_adds_one_group_polygons_on_top(session):
+    s = step(session, "run")
+    assert s["run_ok"] and s["results"]["BUILDING_COUNT"] > 0, s["status"]
+    layers = ours(s)
+    assert [lay["name"] for lay in layers] == ["Buildings – sample", "Building probability – sample",
+                                               "Building mask – sample"]
+    assert len({lay["group"] for lay in layers}) == 1
+    assert "building(s) in view" in s["status"]
+    assert any(0 < v < 100 for v in s["progress"]), s["progress"]
+
+
+def test_rerun_of_the_same_view_replaces_the_result(session):
+    first, second = step(session, "run"), step(session, "rerun")
+    assert second["run_ok"]
+    assert [lay["name"] for lay in ours(second)] == [lay["name"] for lay in ours(first)]
+    assert {lay["group"] for lay in ours(second)} == {lay["group"] for lay in ours(first)}
+    assert not {lay["source"] for lay in ours(first)} & {lay["source"] for lay in ours(second)}
+    old = {f.split("/")[0] for f in first["run_files"]}
+    assert not old & {f.split("/")[0] for f in second["run_files"]}  # the old files are gone too
+
+
+def test_cancel_leaves_no_layer_or_file(session):
+    before, s = step(session, "rerun"), step(session, "cancel")
+    assert s["run_ok"] is False and "Cancelled" in s["status"], s["status"]
+    assert s["layers"] == before["layers"] and s["run_files"] == before["run_files"]
+
+
+def test_label_layers_are_created_and_editable(session):
+    s = step(session, "labels")
+    names = [lay["name"] for lay in s["layers"] if lay["group"] == "BuildSeg labels"]
+    assert names == ["Labelled buildings", "Labelled area", "Building points"]
+    assert (session["project"] / "labels.gpkg").exists() and s["active_layer"] == "Labelled buildings"
+    assert s["editing"]
+    moved = step(session, "to_labels")
+    assert moved["started"] > 0 and "added to the labels" in moved["status"]
+
+
+def test_retrain_adds_the_new_model_and_keeps_the_old(session):
+    drawn = step(session, "draw")
+    assert drawn["started"] and drawn["count"] >= 12 + step(session, "to_labels")["started"]
+    s = step(session, "retrain")
+    assert s["run_ok"], s["status"]
+    new = Path(s["results"]["OUTPUT_MODEL"])
+    assert new.exists() and new.parent == session["models"]
+    assert s["model"] == str(new) and new.name in s["models"] and "city.safetensors" in s["models"]
+    assert "validation IoU" in s["validation"]
+
+
+def test_where_to_label_next(session):
+    s = step(session, "uncertainty")
+    assert s["run_ok"] and len(s["hardest"]) >= 3, s["status"]
+    values = [float(t.split()[-1]) for t in s["hardest"]]
+    assert values == sorted(values, reverse=True) and 0 <= values[-1] <= values[0] <= 1
+    assert any(lay["name"].startswith("Uncertainty") for lay in s["layers"])
+
+
+def test_every_action_is_in_the_processing_history(session):
+    history = step(session, "uncertainty")["history"]
+    for alg in ("buildseg:extractbuildings", "buildseg:trainmodel", "buildseg:exportheatmap"):
+        entries = [h for h in history if alg in h]
+        assert entries and all(h.startswith("processing.run(") and "sample.tif" in h for h in entries), alg
+    assert sum("buildseg:extractbuildings" in h for h in history) == 3

@@ -1,0 +1,431 @@
+"""The BuildSeg dock: choose a model, run it on the map view, make label layers, retrain, see where to label
+next. Every action is a Processing algorithm run (ui.tasks), logged in the Processing history."""
+
+import os
+import shutil
+
+from qgis.core import (
+    QgsCoordinateTransform,
+    QgsMapLayerProxyModel,
+    QgsProject,
+    QgsRectangle,
+)
+from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .tasks import AlgorithmRun
+
+UNCERTAIN_TILE_PX = 256  # windows listed under "where to label next"
+
+
+def _button(text: str, name: str, slot) -> QPushButton:
+    b = QPushButton(text)
+    b.setObjectName(name)
+    b.clicked.connect(lambda _=False: slot())
+    return b
+
+
+class BuildSegPanel(QgsDockWidget):
+    def __init__(self, iface, parent=None):
+        super().__init__("BuildSeg", parent)
+        self.setObjectName("BuildSegPanel")
+        self.iface = iface
+        self.run = None  # the AlgorithmRun in progress or last finished
+        self.results = {}  # (raster layer id, extent) -> [layer ids] of the panel's extractions
+        self.labels = {}  # name -> label layer made by the panel
+        self.last_polygons = None
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.addWidget(self._model_box())
+        layout.addWidget(self._run_box())
+        layout.addWidget(self._label_box())
+        layout.addWidget(self._train_box())
+        layout.addWidget(self._next_box())
+        self.progress = QProgressBar()
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setObjectName("buildseg_panel_status")
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(_button("Cancel", "buildseg_panel_cancel", self.cancel))
+        layout.addLayout(row)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+        self.refresh_models()
+
+    # --- model -------------------------------------------------------------------------------------------
+    def _model_box(self):
+        box = QGroupBox("Model")
+        lay = QVBoxLayout(box)
+        self.model_combo = QComboBox()
+        self.model_combo.setObjectName("buildseg_panel_model")
+        self.model_combo.currentIndexChanged.connect(lambda _: self._describe_model())
+        self.model_info = QLabel("")
+        self.model_info.setWordWrap(True)
+        self.model_info.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        row = QHBoxLayout()
+        row.addWidget(_button("Import…", "buildseg_panel_import", self.import_model))
+        row.addWidget(_button("Remove", "buildseg_panel_remove", self.remove_model))
+        lay.addWidget(self.model_combo)
+        lay.addWidget(self.model_info)
+        lay.addLayout(row)
+        return box
+
+    def refresh_models(self, select: str = None) -> None:
+        from ..processing_provider.model_chooser import available_models
+
+        current = select if select is not None else self.model()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for value, label, desc in available_models():
+            self.model_combo.addItem(label, value)
+            self.model_combo.setItemData(self.model_combo.count() - 1, desc, Qt.ToolTipRole)
+        index = self.model_combo.findData(current)
+        self.model_combo.setCurrentIndex(max(0, index))
+        self.model_combo.blockSignals(False)
+        self._describe_model()
+
+    def model(self) -> str:
+        """The chosen model file ('' = the default model)."""
+        return self.model_combo.currentData() or ""
+
+    def model_names(self) -> list:
+        return [self.model_combo.itemText(i) for i in range(self.model_combo.count())]
+
+    def _describe_model(self) -> None:
+        from ..engine.modelfile import details, read_info
+        from ..processing_provider import settings
+        from ..processing_provider.base import DEFAULT_MODEL
+
+        try:
+            self.model_info.setText(details(read_info(settings.model_path(self.model(), DEFAULT_MODEL))))
+        except Exception as exc:  # a model that cannot be read says why instead of a description
+            self.model_info.setText(f"Cannot read this model: {exc}")
+
+    def import_model(self, path: str = None) -> str:
+        """Copy a model file into the model folder (never over another); returns the new path."""
+        from ..engine.modelfile import read_info
+        from ..processing_provider import settings
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Import a model into the model folder", "",
+                                                  "BuildSeg or ONNX models (*.safetensors *.onnx)")
+            if not path:
+                return ""
+        try:
+            read_info(path)
+        except Exception as exc:
+            self.say(f"Not imported: {exc}")
+            return ""
+        stem, ext = os.path.splitext(os.path.basename(path))
+        target = settings.new_model_path(stem)
+        target = os.path.splitext(target)[0] + ext
+        shutil.copyfile(path, target + ".part")
+        os.replace(target + ".part", target)
+        self.refresh_models(select=target)
+        self.say(f"Imported {os.path.basename(target)} into the model folder.")
+        return target
+
+    def remove_model(self, confirm: bool = True) -> bool:
+        """Delete the chosen model (and its STAC item) from the model folder; the default model stays."""
+        from ..engine.stac import item_path
+        from ..processing_provider import settings
+
+        path = self.model()
+        if not path or os.path.dirname(os.path.abspath(path)) != os.path.abspath(settings.model_folder()):
+            self.say("Only models of the model folder can be removed here.")
+            return False
+        if confirm and QMessageBox.question(self, "BuildSeg", f"Delete {os.path.basename(path)}?") != \
+                QMessageBox.Yes:
+            return False
+        for f in (path, item_path(path)):
+            if os.path.exists(f):
+                os.remove(f)
+        self.refresh_models(select="")
+        self.say(f"Removed {os.path.basename(path)}.")
+        return True
+
+    # --- run on the map view -------------------------------------------------------------------------------
+    def _run_box(self):
+        box = QGroupBox("Run on the map view")
+        lay = QVBoxLayout(box)
+        self.raster_combo = QgsMapLayerComboBox()
+        self.raster_combo.setObjectName("buildseg_panel_raster")
+        self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        lay.addWidget(self.raster_combo)
+        lay.addWidget(_button("Extract buildings in view", "buildseg_panel_run", self.run_on_view))
+        return box
+
+    def view_extent(self) -> str:
+        """The map view's extent as a Processing extent string (with its CRS)."""
+        canvas = self.iface.mapCanvas()
+        e, crs = canvas.extent(), canvas.mapSettings().destinationCrs().authid()
+        return f"{e.xMinimum()},{e.xMaximum()},{e.yMinimum()},{e.yMaximum()} [{crs}]"
+
+    def run_on_view(self, extent: str = None) -> bool:
+        layer = self.raster_combo.currentLayer()
+        if layer is None:
+            self.say("Add or choose a raster layer first.")
+            return False
+        extent = extent or self.view_extent()
+        key = (layer.id(), extent)
+        folder = self._run_folder("extract")
+        params = {"INPUT": _layer_value(layer), "MODEL": self.model(), "EXTENT": extent,
+                  "OUTPUT_MASK": _loaded(os.path.join(folder, "mask.tif")),
+                  "OUTPUT_PROBABILITY": _loaded(os.path.join(folder, "probability.tif")),
+                  "OUTPUT_POLYGONS": _loaded(os.path.join(folder, "buildings.gpkg"))}
+
+        def done(ok, results):
+            if ok:
+                self.results[key] = _layers_under(folder)
+                polys = [lay for lay in map(QgsProject.instance().mapLayer, self.results[key])
+                         if lay is not None and lay.source().startswith(os.path.join(folder, "buildings.gpkg"))]
+                self.last_polygons = polys[0] if polys else None
+                self.say(f"{results.get('BUILDING_COUNT', 0)} building(s) in view; model fit "
+                         f"{results.get('FIT_VERDICT') or 'not checked'}.")
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+        return self._start("buildseg:extractbuildings", params, done, before_load=lambda: self._forget(key))
+
+    def _forget(self, key) -> None:
+        """Remove the panel's previous result of the same layer and extent (layers, group, files)."""
+        project = QgsProject.instance()
+        for layer_id in self.results.pop(key, []):
+            layer = project.mapLayer(layer_id)
+            if layer is None:
+                continue
+            source = layer.source().split("|")[0]
+            node = project.layerTreeRoot().findLayer(layer_id)
+            group = node.parent() if node is not None else None
+            project.removeMapLayer(layer_id)
+            if group is not None and group is not project.layerTreeRoot() and not group.children():
+                group.parent().removeChildNode(group)
+            shutil.rmtree(os.path.dirname(source), ignore_errors=True)
+
+    # --- labels --------------------------------------------------------------------------------------------
+    def _label_box(self):
+        box = QGroupBox("Label")
+        lay = QVBoxLayout(box)
+        lay.addWidget(_button("Create label layers…", "buildseg_panel_labels", self.create_labels))
+        lay.addWidget(_button("Extracted buildings → labels", "buildseg_panel_to_labels", self.to_labels))
+        return box
+
+    def create_labels(self, path: str = None) -> dict:
+        """A GeoPackage of label layers in the raster's CRS, added to the project; digitizing starts."""
+        from .label_layers import create_label_package
+
+        layer = self.raster_combo.currentLayer()
+        crs = layer.crs() if layer is not None else self.iface.mapCanvas().mapSettings().destinationCrs()
+        if path is None:
+            home = QgsProject.instance().homePath() or os.path.expanduser("~")
+            path, _ = QFileDialog.getSaveFileName(self, "New label layers", os.path.join(home, "labels.gpkg"),
+                                                  "GeoPackage (*.gpkg)")
+            if not path:
+                return {}
+        try:
+            made = create_label_package(path, crs, QgsProject.instance().transformContext())
+        except OSError as exc:
+            self.say(str(exc))
+            return {}
+        group = QgsProject.instance().layerTreeRoot().insertGroup(0, "BuildSeg labels")
+        for name in ("points", "labelled_area", "buildings"):
+            QgsProject.instance().addMapLayer(made[name], False)
+            group.insertLayer(0, made[name])
+        self.labels = made
+        made["buildings"].startEditing()
+        self.iface.setActiveLayer(made["buildings"])
+        self.iface.actionAddFeature().trigger()
+        self.say(f"Label layers in {path}: draw buildings (class 'building'), the labelled area, or points.")
+        return made
+
+    def to_labels(self) -> int:
+        """The last extraction's buildings in view copied into the buildings label layer, to accept or fix."""
+        from .label_layers import extraction_to_labels
+
+        if self.last_polygons is None or "buildings" not in self.labels:
+            self.say("Extract buildings in view and create label layers first.")
+            return 0
+        n = extraction_to_labels(self.last_polygons, self.labels["buildings"])
+        self.iface.setActiveLayer(self.labels["buildings"])
+        self.say(f"{n} extracted building(s) added to the labels: correct or delete them, then save the layer.")
+        return n
+
+    # --- retrain -------------------------------------------------------------------------------------------
+    def _train_box(self):
+        box = QGroupBox("Retrain")
+        lay = QVBoxLayout(box)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Time budget (minutes)"))
+        self.minutes = QDoubleSpinBox()
+        self.minutes.setObjectName("buildseg_panel_minutes")
+        self.minutes.setRange(0.5, 600)
+        self.minutes.setValue(15)
+        row.addWidget(self.minutes)
+        lay.addLayout(row)
+        lay.addWidget(_button("Fine-tune on the labels", "buildseg_panel_train", self.retrain))
+        self.train_log = QLabel("")
+        self.train_log.setWordWrap(True)
+        self.train_log.setObjectName("buildseg_panel_validation")
+        lay.addWidget(self.train_log)
+        return box
+
+    def retrain(self, minutes: float = None) -> bool:
+        layer, labels = self.raster_combo.currentLayer(), self.labels.get("buildings")
+        if layer is None or labels is None:
+            self.say("Choose a raster and create label layers (and draw buildings) first.")
+            return False
+        for lab in self.labels.values():
+            if lab.isEditable() and not lab.commitChanges():
+                self.say(f"Cannot save the edits of {lab.name()}: {'; '.join(lab.commitErrors())}")
+                return False
+        if labels.featureCount() == 0:
+            self.say("Draw some buildings first.")
+            return False
+        params = {"INPUT": [_layer_value(layer)], "LABELS": labels.source(), "MODEL": self.model(),
+                  "TIME_BUDGET": float(minutes if minutes is not None else self.minutes.value())}
+        area = self.labels.get("labelled_area")
+        if area is not None and area.featureCount():
+            params["LABELLED_AREA"] = area.source()
+        self.train_log.setText("")
+
+        def done(ok, results):
+            if ok:
+                self.refresh_models(select=results.get("OUTPUT_MODEL", ""))
+                self.say(f"New model {os.path.basename(results.get('OUTPUT_MODEL', ''))} chosen; the previous one "
+                         "is kept in the list.")
+
+        return self._start("buildseg:trainmodel", params, done, on_message=self._training_line)
+
+    def _training_line(self, text: str) -> None:
+        if "validation IoU" in text or "starting model" in text.lower():
+            lines = (self.train_log.text().splitlines() + [text.strip()])[-4:]
+            self.train_log.setText("\n".join(lines))
+
+    # --- where to label next -------------------------------------------------------------------------------
+    def _next_box(self):
+        box = QGroupBox("Where to label next")
+        lay = QVBoxLayout(box)
+        lay.addWidget(_button("Uncertainty of the view", "buildseg_panel_uncertainty", self.uncertainty))
+        self.hard_list = QListWidget()
+        self.hard_list.setObjectName("buildseg_panel_hardest")
+        self.hard_list.itemActivated.connect(self._zoom_to)
+        self.hard_list.itemClicked.connect(self._zoom_to)
+        lay.addWidget(self.hard_list)
+        return box
+
+    def uncertainty(self, extent: str = None) -> bool:
+        from ..engine.heatmap import MODES
+
+        layer = self.raster_combo.currentLayer()
+        if layer is None:
+            self.say("Choose a raster layer first.")
+            return False
+        folder = self._run_folder("uncertainty")
+        out = os.path.join(folder, "uncertainty.tif")
+        params = {"INPUT": _layer_value(layer), "MODEL": self.model(), "EXTENT": extent or self.view_extent(),
+                  "MODE": MODES.index("entropy"), "OUTPUT": _loaded(out)}
+
+        def done(ok, results):
+            if not ok:
+                shutil.rmtree(folder, ignore_errors=True)
+                return
+            from ..engine.heatmap import hardest_windows
+
+            self.hard_list.clear()
+            for rank, (value, bounds) in enumerate(hardest_windows(out, UNCERTAIN_TILE_PX), 1):
+                item = QListWidgetItem(f"{rank}. uncertainty {value:.2f}")
+                item.setData(Qt.UserRole, (bounds, layer.crs().authid()))
+                self.hard_list.addItem(item)
+            self.say("The most uncertain tiles are listed: click one to go there and label it.")
+
+        return self._start("buildseg:exportheatmap", params, done)
+
+    def _zoom_to(self, item) -> None:
+        from qgis.core import QgsCoordinateReferenceSystem
+
+        (x0, y0, x1, y1), authid = item.data(Qt.UserRole)
+        canvas = self.iface.mapCanvas()
+        tr = QgsCoordinateTransform(QgsCoordinateReferenceSystem(authid), canvas.mapSettings().destinationCrs(),
+                                    QgsProject.instance())
+        canvas.setExtent(tr.transformBoundingBox(QgsRectangle(x0, y0, x1, y1)))
+        canvas.refresh()
+
+    # --- running -------------------------------------------------------------------------------------------
+    def busy(self) -> bool:
+        return self.run is not None and not self.run.done
+
+    def _start(self, alg_id, params, done, before_load=None, on_message=None) -> bool:
+        if self.busy():
+            self.say("Another BuildSeg run is in progress: wait for it or cancel it.")
+            return False
+        self.run = AlgorithmRun(alg_id, params, self, before_load=before_load)
+        self.run.progress.connect(lambda p: self.progress.setValue(int(p)))
+        self.run.message.connect(on_message or (lambda _: None))
+        self.run.finished.connect(lambda ok, results: self._finished(ok, results, done))
+        self.progress.setValue(0)
+        self.say(f"Running {self.run.alg.displayName()}…")
+        self.run.start()
+        return True
+
+    def _finished(self, ok, results, done) -> None:
+        self.progress.setValue(100 if ok else 0)
+        if not ok:
+            self.say("Cancelled: nothing was written." if self.run.feedback.isCanceled() else
+                     "The run failed: see the Log Messages panel (Processing) for why.")
+        done(ok, results)
+
+    def cancel(self) -> None:
+        if self.busy():
+            self.run.cancel()
+
+    def _run_folder(self, kind: str) -> str:
+        """A new folder for one run's outputs: beside the project when it is saved, else in ~/buildseg."""
+        import tempfile
+
+        home = QgsProject.instance().homePath() or os.path.join(os.path.expanduser("~"), "buildseg")
+        base = os.path.join(home, "buildseg_runs")
+        os.makedirs(base, exist_ok=True)
+        return tempfile.mkdtemp(prefix=f"{kind}-", dir=base)
+
+    def say(self, text: str) -> None:
+        self.status.setText(text)
+
+
+def _layer_value(layer) -> str:
+    """A layer as a Processing parameter value that replays: its file when it has one, else its id."""
+    source = layer.source()
+    return source if os.path.exists(source) else layer.id()
+
+
+def _loaded(path: str):
+    """An output destination that is loaded into the project when the run ends (as the toolbox does)."""
+    from qgis.core import QgsProcessingOutputLayerDefinition
+
+    return QgsProcessingOutputLayerDefinition(path, QgsProject.instance())
+
+
+def _layers_under(folder: str) -> list:
+    """Ids of the project's layers whose files are in `folder`."""
+    folder = os.path.abspath(folder) + os.sep
+    return [lid for lid, lay in QgsProject.instance().mapLayers().items()
+            if os.path.abspath(lay.source().split("|")[0]).startswith(folder)]
