@@ -80,8 +80,9 @@ def describe(info: "ModelInfo") -> str:
     return f"{info.architecture}, {info.in_channels} band(s), {res}, {classes}{quality}"
 
 
-def details(info: "ModelInfo") -> str:
-    """Several lines for a model's description panel: what it is, what it was trained on, how good it is."""
+def details(info: "ModelInfo", licences: bool = True) -> str:
+    """Several lines for a model's description panel: what it is, what it was trained on, how good it is (and
+    under which licences, unless `licences` is False)."""
     names = ", ".join(c["name"] for c in info.classes)
     res = f"{info.resolution:g} m" if info.resolution else "any resolution"
     lines = [f"{info.architecture}, {info.in_channels} band(s) {info.bands}, {res}, tile {info.tile_size} px",
@@ -100,7 +101,7 @@ def details(info: "ModelInfo") -> str:
         lines.append(f"Trained on: {shown}")
     if (t.get("fit_check") or {}).get("fit_verdict"):
         lines.append(f"Starting model's fit before training: {t['fit_check']['fit_verdict']}")
-    for key in ("licences", "licence"):
+    for key in ("licences", "licence") if licences else ():
         if t.get(key):
             lines.append("Licences: " + (t[key] if isinstance(t[key], str) else "; ".join(map(str, t[key]))))
     return "\n".join(lines)

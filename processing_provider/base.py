@@ -129,7 +129,7 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
     def add_web_layer_parameters(self) -> list:
         """Add EXTENT; return TARGET_CRS for the advanced group (both for web or non-file input layers)."""
         self.addParameter(QgsProcessingParameterExtent(
-            "EXTENT", self.tr("Extent (empty: the area of interest's, else the whole raster)"),
+            "EXTENT", self.tr("Extent (empty: AOI or whole raster)"),
             optional=True))
         return [QgsProcessingParameterCrs(
             "TARGET_CRS", self.tr("Output CRS for a web or non-file layer (empty: the layer's, or UTM for "

@@ -168,7 +168,7 @@ class TrainModel(BuildSegAlgorithm):
             QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer,
                                          0, False, 0),
             QgsProcessingParameterBoolean(self.RESUME, self.tr("Resume from the checkpoint if one exists"), True),
-            QgsProcessingParameterBoolean(self.CHECK_FIT, self.tr("Check the starting model's fit first"), True),
+            QgsProcessingParameterBoolean(self.CHECK_FIT, self.tr("Check model fit first"), True),
         ]
         self.add_advanced(advanced)
         self.addParameter(QgsProcessingParameterFileDestination(
@@ -210,7 +210,7 @@ class TrainModel(BuildSegAlgorithm):
                                                                           "the model sees as buildings are ignored)"),
                                           False)])
         self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT_STALE_LABELS, self.tr("Stale labels for review (with incomplete labels)"),
+            self.OUTPUT_STALE_LABELS, self.tr("Stale labels (for review)"),
             QgsProcessing.TypeVectorPolygon, optional=True, createByDefault=False))
 
     def processAlgorithm(self, parameters, context, feedback):

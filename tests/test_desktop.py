@@ -122,8 +122,9 @@ def test_training_in_desktop_writes_model_to_model_folder(desktop):
 
 def test_menu_and_toolbar_entries(desktop):
     report = desktop["report"]
-    assert report["toolbar"] == ["Extract buildings…", "Train building model…"]
-    assert report["raster_menu"] == ["Extract buildings…", "Train building model…", "Check / install dependencies…"]
+    assert report["toolbar"] == ["BuildSeg panel", "Extract buildings…", "Train building model…"]
+    assert report["raster_menu"] == ["BuildSeg panel", "Extract buildings…", "Train building model…",
+                                     "Check / install dependencies…"]
 
 
 def test_model_chooser_lists_default_and_folder_models(desktop):

@@ -118,9 +118,12 @@ class BuildSegPanel(QgsDockWidget):
         from ..processing_provider.base import DEFAULT_MODEL
 
         try:
-            self.model_info.setText(details(read_info(settings.model_path(self.model(), DEFAULT_MODEL))))
+            info = read_info(settings.model_path(self.model(), DEFAULT_MODEL))
         except Exception as exc:  # a model that cannot be read says why instead of a description
             self.model_info.setText(f"Cannot read this model: {exc}")
+            return
+        self.model_info.setText(details(info, licences=False))
+        self.model_info.setToolTip(details(info))  # licences and all
 
     def import_model(self, path: str = None) -> str:
         """Copy a model file into the model folder (never over another); returns the new path."""

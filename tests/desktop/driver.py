@@ -234,7 +234,7 @@ def panel_finish(rec):
     runs = os.path.join(QgsProject.instance().homePath(), "buildseg_runs")
     rec["run_files"] = sorted(os.path.relpath(os.path.join(d, f), runs) for d, _, fs in os.walk(runs) for f in fs) \
         if os.path.isdir(runs) else []
-    rec["panel_shot"] = shoot(p, rec["id"] + "_panel")
+    rec["panel_shot"] = shoot(p.widget().widget(), rec["id"] + "_panel")  # the whole panel, scrolled or not
     rec["window_shot"] = shoot(iface.mainWindow(), rec["id"] + "_window")
     write_report()
     QTimer.singleShot(300, start_next)
