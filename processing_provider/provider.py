@@ -11,6 +11,7 @@ ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "ic
 def algorithm_classes():
     from .check_dependencies import CheckDependencies
     from .check_fit import CheckFit
+    from .create_labels import CreateLabelLayers
     from .evaluate import Evaluate
     from .export_heatmap import ExportHeatmap
     from .export_kernels import ExportKernels
@@ -26,7 +27,7 @@ def algorithm_classes():
 
     return [ExtractBuildings, ExtractFolder, TrainModel, TrainFromMasks, PrepareTiles, PseudoMasks, ExportHeatmap,
             ExportKernels, Evaluate, CheckFit, RegularizeFootprints, RefineCrf, ExportOnnx, ImportWeights,
-            CheckDependencies]
+            CreateLabelLayers, CheckDependencies]
 
 
 class BuildSegProvider(QgsProcessingProvider):

@@ -65,6 +65,7 @@ def recipes(s, model, tmp):
         "exportkernels": {"MODEL": model, "OUTPUT": out("k.png")},
         "evaluate": {"INPUT": s["mask"], "LABELS": s["labels"], "OUTPUT_REPORT": out("e.csv"), "OUTPUT": out("e.gpkg")},
         "regularizefootprints": {"INPUT": s["labels"], "OUTPUT": out("r.gpkg")},
+        "createlabels": {"INPUT": s["image"], "OUTPUT": out("labels.gpkg")},
         "refinecrf": {"INPUT": s["image"], "PROBABILITY": s["prob"], "ITERATIONS": 1, "TILE_SIZE": 256,
                       "OUTPUT_MASK": out("crf.tif")},
         "exportonnx": {"MODEL": model, "OUTPUT": out("m.onnx")},

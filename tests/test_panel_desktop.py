@@ -138,3 +138,4 @@ def test_every_action_is_in_the_processing_history(session):
         entries = [h for h in history if alg in h]
         assert entries and all(h.startswith("processing.run(") and "sample.tif" in h for h in entries), alg
     assert sum("buildseg:extractbuildings" in h for h in history) == 3
+    assert any("buildseg:createlabels" in h and "labels.gpkg" in h for h in history)

@@ -11,31 +11,42 @@ SAMPLE = str(ROOT / "resources" / "sample" / "sample.tif")
 SAMPLE_LABELS = str(ROOT / "resources" / "sample" / "sample_buildings.gpkg")
 
 
-def test_label_package_has_three_styled_layers_and_is_never_overwritten(qgis_app, tmp_path):
-    from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsWkbTypes
+def test_label_package_has_three_styled_layers_and_is_never_overwritten(run_alg, tmp_path):
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingException, QgsWkbTypes
 
-    from buildseg.ui.label_layers import create_label_package
+    from buildseg.processing_provider.label_layers import open_label_layers
 
     crs = QgsCoordinateReferenceSystem("EPSG:32640")
-    made = create_label_package(str(tmp_path / "labels.gpkg"), crs, QgsProject.instance().transformContext())
+    res = run_alg("buildseg:createlabels", {"INPUT": SAMPLE, "OUTPUT": str(tmp_path / "labels.gpkg")})
+    assert res["BUILDINGS"] == str(tmp_path / "labels.gpkg") + "|layername=buildings"
+    made = open_label_layers(res["OUTPUT"])
     assert list(made) == ["buildings", "labelled_area", "points"]
     assert all(lay.isValid() and lay.crs() == crs and lay.featureCount() == 0 for lay in made.values())
     assert made["buildings"].fields().names()[-1] == "class" and "class" not in made["labelled_area"].fields().names()
     assert QgsWkbTypes.geometryType(made["points"].wkbType()) == QgsWkbTypes.PointGeometry
     assert made["buildings"].defaultValueDefinition(made["buildings"].fields().indexOf("class")).expression() == \
         "'building'"
-    with pytest.raises(FileExistsError):
-        create_label_package(str(tmp_path / "labels.gpkg"), crs, QgsProject.instance().transformContext())
+    with pytest.raises(QgsProcessingException, match="never overwritten"):
+        run_alg("buildseg:createlabels", {"INPUT": SAMPLE, "OUTPUT": str(tmp_path / "labels.gpkg")})
+    res = run_alg("buildseg:createlabels", {"CRS": "EPSG:3857", "OUTPUT": str(tmp_path / "m.gpkg")})
+    assert open_label_layers(res["OUTPUT"])["points"].crs().authid() == "EPSG:3857"
+    with pytest.raises(QgsProcessingException, match="Give the imagery to label"):
+        run_alg("buildseg:createlabels", {"OUTPUT": str(tmp_path / "n.gpkg")})
+    assert not (tmp_path / "n.gpkg").exists()
 
 
 def test_extracted_buildings_become_editable_labels_in_the_labels_crs(qgis_app, tmp_path):
     from qgis.core import QgsCoordinateReferenceSystem, QgsProject, QgsVectorLayer
 
-    from buildseg.ui.label_layers import create_label_package, extraction_to_labels
+    from buildseg.processing_provider.label_layers import (
+        extraction_to_labels,
+        open_label_layers,
+        write_label_package,
+    )
 
     found = QgsVectorLayer(SAMPLE_LABELS, "found", "ogr")  # stands for an extraction's polygons (UTM 40N)
-    made = create_label_package(str(tmp_path / "l.gpkg"), QgsCoordinateReferenceSystem("EPSG:3857"),
-                                QgsProject.instance().transformContext())
+    made = open_label_layers(write_label_package(str(tmp_path / "l.gpkg"), QgsCoordinateReferenceSystem(
+        "EPSG:3857"), QgsProject.instance().transformContext()))
     buildings = made["buildings"]
     assert extraction_to_labels(found, buildings) == found.featureCount()
     assert buildings.isEditable() and buildings.featureCount() == found.featureCount()  # in the edit buffer

@@ -233,23 +233,24 @@ class BuildSegPanel(QgsDockWidget):
         lay.addWidget(_button("Extracted buildings → labels", "buildseg_panel_to_labels", self.to_labels))
         return box
 
-    def create_labels(self, path: str = None) -> dict:
-        """A GeoPackage of label layers in the raster's CRS, added to the project; digitizing starts."""
-        from .label_layers import create_label_package
-
+    def create_labels(self, path: str = None) -> bool:
+        """Run 'Create label layers' for the chosen raster's CRS; its layers join the project and digitizing
+        starts."""
         layer = self.raster_combo.currentLayer()
-        crs = layer.crs() if layer is not None else self.iface.mapCanvas().mapSettings().destinationCrs()
         if path is None:
             home = QgsProject.instance().homePath() or os.path.expanduser("~")
             path, _ = QFileDialog.getSaveFileName(self, "New label layers", os.path.join(home, "labels.gpkg"),
                                                   "GeoPackage (*.gpkg)")
             if not path:
-                return {}
-        try:
-            made = create_label_package(path, crs, QgsProject.instance().transformContext())
-        except OSError as exc:
-            self.say(str(exc))
-            return {}
+                return False
+        crs = layer.crs() if layer is not None else self.iface.mapCanvas().mapSettings().destinationCrs()
+        params = {"CRS": crs.authid() or crs.toWkt(), "OUTPUT": path}
+        return self._start("buildseg:createlabels", params, lambda ok, results: ok and self._add_labels(path))
+
+    def _add_labels(self, path: str) -> None:
+        from ..processing_provider.label_layers import open_label_layers
+
+        made = open_label_layers(path)
         group = QgsProject.instance().layerTreeRoot().insertGroup(0, "BuildSeg labels")
         for name in ("points", "labelled_area", "buildings"):
             QgsProject.instance().addMapLayer(made[name], False)
@@ -259,11 +260,10 @@ class BuildSegPanel(QgsDockWidget):
         self.iface.setActiveLayer(made["buildings"])
         self.iface.actionAddFeature().trigger()
         self.say(f"Label layers in {path}: draw buildings (class 'building'), the labelled area, or points.")
-        return made
 
     def to_labels(self) -> int:
         """The last extraction's buildings in view copied into the buildings label layer, to accept or fix."""
-        from .label_layers import extraction_to_labels
+        from ..processing_provider.label_layers import extraction_to_labels
 
         if self.last_polygons is None or "buildings" not in self.labels:
             self.say("Extract buildings in view and create label layers first.")

@@ -22,29 +22,37 @@ LAYERS = (("buildings", QgsWkbTypes.MultiPolygon, "Labelled buildings"),
 STYLES = {"buildings": ("#e31a1c", "0.6"), "labelled_area": ("#1f78b4", "1.2"), "points": ("#ff7f00", None)}
 
 
-def create_label_package(path: str, crs, transform_context) -> dict:
-    """Write the GeoPackage at `path` (refused if it exists: labels are never overwritten) and return its
-    layers {name: QgsVectorLayer}, not yet added to a project."""
+def write_label_package(path: str, crs, transform_context) -> str:
+    """Write the GeoPackage at `path`, atomically; refused if it exists (labels are never overwritten)."""
+    from ..engine.atomic import atomic_path
+
     if os.path.exists(path):
         raise FileExistsError(f"{path} exists: choose a new file name (labels are never overwritten).")
     fields = QgsFields()
     fields.append(QgsField("class", QVariant.String))
-    for i, (name, geometry, _) in enumerate(LAYERS):
-        options = QgsVectorFileWriter.SaveVectorOptions()
-        options.driverName = "GPKG"
-        options.layerName = name
-        if i:
-            options.actionOnExistingFile = QgsVectorFileWriter.CreateOrOverwriteLayer
-        writer = QgsVectorFileWriter.create(path, fields if name != "labelled_area" else QgsFields(), geometry, crs,
-                                            transform_context, options)
-        if writer.hasError() != QgsVectorFileWriter.NoError:
-            raise OSError(f"Cannot write {path}: {writer.errorMessage()}")
-        del writer
+    with atomic_path(path) as tmp:
+        for i, (name, geometry, _) in enumerate(LAYERS):
+            options = QgsVectorFileWriter.SaveVectorOptions()
+            options.driverName = "GPKG"
+            options.layerName = name
+            if i:
+                options.actionOnExistingFile = QgsVectorFileWriter.CreateOrOverwriteLayer
+            writer = QgsVectorFileWriter.create(tmp, fields if name != "labelled_area" else QgsFields(), geometry,
+                                                crs, transform_context, options)
+            if writer.hasError() != QgsVectorFileWriter.NoError:
+                raise OSError(f"Cannot write {path}: {writer.errorMessage()}")
+            del writer  # closes the file
+    return path
+
+
+def open_label_layers(path: str) -> dict:
+    """The package's layers {name: QgsVectorLayer}, styled, with 'building' as the default class; not yet in a
+    project."""
     out = {}
     for name, _, title in LAYERS:
         layer = QgsVectorLayer(f"{path}|layername={name}", title, "ogr")
         if not layer.isValid():
-            raise OSError(f"Cannot read back the layer {name} of {path}.")
+            raise OSError(f"{path} has no readable layer '{name}': is it a BuildSeg label package?")
         _style(layer, name)
         if name != "labelled_area":
             layer.setDefaultValueDefinition(layer.fields().indexOf("class"), _default("'building'"))
