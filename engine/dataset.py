@@ -89,7 +89,7 @@ def val_windows(scenes, tile: int, min_labelled: float = 0.1):
             r0, c0 = s.split_y or r0, s.split_x or c0
         elif s.role != "area":
             r0, r1, c0, c1 = 0, s.src.height, 0, s.src.width
-        labels = s.val_labels if s.role == "area" else s.labels
+        labels = validation_labels(s)
         need = 0.25 if s.role == "area" else min_labelled  # area: windows mostly inside the validation area
         for r in starts(r1 - r0, tile, 0):
             for c in starts(c1 - c0, tile, 0):
@@ -99,10 +99,16 @@ def val_windows(scenes, tile: int, min_labelled: float = 0.1):
     return out
 
 
+def validation_labels(scene: Scene):
+    """The labels validation scores on: the validation area's (role area), in their validation view."""
+    labels = scene.val_labels if scene.role == "area" and scene.val_labels is not None else scene.labels
+    return getattr(labels, "validation", labels)
+
+
 def read_sample(scene: Scene, bands, row, col, size, validation: bool = False):
     """(image float32 (B, size, size), labels uint8 (size, size)) with nodata -> IGNORE."""
     img, valid = scene.src.read(bands, row, col, size, size)
-    labels = scene.val_labels if validation and scene.val_labels is not None else scene.labels
+    labels = validation_labels(scene) if validation else scene.labels
     lab = labels.read(scene.src.transform, row, col, size, size)
     lab = as_target(lab) if validation else lab.copy()
     lab[~valid] = IGNORE

@@ -96,8 +96,14 @@ class AreaSplitLabels:
     """Labels kept only inside (validation) or only outside (training) a set of polygons; IGNORE elsewhere."""
 
     def __init__(self, labels, area, keep_inside: bool):
-        self.labels, self.keep_inside = labels, keep_inside
+        self.labels, self.keep_inside, self.geoms = labels, keep_inside, list(area)
         self.area = PolygonLabels([(g, 1) for g in area])
+
+    @property
+    def validation(self):
+        """The same split of the labels' validation view (see IncompleteLabels.validation)."""
+        inner = getattr(self.labels, "validation", self.labels)
+        return self if inner is self.labels else AreaSplitLabels(inner, self.geoms, self.keep_inside)
 
     def read(self, transform, row, col, height, width) -> np.ndarray:
         lab = self.labels.read(transform, row, col, height, width).copy()
@@ -120,6 +126,9 @@ class IncompleteLabels:
         self.labels, self.threshold = labels, threshold
         self.ds = rasterio.open(probability)
         self.area_bounds = getattr(labels, "area_bounds", None)
+        # validation scores on the labels as given: ignoring where the starting model sees buildings would
+        # spare the starting model every false positive by construction, so no fine-tune could beat it
+        self.validation = labels
 
     def read(self, transform, row, col, height, width) -> np.ndarray:
         from rasterio.windows import Window

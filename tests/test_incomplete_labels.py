@@ -30,6 +30,13 @@ def test_missing_buildings_are_not_taught_as_background(tmp_path):
     assert (labels[missing] == IGNORE).mean() > 0.6  # with it: mostly left out of the loss
     assert (labels[~anywhere] == IGNORE).mean() < 0.1  # true background stays background
     assert ((labels == 1) == (plain == 1)).all()  # the labelled buildings are untouched
+    from buildseg.engine.dataset import Scene, read_sample
+
+    scene = Scene(image, IncompleteLabels(PolygonLabels(kept), str(tmp_path / "p.tif"))).open()
+    _, train = read_sample(scene, [1, 2, 3], 0, 0, shape[0])
+    _, val = read_sample(scene, [1, 2, 3], 0, 0, shape[0], validation=True)
+    assert (train == labels).all()  # training ignores what the model sees and the labels miss
+    assert (val == plain).all()  # validation scores on the labels as given: the start model is not spared
 
 
 def _place(place, tmp_path):
