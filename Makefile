@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := qgis python3-qgis qgis-providers python3-rasterio python3-venv xvfb xauth
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup system-deps test demo lint package benchmark translations clean
+.PHONY: setup system-deps test test-engine demo lint package benchmark translations clean
 
 setup: system-deps $(STAMP)
 
@@ -30,6 +30,9 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 
 test: setup
 	PATH=$(VENV)/bin:$$PATH $(PY) -m pytest tests -ra --durations=15
+
+test-engine: setup  # the engine alone, no QGIS application (tests marked qgis deselected)
+	PATH=$(VENV)/bin:$$PATH $(PY) -m pytest tests -ra -m "not qgis"
 
 demo: setup
 	PATH=$(VENV)/bin:$$PATH $(PY) scripts/demo.py

@@ -28,6 +28,30 @@ from make_models3 import build_model3  # noqa: E402,F401 - re-exported for the t
 import buildseg.engine  # noqa: E402,F401 - as QGIS loads it: triton kept out before test modules import timm
 
 
+QGIS_FIXTURES = {"qgis_app", "run_alg"}
+DESKTOP_MODULES = {"test_desktop", "test_panel_desktop"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "qgis: needs QGIS (a QgsApplication, Processing or qgis_process)")
+    config.addinivalue_line("markers", "desktop: drives the real QGIS desktop under Xvfb")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark what needs QGIS, so `pytest -m "not qgis"` runs the engine alone (and `-m "not desktop"` skips the
+    Xvfb tier): by fixture, or by the module using QGIS or qgis_process at all."""
+    uses_qgis = {}
+    for item in items:
+        path = Path(str(item.fspath))
+        if path not in uses_qgis:
+            text = path.read_text(encoding="utf-8")
+            uses_qgis[path] = any(k in text for k in ("from qgis", "import qgis", "QGIS_PROCESS", "qgis_process"))
+        if path.stem in DESKTOP_MODULES:
+            item.add_marker(pytest.mark.desktop)
+        if path.stem in DESKTOP_MODULES or uses_qgis[path] or QGIS_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.qgis)
+
+
 @pytest.fixture(scope="session")
 def qgis_app():
     from qgis.core import QgsApplication
