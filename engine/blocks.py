@@ -65,7 +65,6 @@ def run_block(job: BlockJob) -> dict:
 
     Idempotent: the same job always writes the same bytes.
     """
-    os.environ["BUILDSEG_THREADS"] = str(job.threads)
     from rasterio.transform import Affine
 
     from .inference import ExtractParams, validate_bands, write_rows_out
@@ -111,7 +110,7 @@ def _predictor(job, info, params):
         model, _ = modelfile.load(job.model, devices.resolve("cpu"))
         _PREDICTORS[key] = make_predictor(job.model, model, info, devices.resolve("cpu"),
                                           "onnxruntime" if params.backend == "auto" else params.backend, None,
-                                          job.tile)
+                                          job.tile, job.threads)
     return _PREDICTORS[key]
 
 

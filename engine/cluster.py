@@ -81,7 +81,7 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
         params = dataclasses.replace(params, check_fit=False)
     pdict = {k: v for k, v in dataclasses.asdict(params).items()}
     manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
-    threads = threads or (1 if executor != "inprocess" else _cpu_threads())
+    threads = threads or (1 if executor != "inprocess" else _cpu_threads(params.threads))
     jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads)
             for r, c, h, w in blk.plan(width, height, side)]
     todo = [j for j in jobs if not manifest.done(j)]
@@ -108,10 +108,10 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     return run
 
 
-def _cpu_threads() -> int:
+def _cpu_threads(requested: int) -> int:
     from .device import cpu_threads
 
-    return cpu_threads()
+    return cpu_threads(requested)
 
 
 def _execute(jobs, executor, workers, scheduler, progress, run):

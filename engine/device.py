@@ -35,8 +35,11 @@ def resolve(choice: str = "auto", warn=None):
     raise BuildSegError(f"Unknown device '{choice}': use auto, cpu, cuda or cuda:N.")
 
 
-def cpu_threads() -> int:
-    """Threads to use on CPU: BUILDSEG_THREADS, else the cores this process may use."""
+def cpu_threads(requested: int = 0) -> int:
+    """Threads to use on CPU: `requested` when above 0 (a run's own setting, passed explicitly), else
+    BUILDSEG_THREADS (a user's environment, for scripts), else the cores this process may use."""
+    if requested and requested > 0:
+        return int(requested)
     env = os.environ.get("BUILDSEG_THREADS")
     if env and env.isdigit() and int(env) > 0:
         return int(env)
@@ -46,8 +49,8 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def describe(device) -> str:
-    """One line: GPU name and memory, or CPU threads."""
+def describe(device, threads: int = 0) -> str:
+    """One line: GPU name and memory, or CPU threads (`threads` as for cpu_threads)."""
     import torch
 
     if device.type == "cuda":
@@ -56,4 +59,4 @@ def describe(device) -> str:
         free, total = torch.cuda.mem_get_info(idx)
         return (f"CUDA GPU {idx}: {props.name}, {total / 2**30:.1f} GiB "
                 f"({free / 2**30:.1f} GiB free), torch {torch.__version__}")
-    return f"CPU: {cpu_threads()} threads of {os.cpu_count()} cores, torch {torch.__version__}"
+    return f"CPU: {cpu_threads(threads)} threads of {os.cpu_count()} cores, torch {torch.__version__}"

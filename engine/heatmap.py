@@ -29,6 +29,7 @@ class HeatmapParams:
     overlap: int = 64
     batch_size: int = 0
     device: str = "auto"
+    threads: int = 0  # CPU threads; 0: BUILDSEG_THREADS, else every core this process may use
     aoi: list = field(default=None, repr=False)
 
 
@@ -130,7 +131,9 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
     info = modelfile.read_info(model_path)
     target = info.class_index(params.target_class)
     dev = devices.resolve(params.device)
-    progress.info(f"Device: {devices.describe(dev)}")
+    if dev.type == "cpu":
+        torch.set_num_threads(devices.cpu_threads(params.threads))
+    progress.info(f"Device: {devices.describe(dev, params.threads)}")
     model, _ = modelfile.load(model_path, dev)
     hook = None
     if params.mode in ("gradcam", "gradcam++", "features"):

@@ -42,6 +42,7 @@ class ExtractParams:
     target_class: str = "building"
     max_tile_pixels: int = 8192 * 8192
     check_fit: bool = False  # first run the model-fit check on a few tiles (engine.fit.preflight) and record it
+    threads: int = 0  # CPU threads; 0: BUILDSEG_THREADS, else every core this process may use
     aoi: list = field(default=None, repr=False)  # GeoJSON geometries in the raster's CRS
 
 
@@ -137,7 +138,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         check_tile_size(tile, params.overlap, batch, info.in_channels, params.max_tile_pixels)
         batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, info.num_classes),
                                  progress, dev, memory.inference_kind(params.backend, dev))
-        result = ExtractResult(device=devices.describe(dev))
+        result = ExtractResult(device=devices.describe(dev, params.threads))
         if params.check_fit:
             from .fit import preflight
 
@@ -147,7 +148,8 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         progress.info(f"Model: {info.summary()}")
         calibration = (f"{src.identity()}:{bands}:{tile}",
                        lambda: calibration_tiles(src, bands, info, tile))
-        model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, tile)
+        model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, tile,
+                                 devices.cpu_threads(params.threads))
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {tile} px, overlap {params.overlap} px, batch {batch}")
         with contextlib.ExitStack() as stack:
@@ -217,29 +219,27 @@ def calibration_tiles(src, bands, info, tile, count: int = 8):
     return out
 
 
-def _onnx_model(model_path, info, backend, tile):
+def _onnx_model(model_path, info, backend, tile, threads):
     from .predict import OnnxPredictor
 
     if backend not in ("auto", "onnxruntime"):
         raise BuildSegError(f"ONNX models run with the onnxruntime backend (on CPU), not '{backend}': choose "
                             "backend auto.")
     onnx_models.check_tile(info, tile)
-    return None, OnnxPredictor(model_path)
+    return None, OnnxPredictor(model_path, threads)
 
 
-def _load(model_path, info, dev, backend, cache, calibration, tile):
+def _load(model_path, info, dev, backend, cache, calibration, tile, threads):
     """(torch model, predictor), reused from `cache` (an engine.cache.ModelCache) when given."""
     def load():
         if info.architecture == onnx_models.ARCHITECTURE:  # a Deepness/GeoDeep or exported ONNX model
-            return _onnx_model(model_path, info, backend, tile)
+            return _onnx_model(model_path, info, backend, tile, threads)
         model, _ = modelfile.load(model_path, dev)
-        return model, make_predictor(model_path, model, info, dev, backend, calibration, tile)
+        return model, make_predictor(model_path, model, info, dev, backend, calibration, tile, threads)
 
     if cache is None:
         return load()
-    from .device import cpu_threads
-
-    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend, cpu_threads(), tile,
+    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend, threads, tile,
            calibration[0] if backend == "onnxruntime-int8" else None)
     return cache.get(key, load)
 

@@ -140,7 +140,7 @@ def cached_int8(model_path: str, model, info, calibration, key: str, tile: int =
 class TorchPredictor:
     name = "torch"
 
-    def __init__(self, model, device):
+    def __init__(self, model, device, threads: int = 0):
         import torch
 
         self.torch, self.device = torch, device
@@ -148,7 +148,7 @@ class TorchPredictor:
         if device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
         else:
-            torch.set_num_threads(cpu_threads())
+            torch.set_num_threads(cpu_threads(threads))
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         torch = self.torch
@@ -170,7 +170,7 @@ class OnnxPredictor:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or cpu_threads()
+        opts.intra_op_num_threads = cpu_threads(threads or 0)
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # idle pool threads sleep instead of spinning: the CPU goes to the stage that writes finished rows
@@ -184,9 +184,9 @@ class OnnxPredictor:
 
 
 def make_predictor(model_path: str, model, info, device, backend: str = "auto", calibration=None,
-                   tile: int = None):
+                   tile: int = None, threads: int = 0):
     """Pick the backend: ONNX Runtime on CPU unless told otherwise, torch on CUDA. ONNX predictors take
-    `tile` px tiles only (default: the model's tile size).
+    `tile` px tiles only (default: the model's tile size); on CPU they use `threads` (see cpu_threads).
 
     'onnxruntime-int8' needs `calibration`: (key, callable returning normalised tiles).
     """
@@ -196,17 +196,17 @@ def make_predictor(model_path: str, model, info, device, backend: str = "auto", 
         raise BuildSegError("The onnxruntime backends run on CPU here; choose backend 'torch' for CUDA.")
     if backend == "onnxruntime-int8":
         key, tiles = calibration
-        predictor = OnnxPredictor(cached_int8(model_path, model, info, tiles(), key, tile))
+        predictor = OnnxPredictor(cached_int8(model_path, model, info, tiles(), key, tile), threads)
         predictor.name = "onnxruntime-int8"
         return predictor
     use_onnx = backend == "onnxruntime" or (backend == "auto" and device.type == "cpu")
     if use_onnx:
         try:
-            return OnnxPredictor(cached_onnx(model_path, model, info, tile))
+            return OnnxPredictor(cached_onnx(model_path, model, info, tile), threads)
         except ImportError:
             if backend == "onnxruntime":
                 raise BuildSegError("onnxruntime is not installed: run 'Check / install dependencies'.") from None
-    return TorchPredictor(model, device)
+    return TorchPredictor(model, device, threads)
 
 
 TTA_MODES = ["none", "flips", "d4"]

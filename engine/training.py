@@ -303,8 +303,8 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     if not dist.is_main:
         progress = _Quiet(progress)
     if dev.type == "cpu":
-        torch.set_num_threads(params.threads or devices.cpu_threads())
-    progress.info(f"Device: {devices.describe(dev)}")
+        torch.set_num_threads(devices.cpu_threads(params.threads))
+    progress.info(f"Device: {devices.describe(dev, params.threads)}")
     for s in scenes:
         s.open()
         s.tile = params.tile_size

@@ -192,11 +192,17 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         return path
 
     def device_choice(self, parameters, context) -> str:
-        """DEVICE, with 'auto' replaced by the provider's default device setting; applies the threads setting."""
+        """DEVICE, with 'auto' replaced by the provider's default device setting."""
         from . import settings
 
-        settings.apply_threads()
         return settings.device(DEVICE_OPTIONS[self.parameterAsEnum(parameters, "DEVICE", context)])
+
+    @staticmethod
+    def threads() -> int:
+        """The provider's CPU threads setting (0: all cores), for the run's parameters."""
+        from . import settings
+
+        return settings.threads()
 
     def model_file(self, parameters, context, name: str = "MODEL") -> str:
         """MODEL resolved through the model folder setting; empty = the folder's default or the bundled model."""

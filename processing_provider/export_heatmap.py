@@ -97,7 +97,7 @@ class ExportHeatmap(BuildSegAlgorithm):
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
             overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
-            device=self.device_choice(parameters, context), aoi=aoi)
+            device=self.device_choice(parameters, context), threads=self.threads(), aoi=aoi)
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         quicklook = self.parameterAsFileOutput(parameters, self.OUTPUT_QUICKLOOK, context) or None
         stats = self.run_engine(export_heatmap, raster, model, out, params, FeedbackProgress(feedback), quicklook)

@@ -200,7 +200,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
             overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
-            device=self.device_choice(parameters, context),
+            device=self.device_choice(parameters, context), threads=self.threads(),
             backend=BACKEND_OPTIONS[self.parameterAsEnum(parameters, self.BACKEND, context)],
             threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
             tta=TTA_OPTIONS[self.parameterAsEnum(parameters, self.TTA, context)],

@@ -6,7 +6,6 @@ DEVICE = "BUILDSEG_DEVICE"
 MODEL_FOLDER = "BUILDSEG_MODEL_FOLDER"
 THREADS = "BUILDSEG_THREADS"
 DEFAULT_MODEL_NAME = "default.safetensors"
-_SET_BY_US = []
 
 
 def _config():
@@ -47,15 +46,12 @@ def device(choice: str) -> str:
     return (value(DEVICE) or "auto").strip() or "auto"
 
 
-def apply_threads() -> None:
-    """Export the CPU threads setting to the engine (BUILDSEG_THREADS) when set; undo it when cleared."""
-    n = int(value(THREADS) or 0)
-    if n > 0:
-        os.environ["BUILDSEG_THREADS"] = str(n)
-        _SET_BY_US[:] = [str(n)]
-    elif _SET_BY_US and os.environ.get("BUILDSEG_THREADS") == _SET_BY_US[0]:
-        os.environ.pop("BUILDSEG_THREADS")
-        _SET_BY_US.clear()
+def threads() -> int:
+    """The CPU threads setting (0: the engine's default), passed explicitly to each run's parameters."""
+    try:
+        return max(0, int(value(THREADS) or 0))
+    except (TypeError, ValueError):
+        return 0
 
 
 def model_path(chosen: str, bundled: str) -> str:

@@ -259,7 +259,7 @@ class TrainModel(BuildSegAlgorithm):
             augment=self.parameterAsBool(parameters, self.AUGMENT, context),
             patience=self.parameterAsInt(parameters, self.PATIENCE, context),
             val_fraction=self.parameterAsDouble(parameters, self.VAL_FRACTION, context),
-            device=self.device_choice(parameters, context),
+            device=self.device_choice(parameters, context), threads=self.threads(),
             seed=self.parameterAsInt(parameters, self.SEED, context),
             init_model=self._starting_model(parameters, context, feedback, classes, scenes),
             resume=self.parameterAsBool(parameters, self.RESUME, context),
@@ -398,7 +398,8 @@ class TrainModel(BuildSegAlgorithm):
         prob = os.path.join(work, f"incomplete{k}.tif")
         feedback.pushInfo("Labels are incomplete: finding the buildings the model sees that the labels miss.")
         self.run_engine(extract, raster, self.model_file(parameters, context), out_probability=prob,
-                        params=ExtractParams(separate=False), progress=FeedbackProgress(feedback))
+                        params=ExtractParams(separate=False, threads=self.threads()),
+                        progress=FeedbackProgress(feedback))
         return prob
 
     def _review(self, feedback, layer, shapes, area, prob, stale_sink):

@@ -27,7 +27,6 @@ from make_models3 import build_model3  # noqa: E402,F401 - re-exported for the t
 
 import buildseg.engine  # noqa: E402,F401 - as QGIS loads it: triton kept out before test modules import timm
 
-
 QGIS_FIXTURES = {"qgis_app", "run_alg"}
 DESKTOP_MODULES = {"test_desktop", "test_panel_desktop"}
 

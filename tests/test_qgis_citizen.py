@@ -54,6 +54,15 @@ def test_device_and_threads_settings_change_the_device_used(run_alg, rasters, ti
     log = Log()
     run_alg(EXTRACT, params, feedback=log)
     assert any(line.startswith("Device: CPU: 1 threads") for line in log.lines), log.lines
+    import os
+
+    assert os.environ.get("BUILDSEG_THREADS") != "1"  # passed to the run, not left in the process's environment
+    setting("BUILDSEG_THREADS", 0)
+    log = Log()
+    run_alg(EXTRACT, params, feedback=log)
+    from buildseg.engine.device import cpu_threads
+
+    assert any(line.startswith(f"Device: CPU: {cpu_threads()} threads") for line in log.lines), log.lines
     setting("BUILDSEG_DEVICE", "cuda")
     import torch
 
