@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import DATA, DUBAI, dubai, dubai_labels, qgis_process
+from conftest import DATA, DUBAI, dubai, dubai_labels, qgis_process, recorder
 
 FAST = {"ALIGN_LABELS": False, "ARCHITECTURE": 0, "TILE_SIZE": 128, "TILES_PER_EPOCH": 32, "BATCH_SIZE": 8,
         "LEARNING_RATE": 0.003,
@@ -141,13 +141,9 @@ def test_cancel_keeps_best_model_and_resume_continues(qgis_app, tmp_path):
     assert info.training["epochs_run"] == 2
     ckpt = params["OUTPUT_MODEL"] + ".ckpt"
     assert os.path.exists(ckpt)
-    log = []
-
-    class Recorder(QgsProcessingFeedback):
-        def pushInfo(self, info):  # noqa: N802
-            log.append(info)
-
-    res = processing.run("buildseg:trainmodel", params, feedback=Recorder())
+    feedback = recorder()
+    res = processing.run("buildseg:trainmodel", params, feedback=feedback)
+    log = feedback.lines
     assert any("Resuming from checkpoint" in line and "after epoch 2" in line for line in log)
     assert [line.split(":")[0] for line in log if line.startswith("Epoch ")] == ["Epoch 3/4", "Epoch 4/4"]
     assert modelfile.read_info(params["OUTPUT_MODEL"]).training["epochs_run"] == 4
@@ -160,7 +156,10 @@ def test_labels_in_another_crs_are_reprojected(run_alg, tmp_path):
     wgs84 = str(tmp_path / "labels_4326.gpkg")
     gdal.VectorTranslate(wgs84, dubai_labels("tile1_part1"), dstSRS="EPSG:4326", format="GPKG")
     res = run_alg("buildseg:trainmodel", _params(tmp_path, LABELS=wgs84, EPOCHS=1))
-    assert os.path.exists(res["OUTPUT_MODEL"])
+    (tmp_path / "utm").mkdir()
+    same = run_alg("buildseg:trainmodel", _params(tmp_path / "utm", EPOCHS=1))  # the labels in the raster's CRS
+    losses = [float(next(csv.DictReader(open(r["OUTPUT_METRICS"])))["loss"]) for r in (res, same)]
+    assert losses[0] == pytest.approx(losses[1], rel=0.02)  # the same pixels were taught: reprojected in place
 
 
 def test_qgis_process_training(tmp_path):
