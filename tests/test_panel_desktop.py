@@ -33,6 +33,11 @@ def session(tmp_path_factory):
     project.mkdir()
     shutil.copy(DEFAULT_MODEL, models / "city.safetensors")
     area = "POLYGON((325256 2758720,326024 2758720,326024 2759488,325256 2759488,325256 2758720))"
+    aoi = work / "aoi.geojson"  # a 300 m square in the middle of the sample
+    aoi.write_text('{"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": '
+                   '"urn:ogc:def:crs:EPSG::32640"}}, "features": [{"type": "Feature", "properties": {}, "geometry": '
+                   '{"type": "Polygon", "coordinates": [[[325490, 2758954], [325790, 2758954], [325790, 2759254], '
+                   '[325490, 2759254], [325490, 2758954]]]}}]}')
     steps = [
         {"id": "open", "panel": "open", "args": [str(project)]},
         {"id": "raster", "panel": "add_raster", "args": [SAMPLE]},
@@ -40,6 +45,12 @@ def session(tmp_path_factory):
         {"id": "run", "panel": "run_on_view", "timeout": 300},
         {"id": "rerun", "panel": "run_on_view", "timeout": 300},
         {"id": "cancel", "panel": "run_on_view", "cancel_after": 1.0, "timeout": 300},
+        {"id": "set_aoi", "panel": "set_aoi", "args": [str(aoi)]},
+        {"id": "run_aoi", "panel": "run_on_view", "timeout": 300},
+        {"id": "clear_aoi", "panel": "set_aoi"},
+        {"id": "import", "panel": "import_model", "args": [DEFAULT_MODEL]},
+        {"id": "remove", "panel": "remove_model", "args": [False]},
+        {"id": "model_again", "panel": "choose_model", "args": [1]},
         {"id": "labels", "panel": "create_labels", "args": [str(project / "labels.gpkg")]},
         {"id": "to_labels", "panel": "to_labels"},
         {"id": "draw", "panel": "draw", "args": ["buildings", _wkts(SAMPLE_LABELS)[:12]]},
@@ -103,6 +114,27 @@ def test_cancel_leaves_no_layer_or_file(session):
     assert s["layers"] == before["layers"] and s["run_files"] == before["run_files"]
 
 
+def test_area_of_interest_layer_limits_the_run(session):
+    import rasterio
+
+    s = step(session, "run_aoi")
+    assert step(session, "set_aoi")["started"] and s["run_ok"], s["status"]
+    with rasterio.open(s["results"]["OUTPUT_MASK"]) as m:
+        assert (m.width, m.height) == (300, 300)  # the AOI's window of the 768 px sample, not the view
+        inside = m.read(1)
+    assert (inside != 255).any()
+    assert len({lay["group"] for lay in ours(s)}) == 2  # a result of its own beside the view's
+
+
+def test_import_and_remove_models(session):
+    imported, removed = step(session, "import"), step(session, "remove")
+    name = Path(imported["started"]).name
+    assert imported["model"] == imported["started"] and name in imported["models"]
+    assert Path(imported["started"]).parent == session["models"]
+    assert removed["started"] is True and name not in removed["models"] and not Path(imported["started"]).exists()
+    assert removed["models"][0].startswith("Default model") and "city.safetensors" in removed["models"]
+
+
 def test_label_layers_are_created_and_editable(session):
     s = step(session, "labels")
     names = [lay["name"] for lay in s["layers"] if lay["group"] == "BuildSeg labels"]
@@ -137,5 +169,6 @@ def test_every_action_is_in_the_processing_history(session):
     for alg in ("buildseg:extractbuildings", "buildseg:trainmodel", "buildseg:exportheatmap"):
         entries = [h for h in history if alg in h]
         assert entries and all(h.startswith("processing.run(") and "sample.tif" in h for h in entries), alg
-    assert sum("buildseg:extractbuildings" in h for h in history) == 3
+    assert sum("buildseg:extractbuildings" in h for h in history) == 4  # view, again, cancelled, AOI
+    assert any("buildseg:extractbuildings" in h and "aoi.geojson" in h for h in history)
     assert any("buildseg:createlabels" in h and "labels.gpkg" in h for h in history)

@@ -176,27 +176,61 @@ class BuildSegPanel(QgsDockWidget):
         self.raster_combo.setObjectName("buildseg_panel_raster")
         self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         lay.addWidget(self.raster_combo)
-        lay.addWidget(_button("Extract buildings in view", "buildseg_panel_run", self.run_on_view))
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Area of interest"))
+        self.aoi_combo = QgsMapLayerComboBox()
+        self.aoi_combo.setObjectName("buildseg_panel_aoi")
+        self.aoi_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.aoi_combo.setAllowEmptyLayer(True)
+        self.aoi_combo.setLayer(None)
+        self.aoi_combo.setToolTip("Empty: the map view. A polygon layer: its features, clipped.")
+        row.addWidget(self.aoi_combo, 1)
+        lay.addLayout(row)
+        row = QHBoxLayout()
+        row.addWidget(_button("Extract buildings in view", "buildseg_panel_run", self.run_on_view))
+        row.addWidget(_button("Draw a rectangle…", "buildseg_panel_draw", self.draw_rectangle))
+        lay.addLayout(row)
         return box
 
     def view_extent(self) -> str:
         """The map view's extent as a Processing extent string (with its CRS)."""
         canvas = self.iface.mapCanvas()
-        e, crs = canvas.extent(), canvas.mapSettings().destinationCrs().authid()
-        return f"{e.xMinimum()},{e.xMaximum()},{e.yMinimum()},{e.yMaximum()} [{crs}]"
+        return _extent_string(canvas.extent(), canvas.mapSettings().destinationCrs())
+
+    def draw_rectangle(self) -> None:
+        """A map tool to drag a rectangle on the map; extraction runs over it when released."""
+        from qgis.gui import QgsMapToolExtent
+
+        canvas = self.iface.mapCanvas()
+        self._tool = QgsMapToolExtent(canvas)
+        previous = canvas.mapTool()
+
+        def drawn(rect):
+            canvas.setMapTool(previous) if previous is not None else canvas.unsetMapTool(self._tool)
+            if not rect.isEmpty():
+                self.run_on_view(_extent_string(rect, canvas.mapSettings().destinationCrs()))
+
+        self._tool.extentChanged.connect(drawn)
+        canvas.setMapTool(self._tool)
+        self.say("Drag a rectangle on the map: buildings are extracted inside it.")
 
     def run_on_view(self, extent: str = None) -> bool:
-        layer = self.raster_combo.currentLayer()
+        """Extract buildings over `extent` (default: the area of interest layer's extent, else the map view)."""
+        layer, aoi = self.raster_combo.currentLayer(), self.aoi_combo.currentLayer()
         if layer is None:
             self.say("Add or choose a raster layer first.")
             return False
+        if extent is None and aoi is not None:
+            extent = _extent_string(aoi.extent(), aoi.crs())
         extent = extent or self.view_extent()
-        key = (layer.id(), extent)
+        key = (layer.id(), extent, aoi.id() if aoi is not None else "")
         folder = self._run_folder("extract")
         params = {"INPUT": _layer_value(layer), "MODEL": self.model(), "EXTENT": extent,
                   "OUTPUT_MASK": _loaded(os.path.join(folder, "mask.tif")),
                   "OUTPUT_PROBABILITY": _loaded(os.path.join(folder, "probability.tif")),
                   "OUTPUT_POLYGONS": _loaded(os.path.join(folder, "buildings.gpkg"))}
+        if aoi is not None:
+            params["AOI"] = _layer_value(aoi)
 
         def done(ok, results):
             if ok:
@@ -415,9 +449,15 @@ class BuildSegPanel(QgsDockWidget):
 
 
 def _layer_value(layer) -> str:
-    """A layer as a Processing parameter value that replays: its file when it has one, else its id."""
+    """A layer as a Processing parameter value that replays: its file (with its layer name) when it has one,
+    else its id."""
     source = layer.source()
-    return source if os.path.exists(source) else layer.id()
+    return source if os.path.exists(source.split("|")[0]) else layer.id()
+
+
+def _extent_string(rect, crs) -> str:
+    """A rectangle as a Processing extent value, with its CRS."""
+    return f"{rect.xMinimum()},{rect.xMaximum()},{rect.yMinimum()},{rect.yMaximum()} [{crs.authid()}]"
 
 
 def _loaded(path: str):

@@ -187,6 +187,10 @@ def panel_step(step):
         iface.mapCanvas().refresh()
         panel().raster_combo.setLayer(layer)
         rec["started"] = layer.isValid()
+    elif action == "set_aoi":  # a polygon file as the area of interest, or none
+        layer = iface.addVectorLayer(args[0], "aoi", "ogr") if args else None
+        panel().aoi_combo.setLayer(layer)
+        rec["started"] = layer is None or layer.isValid()
     elif action == "choose_model":
         panel().model_combo.setCurrentIndex(args[0])
         rec["started"] = True
