@@ -43,13 +43,15 @@ def stale_labels(shapes, probability: str, threshold: float = 0.2, min_pixels: i
             if count[i] >= min_pixels and mean[i] < threshold]
 
 
-def estimate_labelled_area(shapes, probability: str, cell_px: int = 128, covered: float = 0.5,
+def estimate_labelled_area(shapes, probability: str, cell_px: int = 128, covered: float = 0.1,
                            empty: float = 0.02) -> list:
     """Where the labels look complete, as GeoJSON polygons in the raster's CRS (for labels without a labelled
     area). A cell of `cell_px` counts when its labels cover at least `covered` of the pixels the model sees as
     buildings there, or when the model sees almost no building in it (`empty` of its pixels) and it touches
     such a covered cell (its background is safe to learn). Elsewhere, an unlabelled building is more likely a
-    gap in the labels than ground."""
+    gap in the labels than ground. The bar is low on purpose: with incomplete labels, what the model sees and
+    the labels miss is ignored anyway, so the area only has to leave out the parts nobody mapped, and a high
+    bar would also drop the cells where the model errs most."""
     import rasterio
     from rasterio.features import rasterize
     from rasterio.features import shapes as trace

@@ -94,7 +94,7 @@ class TrainModel(BuildSegAlgorithm):
         "over the raster first: unlabelled pixels it sees as buildings are ignored, not taught as background; "
         "label polygons over what it sees as bare ground (mean probability below 0.2: demolished, misplaced) are "
         "left out of training and written to <b>stale labels</b> for review; and without a labelled area one is "
-        "estimated (cells of 128 px where the labels cover at least 30% of what the model sees as buildings, "
+        "estimated (cells of 128 px where the labels cover at least 10% of what the model sees as buildings, "
         "and the building-free cells next to them).\n"
         "Label rasters (class ids or colour-coded masks) and folder datasets of tiles: use 'Train building model "
         "from masks'.\n"
@@ -419,10 +419,10 @@ class TrainModel(BuildSegAlgorithm):
             gone = {s.index for s in stale}
             shapes = [(g, IGNORE) if i in gone else (g, v) for i, (g, v) in enumerate(shapes)]
         if area is None:
-            area = self.run_engine(label_review.estimate_labelled_area, shapes, prob, covered=0.3)
+            area = self.run_engine(label_review.estimate_labelled_area, shapes, prob)
             if not area:
                 raise QgsProcessingException(f"{layer.name()}: no part of the raster looks completely labelled "
-                                             "(the labels cover under 30% of what the model sees as buildings "
+                                             "(the labels cover under 10% of what the model sees as buildings "
                                              "everywhere). Draw a labelled area, or untick 'labels are "
                                              "incomplete'.")
             feedback.pushInfo(f"{layer.name()}: labelled area estimated from the labels and the model "

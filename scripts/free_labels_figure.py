@@ -68,7 +68,7 @@ def main():
     stale = label_review.stale_labels(moved, prob)
     gone = {s.index for s in stale}
     kept = [(g, IGNORE if i in gone else v) for i, (g, v) in enumerate(moved)]
-    area = label_review.estimate_labelled_area(kept, prob, covered=0.3)
+    area = label_review.estimate_labelled_area(kept, prob)
     taught = IncompleteLabels(PolygonLabels(kept, area), prob).read(transform, 0, 0, *shape)
 
     model = os.path.join(work, "model.safetensors")

@@ -95,7 +95,7 @@ def test_labelled_area_is_estimated_where_labels_are(tmp_path, place):
     west = [s for s in shapes if np.mean([c[0] for c in s[0]["coordinates"][0]]) < x_mid]
     truth = inside.copy()
     truth[:, mid:] = False
-    est = estimate_labelled_area(west, prob, covered=0.3)
+    est = estimate_labelled_area(west, prob)
     got = rasterize([(g, 1) for g in est], out_shape=shape, transform=transform, fill=0) == 1
     assert (got & truth).sum() >= 0.85 * got.sum()  # the estimate stays in the labelled half
     assert (got & truth).sum() >= 0.6 * truth.sum()  # and covers most of it
