@@ -287,19 +287,32 @@ def _step(run, x, y) -> float:
 
 def train(scenes, out_model: str, params: TrainParams, progress: Progress = None,
           out_report: str = None, out_csv: str = None, resolution: float = None) -> TrainResult:
-    """Train (or fine-tune) a model on `scenes` and write the model file atomically."""
-    import torch
-
-    from . import device as devices
-    from .losses import deep_supervision, make_loss
-
-    progress = progress or Progress()
+    """Train (or fine-tune) a model on `scenes` and write the model file atomically: set-up, model and data,
+    resume or score the start, the epochs (validation, checkpoints, budget, cancel), then the model file and
+    its reports (rank 0 only)."""
     t0 = time.time()
     check_writable(out_model, inputs=[s.raster for s in scenes] + [params.init_model])
     _check_params(params)
+    run = _setup(scenes, params, progress or Progress())
+    _model_and_data(run, scenes, resolution)
+    _resume_or_score_start(run, scenes, out_model)
+    _epochs(run, t0)
+    if run.dist.is_main:
+        _write(run, scenes, out_model, out_report, out_csv, t0)
+    ddp.finish(run.dist)
+    return TrainResult(out_model, len(run.history), run.best["epoch"], run.best["metrics"], run.history,
+                       run.cancelled, time.time() - t0)
+
+
+def _setup(scenes, params, progress) -> SimpleNamespace:
+    """Seed, device (and the process group under torchrun), threads, the rasters opened and checked, the batch
+    size fitted to memory."""
+    import torch
+
+    from . import device as devices
+
     torch.manual_seed(params.seed)
-    dev = devices.resolve(params.device)
-    dist, dev = ddp.setup(dev)
+    dist, dev = ddp.setup(devices.resolve(params.device))
     if not dist.is_main:
         progress = _Quiet(progress)
     if dev.type == "cpu":
@@ -316,16 +329,23 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     for s in scenes:
         s.src.check_bands(bands)
     fits = memory.fit_batch(params.tile_size, params.batch_size, len(bands), 0, progress, dev, kind="training")
-    params = dataclasses.replace(params, batch_size=fits)
-    model, info = _initial_model(params, bands, scenes, resolution, progress)
-    model = model.to(dev)
-    if dev.type == "cuda":
+    return SimpleNamespace(torch=torch, dev=dev, dist=dist, progress=progress, bands=bands,
+                           params=dataclasses.replace(params, batch_size=fits), cancelled=False)
+
+
+def _model_and_data(run, scenes, resolution) -> None:
+    """The starting model on the device, the validation split and windows, the batches, loss and optimizer."""
+    from .losses import deep_supervision, make_loss
+
+    torch, params, progress = run.torch, run.params, run.progress
+    model, info = _initial_model(params, run.bands, scenes, resolution, progress)
+    model = model.to(run.dev)
+    if run.dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     mean = np.asarray(info.mean, np.float32)[:, None, None]
     std = np.asarray(info.std, np.float32)[:, None, None]
     split_scenes(scenes, params.val_fraction, params.tile_size, params.seed)
     vwin = val_windows(scenes, params.tile_size)
-    windows = RandomWindows(scenes, bands, params.tile_size, seed=params.seed)
     progress.info(f"Training on {sum(s.role != 'val' for s in scenes)} raster(s), validating on "
                   f"{len(vwin)} tile(s) of {params.tile_size} px; model: {info.summary()}")
     if not vwin:
@@ -333,98 +353,112 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
                       "validation fraction is 0): the epoch with the lowest training loss is kept, and a "
                       "fine-tune cannot be checked against its start. Give a validation area, or more labels.")
     weights = torch.tensor(params.class_weights, dtype=torch.float32) if params.class_weights else None
-    loss_fn = make_loss(params.loss, weights)
-    opt = _optimizer(torch, model, params)
-    steps = max(1, params.tiles_per_epoch // (params.batch_size * dist.world))
-    history, best, start_epoch, spent = [], {"score": -1.0, "epoch": 0, "metrics": {}}, 0, 0.0
-    fingerprint = run_fingerprint(scenes, params)
-    ckpt = checkpoint_path(out_model)
-    best_state = None
-    if params.resume and os.path.exists(ckpt):
-        start_epoch, history, best, best_state, spent = _load_checkpoint(torch, ckpt, model, opt, params, progress,
-                                                                         fingerprint)
     target = info.class_index("building") if any(c["name"] == "building" for c in info.classes) else None
-    loader = BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed,
-                         (dist.rank, dist.world))
-    run = SimpleNamespace(
-        torch=torch, model=model, net=ddp.wrap(model, dist, dev), opt=opt, loss_fn=loss_fn, loader=loader,
-        scaler=torch.amp.GradScaler("cuda") if dev.type == "cuda" else None, dev=dev, dist=dist, params=params,
-        steps=steps, start_epoch=start_epoch, progress=progress, budget=TimeBudget(params.time_budget, spent),
+    windows = RandomWindows(scenes, run.bands, params.tile_size, seed=params.seed)
+    run.__dict__.update(
+        model=model, info=info, mean=mean, std=std, vwin=vwin, net=ddp.wrap(model, run.dist, run.dev),
+        loss_fn=make_loss(params.loss, weights), opt=_optimizer(torch, model, params),
+        steps=max(1, params.tiles_per_epoch // (params.batch_size * run.dist.world)),
+        loader=BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed,
+                           (run.dist.rank, run.dist.world)),
+        scaler=torch.amp.GradScaler("cuda") if run.dev.type == "cuda" else None, deep_supervision=deep_supervision,
         validate=lambda: _timed_validation(run, lambda: _validate(
-            model, scenes, vwin, bands, mean, std, info, dev, params, progress, target)),
-        deep_supervision=deep_supervision)
-    if params.init_model and vwin and dist.is_main and start_epoch == 0:
-        best, best_state = _starting_score(run)
-    cancelled, epoch = False, start_epoch
+            model, scenes, vwin, run.bands, mean, std, info, run.dev, params, progress, target)))
+
+
+def _resume_or_score_start(run, scenes, out_model) -> None:
+    """Resume from this run's checkpoint when there is one; a fine-tune's start is scored first (the bar every
+    epoch must pass)."""
+    params = run.params
+    run.history, run.best, run.start_epoch, spent, run.best_state = [], {"score": -1.0, "epoch": 0, "metrics": {}}, \
+        0, 0.0, None
+    run.fingerprint, run.ckpt = run_fingerprint(scenes, params), checkpoint_path(out_model)
+    if params.resume and os.path.exists(run.ckpt):
+        run.start_epoch, run.history, run.best, run.best_state, spent = _load_checkpoint(
+            run.torch, run.ckpt, run.model, run.opt, params, run.progress, run.fingerprint)
+    run.budget = TimeBudget(params.time_budget, spent)
+    if params.init_model and run.vwin and run.dist.is_main and run.start_epoch == 0:
+        run.best, run.best_state = _starting_score(run)
+
+
+def _epochs(run, t0) -> None:
+    """Epochs until done, out of time, early-stopped or cancelled (the best so far is kept)."""
+    params, progress, epoch = run.params, run.progress, run.start_epoch
     try:
-        for epoch in range(start_epoch, params.epochs if not run.budget.active else 10**9):
+        for epoch in range(run.start_epoch, params.epochs if not run.budget.active else 10**9):
             losses, out_of_time = _train_epoch(run, epoch)
             if not losses:
                 break
-            row = {"epoch": epoch + 1, "loss": ddp.mean(float(np.mean(losses)), dist), "lr": opt.param_groups[0]["lr"],
-                   "seconds": round(time.time() - t0, 1), "steps": len(losses)}
-            sc, score = run.validate() if vwin and dist.is_main else ({}, -row["loss"])
-            row.update(_score_columns(sc, info))
-            history.append(row)
-            left = f", {run.budget.describe_left()}" if run.budget.active else ""
-            progress.info("Epoch {epoch}/{n}: loss {loss:.4f}".format(
-                n=params.epochs if not run.budget.active else "…", **row) +
-                (f", validation IoU {score:.4f}" if vwin else "") + left)
-            if score > best["score"]:
-                best = {"score": score, "epoch": epoch + 1, "metrics": sc}
-                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            if dist.is_main:
-                _save_checkpoint(torch, ckpt, model, opt, epoch + 1, history, best, best_state, run.budget.spent(),
-                                 fingerprint)
-            ddp.barrier(dist)
-            if ddp.from_main(bool(params.patience and epoch + 1 - best["epoch"] >= params.patience), dist):
+            _end_of_epoch(run, epoch, losses, t0)
+            if ddp.from_main(bool(params.patience and epoch + 1 - run.best["epoch"] >= params.patience), run.dist):
                 progress.info(f"Early stopping: no improvement for {params.patience} epoch(s).")
                 break
             if out_of_time:
                 progress.info(f"Time budget of {params.time_budget:g} min reached after {epoch + 1} epoch(s).")
                 break
     except Cancelled:
-        if best_state is None:
+        if run.best_state is None:
             raise
-        cancelled = True
+        run.cancelled = True
         progress.warn(f"Cancelled during epoch {epoch + 1}: saving the best model so far "
-                      f"(epoch {best['epoch']}); run again with resume to continue.")
+                      f"(epoch {run.best['epoch']}); run again with resume to continue.")
     finally:
-        loader.close()
-    if params.init_model and best["epoch"] == 0 and best_state is not None:
+        run.loader.close()
+    if params.init_model and run.best["epoch"] == 0 and run.best_state is not None:
         progress.warn(f"Fine-tuning did not beat the starting model on the validation tiles (IoU "
-                      f"{best['score']:.4f}): the starting model's weights are kept.")
-    if not dist.is_main:  # rank 0 writes the model and the reports
-        ddp.finish(dist)
-        return TrainResult(out_model, len(history), best["epoch"], best["metrics"], history, cancelled,
-                           time.time() - t0)
-    if best_state is not None:
-        model.load_state_dict(best_state)
+                      f"{run.best['score']:.4f}): the starting model's weights are kept.")
+
+
+def _end_of_epoch(run, epoch, losses, t0) -> None:
+    """Validate, log, keep the best weights, write the checkpoint."""
+    row = {"epoch": epoch + 1, "loss": ddp.mean(float(np.mean(losses)), run.dist),
+           "lr": run.opt.param_groups[0]["lr"], "seconds": round(time.time() - t0, 1), "steps": len(losses)}
+    sc, score = run.validate() if run.vwin and run.dist.is_main else ({}, -row["loss"])
+    row.update(_score_columns(sc, run.info))
+    run.history.append(row)
+    left = f", {run.budget.describe_left()}" if run.budget.active else ""
+    run.progress.info("Epoch {epoch}/{n}: loss {loss:.4f}".format(
+        n=run.params.epochs if not run.budget.active else "…", **row) +
+        (f", validation IoU {score:.4f}" if run.vwin else "") + left)
+    if score > run.best["score"]:
+        run.best = {"score": score, "epoch": epoch + 1, "metrics": sc}
+        run.best_state = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+    if run.dist.is_main:
+        _save_checkpoint(run.torch, run.ckpt, run.model, run.opt, epoch + 1, run.history, run.best, run.best_state,
+                         run.budget.spent(), run.fingerprint)
+    ddp.barrier(run.dist)
+
+
+def _write(run, scenes, out_model, out_report, out_csv, t0) -> None:
+    """The best weights into the model file (self-described: how, on what, how well), its STAC item, the CSV
+    and HTML reports; the checkpoint goes unless the run was cancelled."""
+    params, info, model = run.params, run.info, run.model
+    if run.best_state is not None:
+        model.load_state_dict(run.best_state)
     info.training = {
-        **info.training, "architecture": params.architecture, "epochs_run": len(history), "best_epoch": best["epoch"],
-        "tiles_per_epoch": params.tiles_per_epoch, "batch_size": params.batch_size, "lr": params.lr,
-        "loss": params.loss, "optimizer": params.optimizer, "schedule": params.schedule,
-        "augment": params.augment, "seed": params.seed, "rasters": [os.path.basename(s.raster) for s in scenes],
-        "seconds": round(time.time() - t0, 1), "device": str(dev), "fine_tuned_from":
-            os.path.basename(params.init_model) if params.init_model else None,
+        **info.training, "architecture": params.architecture, "epochs_run": len(run.history),
+        "best_epoch": run.best["epoch"], "tiles_per_epoch": params.tiles_per_epoch,
+        "batch_size": params.batch_size, "lr": params.lr, "loss": params.loss, "optimizer": params.optimizer,
+        "schedule": params.schedule, "augment": params.augment, "seed": params.seed,
+        "rasters": [os.path.basename(s.raster) for s in scenes], "seconds": round(time.time() - t0, 1),
+        "device": str(run.dev),
+        "fine_tuned_from": os.path.basename(params.init_model) if params.init_model else None,
         "params": {k: v for k, v in asdict(params).items() if k not in ("classes",)},
         "time_budget_min": params.time_budget, "training_seconds": round(run.budget.spent(), 1),
-        "steps": int(sum(h.get("steps", 0) for h in history)), "fit_check": params.fit_check,
+        "steps": int(sum(h.get("steps", 0) for h in run.history)), "fit_check": params.fit_check,
     }
-    info.metrics = {"validation": best["metrics"], "validation_score": best["score"]}
+    info.metrics = {"validation": run.best["metrics"], "validation_score": run.best["score"]}
     modelfile.save(out_model, model, info)
     stac.write_item(out_model, info, model)
     if out_csv:
-        write_csv(out_csv, history)
+        write_csv(out_csv, run.history)
     if out_report:
         from .report import training_report
 
-        training_report(out_report, history, info, scenes, vwin, model.cpu().eval(), bands, mean, std)
-    if not cancelled and os.path.exists(ckpt):
-        os.remove(ckpt)
-    ddp.finish(dist)
-    return TrainResult(out_model, len(history), best["epoch"], best["metrics"], history, cancelled,
-                       time.time() - t0)
+        training_report(out_report, run.history, info, scenes, run.vwin, model.cpu().eval(), run.bands, run.mean,
+                        run.std)
+    if not run.cancelled and os.path.exists(run.ckpt):
+        os.remove(run.ckpt)
 
 
 class _Quiet(Progress):
