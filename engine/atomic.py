@@ -152,8 +152,12 @@ def free_bytes(folder: str) -> int:
 
 
 def disk_full_error(path: str) -> DiskFull:
+    """The error for a full disk while writing `path` (a staged temporary name is shown as its output's)."""
+    import re
+
     folder = os.path.dirname(os.path.abspath(path))
-    return DiskFull(f"The disk is full (no space left in {folder}) while writing {os.path.basename(path)}: "
+    name = re.sub(r"\.part-\d+-[0-9a-f]+", "", os.path.basename(path))
+    return DiskFull(f"The disk is full (no space left in {folder}) while writing {name}: "
                     "nothing was written. Free some space or choose another folder, and run again.")
 
 

@@ -116,14 +116,8 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
     params = params or ExtractParams()
     progress = progress or Progress()
     t0 = time.time()
-    if not (out_mask or out_probability or out_polygons):
-        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
-    if params.tta not in TTA_MODES:
-        raise BuildSegError(f"Unknown test-time augmentation '{params.tta}': use {', '.join(TTA_MODES)}.")
+    _check_request(raster, model_path, (out_mask, out_probability, out_polygons), params)
     info = modelfile.read_info(model_path)
-    for out in (out_mask, out_probability, out_polygons):
-        if out:
-            check_writable(out, inputs=[src_path(raster), model_path])
     with open_source(raster) as src:
         bands = validate_bands(info, src, params.bands)
         _check_output_space(src, out_mask, out_probability, params.probability_uint8)
@@ -158,32 +152,53 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             mask_path, prob_path, poly_path = stack.enter_context(atomic_paths(out_mask, out_probability,
                                                                                out_polygons))
             grid = resample.model_grid(src, info, progress)
+            prov = provenance(model_path, src, result.fit)
+            run = (bands, info, predictor, params, tile, batch)
             if grid is None:  # polygons are traced from the rows as they are finished
-                _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result,
-                                progress, poly_path, provenance(model_path, src, result.fit))
+                _sliding_window(src, *run, mask_path, prob_path, result, progress, poly_path, prov)
             else:
-                if out_polygons:  # polygons need a mask and a probability raster, kept in `work` if not asked for
-                    mask_path = mask_path or os.path.join(work, "mask.tif")
-                    prob_path = prob_path or os.path.join(work, "probability.tif")
-                run = progress.sub(0, 85 if out_polygons else 100)
-                with RasterSource(resample.warped_input(src, grid, os.path.join(work, "input.vrt"))) as warped:
-                    m = os.path.join(work, "mask_model_grid.tif") if mask_path else None
-                    p = os.path.join(work, "prob_model_grid.tif") if prob_path else None
-                    _sliding_window(warped, bands, info, predictor, params, tile, batch, m, p, result,
-                                    run.sub(0, 90))
-                resample.back_to_input_grid(src, m, mask_path, p, prob_path, params.probability_uint8)
-                if out_polygons:
-                    from .vectorize import polygonize
-
-                    stats = polygonize(mask_path, prob_path, poly_path, info, params, progress.sub(85, 100),
-                                       provenance=provenance(model_path, src, result.fit))
-                    result.buildings, result.building_area_m2 = stats
-            tag_rasters((mask_path, prob_path), provenance(model_path, src, result.fit))
+                mask_path, prob_path = _via_model_grid(src, grid, run, (mask_path, prob_path, poly_path), result,
+                                                       progress, work, prov)
+            tag_rasters((mask_path, prob_path), prov)
     result.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
                                         ("polygons", out_polygons)) if v}
     result.seconds = time.time() - t0
     progress.set_progress(100)
     return result
+
+
+def _check_request(raster, model_path, outputs, params) -> None:
+    """Refusals before any work: nothing asked for, an unknown augmentation, an output that cannot be written
+    (or would overwrite an input)."""
+    if not any(outputs):
+        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
+    if params.tta not in TTA_MODES:
+        raise BuildSegError(f"Unknown test-time augmentation '{params.tta}': use {', '.join(TTA_MODES)}.")
+    for out in outputs:
+        if out:
+            check_writable(out, inputs=[src_path(raster), model_path])
+
+
+def _via_model_grid(src, grid, run, paths, result, progress, work, prov):
+    """The model run on a warped view of `src` at the model's resolution, its outputs warped back onto the input's
+    grid, polygons traced from them. Returns the (mask, probability) paths written (in `work` when only polygons
+    were asked for)."""
+    mask_path, prob_path, poly_path = paths
+    if poly_path:  # polygons need a mask and a probability raster, kept in `work` if not asked for
+        mask_path = mask_path or os.path.join(work, "mask.tif")
+        prob_path = prob_path or os.path.join(work, "probability.tif")
+    with RasterSource(resample.warped_input(src, grid, os.path.join(work, "input.vrt"))) as warped:
+        m = os.path.join(work, "mask_model_grid.tif") if mask_path else None
+        p = os.path.join(work, "prob_model_grid.tif") if prob_path else None
+        _sliding_window(warped, *run, m, p, result, progress.sub(0, 85 if poly_path else 100).sub(0, 90))
+    params = run[3]
+    resample.back_to_input_grid(src, m, mask_path, p, prob_path, params.probability_uint8)
+    if poly_path:
+        from .vectorize import polygonize
+
+        result.buildings, result.building_area_m2 = polygonize(mask_path, prob_path, poly_path, run[1], params,
+                                                               progress.sub(85, 100), provenance=prov)
+    return mask_path, prob_path
 
 
 def _check_output_space(src, out_mask, out_probability, probability_uint8: bool) -> None:
@@ -266,6 +281,10 @@ def tag_rasters(paths, provenance: dict) -> None:
             continue
         ds = gdal.Open(path, gdal.GA_Update)
         if ds is None:
+            from .atomic import LOW_SPACE, disk_full_error, free_bytes
+
+            if free_bytes(os.path.dirname(os.path.abspath(path))) < LOW_SPACE:  # the raster was cut short
+                raise disk_full_error(path)
             raise BuildSegError(f"Cannot reopen {path} to record its provenance: " + gdal.GetLastErrorMsg())
         for k, v in provenance.items():
             if v is not None:
