@@ -14,7 +14,7 @@ from qgis.core import (
 from ..engine.heatmap import MODES
 from . import layers
 from .base import BuildSegAlgorithm, FeedbackProgress
-from .styling import StyleLayer
+from .styling import RunGroup, StyleLayer
 
 NAMES = {"probability": "Building probability", "gradcam": "Grad-CAM", "gradcam++": "Grad-CAM++",
          "entropy": "Uncertainty (entropy)", "tta-variance": "Uncertainty (TTA variance)",
@@ -105,7 +105,7 @@ class ExportHeatmap(BuildSegAlgorithm):
             feedback.pushWarning(fetcher.summary())
         feedback.pushInfo(f"{NAMES[mode]}: values {stats['min']:.4g} .. {stats['max']:.4g}")
         if mode != "features":
-            StyleLayer.attach(context, out, "probability.qml", NAMES[mode])
+            StyleLayer.attach(context, out, "probability.qml", NAMES[mode], RunGroup(layer.name()))
         result = {self.OUTPUT: out}
         if quicklook:
             result[self.OUTPUT_QUICKLOOK] = quicklook

@@ -161,7 +161,7 @@ def test_where_to_label_next(session):
     assert s["run_ok"] and len(s["hardest"]) >= 3, s["status"]
     values = [float(t.split()[-1]) for t in s["hardest"]]
     assert values == sorted(values, reverse=True) and 0 <= values[-1] <= values[0] <= 1
-    assert any(lay["name"].startswith("Uncertainty") for lay in s["layers"])
+    assert any(lay["name"].startswith("Uncertainty") and lay["group"].startswith("BuildSeg:") for lay in s["layers"])
 
 
 def test_every_action_is_in_the_processing_history(session):
