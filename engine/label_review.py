@@ -46,18 +46,19 @@ def stale_labels(shapes, probability: str, threshold: float = 0.2, min_pixels: i
 def estimate_labelled_area(shapes, probability: str, cell_px: int = 128, covered: float = 0.1,
                            empty: float = 0.02) -> list:
     """Where the labels look complete, as GeoJSON polygons in the raster's CRS (for labels without a labelled
-    area). A cell of `cell_px` counts when its labels cover at least `covered` of the pixels the model sees as
-    buildings there, or when the model sees almost no building in it (`empty` of its pixels) and it touches
-    such a covered cell (its background is safe to learn). Elsewhere, an unlabelled building is more likely a
-    gap in the labels than ground. The bar is low on purpose: with incomplete labels, what the model sees and
-    the labels miss is ignored anyway, so the area only has to leave out the parts nobody mapped, and a high
-    bar would also drop the cells where the model errs most."""
+    area; shapes valued IGNORE, such as stale outlines, do not count). A cell of `cell_px` counts when its labels
+    cover at least `covered` of the pixels the model sees as buildings there, or when the model sees almost no
+    building in it (`empty` of its pixels) and it touches such a covered cell (its background is safe to learn).
+    Elsewhere, an unlabelled building is more likely a gap in the labels than ground. The bar is low on
+    purpose: with incomplete labels, what the model sees and the labels miss is ignored anyway, so the area only
+    has to leave out the parts nobody mapped, and a high bar would also drop the cells where the model errs
+    most."""
     import rasterio
     from rasterio.features import rasterize
     from rasterio.features import shapes as trace
     from rasterio.transform import Affine
 
-    from .labels import window_transform
+    from .labels import IGNORE, window_transform
 
     with rasterio.open(probability) as ds:
         rows, cols = -(-ds.height // cell_px), -(-ds.width // cell_px)
@@ -65,7 +66,7 @@ def estimate_labelled_area(shapes, probability: str, cell_px: int = 128, covered
         step = cell_px * max(1, STRIP // cell_px)
         for row in range(0, ds.height, step):
             h = min(step, ds.height - row)
-            lab = rasterize([(g, 1) for g, v in shapes if v != 0], out_shape=(h, ds.width),
+            lab = rasterize([(g, 1) for g, v in shapes if v not in (0, IGNORE)], out_shape=(h, ds.width),
                             transform=window_transform(ds.transform, row, 0), fill=0, dtype="uint8") > 0 \
                 if shapes else np.zeros((h, ds.width), bool)
             p = ds.read(1, window=((row, row + h), (0, ds.width)))
