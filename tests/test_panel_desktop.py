@@ -51,7 +51,7 @@ def session(tmp_path_factory):
         {"id": "import", "panel": "import_model", "args": [DEFAULT_MODEL]},
         {"id": "remove", "panel": "remove_model", "args": [False]},
         {"id": "model_again", "panel": "choose_model", "args": [1]},
-        {"id": "labels", "panel": "create_labels", "args": [str(project / "labels.gpkg")]},
+        {"id": "labels", "panel": "create_labels"},  # one click: labels.gpkg beside the project
         {"id": "to_labels", "panel": "to_labels"},
         {"id": "draw", "panel": "draw", "args": ["buildings", _wkts(SAMPLE_LABELS)[:12]]},
         {"id": "draw_area", "panel": "draw", "args": ["labelled_area", [area]]},

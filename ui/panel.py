@@ -263,20 +263,16 @@ class BuildSegPanel(QgsDockWidget):
     def _label_box(self):
         box = QGroupBox("Label")
         lay = QVBoxLayout(box)
-        lay.addWidget(_button("Create label layers…", "buildseg_panel_labels", self.create_labels))
+        lay.addWidget(_button("Create label layers", "buildseg_panel_labels", self.create_labels))
         lay.addWidget(_button("Extracted buildings → labels", "buildseg_panel_to_labels", self.to_labels))
         return box
 
     def create_labels(self, path: str = None) -> bool:
-        """Run 'Create label layers' for the chosen raster's CRS; its layers join the project and digitizing
-        starts."""
+        """Run 'Create label layers' for the chosen raster's CRS, into `path` (default: a new labels.gpkg beside
+        the project, or in ~/buildseg); its layers join the project and digitizing starts."""
         layer = self.raster_combo.currentLayer()
-        if path is None:
-            home = QgsProject.instance().homePath() or os.path.expanduser("~")
-            path, _ = QFileDialog.getSaveFileName(self, "New label layers", os.path.join(home, "labels.gpkg"),
-                                                  "GeoPackage (*.gpkg)")
-            if not path:
-                return False
+        path = path or _new_file(QgsProject.instance().homePath() or os.path.join(os.path.expanduser("~"),
+                                                                                   "buildseg"), "labels", ".gpkg")
         crs = layer.crs() if layer is not None else self.iface.mapCanvas().mapSettings().destinationCrs()
         params = {"CRS": crs.authid() or crs.toWkt(), "OUTPUT": path}
         return self._start("buildseg:createlabels", params, lambda ok, results: ok and self._add_labels(path))
@@ -453,6 +449,16 @@ def _layer_value(layer) -> str:
     else its id."""
     source = layer.source()
     return source if os.path.exists(source.split("|")[0]) else layer.id()
+
+
+def _new_file(folder: str, stem: str, ext: str) -> str:
+    """`folder/stem.ext`, or `stem-2.ext`, `stem-3.ext`… when taken (labels are never overwritten)."""
+    os.makedirs(folder, exist_ok=True)
+    path, n = os.path.join(folder, stem + ext), 1
+    while os.path.exists(path):
+        n += 1
+        path = os.path.join(folder, f"{stem}-{n}{ext}")
+    return path
 
 
 def _extent_string(rect, crs) -> str:
