@@ -110,7 +110,7 @@ class PseudoMasks(BuildSegAlgorithm):
             cam_threshold=self.parameterAsDouble(parameters, self.CAM_THRESHOLD, context),
             fg_confidence=self.parameterAsDouble(parameters, self.FG_THRESHOLD, context),
             bg_confidence=self.parameterAsDouble(parameters, self.BG_THRESHOLD, context),
-            device=self.device_choice(parameters, context))
+            device=self.device_choice(parameters, context), threads=self.threads())
         out = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         cam = self.parameterAsOutputLayer(parameters, self.OUTPUT_CAM, context) \
             if parameters.get(self.OUTPUT_CAM) else None

@@ -32,6 +32,7 @@ class PseudoParams:
     bg_confidence: float = 0.3  # below: background; between: ignore
     max_irn_tiles: int = 200
     device: str = "auto"
+    threads: int = 0  # CPU threads; 0: BUILDSEG_THREADS, else every core this process may use
 
 
 def generate(raster: str, labels: WeakLabels, out_mask: str, out_cam: str = None, params: PseudoParams = None,
@@ -48,7 +49,9 @@ def generate(raster: str, labels: WeakLabels, out_mask: str, out_cam: str = None
     for out in (o for o in (out_mask, out_cam, out_report) if o):
         check_writable(out, inputs=[raster])
     dev = devices.resolve(params.device)
-    progress.info(f"Device: {devices.describe(dev)}")
+    if dev.type == "cpu":
+        torch.set_num_threads(devices.cpu_threads(params.threads))
+    progress.info(f"Device: {devices.describe(dev, params.threads)}")
     tile = params.cam.tile_size
     with RasterSource(raster) as src:
         bands = list(range(1, src.count + 1))
