@@ -49,6 +49,14 @@ def cpu_threads(requested: int = 0) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def set_torch_threads(device, threads: int = 0) -> None:
+    """On CPU, size torch's (process-wide) thread pool as cpu_threads(threads); nothing on CUDA."""
+    if device.type == "cpu":
+        import torch
+
+        torch.set_num_threads(cpu_threads(threads))
+
+
 def describe(device, threads: int = 0) -> str:
     """One line: GPU name and memory, or CPU threads (`threads` as for cpu_threads)."""
     import torch

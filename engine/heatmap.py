@@ -131,8 +131,7 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
     info = modelfile.read_info(model_path)
     target = info.class_index(params.target_class)
     dev = devices.resolve(params.device)
-    if dev.type == "cpu":
-        torch.set_num_threads(devices.cpu_threads(params.threads))
+    devices.set_torch_threads(dev, params.threads)
     progress.info(f"Device: {devices.describe(dev, params.threads)}")
     model, _ = modelfile.load(model_path, dev)
     hook = None

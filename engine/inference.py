@@ -184,6 +184,7 @@ def _via_model_grid(src, grid, run, paths, result, progress, work, prov):
     grid, polygons traced from them. Returns the (mask, probability) paths written (in `work` when only polygons
     were asked for)."""
     mask_path, prob_path, poly_path = paths
+    _, info, _, params, _, _ = run
     if poly_path:  # polygons need a mask and a probability raster, kept in `work` if not asked for
         mask_path = mask_path or os.path.join(work, "mask.tif")
         prob_path = prob_path or os.path.join(work, "probability.tif")
@@ -191,12 +192,11 @@ def _via_model_grid(src, grid, run, paths, result, progress, work, prov):
         m = os.path.join(work, "mask_model_grid.tif") if mask_path else None
         p = os.path.join(work, "prob_model_grid.tif") if prob_path else None
         _sliding_window(warped, *run, m, p, result, progress.sub(0, 85 if poly_path else 100).sub(0, 90))
-    params = run[3]
     resample.back_to_input_grid(src, m, mask_path, p, prob_path, params.probability_uint8)
     if poly_path:
         from .vectorize import polygonize
 
-        result.buildings, result.building_area_m2 = polygonize(mask_path, prob_path, poly_path, run[1], params,
+        result.buildings, result.building_area_m2 = polygonize(mask_path, prob_path, poly_path, info, params,
                                                                progress.sub(85, 100), provenance=prov)
     return mask_path, prob_path
 

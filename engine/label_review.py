@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 STRIP = 1024  # rows read at a time
+STALE_BELOW = 0.2  # mean building probability under which an outline counts as stale
+LABELLED_COVER = 0.1  # share of the model's buildings a cell's labels must cover to count as labelled
 
 
 @dataclass
@@ -19,7 +21,7 @@ class Stale:
     pixels: int
 
 
-def stale_labels(shapes, probability: str, threshold: float = 0.2, min_pixels: int = 4) -> list:
+def stale_labels(shapes, probability: str, threshold: float = STALE_BELOW, min_pixels: int = 4) -> list:
     """Label polygons whose pixels the model sees as ground: mean building probability below `threshold`
     (nodata pixels do not count). `shapes` are (GeoJSON, value) in the raster's CRS."""
     import rasterio
@@ -43,7 +45,7 @@ def stale_labels(shapes, probability: str, threshold: float = 0.2, min_pixels: i
             if count[i] >= min_pixels and mean[i] < threshold]
 
 
-def estimate_labelled_area(shapes, probability: str, cell_px: int = 128, covered: float = 0.1,
+def estimate_labelled_area(shapes, probability: str, cell_px: int = 128, covered: float = LABELLED_COVER,
                            empty: float = 0.02) -> list:
     """Where the labels look complete, as GeoJSON polygons in the raster's CRS (for labels without a labelled
     area; shapes valued IGNORE, such as stale outlines, do not count). A cell of `cell_px` counts when its labels

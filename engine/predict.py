@@ -10,7 +10,7 @@ import threading
 
 import numpy as np
 
-from .device import cpu_threads
+from .device import cpu_threads, set_torch_threads
 from .errors import BuildSegError
 
 BACKENDS = ["auto", "onnxruntime", "torch", "onnxruntime-int8"]
@@ -147,8 +147,7 @@ class TorchPredictor:
         self.net = _Softmax.wrap(model).to(device)
         if device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
-        else:
-            torch.set_num_threads(cpu_threads(threads))
+        set_torch_threads(device, threads)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         torch = self.torch

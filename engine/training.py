@@ -315,8 +315,7 @@ def _setup(scenes, params, progress) -> SimpleNamespace:
     dist, dev = ddp.setup(devices.resolve(params.device))
     if not dist.is_main:
         progress = _Quiet(progress)
-    if dev.type == "cpu":
-        torch.set_num_threads(devices.cpu_threads(params.threads))
+    devices.set_torch_threads(dev, params.threads)
     progress.info(f"Device: {devices.describe(dev, params.threads)}")
     for s in scenes:
         s.open()

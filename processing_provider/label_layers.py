@@ -6,6 +6,7 @@ import os
 
 from qgis.core import (
     QgsCoordinateTransform,
+    QgsDefaultValue,
     QgsFeature,
     QgsField,
     QgsFields,
@@ -55,15 +56,9 @@ def open_label_layers(path: str) -> dict:
             raise OSError(f"{path} has no readable layer '{name}': is it a BuildSeg label package?")
         _style(layer, name)
         if name != "labelled_area":
-            layer.setDefaultValueDefinition(layer.fields().indexOf("class"), _default("'building'"))
+            layer.setDefaultValueDefinition(layer.fields().indexOf("class"), QgsDefaultValue("'building'"))
         out[name] = layer
     return out
-
-
-def _default(expression: str):
-    from qgis.core import QgsDefaultValue
-
-    return QgsDefaultValue(expression)
 
 
 def _style(layer, name: str) -> None:
@@ -78,20 +73,14 @@ def _style(layer, name: str) -> None:
     layer.setRenderer(QgsSingleSymbolRenderer(symbol))
 
 
-def extraction_to_labels(polygons: QgsVectorLayer, buildings: QgsVectorLayer, extent=None) -> int:
-    """Copy extracted building polygons (those touching `extent`, in the polygons' CRS, when given) into the
-    labels layer's edit buffer: the user accepts them by saving, corrects or deletes them first. Returns the
-    number copied."""
-    from qgis.core import QgsFeatureRequest
-
+def extraction_to_labels(polygons: QgsVectorLayer, buildings: QgsVectorLayer) -> int:
+    """Copy extracted building polygons into the labels layer's edit buffer: the user accepts them by saving,
+    corrects or deletes them first. Returns the number copied."""
     if not buildings.isEditable() and not buildings.startEditing():
         raise OSError(f"The layer {buildings.name()} cannot be edited.")
     tr = QgsCoordinateTransform(polygons.crs(), buildings.crs(), QgsProject.instance())
-    request = QgsFeatureRequest()
-    if extent is not None:
-        request.setFilterRect(extent)
     added = []
-    for feat in polygons.getFeatures(request):
+    for feat in polygons.getFeatures():
         geom = feat.geometry()
         if geom.isEmpty():
             continue

@@ -73,15 +73,18 @@ def model_folder() -> str:
     return folder or os.path.join(os.path.expanduser("~"), ".local", "share", "buildseg", "models")
 
 
-def new_model_path(stem: str) -> str:
+def new_model_path(stem: str, ext: str = ".safetensors") -> str:
     """A file name in the model folder that no model has yet: `<stem>.safetensors`, `<stem>-2.safetensors`…"""
     import re
 
-    folder = model_folder()
+    return new_file_path(model_folder(), re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "model", ext)
+
+
+def new_file_path(folder: str, stem: str, ext: str) -> str:
+    """`folder/<stem><ext>`, or `<stem>-2<ext>`, `<stem>-3<ext>`… when taken (the folder is made)."""
     os.makedirs(folder, exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-") or "model"
-    path, n = os.path.join(folder, f"{stem}.safetensors"), 1
+    path, n = os.path.join(folder, stem + ext), 1
     while os.path.exists(path):
         n += 1
-        path = os.path.join(folder, f"{stem}-{n}.safetensors")
+        path = os.path.join(folder, f"{stem}-{n}{ext}")
     return path

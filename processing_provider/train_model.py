@@ -21,6 +21,7 @@ from qgis.core import (
 )
 
 from ..engine.atomic import work_dir
+from ..engine.label_review import LABELLED_COVER, STALE_BELOW
 from ..engine.options import LOSSES as LOSS_OPTIONS  # one source of truth: the engine's lists
 from ..engine.options import OPTIMIZERS as OPTIMIZER_OPTIONS
 from ..engine.options import SCHEDULES as SCHEDULE_OPTIONS
@@ -92,9 +93,10 @@ class TrainModel(BuildSegAlgorithm):
         "Free footprints (OpenStreetMap, cadastres; advanced): the labels' shift against the imagery is "
         "estimated and corrected when clear (or give a known offset). <b>Labels are incomplete</b> runs the model "
         "over the raster first: unlabelled pixels it sees as buildings are ignored, not taught as background; "
-        "label polygons over what it sees as bare ground (mean probability below 0.2: demolished, misplaced) are "
-        "left out of training and written to <b>stale labels</b> for review; and without a labelled area one is "
-        "estimated (cells of 128 px where the labels cover at least 10% of what the model sees as buildings, "
+        f"label polygons over what it sees as bare ground (mean probability below {STALE_BELOW:g}: demolished, "
+        "misplaced) are left out of training and written to <b>stale labels</b> for review; and without a labelled "
+        f"area one is estimated (cells of 128 px where the labels cover at least {LABELLED_COVER:.0%} of what the "
+        "model sees as buildings, "
         "and the building-free cells next to them).\n"
         "Label rasters (class ids or colour-coded masks) and folder datasets of tiles: use 'Train building model "
         "from masks'.\n"
@@ -410,10 +412,11 @@ class TrainModel(BuildSegAlgorithm):
 
         stale = self.run_engine(label_review.stale_labels, shapes, prob)
         if stale:
+            review = "review them in the stale labels layer" if stale_sink else \
+                "choose a stale labels output to review them"
             feedback.pushWarning(f"{layer.name()}: {len(stale)} of {len(shapes)} label polygon(s) lie where the "
-                                 "model sees bare ground (mean building probability below 0.2): left out of "
-                                 "training" + ("; review them in the stale labels layer." if stale_sink else
-                                               "; choose a stale labels output to review them."))
+                                 "model sees bare ground (mean building probability below "
+                                 f"{label_review.STALE_BELOW:g}): left out of training; {review}.")
             if stale_sink:
                 stale_sink.add(layer, shapes, stale)
             gone = {s.index for s in stale}
@@ -422,9 +425,9 @@ class TrainModel(BuildSegAlgorithm):
             area = self.run_engine(label_review.estimate_labelled_area, shapes, prob)
             if not area:
                 raise QgsProcessingException(f"{layer.name()}: no part of the raster looks completely labelled "
-                                             "(the labels cover under 10% of what the model sees as buildings "
-                                             "everywhere). Draw a labelled area, or untick 'labels are "
-                                             "incomplete'.")
+                                             f"(the labels cover under {label_review.LABELLED_COVER:.0%} of what "
+                                             "the model sees as buildings everywhere). Draw a labelled area, or "
+                                             "untick 'labels are incomplete'.")
             feedback.pushInfo(f"{layer.name()}: labelled area estimated from the labels and the model "
                               f"({len(area)} part(s)); give a labelled area to set it yourself.")
         return shapes, area

@@ -141,8 +141,7 @@ class BuildSegPanel(QgsDockWidget):
             self.say(f"Not imported: {exc}")
             return ""
         stem, ext = os.path.splitext(os.path.basename(path))
-        target = settings.new_model_path(stem)
-        target = os.path.splitext(target)[0] + ext
+        target = settings.new_model_path(stem, ext)
         shutil.copyfile(path, target + ".part")
         os.replace(target + ".part", target)
         self.refresh_models(select=target)
@@ -225,10 +224,11 @@ class BuildSegPanel(QgsDockWidget):
         extent = extent or self.view_extent()
         key = (layer.id(), extent, aoi.id() if aoi is not None else "")
         folder = self._run_folder("extract")
+        polygons = os.path.join(folder, "buildings.gpkg")
         params = {"INPUT": _layer_value(layer), "MODEL": self.model(), "EXTENT": extent,
                   "OUTPUT_MASK": _loaded(os.path.join(folder, "mask.tif")),
                   "OUTPUT_PROBABILITY": _loaded(os.path.join(folder, "probability.tif")),
-                  "OUTPUT_POLYGONS": _loaded(os.path.join(folder, "buildings.gpkg"))}
+                  "OUTPUT_POLYGONS": _loaded(polygons)}
         if aoi is not None:
             params["AOI"] = _layer_value(aoi)
 
@@ -236,7 +236,7 @@ class BuildSegPanel(QgsDockWidget):
             if ok:
                 self.results[key] = _layers_under(folder)
                 polys = [lay for lay in map(QgsProject.instance().mapLayer, self.results[key])
-                         if lay is not None and lay.source().startswith(os.path.join(folder, "buildings.gpkg"))]
+                         if lay is not None and lay.source().startswith(polygons)]
                 self.last_polygons = polys[0] if polys else None
                 self.say(f"{results.get('BUILDING_COUNT', 0)} building(s) in view; model fit "
                          f"{results.get('FIT_VERDICT') or 'not checked'}.")
@@ -270,9 +270,10 @@ class BuildSegPanel(QgsDockWidget):
     def create_labels(self, path: str = None) -> bool:
         """Run 'Create label layers' for the chosen raster's CRS, into `path` (default: a new labels.gpkg beside
         the project, or in ~/buildseg); its layers join the project and digitizing starts."""
+        from ..processing_provider.settings import new_file_path
+
         layer = self.raster_combo.currentLayer()
-        path = path or _new_file(QgsProject.instance().homePath() or os.path.join(os.path.expanduser("~"),
-                                                                                   "buildseg"), "labels", ".gpkg")
+        path = path or new_file_path(_home(), "labels", ".gpkg")
         crs = layer.crs() if layer is not None else self.iface.mapCanvas().mapSettings().destinationCrs()
         params = {"CRS": crs.authid() or crs.toWkt(), "OUTPUT": path}
         return self._start("buildseg:createlabels", params, lambda ok, results: ok and self._add_labels(path))
@@ -435,8 +436,7 @@ class BuildSegPanel(QgsDockWidget):
         """A new folder for one run's outputs: beside the project when it is saved, else in ~/buildseg."""
         import tempfile
 
-        home = QgsProject.instance().homePath() or os.path.join(os.path.expanduser("~"), "buildseg")
-        base = os.path.join(home, "buildseg_runs")
+        base = os.path.join(_home(), "buildseg_runs")
         os.makedirs(base, exist_ok=True)
         return tempfile.mkdtemp(prefix=f"{kind}-", dir=base)
 
@@ -451,14 +451,9 @@ def _layer_value(layer) -> str:
     return source if os.path.exists(source.split("|")[0]) else layer.id()
 
 
-def _new_file(folder: str, stem: str, ext: str) -> str:
-    """`folder/stem.ext`, or `stem-2.ext`, `stem-3.ext`… when taken (labels are never overwritten)."""
-    os.makedirs(folder, exist_ok=True)
-    path, n = os.path.join(folder, stem + ext), 1
-    while os.path.exists(path):
-        n += 1
-        path = os.path.join(folder, f"{stem}-{n}{ext}")
-    return path
+def _home() -> str:
+    """Where the panel writes: beside the project when it is saved, else in ~/buildseg."""
+    return QgsProject.instance().homePath() or os.path.join(os.path.expanduser("~"), "buildseg")
 
 
 def _extent_string(rect, crs) -> str:

@@ -49,8 +49,7 @@ def generate(raster: str, labels: WeakLabels, out_mask: str, out_cam: str = None
     for out in (o for o in (out_mask, out_cam, out_report) if o):
         check_writable(out, inputs=[raster])
     dev = devices.resolve(params.device)
-    if dev.type == "cpu":
-        torch.set_num_threads(devices.cpu_threads(params.threads))
+    devices.set_torch_threads(dev, params.threads)
     progress.info(f"Device: {devices.describe(dev, params.threads)}")
     tile = params.cam.tile_size
     with RasterSource(raster) as src:
