@@ -62,15 +62,15 @@ def estimate_labelled_area(shapes, probability: str, cell_px: int = 128, covered
 
     from .labels import IGNORE, window_transform
 
+    labels = [(g, 1) for g, v in shapes if v not in (0, IGNORE)]
     with rasterio.open(probability) as ds:
         rows, cols = -(-ds.height // cell_px), -(-ds.width // cell_px)
         seen, labelled, both, valid = (np.zeros((rows, cols)) for _ in range(4))
         step = cell_px * max(1, STRIP // cell_px)
         for row in range(0, ds.height, step):
             h = min(step, ds.height - row)
-            lab = rasterize([(g, 1) for g, v in shapes if v not in (0, IGNORE)], out_shape=(h, ds.width),
-                            transform=window_transform(ds.transform, row, 0), fill=0, dtype="uint8") > 0 \
-                if shapes else np.zeros((h, ds.width), bool)
+            lab = rasterize(labels, out_shape=(h, ds.width), transform=window_transform(ds.transform, row, 0),
+                            fill=0, dtype="uint8") > 0 if labels else np.zeros((h, ds.width), bool)
             p = ds.read(1, window=((row, row + h), (0, ds.width)))
             ok = (p >= 0) & (p <= 1)
             building = ok & (p >= 0.5)

@@ -99,6 +99,9 @@ def test_labelled_area_is_estimated_where_labels_are(tmp_path, place):
     got = rasterize([(g, 1) for g in est], out_shape=shape, transform=transform, fill=0) == 1
     assert (got & truth).sum() >= 0.85 * got.sum()  # the estimate stays in the labelled half
     assert (got & truth).sum() >= 0.6 * truth.sum()  # and covers most of it
+    from buildseg.engine.labels import IGNORE
+
+    assert estimate_labelled_area([(g, IGNORE) for g, _ in west], prob) == []  # every outline stale: no area
 
 
 def test_training_option_runs_the_model_first(run_alg, tmp_path):
