@@ -17,14 +17,20 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 from osgeo import gdal, ogr, osr
+from scipy import ndimage
 
 gdal.UseExceptions()
 gdal.SetConfigOption("GDAL_TIFF_INTERNAL_MASK", "YES")
 ogr.UseExceptions()
 ROOT = Path(__file__).resolve().parent.parent
-CITIES = Path(os.environ.get("BUILDSEG_DATA", ROOT.parent / "shared" / "data")) / "cities"
+DATA = Path(os.environ.get("BUILDSEG_DATA", ROOT.parent / "shared" / "data"))
+CITIES = DATA / "cities"
 CELL = 150.0  # metres
+DUBAI_CROP = 400  # metres (nominal): one crop per training group keeps Dubai near a fifth of the samples
+DUBAI_MARGIN = 2  # metres eroded from the negatives, so that block edges are never called background
+DUBAI_NEGATIVE = (2, 3, 5)  # land, road, water: Dubai's classes that are surely not buildings
 WGS84 = osr.SpatialReference()
 WGS84.ImportFromEPSG(4326)
 WGS84.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
@@ -92,11 +98,57 @@ def split_area(area, role: str):
     return parts
 
 
+def dubai_negatives(out_dir: str, resolution: float, areas_only: bool):
+    """Dubai as negatives only: per training group (Tiles 1-7) the part with the most road and water, cropped
+    to DUBAI_CROP and warped to `resolution`. Its labelled area is the land, road and water pixels (eroded by
+    DUBAI_MARGIN); its building blocks lie outside and are ignored, so the block-level outlines never teach
+    the model to draw blobs. Yields (name, raster path or None, labelled area in EPSG:4326)."""
+    scenes = DATA / "dubai" / "scenes"
+    for tile in range(1, 8):
+        def share(part):
+            classes = gdal.Open(str(scenes / f"tile{tile}_part{part}_classes.tif")).ReadAsArray()
+            return np.isin(classes, (3, 5)).mean()
+        part = max(range(1, 10), key=share)
+        name = f"dubai-tile{tile}-part{part}"
+        image = gdal.Open(str(scenes / f"tile{tile}_part{part}.tif"))
+        size = min(DUBAI_CROP, image.RasterXSize), min(DUBAI_CROP, image.RasterYSize)
+        raster = None if areas_only else os.path.join(out_dir, f"{name}.tif")
+        if raster:
+            crop = gdal.Translate("", image, format="VRT", srcWin=[0, 0, *size])
+            gdal.Warp(raster, crop, xRes=resolution, yRes=resolution, resampleAlg="bilinear",
+                      creationOptions=["TILED=YES", "COMPRESS=DEFLATE", "BLOCKXSIZE=256", "BLOCKYSIZE=256"])
+        classes = gdal.Translate("", str(scenes / f"tile{tile}_part{part}_classes.tif"), format="MEM",
+                                 srcWin=[0, 0, *size])
+        keep = np.isin(classes.ReadAsArray(), DUBAI_NEGATIVE)
+        keep = ndimage.binary_erosion(keep, iterations=DUBAI_MARGIN).astype(np.uint8)
+        classes.GetRasterBand(1).WriteArray(keep)
+        yield name, raster, _polygons_of(classes)
+
+
+def _polygons_of(mask_ds):
+    """The 1-pixels of a one-band dataset as one multipolygon in EPSG:4326."""
+    mem = ogr.GetDriverByName("Memory").CreateDataSource("")
+    srs = osr.SpatialReference(wkt=mask_ds.GetProjection())
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    lyr = mem.CreateLayer("p", srs, ogr.wkbPolygon)
+    lyr.CreateField(ogr.FieldDefn("v", ogr.OFTInteger))
+    band = mask_ds.GetRasterBand(1)
+    gdal.Polygonize(band, band, lyr, 0)
+    area = ogr.Geometry(ogr.wkbMultiPolygon)
+    for f in lyr:
+        area.AddGeometry(f.GetGeometryRef().Clone())
+    area = area.Buffer(0)
+    area.Transform(osr.CoordinateTransformation(srs, WGS84))
+    return area
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--resolution", type=float, default=0.3)
     ap.add_argument("--areas-only", action="store_true", help="write labels.gpkg only (no rasters)")
+    ap.add_argument("--dubai-negatives", action="store_true",
+                    help="add Dubai Tiles 1-7 crops whose land, road and water are background (no buildings)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     gpkg = os.path.join(args.out, "labels.gpkg")
@@ -137,6 +189,15 @@ def main():
         summary.append({"place": row["place"], "raster": out, "utm": utm.GetAuthorityCode(None),
                         **{f"{r}_m2": round(pieces[f"{r}_area"][0].GetArea()) for r in ("trainval", "val", "test")}})
         print(summary[-1], flush=True)
+    if args.dubai_negatives:
+        for name, raster, area in dubai_negatives(args.out, args.resolution, args.areas_only):
+            f = ogr.Feature(layers["trainval_area"].GetLayerDefn())
+            f.SetField("place", name)
+            f.SetGeometry(ogr.ForceToMultiPolygon(area))
+            layers["trainval_area"].CreateFeature(f)
+            summary.append({"place": name, "raster": raster, "utm": "32640 (nominal)",
+                            "trainval_m2": "", "val_m2": 0, "test_m2": 0})
+            print(summary[-1], flush=True)
     ds = None
     with open(os.path.join(args.out, "places.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(summary[0]))
