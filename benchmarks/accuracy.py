@@ -103,8 +103,8 @@ def score(model, place, params, work):
     """Metrics of `model` on one place: the building polygons a user gets, against the reference."""
     import rasterio
 
-    from buildseg.engine.evaluate import EvalParams, evaluate, polygons_from_file
-    from buildseg.engine.inference import extract
+    from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file
+    from buildseg.engine.extract.inference import extract
 
     name, _, image, ref, area = place
     stem = os.path.join(work, f"{abs(hash((model, image)))}")
@@ -133,16 +133,16 @@ def evaluate_set(pairs, model, params, work):
     """[(name, raster, reference)] -> (summed confusion, [(name, iou)], seconds)."""
     import rasterio
 
-    from buildseg.engine.evaluate import (
+    from buildseg.engine.evaluation.evaluate import (
         EvalParams,
         binary_confusion,
         evaluate,
         polygons_from_file,
         reference_from_polygons,
     )
-    from buildseg.engine.inference import extract
-    from buildseg.engine.labels import IGNORE
-    from buildseg.engine.metrics import scores
+    from buildseg.engine.evaluation.metrics import scores
+    from buildseg.engine.extract.inference import extract
+    from buildseg.engine.io.labels import IGNORE
 
     total = np.zeros((2, 2), np.int64)
     objects = np.zeros(3, np.int64)  # TP, FP, FN at IoU >= 0.5
@@ -189,8 +189,8 @@ def main():
                     help="take the new model's figures from its metadata (written by scripts/ship_model.py with "
                          "this script's score()) instead of measuring them again")
     args = ap.parse_args()
-    from buildseg.engine import modelfile
-    from buildseg.engine.inference import ExtractParams
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.models import modelfile
 
     work = tempfile.mkdtemp(prefix="buildseg-accuracy-")
     old = args.previous or previous_model(args.previous_rev, work)

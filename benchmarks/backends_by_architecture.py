@@ -39,10 +39,9 @@ def main():
     args = ap.parse_args()
     import torch
 
-    from buildseg.engine import modelfile
-    from buildseg.engine.device import cpu_threads
-    from buildseg.engine.models import registry
-    from buildseg.engine.predict import OnnxPredictor, cached_onnx
+    from buildseg.engine.core.device import cpu_threads
+    from buildseg.engine.extract.predict import OnnxPredictor, cached_onnx
+    from buildseg.engine.models import modelfile, registry
 
     torch.set_num_threads(cpu_threads())
     peak = flop_peak()

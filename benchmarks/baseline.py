@@ -33,9 +33,8 @@ def main():
     import rasterio
     import torch
 
-    from buildseg.engine import modelfile
-    from buildseg.engine.device import cpu_threads
-    from buildseg.engine.models import registry
+    from buildseg.engine.core.device import cpu_threads
+    from buildseg.engine.models import modelfile, registry
 
     torch.set_num_threads(args.threads or cpu_threads())
     torch.manual_seed(0)

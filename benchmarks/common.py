@@ -56,7 +56,7 @@ def flop_peak(rounds: int = 5, seconds: float = 0.4) -> dict:
     import onnxruntime as ort
     import torch
 
-    from buildseg.engine.device import cpu_threads
+    from buildseg.engine.core.device import cpu_threads
 
     torch.set_num_threads(cpu_threads())
     a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)

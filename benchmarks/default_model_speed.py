@@ -37,7 +37,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--previous-rev", default=PREVIOUS_REV)
     args = ap.parse_args()
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.extract.inference import ExtractParams, extract
 
     work = tempfile.mkdtemp(prefix="buildseg-speed-")
     base = synthetic_scene(os.path.join(work, "scene.tif"), args.size)

@@ -27,7 +27,7 @@ def naive_loop(scene: str, model_path: str, tile: int, out: str) -> float:
     import rasterio
     import torch
 
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     model, info = modelfile.load(model_path)
     mean = np.asarray(info.mean, np.float32)[:, None, None]
@@ -49,8 +49,8 @@ def bare_forward(scene: str, model_path: str, tile: int, limit: int = 64) -> tup
     """(seconds per tile, tiles) of the ONNX Runtime session alone on tiles already in memory."""
     import rasterio
 
-    from buildseg.engine import modelfile
-    from buildseg.engine.predict import OnnxPredictor, cached_onnx
+    from buildseg.engine.extract.predict import OnnxPredictor, cached_onnx
+    from buildseg.engine.models import modelfile
 
     model, info = modelfile.load(model_path)
     predictor = OnnxPredictor(cached_onnx(model_path, model, info, tile))
@@ -73,11 +73,11 @@ def rss_of_extraction(scene: str, model: str, tile: int) -> float:
 import sys, tempfile, os
 sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
 from common import import_plugin; import_plugin()
-from buildseg.engine.inference import ExtractParams, extract
+from buildseg.engine.extract.inference import ExtractParams, extract
 d = tempfile.mkdtemp()
 extract({scene!r}, {model!r}, os.path.join(d, 'm.tif'), os.path.join(d, 'p.tif'), os.path.join(d, 'b.gpkg'),
         ExtractParams(tile_size={tile}, overlap=32))
-from buildseg.engine.memory import peak_rss_mib
+from buildseg.engine.core.memory import peak_rss_mib
 print(peak_rss_mib())
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -88,8 +88,8 @@ def int8_report(scene, args, work, fp32_seconds, mp):
     """INT8 speed on the same scene, and its building IoU against fp32 on the Dubai test images."""
     from accuracy import dubai_test_pairs, evaluate_set
 
-    from buildseg.engine.inference import ExtractParams, extract
-    from buildseg.engine.metrics import scores
+    from buildseg.engine.evaluation.metrics import scores
+    from buildseg.engine.extract.inference import ExtractParams, extract
 
     params = ExtractParams(tile_size=args.tile, overlap=0, backend="onnxruntime-int8")
     extract(scene, args.model, out_probability=os.path.join(work, "int8warm.tif"), params=params)  # calibrate
@@ -105,8 +105,7 @@ def int8_report(scene, args, work, fp32_seconds, mp):
 
 
 def tiny_model(path: str) -> str:
-    from buildseg.engine import modelfile
-    from buildseg.engine.models import registry
+    from buildseg.engine.models import modelfile, registry
 
     info = modelfile.ModelInfo(architecture="unet", in_channels=3, arch_params={"base": 4, "depth": 2},
                                mean=[100.0] * 3, std=[50.0] * 3, tile_size=512, resolution=1.0)
@@ -122,8 +121,8 @@ def main():
     ap.add_argument("--rss", type=int, nargs="*", default=[4096, 16384])
     ap.add_argument("--no-int8", dest="int8", action="store_false")
     args = ap.parse_args()
-    from buildseg.engine import modelfile
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.extract.inference import ExtractParams, extract
+    from buildseg.engine.models import modelfile
 
     work = tempfile.mkdtemp(prefix="buildseg-bench-")
     scene = synthetic_scene(os.path.join(work, f"scene{args.size}.tif"), args.size)
@@ -169,7 +168,7 @@ def main():
         int8_report(scene, args, work, results[0][0], mp)
     if args.rss:
         tiny = tiny_model(os.path.join(work, "tiny.safetensors"))
-        from buildseg.engine.predict import cached_onnx
+        from buildseg.engine.extract.predict import cached_onnx
 
         cached_onnx(tiny, *modelfile.load(tiny), args.tile)  # the one-off ONNX export is not part of what is measured
         rss = {s: rss_of_extraction(synthetic_scene(os.path.join(work, f"scene{s}.tif"), s), tiny, args.tile)

@@ -30,7 +30,7 @@ def main():
     import rasterio
     from osgeo import gdal
 
-    from buildseg.engine.inference import ExtractParams
+    from buildseg.engine.extract.inference import ExtractParams
 
     work = tempfile.mkdtemp(prefix="buildseg-incomplete-")
     image, train, test = parts(args.place, work, None)

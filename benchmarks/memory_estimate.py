@@ -1,6 +1,6 @@
 """Does the memory guard's estimate hold? Extraction with the default model over tile sizes and batch sizes,
 each in a fresh process with an empty model cache (so ONNX Runtime's peak includes exporting the model at that
-tile size, the worst case): the guard's estimate (engine.memory.tile_bytes x batch + the blending buffers) against
+tile size, the worst case): the guard's estimate (engine.core.memory.tile_bytes x batch + the blending buffers) against
 the measured growth of peak resident memory (VmHWM) over the process's footprint before the run.
 
     python benchmarks/memory_estimate.py [--tiles 64 128 256 512 1024 2048] [--batches 1 4]
@@ -40,9 +40,9 @@ def scene(path: str, size: int) -> str:
 def child(tile: int, batch: int, backend: str, raster: str) -> dict:
     import torch  # noqa: F401 - imported before the baseline, as extraction would
 
-    from buildseg.engine import memory
-    from buildseg.engine.inference import ExtractParams, blend_bytes, extract
-    from buildseg.engine.raster import RasterSource
+    from buildseg.engine.core import memory
+    from buildseg.engine.extract.inference import ExtractParams, blend_bytes, extract
+    from buildseg.engine.io.raster import RasterSource
 
     def rss():
         for line in open("/proc/self/status"):

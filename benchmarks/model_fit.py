@@ -20,9 +20,9 @@ def main():
     args = ap.parse_args()
     from scipy.stats import spearmanr
 
-    from buildseg.engine import modelfile
-    from buildseg.engine.cache import ModelCache
-    from buildseg.engine.fit import check_fit
+    from buildseg.engine.core.cache import ModelCache
+    from buildseg.engine.extract.fit import check_fit
+    from buildseg.engine.models import modelfile
 
     measured = modelfile.read_info(args.model).metrics["test"]["per_place"]
     work = tempfile.mkdtemp(prefix="buildseg-fit-bench-")

@@ -20,7 +20,7 @@ def main():
     args = ap.parse_args()
     import torch
 
-    from buildseg.engine.device import cpu_threads
+    from buildseg.engine.core.device import cpu_threads
     from buildseg.engine.models.registry import ARCHITECTURES
 
     torch.set_num_threads(cpu_threads())

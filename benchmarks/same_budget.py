@@ -73,7 +73,7 @@ def label_raster(image: str, area, path: str) -> str:
     import rasterio
     from rasterio.features import rasterize
 
-    from buildseg.engine.evaluate import polygons_from_file
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
 
     with rasterio.open(image) as src:
         profile = dict(driver="GTiff", width=src.width, height=src.height, count=1, dtype="uint8",
@@ -114,7 +114,7 @@ def main():
     args = ap.parse_args()
     import rasterio
 
-    from buildseg.engine.inference import ExtractParams
+    from buildseg.engine.extract.inference import ExtractParams
 
     work = tempfile.mkdtemp(prefix="buildseg-budget-")
     split = test_areas(work) and os.path.join(work, "split")

@@ -15,8 +15,8 @@ import_plugin()
 
 
 def run(scene, workers, block, work):
-    from buildseg.engine.cluster import extract_blocks
-    from buildseg.engine.inference import ExtractParams
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.scaleout.cluster import extract_blocks
 
     t0 = time.perf_counter()
     res = extract_blocks(scene, str(DEFAULT_MODEL), os.path.join(work, f"mask_{workers}_{block}.tif"),

@@ -29,12 +29,12 @@ def main():
     import torch
     from osgeo import ogr
 
-    from buildseg.engine import device as devices
-    from buildseg.engine.dataset import RandomWindows, Scene
-    from buildseg.engine.labels import PolygonLabels
-    from buildseg.engine.losses import make_loss
+    from buildseg.engine.core import device as devices
+    from buildseg.engine.io.labels import PolygonLabels
     from buildseg.engine.models import registry
-    from buildseg.engine.training import BatchLoader
+    from buildseg.engine.train.dataset import RandomWindows, Scene
+    from buildseg.engine.train.loop import BatchLoader
+    from buildseg.engine.train.losses import make_loss
 
     dev = devices.resolve(args.device)
     if dev.type == "cpu":

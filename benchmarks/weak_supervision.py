@@ -53,11 +53,11 @@ def main():
     args = ap.parse_args()
     from accuracy import dubai_test_pairs, evaluate_set
 
-    from buildseg.engine import training
-    from buildseg.engine.dataset import Scene
-    from buildseg.engine.inference import ExtractParams
-    from buildseg.engine.labels import PolygonLabels, RasterLabels
-    from buildseg.engine.metrics import scores
+    from buildseg.engine.evaluation.metrics import scores
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.io.labels import PolygonLabels, RasterLabels
+    from buildseg.engine.train import loop
+    from buildseg.engine.train.dataset import Scene
     from buildseg.engine.weak.cam import CamParams
     from buildseg.engine.weak.pseudomasks import STEPS, PseudoParams, generate
     from buildseg.engine.weak.tile_labels import WeakLabels
@@ -85,14 +85,14 @@ def main():
     print("| step | building IoU |\n|---|---|")
     for k in STEPS:
         print(f"| {k} | {inter[k] / max(union[k], 1):.3f} |")
-    tp = training.TrainParams(architecture="unet-mobilenet", tile_size=256, epochs=args.epochs, tiles_per_epoch=192,
+    tp = loop.TrainParams(architecture="unet-mobilenet", tile_size=256, epochs=args.epochs, tiles_per_epoch=192,
                               batch_size=8, lr=1e-3, val_fraction=0.0, seed=0)
     print(f"\nsame budget ({args.epochs} epochs x 192 tiles, unet-mobilenet), test: Dubai Tile 8 (9 images)")
     print("| trained on | building IoU | F1 | seconds |\n|---|---|---|---|")
     for label, scenes in (("pseudo-masks from points", pseudo_scenes), ("true masks", true_scenes)):
         out = os.path.join(work, label.split()[0] + ".safetensors")
         t = time.time()
-        training.train(scenes, out, tp, resolution=1.0)
+        loop.train(scenes, out, tp, resolution=1.0)
         seconds = time.time() - t
         (cm, _), _, _ = evaluate_set(dubai_test_pairs(), out, ExtractParams(overlap=64), work)
         s = scores(cm)

@@ -11,10 +11,10 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
-from ..engine import deps
-from ..engine.errors import BuildSegError
-from ..engine.options import DEVICES
-from ..engine.progress import Progress
+from ..engine.core import deps
+from ..engine.core.errors import BuildSegError
+from ..engine.core.options import DEVICES
+from ..engine.core.progress import Progress
 from .provider import ICON
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -164,7 +164,7 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         from . import layer_source
 
         if layer is not None and layer.isValid() and not layer_source.is_file_layer(layer):
-            from ..engine.modelfile import read_info
+            from ..engine.models.modelfile import read_info
 
             resolution = self.run_engine(read_info, model).resolution
             return layer_source.web_input(self, parameters, context, feedback, layer, resolution, aoi_source)
@@ -182,7 +182,7 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
 
         from qgis.core import QgsProcessingUtils
 
-        from ..engine.raster import window_vrt
+        from ..engine.io.raster import window_vrt
 
         e = self.parameterAsExtent(parameters, "EXTENT", context, layer.crs())
         folder = tempfile.mkdtemp(prefix="window-", dir=QgsProcessingUtils.tempFolder())

@@ -9,7 +9,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
 )
 
-from ..engine import deps
+from ..engine.core import deps
 from .base import BuildSegAlgorithm
 
 
@@ -89,14 +89,14 @@ class CheckDependencies(BuildSegAlgorithm):
 
 
 def dependency_report() -> dict:
-    from ..engine.safe_imports import triton_blocked
+    from ..engine.core.safe_imports import triton_blocked
 
     packages = deps.versions()
     missing = [name for name, version in packages.items() if version is None and name not in deps.OPTIONAL]
     optional_missing = [name for name, version in packages.items() if version is None and name in deps.OPTIONAL]
     device = "unknown (torch missing)"
     if packages.get("torch") and not str(packages["torch"]).startswith("broken"):
-        from ..engine import device as devices
+        from ..engine.core import device as devices
 
         device = devices.describe(devices.resolve("auto"))
     return {"packages": packages, "rows": deps.report_rows(), "missing": missing,

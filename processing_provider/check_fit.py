@@ -44,8 +44,8 @@ class CheckFit(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine.atomic import atomic_path
-        from ..engine.fit import check_fit
+        from ..engine.core.atomic import atomic_path
+        from ..engine.extract.fit import check_fit
 
         raster = layers.raster_file(self.parameterAsRasterLayer(parameters, self.INPUT, context))
         report = self.run_engine(check_fit, raster, self.model_file(parameters, context),

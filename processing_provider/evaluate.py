@@ -88,7 +88,7 @@ class Evaluate(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine.evaluate import EvalParams, evaluate
+        from ..engine.evaluation.evaluate import EvalParams, evaluate
 
         pred_layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         ref_layer = self.parameterAsRasterLayer(parameters, self.REFERENCE_RASTER, context)

@@ -11,7 +11,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..engine.heatmap import MODES
+from ..engine.explain.heatmap import MODES
 from . import layers
 from .base import BuildSegAlgorithm, FeedbackProgress
 from .styling import RunGroup, StyleLayer
@@ -78,7 +78,7 @@ class ExportHeatmap(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine.heatmap import HeatmapParams, export_heatmap
+        from ..engine.explain.heatmap import HeatmapParams, export_heatmap
 
         layer = layers.input_raster_layer(self, parameters, self.INPUT, context)
         model = self.model_file(parameters, context)

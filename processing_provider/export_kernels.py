@@ -31,8 +31,9 @@ class ExportKernels(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine import kernels, modelfile
-        from ..engine.atomic import check_writable
+        from ..engine.core.atomic import check_writable
+        from ..engine.explain import kernels
+        from ..engine.models import modelfile
 
         model_path = self.model_file(parameters, context)
         png = self.parameterAsFileOutput(parameters, self.OUTPUT, context)

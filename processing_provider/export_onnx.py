@@ -38,10 +38,10 @@ class ExportOnnx(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine import modelfile
-        from ..engine.atomic import check_writable
-        from ..engine.onnx_models import export_deepness
-        from ..engine.predict import export_onnx
+        from ..engine.core.atomic import check_writable
+        from ..engine.extract.predict import export_onnx
+        from ..engine.models import modelfile
+        from ..engine.models.onnx_interop import export_deepness
 
         model_path = self.model_file(parameters, context)
         out = self.parameterAsFileOutput(parameters, self.OUTPUT, context)

@@ -14,9 +14,9 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
-from ..engine.cache import ModelCache
-from ..engine.predict import BACKENDS as BACKEND_OPTIONS
-from ..engine.predict import TTA_MODES as TTA_OPTIONS
+from ..engine.core.cache import ModelCache
+from ..engine.extract.predict import BACKENDS as BACKEND_OPTIONS
+from ..engine.extract.predict import TTA_MODES as TTA_OPTIONS
 from . import layers
 from .base import BuildSegAlgorithm, FeedbackProgress
 from .styling import RunGroup, StyleLayer
@@ -129,7 +129,7 @@ class ExtractBuildings(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):
         self.require_dependencies()
-        from ..engine.inference import extract
+        from ..engine.extract.inference import extract
 
         layer = layers.input_raster_layer(self, parameters, self.INPUT, context)
         model = self.model_file(parameters, context)
@@ -148,7 +148,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             if fetcher is not None:
                 raise QgsProcessingException("Dask workers read files: save the web or non-file layer as a GeoTIFF "
                                              "first, or set WORKERS to 0.")
-            from ..engine.cluster import extract_blocks
+            from ..engine.scaleout.cluster import extract_blocks
 
             result = self.run_engine(extract_blocks, raster, model, *targets, params,
                                      block=self.parameterAsInt(parameters, self.BLOCK_SIZE, context),
@@ -193,7 +193,7 @@ class ExtractBuildings(BuildSegAlgorithm):
         return True, ""
 
     def extract_params(self, parameters, context, aoi=None):
-        from ..engine.inference import ExtractParams
+        from ..engine.extract.inference import ExtractParams
 
         return ExtractParams(
             bands=self.parameterAsInts(parameters, self.BANDS, context) or None,

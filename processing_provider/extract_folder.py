@@ -53,8 +53,8 @@ class ExtractFolder(ExtractBuildings):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine.errors import BuildSegError
-        from ..engine.inference import extract
+        from ..engine.core.errors import BuildSegError
+        from ..engine.extract.inference import extract
 
         folder = self.parameterAsFile(parameters, self.INPUT, context)
         patterns = [p.strip() for p in self.parameterAsString(parameters, self.PATTERN, context).split(";")

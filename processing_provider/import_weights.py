@@ -79,7 +79,7 @@ class ImportWeights(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine.atomic import check_writable
+        from ..engine.core.atomic import check_writable
         from ..engine.models.importer import ImportSpec, import_weights
 
         src = self.parameterAsFile(parameters, self.INPUT, context)
@@ -99,6 +99,6 @@ class ImportWeights(BuildSegAlgorithm):
         if stats["encoder_only"]:
             feedback.pushWarning("These are encoder weights only: the decoder starts untrained. Fine-tune the "
                                  "model with 'Train building model' (MODEL = this file) before extracting.")
-        from ..engine.stac import item_path
+        from ..engine.models.stac import item_path
 
         return {self.OUTPUT_MODEL: out, "STAC_ITEM": item_path(out)}

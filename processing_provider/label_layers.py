@@ -25,7 +25,7 @@ STYLES = {"buildings": ("#e31a1c", "0.6"), "labelled_area": ("#1f78b4", "1.2"), 
 
 def write_label_package(path: str, crs, transform_context) -> str:
     """Write the GeoPackage at `path`, atomically; refused if it exists (labels are never overwritten)."""
-    from ..engine.atomic import atomic_path
+    from ..engine.core.atomic import atomic_path
 
     if os.path.exists(path):
         raise FileExistsError(f"{path} exists: choose a new file name (labels are never overwritten).")

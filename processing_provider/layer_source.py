@@ -86,7 +86,7 @@ def native_grid(layer, crs, extent, resolution_m, context):
     """(pixel size, origin) of the layer's own pixels (a zoom level of a tile service, a raster's pixel size)
     when one is within the engine's resampling tolerance of the model's resolution, else None: reading the
     service's pixels as they are avoids a resampling that changes the model's predictions."""
-    from ..engine.resample import RATIO_TOLERANCE
+    from ..engine.extract.resample import RATIO_TOLERANCE
 
     if crs != layer.crs():
         return None
@@ -192,7 +192,7 @@ def layer_source(layer, extent, crs, resolution_m, context, feedback, native=Non
     """(engine BlockSource over `extent` (QgsRectangle in `crs`) at `resolution_m`, its LayerFetcher).
 
     With `native` (pixel size, grid origin) the grid snaps to the layer's own pixels instead."""
-    from ..engine.raster import BlockSource
+    from ..engine.io.raster import BlockSource
 
     if layer is None or not layer.isValid():
         raise QgsProcessingException(f"The {what} could not be loaded: check the layer or its source.")

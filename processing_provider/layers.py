@@ -133,7 +133,7 @@ def shapes(source, target_crs, context, feedback, value_field: str = None, value
 
 def extent_overlaps(shapes_, raster_extent) -> bool:
     """Whether any GeoJSON shape's bounds touch the raster extent (xmin, ymin, xmax, ymax)."""
-    from ..engine.labels import geojson_bounds
+    from ..engine.io.labels import geojson_bounds
 
     xmin, ymin, xmax, ymax = raster_extent
     for g, _ in shapes_:

@@ -9,7 +9,7 @@ from processing.gui.wrappers import WidgetWrapper
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QToolButton, QWidget
 
-from ..engine.modelfile import catalogue
+from ..engine.models.modelfile import catalogue
 from . import settings
 from .base import DEFAULT_MODEL
 

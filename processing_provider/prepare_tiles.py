@@ -72,9 +72,9 @@ class PrepareTiles(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine.dataset import Scene
-        from ..engine.labels import PolygonLabels
-        from ..engine.tiles import prepare_tiles
+        from ..engine.io.labels import PolygonLabels
+        from ..engine.io.tile_export import prepare_tiles
+        from ..engine.train.dataset import Scene
 
         text = self.parameterAsString(parameters, self.SPLIT, context)
         try:

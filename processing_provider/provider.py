@@ -49,7 +49,7 @@ class BuildSegProvider(QgsProcessingProvider):
     def load(self):
         from qgis.core import QgsApplication
 
-        from ..engine.atomic import install_signal_cleanup
+        from ..engine.core.atomic import install_signal_cleanup
         from . import settings
 
         if QgsApplication.platform() == "qgis_process":  # headless: SIGTERM / Ctrl-C leave no partial output

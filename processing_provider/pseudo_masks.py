@@ -90,7 +90,7 @@ class PseudoMasks(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine.crf import CrfParams
+        from ..engine.postprocess.crf import CrfParams
         from ..engine.weak.cam import CamParams
         from ..engine.weak.irn import IrnParams
         from ..engine.weak.pseudomasks import PseudoParams, generate

@@ -69,7 +69,7 @@ class RefineCrf(BuildSegAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.require_dependencies()
-        from ..engine.crf import CrfParams, refine_raster
+        from ..engine.postprocess.crf import CrfParams, refine_raster
 
         image = layers.raster_file(self.parameterAsRasterLayer(parameters, self.INPUT, context))
         prob = layers.raster_file(self.parameterAsRasterLayer(parameters, self.PROBABILITY, context),

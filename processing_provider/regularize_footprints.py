@@ -64,7 +64,7 @@ class RegularizeFootprints(BuildSegAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         from osgeo import ogr
 
-        from ..engine.regularize import RegularizeParams, regularize
+        from ..engine.postprocess.regularize import RegularizeParams, regularize
 
         source = self.parameterAsSource(parameters, self.INPUT, context)
         tolerance = self.parameterAsDouble(parameters, self.TOLERANCE, context) * _metres_to_map_units(

@@ -6,7 +6,7 @@ import os
 
 from qgis.core import QgsProcessingException, QgsProcessingOutputLayerDefinition, QgsProperty
 
-from ..engine.atomic import atomic_path, check_writable
+from ..engine.core.atomic import atomic_path, check_writable
 
 
 def _file_destination(value):

@@ -20,11 +20,11 @@ from qgis.core import (
     QgsUnitTypes,
 )
 
-from ..engine.atomic import work_dir
-from ..engine.label_review import LABELLED_COVER, STALE_BELOW
-from ..engine.options import LOSSES as LOSS_OPTIONS  # one source of truth: the engine's lists
-from ..engine.options import OPTIMIZERS as OPTIMIZER_OPTIONS
-from ..engine.options import SCHEDULES as SCHEDULE_OPTIONS
+from ..engine.core.atomic import work_dir
+from ..engine.core.options import LOSSES as LOSS_OPTIONS  # one source of truth: the engine's lists
+from ..engine.core.options import OPTIMIZERS as OPTIMIZER_OPTIONS
+from ..engine.core.options import SCHEDULES as SCHEDULE_OPTIONS
+from ..engine.train.label_review import LABELLED_COVER, STALE_BELOW
 from . import layers
 from .base import DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
 
@@ -221,8 +221,8 @@ class TrainModel(BuildSegAlgorithm):
 
     def _train(self, parameters, context, feedback, work):
         self.require_dependencies()
-        from ..engine.dataset import Scene
-        from ..engine.training import TrainParams, train
+        from ..engine.train.dataset import Scene
+        from ..engine.train.loop import TrainParams, train
 
         rasters = self.parameterAsLayerList(parameters, self.INPUT, context)
         folder = self.parameterAsFile(parameters, self.DATASET_FOLDER, context)
@@ -277,7 +277,7 @@ class TrainModel(BuildSegAlgorithm):
         result = self.run_engine(train, scenes, out_model, params, FeedbackProgress(feedback),
                                  out_report=out_report, out_csv=out_csv, resolution=resolution)
         feedback.pushInfo(f"Best epoch {result.best_epoch} of {result.epochs_run}; model written to {out_model}")
-        from ..engine.stac import item_path
+        from ..engine.models.stac import item_path
 
         out = {self.OUTPUT_MODEL: out_model, "BEST_EPOCH": result.best_epoch, "CANCELLED": result.cancelled,
                "STAC_ITEM": item_path(out_model),
@@ -309,7 +309,7 @@ class TrainModel(BuildSegAlgorithm):
         """Write the run's configuration beside the model file and return the torchrun command (no training)."""
         import json
 
-        from ..engine import train_cli
+        from ..engine.scaleout import train_cli
 
         if any(s.raster.startswith(work) for s in scenes):
             raise QgsProcessingException("torchrun needs files: save web or non-file layers as GeoTIFFs first.")
@@ -325,8 +325,8 @@ class TrainModel(BuildSegAlgorithm):
     def _file_rasters(self, parameters, context, feedback, rasters, work):
         """File-backed layers as they are; web and other layers fetched over EXTENT (or the labels' extent)
         at the starting model's resolution into GeoTIFFs in `work`. Returns (layers, their ground resolution)."""
-        from ..engine.modelfile import read_info
-        from ..engine.raster import materialize
+        from ..engine.io.raster import materialize
+        from ..engine.models.modelfile import read_info
         from . import layer_source
 
         out, resolution = [], None
@@ -357,7 +357,7 @@ class TrainModel(BuildSegAlgorithm):
         chosen = self.parameterAsFile(parameters, self.MODEL, context)
         if chosen or self.parameterAsBool(parameters, self.FROM_SCRATCH, context):
             return self.model_file(parameters, context) if chosen else None
-        from ..engine import modelfile
+        from ..engine.models import modelfile
 
         start = self.model_file(parameters, context)
         try:
@@ -379,7 +379,7 @@ class TrainModel(BuildSegAlgorithm):
         new model file. None when not asked for or not possible."""
         if not scenes or not self.parameterAsBool(parameters, self.CHECK_FIT, context):
             return None
-        from ..engine.fit import preflight
+        from ..engine.extract.fit import preflight
 
         model = self.model_file(parameters, context)
         name = os.path.basename(model)
@@ -395,7 +395,7 @@ class TrainModel(BuildSegAlgorithm):
 
     def _model_view(self, parameters, context, feedback, raster, work, k):
         """The model's building probability over a raster (for incomplete labels)."""
-        from ..engine.inference import ExtractParams, extract
+        from ..engine.extract.inference import ExtractParams, extract
 
         prob = os.path.join(work, f"incomplete{k}.tif")
         feedback.pushInfo("Labels are incomplete: finding the buildings the model sees that the labels miss.")
@@ -407,8 +407,8 @@ class TrainModel(BuildSegAlgorithm):
     def _review(self, feedback, layer, shapes, area, prob, stale_sink):
         """Free labels against the model's view: stale polygons are ignored in training (and sent to the sink);
         a missing labelled area is estimated. Returns (shapes, area)."""
-        from ..engine import label_review
-        from ..engine.labels import IGNORE
+        from ..engine.io.labels import IGNORE
+        from ..engine.train import label_review
 
         stale = self.run_engine(label_review.stale_labels, shapes, prob)
         if stale:
@@ -434,7 +434,7 @@ class TrainModel(BuildSegAlgorithm):
 
     def _aligned(self, parameters, context, feedback, raster, shapes, name):
         """The label shapes moved onto the imagery: by the given offset, or by the estimated one when clear."""
-        from ..engine import align
+        from ..engine.train import align
 
         if not shapes:
             return shapes
@@ -462,7 +462,7 @@ class TrainModel(BuildSegAlgorithm):
             return ds.count
 
     def _palette(self, parameters, context):
-        from ..engine.labels import parse_palette
+        from ..engine.io.labels import parse_palette
 
         text = self.parameterAsString(parameters, self.PALETTE, context)
         try:
@@ -472,7 +472,7 @@ class TrainModel(BuildSegAlgorithm):
                                          "'#rrggbb=id;#rrggbb=id'.") from None
 
     def _folder_scenes(self, parameters, context, feedback, folder):
-        from ..engine import layouts
+        from ..engine.io import layouts
 
         palette = self._palette(parameters, context)
         found = self.run_engine(layouts.detect, folder)
@@ -483,7 +483,7 @@ class TrainModel(BuildSegAlgorithm):
         return scenes, _id_classes(palette)
 
     def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls, work=None):
-        from ..engine.labels import AreaSplitLabels, IncompleteLabels, PolygonLabels, RasterLabels
+        from ..engine.io.labels import AreaSplitLabels, IncompleteLabels, PolygonLabels, RasterLabels
 
         label_raster = self.parameterAsRasterLayer(parameters, self.LABEL_RASTER, context)
         source = self.parameterAsSource(parameters, self.LABELS, context)
@@ -598,7 +598,7 @@ def _id_classes(palette):
 
 
 def _classes(source, field):
-    from ..engine.modelfile import DEFAULT_CLASSES
+    from ..engine.models.modelfile import DEFAULT_CLASSES
 
     if not field:
         return None, [dict(c) for c in DEFAULT_CLASSES]

@@ -105,7 +105,7 @@ def dubai_negatives(out_dir: str, resolution: float, areas_only: bool):
     the model to draw blobs. Yields (name, raster path or None, labelled area in EPSG:4326)."""
     scenes = DATA / "dubai" / "scenes"
     for tile in range(1, 8):
-        def share(part):
+        def share(part, tile=tile):
             classes = gdal.Open(str(scenes / f"tile{tile}_part{part}_classes.tif")).ReadAsArray()
             return np.isin(classes, (3, 5)).mean()
         part = max(range(1, 10), key=share)

@@ -42,7 +42,7 @@ def quicklook(image: Path, polygons: Path, out: Path) -> None:
     import numpy as np
     import rasterio
 
-    from buildseg.engine.evaluate import polygons_from_file
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
 
     with rasterio.open(image) as src:
         rgb = np.ascontiguousarray(src.read([1, 2, 3]).transpose(1, 2, 0)[:, :, ::-1])
@@ -58,7 +58,7 @@ def scores(polygons: Path, reference: Path) -> dict:
     """Pixel IoU and building-level F1 (one-to-one matches at IoU >= 0.5) against the reference polygons."""
     import rasterio
 
-    from buildseg.engine.evaluate import EvalParams, evaluate, polygons_from_file
+    from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file
 
     with rasterio.open(SAMPLE) as src:
         crs, pixel = src.crs.to_wkt(), abs(src.transform.a)

@@ -47,11 +47,11 @@ def main():
     import rasterio
     from osgeo import gdal, ogr
 
-    from buildseg.engine import align, label_review
-    from buildseg.engine.evaluate import polygons_from_file
-    from buildseg.engine.fit import check_fit
-    from buildseg.engine.inference import ExtractParams, extract
-    from buildseg.engine.labels import IGNORE, IncompleteLabels, PolygonLabels
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.extract.fit import check_fit
+    from buildseg.engine.extract.inference import ExtractParams, extract
+    from buildseg.engine.io.labels import IGNORE, IncompleteLabels, PolygonLabels
+    from buildseg.engine.train import align, label_review
 
     work = tempfile.mkdtemp(prefix="buildseg-figure-")
     image = os.path.join(work, "image.tif")

@@ -41,8 +41,8 @@ def main():
     args = ap.parse_args()
     from accuracy import places, score
 
-    from buildseg.engine import modelfile
-    from buildseg.engine.inference import ExtractParams
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.models import modelfile
 
     model, info = modelfile.load(args.model)
     work = tempfile.mkdtemp(prefix="buildseg-ship-")

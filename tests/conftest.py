@@ -113,14 +113,14 @@ def crop(src: str, dst: str, xoff: int, yoff: int, width: int, height: int, **kw
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A small RGB model trained on real Dubai scenes through the engine (seconds, not accuracy)."""
-    from buildseg.engine import training
-    from buildseg.engine.dataset import Scene
+    from buildseg.engine.train import loop
+    from buildseg.engine.train.dataset import Scene
 
     out = str(tmp_path_factory.mktemp("model") / "tiny.safetensors")
     scenes = [Scene(dubai(n), polygon_labels(dubai_labels(n))) for n in ("tile1_part1", "tile2_part1")]
-    params = training.TrainParams(architecture="unet", arch_params={"base": 8, "depth": 3}, tile_size=128,
+    params = loop.TrainParams(architecture="unet", arch_params={"base": 8, "depth": 3}, tile_size=128,
                                   epochs=4, tiles_per_epoch=64, batch_size=8, lr=3e-3, val_fraction=0.0, seed=1)
-    training.train(scenes, out, params, resolution=1.0)
+    loop.train(scenes, out, params, resolution=1.0)
     return out
 
 
@@ -129,7 +129,7 @@ def polygon_labels(gpkg: str, layer: str = None):
 
     from osgeo import ogr
 
-    from buildseg.engine.labels import PolygonLabels
+    from buildseg.engine.io.labels import PolygonLabels
 
     ds = ogr.Open(gpkg)
     lyr = ds.GetLayerByName(layer) if layer else ds.GetLayer(0)
@@ -138,7 +138,7 @@ def polygon_labels(gpkg: str, layer: str = None):
 
 def newer_format_copy(model: str, out: str) -> str:
     """A copy of a model file whose metadata claims the next model format version."""
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     return edited_header_copy(model, out, format_version=modelfile.FORMAT_VERSION + 1)
 

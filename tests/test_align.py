@@ -10,8 +10,8 @@ from conftest import DATA, DEFAULT_MODEL
 @pytest.mark.parametrize("place, shift", [("kampala", (2.0, -1.2)), ("nairobi", (-3.1, 2.4)), ("zanzibar", (1.0, 3.6)),
                                          ("austin", (-3.1, 2.4)), ("rio", (1.5, 1.5))])
 def test_known_shift_is_recovered(tmp_path, place, shift):
-    from buildseg.engine import align
-    from buildseg.engine.evaluate import polygons_from_file
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.train import align
 
     image = str(DATA / "cities" / place / "image.tif")
     with rasterio.open(image) as src:

@@ -271,15 +271,15 @@ def _check_works(case, res, files):
         with rasterio.open(res["OUTPUT_MASK"]) as m, rasterio.open(files["small"]) as s:
             assert (m.width, m.height) == (s.width, s.height) and m.transform == s.transform
     elif case == "train-invalid-geometries":
-        from buildseg.engine import modelfile
+        from buildseg.engine.models import modelfile
 
         assert modelfile.read_info(res["OUTPUT_MODEL"]).training["epochs_run"] >= 1  # trained, not skipped
     elif case == "evaluate-0-255-reference":
         rows = dict(line.split(",")[:2] for line in open(res["OUTPUT_REPORT"]).read().splitlines()[1:])
         assert float(rows["pixel_iou"]) == 1.0  # 255 read as building on both sides, not as nothing
     elif case == "train-0-255-label-raster":
-        from buildseg.engine import modelfile
-        from buildseg.engine.labels import RasterLabels
+        from buildseg.engine.io.labels import RasterLabels
+        from buildseg.engine.models import modelfile
 
         assert os.path.exists(res["OUTPUT_MODEL"]) and modelfile.read_info(res["OUTPUT_MODEL"]).num_classes == 2
         labels = RasterLabels(files["mask255"])

@@ -26,7 +26,7 @@ def scene(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reference(scene, tiny_model, tmp_path_factory):
     """The single-process extraction: mask and probability arrays, polygons."""
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.extract.inference import ExtractParams, extract
 
     d = tmp_path_factory.mktemp("reference")
     extract(scene, tiny_model, str(d / "m.tif"), str(d / "p.tif"), str(d / "b.gpkg"), ExtractParams(**TILE))
@@ -50,8 +50,8 @@ def _normal_wkt(geom) -> str:
 
 
 def _run(scene, model, out, **kw):
-    from buildseg.engine.cluster import extract_blocks
-    from buildseg.engine.inference import ExtractParams
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.scaleout.cluster import extract_blocks
 
     run = extract_blocks(scene, model, str(out / "m.tif"), str(out / "p.tif"), str(out / "b.gpkg"),
                          ExtractParams(**TILE), **kw)
@@ -137,8 +137,8 @@ def test_killed_worker_still_completes(scene, tiny_model, reference, tmp_path):
 def test_killed_driver_rerun_recomputes_only_unfinished_blocks(scene, tiny_model, reference, tmp_path):
     work = tmp_path / "w"
     script = (f"import sys; sys.path.insert(0, {str(_PLUGINS)!r})\n"
-              "from buildseg.engine.cluster import extract_blocks\n"
-              "from buildseg.engine.inference import ExtractParams\n"
+              "from buildseg.engine.scaleout.cluster import extract_blocks\n"
+              "from buildseg.engine.extract.inference import ExtractParams\n"
               f"extract_blocks({scene!r}, {tiny_model!r}, {str(tmp_path / 'm.tif')!r}, {str(tmp_path / 'p.tif')!r},"
               f" {str(tmp_path / 'b.gpkg')!r}, ExtractParams(**{TILE!r}), block=256, work_dir={str(work)!r})\n")
     driver = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, BUILDSEG_THREADS="1"))
@@ -157,9 +157,9 @@ def test_killed_driver_rerun_recomputes_only_unfinished_blocks(scene, tiny_model
 
 
 def test_changed_parameters_are_refused(scene, tiny_model, tmp_path):
-    from buildseg.engine.cluster import extract_blocks
-    from buildseg.engine.errors import BuildSegError
-    from buildseg.engine.inference import ExtractParams
+    from buildseg.engine.core.errors import BuildSegError
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.scaleout.cluster import extract_blocks
 
     work = str(tmp_path / "w")
     extract_blocks(scene, tiny_model, str(tmp_path / "m.tif"), params=ExtractParams(**TILE), block=512,
@@ -184,10 +184,10 @@ def test_seams_keep_buildings_whole_and_diagonal_contacts_apart(tiny_model, tmp_
     and two pixels touching only diagonally across the horizontal seam."""
     from rasterio.transform import from_origin
 
-    from buildseg.engine import cluster
-    from buildseg.engine.blocks import BlockJob
-    from buildseg.engine.inference import ExtractParams
-    from buildseg.engine.modelfile import read_info
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.models.modelfile import read_info
+    from buildseg.engine.scaleout import cluster
+    from buildseg.engine.scaleout.blocks import BlockJob
 
     mask = np.zeros((16, 16), np.uint8)
     mask[1:3, 6:10] = 1  # across the vertical seam (col 8)

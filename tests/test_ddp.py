@@ -26,7 +26,7 @@ def _config(tmp_path, name, batch):
 
 def _torchrun(config, env=None, expect_failure=False):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-           "--max-restarts=0", "-m", "buildseg.engine.train_cli", config]
+           "--max-restarts=0", "-m", "buildseg.engine.scaleout.train_cli", config]
     full_env = dict(os.environ, PYTHONPATH=str(_PLUGINS), OMP_NUM_THREADS="1", **(env or {}))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=full_env)
     assert (proc.returncode != 0) == expect_failure, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -34,7 +34,7 @@ def _torchrun(config, env=None, expect_failure=False):
 
 
 def _weights(path):
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     model, _ = modelfile.load(path)
     return model.state_dict()
@@ -56,13 +56,13 @@ def ddp_run(tmp_path_factory):
 
 
 def test_two_ranks_equal_one_process_with_double_batch(ddp_run, tmp_path):
-    from buildseg.engine.train_cli import run
+    from buildseg.engine.scaleout.train_cli import run
 
     ddp_model, log = ddp_run
     config, single = _config(tmp_path, "single", batch=4)
     run(json.loads(open(config).read()))
     _allclose(_weights(ddp_model), _weights(single), atol=1e-4)
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     init = modelfile.build_model(modelfile.read_info(single)).state_dict()  # the weights did move
     assert max(float((init[k] - _weights(single)[k]).abs().max()) for k in init) > 1e-3
@@ -97,6 +97,6 @@ def test_training_algorithm_emits_a_working_torchrun_command(run_alg, tmp_path):
     proc = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=600,  # noqa: S602 - our command
                           env=dict(os.environ, OMP_NUM_THREADS="1"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    from buildseg.engine.modelfile import read_info
+    from buildseg.engine.models.modelfile import read_info
 
     assert read_info(str(tmp_path / "m.safetensors")).training["epochs_run"] == 1

@@ -16,7 +16,7 @@ CITIES = DATA / "cities"
 
 
 def test_bundled_model_is_small_and_self_describing():
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     assert os.path.getsize(DEFAULT_MODEL) <= 25 * 2**20
     info = modelfile.read_info(DEFAULT_MODEL)
@@ -49,8 +49,8 @@ def test_touching_buildings_come_out_as_separate_polygons(run_alg, tmp_path):
     matched one to one by their own polygon (IoU >= 0.5), not swallowed into a block with their neighbour."""
     from osgeo import ogr
 
-    from buildseg.engine.evaluate import polygons_from_file
-    from buildseg.engine.objects import match
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.evaluation.matching import match
 
     image = str(CITIES / "banepa-fair" / "image.tif")
     with rasterio.open(image) as src:

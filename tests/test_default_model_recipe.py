@@ -17,7 +17,7 @@ def _city_window(size=256, row=1200, col=1200, gap_px=2):
     import rasterio
     from osgeo import ogr
 
-    from buildseg.engine.labels import PolygonLabels
+    from buildseg.engine.io.labels import PolygonLabels
 
     ds = ogr.Open(str(CITY / "buildings.gpkg"))
     shapes = [(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in ds.GetLayer(0)]
@@ -56,9 +56,8 @@ def test_imagenet_weights_convert_to_safetensors_without_pickle(tmp_path, monkey
 
 
 def test_a_pickled_weight_file_is_still_refused_as_a_model():
-    from buildseg.engine import modelfile
-    from buildseg.engine.errors import BuildSegError
-    from buildseg.engine.models import pretrained
+    from buildseg.engine.core.errors import BuildSegError
+    from buildseg.engine.models import modelfile, pretrained
 
     with pytest.raises(BuildSegError, match="pickled PyTorch checkpoint"):
         modelfile.read_info(pretrained.package_weights("efficientnet-lite0"))
@@ -69,8 +68,8 @@ def test_imagenet_start_learns_faster_than_random_on_real_tiles():
     when their loss is taken) is lower from ImageNet weights than from random ones."""
     import torch
 
-    from buildseg.engine.losses import make_loss
     from buildseg.engine.models import registry
+    from buildseg.engine.train.losses import make_loss
 
     rng = np.random.default_rng(0)
     batches = []
@@ -100,7 +99,7 @@ def test_imagenet_start_learns_faster_than_random_on_real_tiles():
 
 
 def test_gap_between_touching_buildings_is_a_target():
-    from buildseg.engine.labels import GAP, as_target
+    from buildseg.engine.io.labels import GAP, as_target
 
     _, plain = _city_window(gap_px=0)
     _, lab = _city_window(gap_px=2)
@@ -116,8 +115,8 @@ def test_gap_between_touching_buildings_is_a_target():
 def test_gap_pixels_weigh_more_in_the_loss():
     import torch
 
-    from buildseg.engine.labels import GAP
-    from buildseg.engine.losses import GAP_WEIGHT, make_loss
+    from buildseg.engine.io.labels import GAP
+    from buildseg.engine.train.losses import GAP_WEIGHT, make_loss
 
     logits = torch.zeros(1, 2, 4, 4)
     logits[:, 1] = 1.0  # predicts building everywhere
@@ -135,7 +134,7 @@ def test_gap_pixels_weigh_more_in_the_loss():
 
 
 def test_sensor_augmentation_keeps_shape_and_varies_the_image():
-    from buildseg.engine.augment import STEPS, sensor_augment
+    from buildseg.engine.train.augment import STEPS, sensor_augment
 
     img, _ = _city_window(128)
     x = (img - img.mean()) / img.std()
@@ -150,7 +149,7 @@ def test_sensor_augmentation_keeps_shape_and_varies_the_image():
 
 
 def test_bundled_model_describes_itself():
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     info = modelfile.read_info(DEFAULT_MODEL)
     assert info.resolution and info.tile_size and info.mean and info.std and info.classes

@@ -67,7 +67,7 @@ def test_dropping_buildings_gives_the_hand_computed_scores(run_alg, tmp_path):
 
 
 def test_mask_through_qgis_process_with_html_table(tmp_path, tiny_model):
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.extract.inference import ExtractParams, extract
 
     scene = crop(dubai("tile8_part3"), str(tmp_path / "s.tif"), 0, 0, 500, 400)
     extract(scene, tiny_model, out_mask=str(tmp_path / "mask.tif"), params=ExtractParams(tile_size=128))

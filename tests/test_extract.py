@@ -107,7 +107,7 @@ def test_aoi_respected(run_alg, scene, tiny_model, tmp_path):
 
 def test_stitching_has_no_seams(tmp_path, scene, tiny_model):
     """One big tile and many overlapping small tiles give nearly the same probabilities."""
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.extract.inference import ExtractParams, extract
 
     one = str(tmp_path / "one.tif")
     many = str(tmp_path / "many.tif")
@@ -151,16 +151,17 @@ def test_cancel_leaves_nothing(qgis_app, scene, tiny_model, tmp_path):
 
 def test_uint16_single_band_with_matching_model(tmp_path):
     """A 16-bit panchromatic raster works with a model trained on such bands."""
-    from buildseg.engine import modelfile, training
-    from buildseg.engine.dataset import Scene
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.extract.inference import ExtractParams, extract
+    from buildseg.engine.models import modelfile
+    from buildseg.engine.train import loop
+    from buildseg.engine.train.dataset import Scene
 
     folder = DATA / "fixtures" / "solaris-spacenet"
     raster = str(folder / "sample_geotiff.tif")
     model = str(tmp_path / "pan.safetensors")
-    params = training.TrainParams(architecture="unet", arch_params={"base": 8, "depth": 2}, tile_size=128,
+    params = loop.TrainParams(architecture="unet", arch_params={"base": 8, "depth": 2}, tile_size=128,
                                   epochs=1, tiles_per_epoch=8, batch_size=4, val_fraction=0.0)
-    training.train([Scene(raster, polygon_labels(str(folder / "geotiff_labels.geojson")))], model, params,
+    loop.train([Scene(raster, polygon_labels(str(folder / "geotiff_labels.geojson")))], model, params,
                    resolution=0.5)
     info = modelfile.read_info(model)
     assert info.in_channels == 1 and info.mean[0] > 100  # statistics in raw uint16 units
@@ -191,7 +192,7 @@ def test_other_crs_and_resolution_are_resampled_to_the_model(tmp_path, scene, ki
     """
     from osgeo import gdal
 
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.extract.inference import ExtractParams, extract
 
     model = DEFAULT_MODEL
     other = str(tmp_path / f"{kind}.tif")
@@ -248,7 +249,7 @@ def test_loaded_outputs_are_styled_and_named(qgis_app, scene, tiny_model, tmp_pa
 
 
 def test_int8_backend_close_to_fp32(tmp_path, scene, tiny_model):
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.extract.inference import ExtractParams, extract
 
     fp32 = extract(scene, tiny_model, out_probability=str(tmp_path / "f.tif"),
                    params=ExtractParams(tile_size=128, overlap=0))
@@ -265,10 +266,10 @@ def test_touching_buildings_are_separated(tmp_path):
     """Two squares joined along a short stretch of edge: one polygon without separation, two with it."""
     from rasterio.transform import from_origin
 
-    from buildseg.engine.inference import ExtractParams
-    from buildseg.engine.modelfile import ModelInfo
-    from buildseg.engine.progress import Progress
-    from buildseg.engine.vectorize import polygonize
+    from buildseg.engine.core.progress import Progress
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.models.modelfile import ModelInfo
+    from buildseg.engine.postprocess.vectorize import polygonize
 
     mask = np.zeros((80, 100), np.uint8)
     mask[10:40, 10:40] = 1
@@ -309,10 +310,10 @@ def test_strip_polygons_equal_whole_mask_tracing(tmp_path, strip):
     """Outlines traced strip by strip (joined at the seams) are exactly those of the whole mask: hundreds of
     ragged shapes with holes and corner contacts (bright pixels of a Dubai image) plus hand-made seam cases
     (a U closed below a seam, a diagonal contact across it, a building over many strips)."""
-    from buildseg.engine.inference import ExtractParams
-    from buildseg.engine.modelfile import ModelInfo
-    from buildseg.engine.progress import Progress
-    from buildseg.engine.vectorize import polygonize
+    from buildseg.engine.core.progress import Progress
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.models.modelfile import ModelInfo
+    from buildseg.engine.postprocess.vectorize import polygonize
 
     with rasterio.open(dubai("tile1_part1")) as src:
         transform = src.transform * rasterio.Affine.translation(100, 100)

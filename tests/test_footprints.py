@@ -16,8 +16,8 @@ def _geoms(path):
 
 
 def test_regularized_polygons_stay_close_with_fewer_vertices(run_alg, tmp_path, tiny_model):
-    from buildseg.engine.inference import ExtractParams, extract
-    from buildseg.engine.regularize import hausdorff, vertex_count
+    from buildseg.engine.extract.inference import ExtractParams, extract
+    from buildseg.engine.postprocess.regularize import hausdorff, vertex_count
 
     scene = crop(dubai("tile8_part7"), str(tmp_path / "s.tif"), 0, 0, 600, 500)
     extract(scene, tiny_model, out_polygons=str(tmp_path / "raw.gpkg"),
@@ -39,7 +39,7 @@ def test_stair_stepped_rotated_rectangle_becomes_a_rectangle():
     from rasterio.features import rasterize, shapes
     from rasterio.transform import from_origin
 
-    from buildseg.engine.regularize import RegularizeParams, regularize
+    from buildseg.engine.postprocess.regularize import RegularizeParams, regularize
 
     c, s = np.cos(np.radians(30)), np.sin(np.radians(30))
     corners = np.array([[-15, -7], [15, -7], [15, 7], [-15, 7]]) @ np.array([[c, s], [-s, c]]) + [50, -50]

@@ -63,8 +63,8 @@ def test_engine_never_imports_qgis():
 def test_device_helper_choices():
     import torch
 
-    from buildseg.engine import device
-    from buildseg.engine.errors import BuildSegError
+    from buildseg.engine.core import device
+    from buildseg.engine.core.errors import BuildSegError
 
     assert device.resolve("cpu").type == "cpu"
     assert device.resolve("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
@@ -77,7 +77,7 @@ def test_device_helper_choices():
 
 
 def test_dependency_hint_names_missing_and_pins():
-    from buildseg.engine import deps
+    from buildseg.engine.core import deps
 
     assert deps.missing(["torch", "no_such_module_xyz"]) == ["no_such_module_xyz"]
     hint = deps.install_hint(["torch", "pydensecrf", "cv2"])
@@ -96,7 +96,7 @@ def _fake_nvidia_smi(folder, cuda: str):
 def test_installer_chooses_torch_index_from_the_driver(tmp_path, monkeypatch, driver_cuda, variant):
     import numpy
 
-    from buildseg.engine import deps
+    from buildseg.engine.core import deps
 
     monkeypatch.setenv("PATH", _fake_nvidia_smi(tmp_path, driver_cuda) + os.pathsep + os.environ["PATH"])
     assert deps.cuda_variant() == variant
@@ -116,7 +116,7 @@ def test_installer_chooses_torch_index_from_the_driver(tmp_path, monkeypatch, dr
 
 
 def test_installer_installs_into_an_empty_folder_and_skips_a_failed_optional(tmp_path, monkeypatch):
-    from buildseg.engine import deps
+    from buildseg.engine.core import deps
 
     target = tmp_path / "private"
     monkeypatch.setattr(deps, "private_target", lambda: target)

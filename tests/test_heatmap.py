@@ -28,7 +28,7 @@ def scene(tmp_path_factory):
 
 
 def _heat(run_alg, image, tmp_path, mode, **extra):
-    from buildseg.engine.heatmap import MODES
+    from buildseg.engine.explain.heatmap import MODES
 
     res = run_alg("buildseg:exportheatmap", {"INPUT": image, "MODE": MODES.index(mode), "TILE_SIZE": 256,
                                              "OVERLAP": 64,
@@ -76,7 +76,7 @@ def test_probability_and_features_and_quicklook(run_alg, scene, tmp_path):
 
 def test_gradcam_tiles_have_no_seams(tmp_path, scene):
     """One big tile and many overlapping tiles give nearly the same scene-normalised Grad-CAM."""
-    from buildseg.engine.heatmap import HeatmapParams, export_heatmap
+    from buildseg.engine.explain.heatmap import HeatmapParams, export_heatmap
 
     image, _ = scene
     export_heatmap(image, DEFAULT_MODEL, str(tmp_path / "one.tif"), HeatmapParams("gradcam", tile_size=512, overlap=0))
@@ -133,7 +133,7 @@ def test_heatmap_runs_at_the_model_resolution_like_extraction(run_alg, tmp_path)
     probability heatmap, and both come back on the input grid with the same values."""
     from osgeo import gdal
 
-    from buildseg.engine.heatmap import MODES
+    from buildseg.engine.explain.heatmap import MODES
 
     coarse = str(tmp_path / "austin_06.tif")
     gdal.Translate(coarse, str(DATA / "cities" / "austin" / "image.tif"), srcWin=[0, 0, 600, 600], xRes=0.6,

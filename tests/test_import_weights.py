@@ -34,7 +34,7 @@ def _import(run_alg, weights, out, **extra):
 
 
 def test_torchgeo_checkpoint_imports_and_extracts_like_the_source(run_alg, source_net, austin_tile, tmp_path):
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     ckpt = tmp_path / "epoch=9-step=100.ckpt"  # a TorchGeo SemanticSegmentationTask checkpoint
     torch.save({"epoch": 9, "state_dict": {f"model.{k}": v for k, v in source_net.state_dict().items()},
@@ -61,7 +61,7 @@ def test_torchgeo_checkpoint_imports_and_extracts_like_the_source(run_alg, sourc
 def test_safetensors_encoder_weights_fill_the_encoder(run_alg, source_net, tmp_path):
     from safetensors.torch import save_file
 
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     backbone = {f"encoder.{k}": v.contiguous() for k, v in source_net.encoder.state_dict().items()}
     save_file(backbone, str(tmp_path / "resnet18.safetensors"))

@@ -12,9 +12,9 @@ from conftest import DATA, DEFAULT_MODEL, crop, recorder
 
 
 def test_missing_buildings_are_not_taught_as_background(tmp_path):
-    from buildseg.engine.evaluate import polygons_from_file
-    from buildseg.engine.inference import ExtractParams, extract
-    from buildseg.engine.labels import IGNORE, IncompleteLabels, PolygonLabels
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.extract.inference import ExtractParams, extract
+    from buildseg.engine.io.labels import IGNORE, IncompleteLabels, PolygonLabels
 
     image = crop(str(DATA / "cities" / "nairobi" / "image.tif"), str(tmp_path / "n.tif"), 3584, 0, 1024, 1024)
     with rasterio.open(image) as src:
@@ -30,7 +30,7 @@ def test_missing_buildings_are_not_taught_as_background(tmp_path):
     assert (labels[missing] == IGNORE).mean() > 0.6  # with it: mostly left out of the loss
     assert (labels[~anywhere] == IGNORE).mean() < 0.1  # true background stays background
     assert ((labels == 1) == (plain == 1)).all()  # the labelled buildings are untouched
-    from buildseg.engine.dataset import Scene, read_sample
+    from buildseg.engine.train.dataset import Scene, read_sample
 
     scene = Scene(image, IncompleteLabels(PolygonLabels(kept), str(tmp_path / "p.tif"))).open()
     _, train = read_sample(scene, [1, 2, 3], 0, 0, shape[0])
@@ -41,8 +41,8 @@ def test_missing_buildings_are_not_taught_as_background(tmp_path):
 
 def _place(place, tmp_path):
     """(image, CRS, transform, shape, building shapes, labelled area mask, model probability raster)."""
-    from buildseg.engine.evaluate import polygons_from_file
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.extract.inference import ExtractParams, extract
 
     image = str(DATA / "cities" / place / "image.tif")
     with rasterio.open(image) as src:
@@ -74,7 +74,7 @@ def _ground_squares(inside, shapes, transform, shape, count, seed=0):
 
 @pytest.mark.parametrize("place", ["austin", "kampala"])
 def test_stale_outlines_over_bare_ground_are_found(tmp_path, place):
-    from buildseg.engine.label_review import stale_labels
+    from buildseg.engine.train.label_review import stale_labels
 
     _, _, transform, shape, shapes, inside, prob = _place(place, tmp_path)
     fakes = _ground_squares(inside, shapes, transform, shape, 20)
@@ -86,7 +86,7 @@ def test_stale_outlines_over_bare_ground_are_found(tmp_path, place):
 @pytest.mark.parametrize("place", ["austin", "kampala"])
 def test_labelled_area_is_estimated_where_labels_are(tmp_path, place):
     """Only the west half of the labelled area is labelled: the estimate keeps to it and covers most of it."""
-    from buildseg.engine.label_review import estimate_labelled_area
+    from buildseg.engine.train.label_review import estimate_labelled_area
 
     _, _, transform, shape, shapes, inside, prob = _place(place, tmp_path)
     cols = np.nonzero(inside.any(axis=0))[0]
@@ -99,7 +99,7 @@ def test_labelled_area_is_estimated_where_labels_are(tmp_path, place):
     got = rasterize([(g, 1) for g in est], out_shape=shape, transform=transform, fill=0) == 1
     assert (got & truth).sum() >= 0.85 * got.sum()  # the estimate stays in the labelled half
     assert (got & truth).sum() >= 0.6 * truth.sum()  # and covers most of it
-    from buildseg.engine.labels import IGNORE
+    from buildseg.engine.io.labels import IGNORE
 
     assert estimate_labelled_area([(g, IGNORE) for g, _ in west], prob) == []  # every outline stale: no area
 
@@ -120,7 +120,7 @@ def test_training_option_runs_the_model_first(run_alg, tmp_path):
     ds = ogr.Open(labels, 1)
     layer = ds.GetLayer(0)
     shapes = [(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in layer]
-    from buildseg.engine.inference import ExtractParams, extract  # outlines planted where the model sees ground
+    from buildseg.engine.extract.inference import ExtractParams, extract  # outlines planted where the model sees ground
 
     extract(image, DEFAULT_MODEL, out_probability=str(tmp_path / "p.tif"), params=ExtractParams(separate=False))
     with rasterio.open(str(tmp_path / "p.tif")) as p:
@@ -147,7 +147,7 @@ def test_training_option_runs_the_model_first(run_alg, tmp_path):
         assert any(abs(c.GetX() - f.GetX()) < 0.5 and abs(c.GetY() - f.GetY()) < 0.5 for f in found)
     assert len(found) <= 2 + 0.1 * len(shapes)
     assert all(0 <= f["mean_prob"] < 0.2 and f["pixels"] > 0 for f in stale.GetLayer(0))
-    from buildseg.engine.modelfile import read_info
+    from buildseg.engine.models.modelfile import read_info
 
     fit = read_info(str(tmp_path / "m.safetensors")).training["fit_check"]
     assert fit["fit_score"] == res["FIT_SCORE"] and fit["raster"] == "n.tif" and 0 <= fit["fit_score"] <= 1

@@ -46,7 +46,7 @@ def binary_folder(root, images, labels, value):
 @pytest.mark.parametrize("layout,images,labels,value", [("Inria", "images", "gt", 255), ("WHU", "image", "label", 255),
                                                         ("BuildSeg", "images", "masks", 1)])
 def test_binary_mask_layouts_count_buildings(tmp_path, layout, images, labels, value):
-    from buildseg.engine import layouts
+    from buildseg.engine.io import layouts
 
     root = binary_folder(tmp_path / "ds", images, labels, value)
     found = layouts.detect(str(root))
@@ -66,15 +66,15 @@ def test_inria_folder_trains_with_its_buildings(run_alg, tmp_path):
         "TILES_PER_EPOCH": 8, "BATCH_SIZE": 4, "OUTPUT_MODEL": str(tmp_path / "m.safetensors")}, feedback=feedback)
     log = "\n".join(feedback.lines)
     assert "Dataset layout: Inria" in log and "train: 2 image(s)" in log and "val: 2 image(s)" in log
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     info = modelfile.read_info(res["OUTPUT_MODEL"])
     assert [c["name"] for c in info.classes][:2] == ["background", "building"]
 
 
 def test_loveda_layout_maps_building_and_nodata(tmp_path):
-    from buildseg.engine import layouts
-    from buildseg.engine.labels import IGNORE
+    from buildseg.engine.io import layouts
+    from buildseg.engine.io.labels import IGNORE
 
     for split, n in (("Train", SCENES[0]), ("Val", SCENES[1])):
         d = tmp_path / "LoveDA" / split / "Urban"
@@ -101,7 +101,7 @@ def test_loveda_layout_maps_building_and_nodata(tmp_path):
 def test_spacenet_layout_pairs_tiles_with_their_geojson(tmp_path):
     from osgeo import gdal
 
-    from buildseg.engine import layouts
+    from buildseg.engine.io import layouts
 
     clip = DATA / "fixtures" / "gdl-spacenet" / "SpaceNet_AOI_2_Las_Vegas-056155973080_01_P001-WV03-RGB.tif"
     gpkg = clip.with_name("SpaceNet_AOI_2_Las_Vegas-056155973080_01_P001-WV03.gpkg")
@@ -130,8 +130,8 @@ def test_spacenet_layout_pairs_tiles_with_their_geojson(tmp_path):
 
 
 def test_dataset_without_buildings_is_refused(tmp_path):
-    from buildseg.engine import layouts
-    from buildseg.engine.errors import BuildSegError
+    from buildseg.engine.core.errors import BuildSegError
+    from buildseg.engine.io import layouts
 
     root = binary_folder(tmp_path / "ds", "images", "gt", 0)
     with pytest.raises(BuildSegError, match="No building pixel"):
@@ -141,8 +141,8 @@ def test_dataset_without_buildings_is_refused(tmp_path):
 
 
 def test_unpaired_files_are_reported_and_misaligned_masks_refused(tmp_path):
-    from buildseg.engine import layouts
-    from buildseg.engine.errors import BuildSegError
+    from buildseg.engine.core.errors import BuildSegError
+    from buildseg.engine.io import layouts
 
     root = binary_folder(tmp_path / "ds", "image", "label", 255)
     (root / "label" / f"{SCENES[0]}.tif").rename(root / "label" / "renamed.tif")  # names that do not pair

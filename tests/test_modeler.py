@@ -47,7 +47,7 @@ def test_prepare_train_extract_runs_headless(tmp_path):
                        f"labels={dubai_labels('tile1_part1')}", "epochs=1", "tiles_per_epoch=8",
                        f"train:model={tmp_path / 'm.safetensors'}", f"extract:buildings={tmp_path / 'b.gpkg'}")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    from buildseg.engine.modelfile import read_info
+    from buildseg.engine.models.modelfile import read_info
 
     info = read_info(str(tmp_path / "m.safetensors"))
     assert info.training["epochs_run"] == 1 and info.training["params"]["tile_size"] == 128

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from buildseg.engine import modelfile
-from buildseg.engine.errors import BuildSegError
+from buildseg.engine.core.errors import BuildSegError
+from buildseg.engine.models import modelfile
 from buildseg.engine.models.registry import ARCHITECTURES
 
 from conftest import dubai, dubai_labels, newer_format_copy, polygon_labels
@@ -21,7 +21,7 @@ OVERFIT_LR = {"refinenet": 1e-3}  # its chained residual pooling diverges at 3e-
 @pytest.fixture(scope="module")
 def real_tiles():
     """Two 128-px tiles of Dubai imagery centred on buildings, with their labels, normalised."""
-    from buildseg.engine.dataset import Scene, read_sample
+    from buildseg.engine.train.dataset import Scene, read_sample
 
     scene = Scene(dubai("tile1_part1"), polygon_labels(dubai_labels("tile1_part1"))).open()
     (x, y), (x2, y2) = scene.labels.positive_centres()[:2]
@@ -63,7 +63,7 @@ def test_architecture_conformance(name, tmp_path):
         assert torch.equal(model(x), loaded(x))
     assert info2 == info
     # the CPU path: the ONNX export for each tile size runs in ONNX Runtime and agrees with PyTorch
-    from buildseg.engine.predict import OnnxPredictor, export_onnx
+    from buildseg.engine.extract.predict import OnnxPredictor, export_onnx
 
     for size in (64, 96):
         export_onnx(loaded, info2, str(tmp_path / f"m{size}.onnx"), tile=size)
@@ -75,7 +75,7 @@ def test_architecture_conformance(name, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
 def test_architecture_overfits_real_tiles(name, real_tiles):
-    from buildseg.engine.losses import deep_supervision, make_loss
+    from buildseg.engine.train.losses import deep_supervision, make_loss
 
     torch.manual_seed(0)
     x, y = real_tiles

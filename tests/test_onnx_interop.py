@@ -35,7 +35,7 @@ def _mask(path):
 
 
 def test_deepness_profile_reads_back_as_deepness_reads_it(deepness_onnx, austin_tile, tmp_path):
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.extract.inference import ExtractParams, extract
 
     sess = ort.InferenceSession(deepness_onnx, providers=["CPUExecutionProvider"])
     meta = {k: json.loads(v) for k, v in sess.get_modelmeta().custom_metadata_map.items()}
@@ -68,7 +68,7 @@ def test_deepness_style_model_runs_through_extraction(run_alg, deepness_onnx, au
             entry.key, entry.value = k, v
         model = str(tmp_path / "zoo.onnx")
         onnx.save(proto, model)
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     info = modelfile.read_info(model)
     assert (info.architecture, info.in_channels, info.resolution, info.tile_size) == ("onnx", 3, pytest.approx(0.3),
@@ -84,9 +84,9 @@ def test_deepness_style_model_runs_through_extraction(run_alg, deepness_onnx, au
 
 
 def test_onnx_model_refuses_what_needs_weights(deepness_onnx, austin_tile, tmp_path):
-    from buildseg.engine import modelfile
-    from buildseg.engine.errors import BuildSegError
-    from buildseg.engine.inference import ExtractParams, extract
+    from buildseg.engine.core.errors import BuildSegError
+    from buildseg.engine.extract.inference import ExtractParams, extract
+    from buildseg.engine.models import modelfile
 
     with pytest.raises(BuildSegError, match="ONNX model.*safetensors"):
         modelfile.load(deepness_onnx)

@@ -57,7 +57,7 @@ def test_extracted_buildings_become_editable_labels_in_the_labels_crs(qgis_app, 
 
 
 def test_hardest_windows_rank_a_real_uncertainty_map(tmp_path):
-    from buildseg.engine.heatmap import HeatmapParams, export_heatmap, hardest_windows
+    from buildseg.engine.explain.heatmap import HeatmapParams, export_heatmap, hardest_windows
 
     out = str(tmp_path / "entropy.tif")
     export_heatmap(SAMPLE, DEFAULT_MODEL, out, HeatmapParams(mode="entropy"))

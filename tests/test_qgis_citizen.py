@@ -60,7 +60,7 @@ def test_device_and_threads_settings_change_the_device_used(run_alg, rasters, ti
     setting("BUILDSEG_THREADS", 0)
     log = Log()
     run_alg(EXTRACT, params, feedback=log)
-    from buildseg.engine.device import cpu_threads
+    from buildseg.engine.core.device import cpu_threads
 
     assert any(line.startswith(f"Device: CPU: {cpu_threads()} threads") for line in log.lines), log.lines
     setting("BUILDSEG_DEVICE", "cuda")

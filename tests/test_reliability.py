@@ -25,9 +25,9 @@ def small_scene(tmp_path_factory):
 def test_memory_guard_shrinks_the_batch_or_refuses(run_alg, small_scene, tiny_model, tmp_path, monkeypatch):
     from qgis.core import QgsProcessingException
 
-    from buildseg.engine import memory
-    from buildseg.engine.inference import blend_bytes
-    from buildseg.engine.raster import RasterSource
+    from buildseg.engine.core import memory
+    from buildseg.engine.extract.inference import blend_bytes
+    from buildseg.engine.io.raster import RasterSource
 
     params = {"INPUT": small_scene, "MODEL": tiny_model, "TILE_SIZE": 128, "OVERLAP": 32, "BATCH_SIZE": 8,
               "OUTPUT_MASK": str(tmp_path / "mask.tif")}
@@ -59,9 +59,9 @@ def test_huge_tile_on_a_small_raster_is_reduced_to_the_raster(run_alg, small_sce
 def test_cuda_out_of_memory_retries_in_smaller_batches():
     import torch
 
-    from buildseg.engine.errors import BuildSegError
-    from buildseg.engine.memory import split_on_oom
-    from buildseg.engine.progress import Progress
+    from buildseg.engine.core.errors import BuildSegError
+    from buildseg.engine.core.memory import split_on_oom
+    from buildseg.engine.core.progress import Progress
 
     calls = []
 
@@ -119,7 +119,7 @@ def test_parallel_extractions_match_sequential(qgis_app, small_scene, tiny_model
 
 def test_killed_training_resumes_from_its_checkpoint(tmp_path):
     """SIGKILL of qgis_process mid-training, then the same command again: it resumes and ends valid."""
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     model = tmp_path / "model.safetensors"
     args = [str(QGIS_PROCESS), "run", "buildseg:trainmodel", "--json", "--", f"INPUT={dubai('tile1_part1')}",
@@ -203,8 +203,8 @@ def test_cancelled_regularization_leaves_no_file(qgis_app, tmp_path):
 
 def test_corrupt_onnx_cache_entry_is_rebuilt(tmp_path, monkeypatch, tiny_model):
     """A partial cache entry (a disk that filled up, a killed copy) no longer breaks every later run."""
-    from buildseg.engine import modelfile
-    from buildseg.engine.predict import cached_onnx, onnx_readable
+    from buildseg.engine.extract.predict import cached_onnx, onnx_readable
+    from buildseg.engine.models import modelfile
 
     monkeypatch.setenv("BUILDSEG_CACHE", str(tmp_path / "cache"))
     model, info = modelfile.load(tiny_model)

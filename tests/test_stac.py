@@ -13,7 +13,7 @@ pystac = pytest.importorskip("pystac")
 
 
 def _validate(item: dict, model_path: str):
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     info = modelfile.read_info(model_path)
     assert stac_model.SCHEMA_URI in item["stac_extensions"]

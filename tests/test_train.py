@@ -35,7 +35,7 @@ def small_unet(monkeypatch):
 
 
 def test_training_from_layers_learns_and_writes_outputs(run_alg, tmp_path):
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     res = run_alg("buildseg:trainmodel", _params(tmp_path))
     rows = list(csv.DictReader(open(res["OUTPUT_METRICS"])))
@@ -55,7 +55,7 @@ def test_training_from_layers_learns_and_writes_outputs(run_alg, tmp_path):
 
 
 def test_fine_tune_from_model_file(run_alg, tmp_path, tiny_model):
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     res = run_alg("buildseg:trainmodel", _params(tmp_path, MODEL=tiny_model, EPOCHS=1))
     info = modelfile.read_info(res["OUTPUT_MODEL"])
@@ -65,7 +65,7 @@ def test_fine_tune_from_model_file(run_alg, tmp_path, tiny_model):
 
 
 def test_labelled_area_makes_outside_ignored():
-    from buildseg.engine.labels import IGNORE, PolygonLabels
+    from buildseg.engine.io.labels import IGNORE, PolygonLabels
 
     from conftest import polygon_labels
 
@@ -87,7 +87,7 @@ def test_colour_coded_masks_convert_to_class_ids():
     """The Dubai colour masks map to the same ids as the class rasters."""
     from PIL import Image
 
-    from buildseg.engine.labels import IGNORE, colours_to_ids, parse_palette
+    from buildseg.engine.io.labels import IGNORE, colours_to_ids, parse_palette
 
     palette = parse_palette((DATA / "dubai" / "classes.json").read_text())
     rgb = np.asarray(Image.open(DATA / "dubai" / "tiles" / "masks" / "tile8_part2.png").convert("RGB"))
@@ -117,7 +117,7 @@ def test_label_raster_with_palette_trains(run_alg, tmp_path):
     palette = ";".join(f"{r},{g},{b}={cid - 1}" for cid, (r, g, b) in colours.items())
     res = run_alg("buildseg:trainfrommasks", _params(tmp_path, INPUT=[src], LABELS=None, LABEL_RASTER=str(colour),
                                                  PALETTE=palette, EPOCHS=1))
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     assert modelfile.read_info(res["OUTPUT_MODEL"]).num_classes == 5
 
@@ -126,7 +126,7 @@ def test_cancel_keeps_best_model_and_resume_continues(qgis_app, tmp_path):
     import processing
     from qgis.core import QgsProcessingFeedback
 
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     class CancelInThirdEpoch(QgsProcessingFeedback):
         def pushInfo(self, info):  # noqa: N802
@@ -168,7 +168,7 @@ def test_qgis_process_training(tmp_path):
                        "TILES_PER_EPOCH=16", "BATCH_SIZE=8", f"OUTPUT_MODEL={tmp_path / 'm.safetensors'}")
     assert out.returncode == 0, out.stdout + out.stderr
     assert json.loads(out.stdout)["results"]["OUTPUT_MODEL"] == str(tmp_path / "m.safetensors")
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     assert modelfile.read_info(str(tmp_path / "m.safetensors")).architecture == "unet-mobilenet"
 
@@ -178,7 +178,7 @@ def test_export_onnx_matches_torch_and_keeps_metadata(run_alg, tiny_model, tmp_p
     import onnxruntime as ort
     import torch
 
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     res = run_alg("buildseg:exportonnx", {"MODEL": tiny_model, "OUTPUT": str(tmp_path / "m.onnx")})
     proto = onnx.load(res["OUTPUT"])
@@ -209,7 +209,7 @@ def test_prepare_tiles_then_train_on_the_folder(run_alg, tmp_path):
     assert total == res["TRAIN_TILES"] + res["VAL_TILES"]
     out = run_alg("buildseg:trainfrommasks", {**_params(tmp_path, EPOCHS=1), "INPUT": None, "LABELS": None,
                                           "DATASET_FOLDER": str(tmp_path / "tiles")})
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     info = modelfile.read_info(out["OUTPUT_MODEL"])
     assert info.training["rasters"][0].startswith("tile1_part1_r") and "iou" in info.metrics["validation"]
@@ -218,8 +218,8 @@ def test_prepare_tiles_then_train_on_the_folder(run_alg, tmp_path):
 def test_validation_area_holds_out_its_labels(run_alg, tmp_path):
     from qgis.core import QgsFeature, QgsGeometry, QgsRectangle, QgsVectorLayer
 
-    from buildseg.engine import modelfile
-    from buildseg.engine.labels import IGNORE, AreaSplitLabels
+    from buildseg.engine.io.labels import IGNORE, AreaSplitLabels
+    from buildseg.engine.models import modelfile
 
     from conftest import polygon_labels
 
@@ -245,7 +245,7 @@ def test_validation_area_holds_out_its_labels(run_alg, tmp_path):
 
 
 def test_bundled_model_is_the_default_start_when_it_fits(run_alg, tmp_path):
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
     from buildseg.engine.models.registry import ARCHITECTURES
 
     from conftest import DEFAULT_MODEL

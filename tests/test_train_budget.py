@@ -31,7 +31,7 @@ def _params(tmp_path, **extra):
 
 
 def test_time_budget_stops_within_one_step_and_writes_the_best_model(run_alg, tmp_path):
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     budget_min = 0.25
     res = run_alg("buildseg:trainmodel", _params(tmp_path, TIME_BUDGET=budget_min))
@@ -46,7 +46,7 @@ def test_time_budget_stops_within_one_step_and_writes_the_best_model(run_alg, tm
 
 
 def test_budget_learning_rate_follows_the_budget():
-    from buildseg.engine.training import _lr_at
+    from buildseg.engine.train.loop import _lr_at
 
     assert _lr_at("cosine", 0.0, 0.1) == 0.05 and abs(_lr_at("cosine", 0.1, 0.1) - 1.0) < 1e-9
     assert _lr_at("cosine", 0.55, 0.1) == pytest.approx(0.5) and _lr_at("cosine", 1.0, 0.1) == pytest.approx(0.0)
@@ -56,7 +56,7 @@ class _CancelAfter:
     """Engine progress that records messages and cancels after `seconds`."""
 
     def __new__(cls, seconds):
-        from buildseg.engine.progress import Progress
+        from buildseg.engine.core.progress import Progress
 
         class CancelAfter(Progress):
             def __init__(self):
@@ -78,8 +78,8 @@ def _scene():
 
     from osgeo import ogr
 
-    from buildseg.engine.dataset import Scene
-    from buildseg.engine.labels import PolygonLabels
+    from buildseg.engine.io.labels import PolygonLabels
+    from buildseg.engine.train.dataset import Scene
 
     ds = ogr.Open(dubai_labels("tile1_part1"))
     shapes = [(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in ds.GetLayer(0)]
@@ -87,8 +87,8 @@ def _scene():
 
 
 def test_cancel_and_resume_keep_one_budget(tmp_path):
-    from buildseg.engine import modelfile
-    from buildseg.engine.training import TrainParams, checkpoint_path, train
+    from buildseg.engine.models import modelfile
+    from buildseg.engine.train.loop import TrainParams, checkpoint_path, train
 
     out = str(tmp_path / "m.safetensors")
     params = TrainParams(architecture="unet", tile_size=128, epochs=1000, tiles_per_epoch=16, batch_size=4,
@@ -112,8 +112,8 @@ def test_cancel_and_resume_keep_one_budget(tmp_path):
 def test_fine_tune_worse_than_its_start_keeps_the_start(tmp_path):
     from safetensors.torch import load_file
 
-    from buildseg.engine import modelfile
-    from buildseg.engine.training import TrainParams, train
+    from buildseg.engine.models import modelfile
+    from buildseg.engine.train.loop import TrainParams, train
 
     out = str(tmp_path / "ft.safetensors")
     progress = _CancelAfter(10**6)
@@ -132,8 +132,8 @@ def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
     file describes what was really trained; the same run resumes."""
     import torch
 
-    from buildseg.engine import modelfile
-    from buildseg.engine.training import TrainParams, checkpoint_path, train
+    from buildseg.engine.models import modelfile
+    from buildseg.engine.train.loop import TrainParams, checkpoint_path, train
 
     out = str(tmp_path / "m.safetensors")
     first = TrainParams(architecture="unet", tile_size=128, epochs=10**6, tiles_per_epoch=8, batch_size=4,
@@ -157,7 +157,7 @@ def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
 def test_defaults_fine_tune_the_default_model(run_alg, tmp_path):
     """A user who only gives imagery, buildings and minutes fine-tunes the bundled model (same architecture,
     resolution and classes), not a different network from scratch."""
-    from buildseg.engine import modelfile
+    from buildseg.engine.models import modelfile
 
     from conftest import DATA, crop, recorder
 
@@ -180,9 +180,9 @@ def test_validation_strip_lies_in_the_labelled_part(tmp_path, place):
     strip lay in the unlabelled east and Rio had none: a fine-tune could never beat its start)."""
     import rasterio
 
-    from buildseg.engine.dataset import Scene, split_scenes, train_extent, val_windows
-    from buildseg.engine.evaluate import polygons_from_file
-    from buildseg.engine.labels import IGNORE, PolygonLabels
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.io.labels import IGNORE, PolygonLabels
+    from buildseg.engine.train.dataset import Scene, split_scenes, train_extent, val_windows
 
     from conftest import DATA
 

@@ -110,6 +110,6 @@ def test_pseudo_masks_algorithm_output_trains_a_model(run_alg, scene, tmp_path):
         "INPUT": [scene["raster"]], "LABEL_RASTER": res["OUTPUT"], "ARCHITECTURE": 2, "TILE_SIZE": 128,
         "EPOCHS": 1, "TILES_PER_EPOCH": 8, "BATCH_SIZE": 4, "VAL_FRACTION": 0,
         "OUTPUT_MODEL": str(tmp_path / "m.safetensors")})
-    from buildseg.engine.modelfile import read_info
+    from buildseg.engine.models.modelfile import read_info
 
     assert read_info(trained["OUTPUT_MODEL"]).training["epochs_run"] == 1

@@ -166,7 +166,7 @@ def test_training_on_a_web_layer(run_alg, mercator, servers, tmp_path):
         "ARCHITECTURE": 0, "FROM_SCRATCH": True, "ALIGN_LABELS": False, "TILE_SIZE": 128, "EPOCHS": 1,
         "TILES_PER_EPOCH": 8,
         "BATCH_SIZE": 4, "VAL_FRACTION": 0, "OUTPUT_MODEL": str(tmp_path / "web.safetensors")})
-    from buildseg.engine.modelfile import read_info
+    from buildseg.engine.models.modelfile import read_info
 
     info = read_info(res["OUTPUT_MODEL"])
     # fetched at the default model's 0.3 m, snapped to the service's zoom-19 pixels: 1.08 m / 4 on the ground

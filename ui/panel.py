@@ -113,7 +113,7 @@ class BuildSegPanel(QgsDockWidget):
         return [self.model_combo.itemText(i) for i in range(self.model_combo.count())]
 
     def _describe_model(self) -> None:
-        from ..engine.modelfile import details, read_info
+        from ..engine.models.modelfile import details, read_info
         from ..processing_provider import settings
         from ..processing_provider.base import DEFAULT_MODEL
 
@@ -127,7 +127,7 @@ class BuildSegPanel(QgsDockWidget):
 
     def import_model(self, path: str = None) -> str:
         """Copy a model file into the model folder (never over another); returns the new path."""
-        from ..engine.modelfile import read_info
+        from ..engine.models.modelfile import read_info
         from ..processing_provider import settings
 
         if path is None:
@@ -150,7 +150,7 @@ class BuildSegPanel(QgsDockWidget):
 
     def remove_model(self, confirm: bool = True) -> bool:
         """Delete the chosen model (and its STAC item) from the model folder; the default model stays."""
-        from ..engine.stac import item_path
+        from ..engine.models.stac import item_path
         from ..processing_provider import settings
 
         path = self.model()
@@ -368,7 +368,7 @@ class BuildSegPanel(QgsDockWidget):
         return box
 
     def uncertainty(self, extent: str = None) -> bool:
-        from ..engine.heatmap import MODES
+        from ..engine.explain.heatmap import MODES
 
         layer = self.raster_combo.currentLayer()
         if layer is None:
@@ -383,7 +383,7 @@ class BuildSegPanel(QgsDockWidget):
             if not ok:
                 shutil.rmtree(folder, ignore_errors=True)
                 return
-            from ..engine.heatmap import hardest_windows
+            from ..engine.explain.heatmap import hardest_windows
 
             self.hard_list.clear()
             for rank, (value, bounds) in enumerate(hardest_windows(out, UNCERTAIN_TILE_PX), 1):

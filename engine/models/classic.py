@@ -5,8 +5,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import conv_bn_relu, upsample_to
 from .encoders import adapt_first_conv, build_encoder, cached_weights
+from .layers import conv_bn_relu, upsample_to
 
 
 def _vgg16_stages(in_channels: int, pretrained: bool):

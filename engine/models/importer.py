@@ -8,7 +8,7 @@ encoder-only weights (keys without a decoder) fill the encoder and leave the dec
 
 from dataclasses import dataclass, field
 
-from ..errors import BuildSegError
+from ..core.errors import BuildSegError
 
 PREFIXES = ("model.", "module.", "net.")
 HEADS = ("fc.", "classifier.", "head.")  # image-classification heads of backbone weights
@@ -63,7 +63,7 @@ def import_weights(path: str, spec: ImportSpec, out: str, progress=None) -> dict
     """Write `out` (BuildSeg model) from the weights in `path`; returns {"loaded", "encoder_only", ...}."""
     import torch
 
-    from .. import modelfile, stac
+    from . import modelfile, stac
 
     n = len(spec.bands)
     mean = spec.mean or [0.0] * n

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import conv_bn_relu, upsample_to
 from .encoders import build_encoder
+from .layers import conv_bn_relu, upsample_to
 
 
 class CBAM(nn.Module):

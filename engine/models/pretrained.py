@@ -47,7 +47,7 @@ def convert(pth: str, out: str) -> dict:
     import torch
     from safetensors.torch import save_file
 
-    from ..atomic import atomic_path
+    from ..core.atomic import atomic_path
 
     state = torch.load(pth, map_location="cpu", weights_only=True)
     renamed = {}
@@ -62,7 +62,7 @@ def convert(pth: str, out: str) -> dict:
 
 
 def cache_file(variant: str) -> str:
-    from ..predict import cache_dir
+    from ..extract.predict import cache_dir
 
     return os.path.join(cache_dir(), "encoders", f"{variant}-imagenet.safetensors")
 

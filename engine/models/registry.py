@@ -62,7 +62,7 @@ def _smp(in_channels: int, num_classes: int, arch: str, encoder: str, **_):
     try:
         import segmentation_models_pytorch as smp
     except ImportError:
-        from ..errors import BuildSegError
+        from ..core.errors import BuildSegError
 
         raise BuildSegError("This model needs the optional package segmentation-models-pytorch: run 'Check / "
                             "install dependencies'.") from None
@@ -127,7 +127,7 @@ DEFAULT_ARCHITECTURE = "unet-efficientnet-lite0"  # the default model's, so that
 
 
 def get(name: str) -> Architecture:
-    from ..errors import BuildSegError
+    from ..core.errors import BuildSegError
 
     if name not in ARCHITECTURES:
         raise BuildSegError(f"Unknown architecture '{name}'. Known: {', '.join(ARCHITECTURES)}.")

@@ -3,8 +3,8 @@
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import DoubleConv, UNetDecoder, upsample_to
 from .encoders import build_encoder
+from .layers import DoubleConv, UNetDecoder, upsample_to
 
 
 class UNet(nn.Module):

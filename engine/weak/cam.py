@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import Cancelled
+from ..core.errors import Cancelled
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import Cancelled
+from ..core.errors import Cancelled
 
 STRIDE = 4  # the relation grid: one node per 4 x 4 pixels
 

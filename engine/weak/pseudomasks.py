@@ -8,12 +8,12 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .. import device as devices
-from ..atomic import atomic_path, check_writable
-from ..crf import CrfParams, cores, refine, stretch, to_rgb8
-from ..errors import BuildSegError
-from ..progress import Progress
-from ..raster import RasterSource, RowWriter
+from ..core import device as devices
+from ..core.atomic import atomic_path, check_writable
+from ..core.errors import BuildSegError
+from ..core.progress import Progress
+from ..io.raster import RasterSource, RowWriter
+from ..postprocess.crf import CrfParams, cores, refine, stretch, to_rgb8
 from . import cam as cams
 from . import irn as relations
 from .tile_labels import WeakLabels, pixel_points, rasterize, tile_labels

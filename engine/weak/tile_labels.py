@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import tiling
+from ..extract import windows
 
 
 @dataclass
@@ -44,7 +44,7 @@ def tile_labels(width: int, height: int, transform, tile: int, labels: WeakLabel
     """[(row, col, label)] for the tiles of the raster's grid (overlap 0); label 1, 0, or None (unknown)."""
     from rasterio.transform import Affine
 
-    ys, xs = tiling.starts(height, tile, 0), tiling.starts(width, tile, 0)
+    ys, xs = windows.starts(height, tile, 0), windows.starts(width, tile, 0)
     pts = pixel_points(labels, transform)
     tags = [(g, 1 if yes else 2) for g, yes in labels.tags]
     complete = bool(labels.points or labels.boxes)

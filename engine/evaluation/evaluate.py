@@ -1,0 +1,284 @@
+"""Evaluate building extraction: pixel metrics (global or per-tile averaged) and building-level metrics
+(one-to-one matches at IoU >= 0.5), with a table and a TP / FP / FN layer; plus the helpers the accuracy
+benchmark and the demo use to score a mask."""
+
+import csv
+import html
+import json
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.atomic import atomic_path, check_writable
+from ..core.errors import BuildSegError
+from ..core.progress import Progress
+from ..io.labels import IGNORE
+from .matching import match
+from .metrics import confusion, scores
+
+
+@dataclass
+class EvalParams:
+    target_id: int = 1  # building class id in mask rasters
+    iou_threshold: float = 0.5
+    per_tile: bool = False  # average pixel IoU over tiles instead of one global confusion matrix
+    tile: int = 512
+    pixel_size: float = 0.5  # grid for polygon-vs-polygon evaluation, in map units
+    ref_ignore: tuple = ()  # reference raster values that are not labelled
+
+
+def _grid(raster_path, shapes, pixel_size):
+    """(transform, (height, width), crs wkt or None) of the raster, or around the shapes."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from ..io.labels import geojson_bounds
+
+    if raster_path:
+        with rasterio.open(raster_path) as ds:
+            return ds.transform, ds.shape, ds.crs.to_wkt() if ds.crs else None
+    b = np.array([geojson_bounds(g) for g in shapes])
+    if not len(b):
+        raise BuildSegError("Nothing to evaluate: both the prediction and the reference are empty.")
+    minx, miny, maxx, maxy = b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+    w, h = int(np.ceil((maxx - minx) / pixel_size)) + 1, int(np.ceil((maxy - miny) / pixel_size)) + 1
+    if w * h > 2e9:
+        raise BuildSegError("The evaluation grid would be too large: raise the pixel size.")
+    return from_origin(minx, maxy, pixel_size, pixel_size), (h, w), None
+
+
+def _class_raster(path, transform, shape, target_id, ignore_values):
+    """Binary building raster (IGNORE for nodata/unlabelled) resampled onto the grid if needed."""
+    import rasterio
+    from rasterio.warp import Resampling, reproject
+
+    from ..io.labels import is_binary_255
+
+    with rasterio.open(path) as ds:
+        data = np.full(shape, 254, np.uint8)
+        reproject(rasterio.band(ds, 1), data, dst_transform=transform, dst_crs=ds.crs,
+                  resampling=Resampling.nearest, dst_nodata=254)
+        nodata = ds.nodata
+        if target_id == 1 and is_binary_255(ds):  # a 0/255 building mask: 255 is the building
+            target_id, nodata = 255, None
+    out = (data == target_id).astype(np.uint8)
+    bad = data == 254
+    if nodata is not None:
+        bad |= data == nodata
+    for v in ignore_values:
+        bad |= data == v
+    out[bad] = IGNORE
+    return out
+
+
+def _polygons_of(binary, transform):
+    """OGR polygons of the 1-pixels of a binary array."""
+    from osgeo import ogr
+    from rasterio.features import shapes
+
+    out = []
+    for geom, _ in shapes(binary.astype(np.uint8), mask=binary == 1, transform=transform, connectivity=4):
+        out.append(ogr.CreateGeometryFromJson(json.dumps(geom)))
+    return out
+
+
+def reference_from_polygons(shapes, like=None, transform=None, shape=None) -> np.ndarray:
+    """Rasterize (GeoJSON, class id) shapes onto the grid of the open rasterio dataset `like`, or onto
+    `transform` and `shape`."""
+    from rasterio.features import rasterize
+
+    if like is not None:
+        transform, shape = like.transform, like.shape
+    if not shapes:
+        return np.zeros(shape, np.uint8)
+    return rasterize(shapes, out_shape=shape, transform=transform, fill=0, dtype="uint8")
+
+
+def polygons_from_file(path: str, target_crs_wkt: str, value: int = 1):
+    """(GeoJSON, value) of every polygon of an OGR file, reprojected to the target CRS."""
+    from osgeo import ogr, osr
+
+    ds = ogr.Open(path)
+    layer = ds.GetLayer(0)
+    dst = osr.SpatialReference()
+    dst.ImportFromWkt(target_crs_wkt)
+    dst.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    src = layer.GetSpatialRef()
+    tr = None
+    if src is not None and not src.IsSame(dst):
+        src.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        tr = osr.CoordinateTransformation(src, dst)
+    out = []
+    for f in layer:
+        g = f.GetGeometryRef()
+        if g is None or g.IsEmpty():
+            continue
+        g = g.Clone()
+        if tr:
+            g.Transform(tr)
+        out.append((json.loads(g.ExportToJson()), value))
+    return out
+
+
+def binary_confusion(pred_path: str, reference, target: int = 1, ignore_values=()):
+    """2x2 confusion of building (target) vs the rest; `reference` is an array on the mask's grid or a path.
+
+    Pixels where the prediction is nodata (255) or the reference is IGNORE / in `ignore_values` do not count.
+    """
+    import rasterio
+
+    with rasterio.open(pred_path) as p:
+        pred = p.read(1)
+    ref = reference
+    if isinstance(reference, str):
+        with rasterio.open(reference) as r:
+            ref = r.read(1)
+    ignore = (pred == 255) | np.isin(ref, list(ignore_values) + [IGNORE])
+    pb = (pred == target).astype(np.uint8)
+    rb = (ref == target).astype(np.uint8)
+    rb[ignore] = IGNORE
+    return confusion(pb, rb, 2)
+
+
+def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=None, aoi=None,
+             params: EvalParams = None, out_table: str = None, out_features: str = None, crs_wkt: str = None,
+             progress: Progress = None) -> dict:
+    """Metrics of a prediction (mask raster or GeoJSON polygons) against a reference (polygons or raster)."""
+    from osgeo import ogr
+    from rasterio.features import rasterize
+
+    params = params or EvalParams()
+    progress = progress or Progress()
+    for out in (out_table, out_features):
+        if out:
+            check_writable(out, inputs=[pred_raster, ref_raster])
+    if (pred_raster is None) == (pred_shapes is None) or (ref_raster is None) == (ref_shapes is None):
+        raise BuildSegError("Give one prediction (mask raster or polygons) and one reference (polygons or raster).")
+    transform, shape, grid_crs = _grid(pred_raster or ref_raster, (pred_shapes or []) + (ref_shapes or []),
+                                       params.pixel_size)
+    crs_wkt = crs_wkt or grid_crs
+
+    def binary(raster, shapes_):
+        if raster:
+            return _class_raster(raster, transform, shape, params.target_id, params.ref_ignore)
+        return reference_from_polygons([(g, 1) for g in shapes_ or []], transform=transform, shape=shape)
+
+    pred, ref = binary(pred_raster, pred_shapes), binary(ref_raster, ref_shapes)
+    progress.set_progress(30)
+    ignore = (pred == IGNORE) | (ref == IGNORE)
+    if aoi:
+        ignore |= rasterize([(g, 1) for g in aoi], out_shape=shape, transform=transform, fill=0) == 0
+    ref_eval = np.where(ignore, IGNORE, ref).astype(np.uint8)
+    pred_eval = np.where(pred == 1, 1, 0).astype(np.uint8)
+    _check_comparable(pred_eval, ref_eval, ref, pred_shapes, ref_shapes, progress)
+    cm = confusion(pred_eval, ref_eval, 2)
+    s = scores(cm)
+    metrics = {"pixel_iou": s["iou"][1], "pixel_f1": s["f1"][1], "pixel_precision": s["precision"][1],
+               "pixel_recall": s["recall"][1], "pixel_accuracy": s["accuracy"], "mean_iou": s["mean_iou"],
+               "background_iou": s["iou"][0], "pixels_evaluated": int(cm.sum())}
+    if params.per_tile:
+        ious = []
+        for y in range(0, shape[0], params.tile):
+            for x in range(0, shape[1], params.tile):
+                c = confusion(pred_eval[y:y + params.tile, x:x + params.tile],
+                              ref_eval[y:y + params.tile, x:x + params.tile], 2)
+                if c[1].sum() + c[:, 1].sum() > 0:
+                    ious.append(scores(c)["iou"][1])
+        metrics["pixel_iou_per_tile_mean"] = float(np.mean(ious)) if ious else 0.0
+        metrics["tiles_averaged"] = len(ious)
+    progress.set_progress(50)
+    geoms = {}
+    aoi_geoms = [ogr.CreateGeometryFromJson(json.dumps(a)) for a in aoi] if aoi else None
+    for name, shapes_, arr in (("pred", pred_shapes, pred), ("ref", ref_shapes, ref)):
+        if shapes_ is not None:
+            found = [ogr.CreateGeometryFromJson(json.dumps(g)) for g in shapes_]
+        else:
+            found = _polygons_of(np.where(ignore, 0, arr == 1), transform)
+        if aoi_geoms:  # buildings touching the area of interest
+            found = [g for g in found if any(g.Intersects(a) for a in aoi_geoms)]
+        geoms[name] = found
+    objects = match(geoms["pred"], geoms["ref"], params.iou_threshold)
+    metrics.update(objects.as_dict(len(geoms["pred"]), len(geoms["ref"])))
+    progress.set_progress(80)
+    if out_table:
+        write_table(out_table, metrics)
+    if out_features:
+        write_features(out_features, geoms["pred"], geoms["ref"], objects, crs_wkt)
+    progress.set_progress(100)
+    return metrics
+
+
+def _check_comparable(pred, ref, ref_whole, pred_shapes, ref_shapes, progress) -> None:
+    """Refuse a comparison that could only report zeros (nothing in common); warn when the reference holds no
+    building where it is evaluated."""
+    from ..io.labels import geojson_bounds
+
+    def box(shapes_):
+        b = np.array([geojson_bounds(g) for g in shapes_])
+        return b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
+
+    if pred_shapes and ref_shapes:
+        (a0, a1, a2, a3), (b0, b1, b2, b3) = box(pred_shapes), box(ref_shapes)
+        if a2 < b0 or b2 < a0 or a3 < b1 or b3 < a1:
+            raise BuildSegError("The predicted and the reference buildings do not overlap: check that they cover "
+                                "the same place (and their CRS).")
+    evaluated = ref != IGNORE
+    if not evaluated.any():
+        raise BuildSegError("Nothing to compare: every pixel lies outside the area of interest or is unlabelled "
+                            "in the reference.")
+    if ref_shapes and not (ref_whole == 1).any() and (pred == 1).any():
+        raise BuildSegError("The reference buildings do not overlap the prediction: check that they cover the "
+                            "same place (and their CRS).")
+    if not (ref[evaluated] == 1).any():
+        progress.warn("The reference holds no building where it is evaluated: building IoU and F1 are 0 by "
+                      "definition; check the reference's values (building = 1, or 255 in 0/255 masks).")
+
+
+def write_table(path: str, metrics: dict) -> None:
+    """CSV (metric,value) or, for .html, an HTML table."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        if path.lower().endswith((".html", ".htm")):
+            rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.4f}</td></tr>" if isinstance(v, float) else
+                           f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in metrics.items())
+            f.write("<!DOCTYPE html><html><head><meta charset='utf-8'><title>BuildSeg evaluation</title></head>"
+                    f"<body><h1>BuildSeg evaluation</h1><table border=1><tr><th>metric</th><th>value</th></tr>{rows}"
+                    "</table></body></html>")
+        else:
+            w = csv.writer(f)
+            w.writerow(["metric", "value"])
+            for k, v in metrics.items():
+                w.writerow([k, round(v, 6) if isinstance(v, float) else v])
+
+
+def write_features(path: str, pred, ref, objects, crs_wkt) -> None:
+    """A polygon layer with field status = TP / FP / FN and the matched IoU."""
+    from osgeo import ogr, osr
+
+    from ..postprocess.vectorize import driver_for
+
+    srs = None
+    if crs_wkt:
+        srs = osr.SpatialReference()
+        srs.ImportFromWkt(crs_wkt)
+    matched_p = {i: iou for i, _, iou in objects.matches}
+    matched_r = {j for _, j, _ in objects.matches}
+    with atomic_path(path) as tmp:
+        ds = ogr.GetDriverByName(driver_for(path)).CreateDataSource(tmp)
+        layer = ds.CreateLayer("evaluation", srs=srs, geom_type=ogr.wkbMultiPolygon)
+        layer.CreateField(ogr.FieldDefn("status", ogr.OFTString))
+        layer.CreateField(ogr.FieldDefn("iou", ogr.OFTReal))
+        layer.StartTransaction()
+        rows = [(g, "TP" if i in matched_p else "FP", matched_p.get(i)) for i, g in enumerate(pred)]
+        rows += [(g, "FN", None) for j, g in enumerate(ref) if j not in matched_r]
+        for g, status, iou in rows:
+            f = ogr.Feature(layer.GetLayerDefn())
+            f.SetField("status", status)
+            if iou is not None:
+                f.SetField("iou", round(iou, 4))
+            f.SetGeometry(ogr.ForceToMultiPolygon(g))
+            layer.CreateFeature(f)
+        layer.CommitTransaction()
+        ds = None  # noqa: F841 - closes the file
+    if not os.path.exists(path):
+        raise BuildSegError(f"Could not write {path}.")

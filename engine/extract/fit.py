@@ -1,0 +1,156 @@
+"""Model fit: before a long run, does the model fit this imagery? Compares the input with what the model was
+trained on and runs it on a few sampled tiles, and says "fits", "uncertain" or "fine-tune first", with reasons.
+
+Three measures, each in 0..1 (1: like the training imagery), multiplied into the score:
+- ground resolution: exp(-|ln(input / model)|) (resampling helps, but a factor 3 loses detail or context);
+- radiometry: exp(-max |z| / 2) over bands, z = (input band mean - model mean) / model std;
+- confidence: the share of sampled pixels the model is sure about (building probability < 0.1 or > 0.9);
+  a model that hesitates everywhere has not seen imagery like this.
+"""
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.atomic import work_dir
+from ..core.errors import BuildSegError, Cancelled
+from ..core.progress import Progress
+from ..models import modelfile
+
+FITS, UNCERTAIN = 0.5, 0.3  # score thresholds for the verdicts
+
+
+@dataclass
+class FitReport:
+    score: float
+    verdict: str
+    reasons: list = field(default_factory=list)
+    measures: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return f"Model fit {self.score:.2f}: {self.verdict}" + ("; " + "; ".join(self.reasons) if self.reasons
+                                                                else "")
+
+    def metadata(self) -> dict:
+        """What outputs record of the check (layer metadata, model files)."""
+        return {"fit_score": self.score, "fit_verdict": self.verdict}
+
+
+def preflight(raster, model_path: str, progress: Progress, model_cache=None, aoi=None,
+              what: str = "") -> "FitReport | None":
+    """The fit check as the first step of a run: logged (a warning unless it fits), never fatal; None when it
+    cannot be made (a source without a file, no valid window)."""
+    if not isinstance(raster, str):
+        progress.info("Model fit not checked: the input is not a file (web or in-memory layer).")
+        return None
+    try:
+        report = check_fit(raster, model_path, samples=PREFLIGHT_SAMPLES, progress=progress,
+                           model_cache=model_cache, aoi=aoi)
+    except Cancelled:
+        raise
+    except BuildSegError as exc:
+        progress.info(f"Model fit not checked: {exc}")
+        return None
+    (progress.info if report.verdict == "fits" else progress.warn)(what + report.summary())
+    return report
+
+
+PREFLIGHT_SAMPLES = 3  # tiles run at the start of an extraction or training (about half a second on CPU)
+
+
+def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress = None,
+              model_cache=None, aoi=None) -> FitReport:
+    from ..io.raster import RasterSource
+    from .inference import validate_bands
+
+    progress = progress or Progress()
+    info = modelfile.read_info(model_path)
+    with RasterSource(raster) as src:
+        bands = validate_bands(info, src, None)
+        res = src.ground_resolution()
+        size = int(min(max(src.width, src.height), math.ceil(info.tile_size * (info.resolution or res) / res)))
+        windows = _sample_windows(src, bands, size, samples, _aoi_box(src, aoi))
+        if not windows:
+            raise BuildSegError("No part of the raster has enough valid pixels to check the model's fit.")
+        pixels = np.concatenate([d[:, v] for d, v, _ in windows], axis=1)
+        with work_dir("buildseg-fit-") as work:
+            probs = [_probabilities(src, model_path, r, c, size, work, k, model_cache, progress.sub(
+                100 * k / len(windows), 100 * (k + 1) / len(windows)).quiet())
+                for k, (_, _, (r, c)) in enumerate(windows)]
+    return _report(info, res, pixels, np.concatenate(probs))
+
+
+def _aoi_box(src, aoi):
+    """(row0, col0, row1, col1) pixel box around the area of interest (GeoJSON in the raster's CRS), or the
+    whole raster."""
+    if not aoi:
+        return 0, 0, src.height, src.width
+    from rasterio.windows import from_bounds
+
+    from ..io.labels import geojson_bounds
+
+    b = np.array([geojson_bounds(g) for g in aoi])
+    w = from_bounds(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max(), src.transform)
+    row0, col0 = max(0, int(w.row_off)), max(0, int(w.col_off))
+    row1 = min(src.height, int(np.ceil(w.row_off + w.height)))
+    col1 = min(src.width, int(np.ceil(w.col_off + w.width)))
+    return (row0, col0, row1, col1) if row1 > row0 and col1 > col0 else (0, 0, src.height, src.width)
+
+
+def _sample_windows(src, bands, size, samples, box):
+    """Up to `samples` distinct windows of `size` px spread over `box`, with mostly valid pixels."""
+    row0, col0, row1, col1 = box
+    rows = np.linspace(row0, max(row0, min(row1, src.height) - size), 3).astype(int)
+    cols = np.linspace(col0, max(col0, min(col1, src.width) - size), 3).astype(int)
+    grid = sorted({(int(r), int(c)) for r in rows for c in cols})
+    order = np.random.default_rng(0).permutation(len(grid))
+    out = []
+    for i in order:
+        data, valid = src.read(bands, grid[i][0], grid[i][1], size, size)
+        if valid.mean() > 0.5:
+            out.append((data, valid, grid[i]))
+        if len(out) == samples:
+            break
+    return out
+
+
+def _probabilities(src, model_path, row, col, size, work, k, model_cache, progress):
+    """Building probabilities of one window, by BuildSeg's own extraction (resampling included)."""
+    import rasterio
+
+    from ..io.raster import crop_to_file
+    from .inference import ExtractParams, extract
+
+    crop, out = os.path.join(work, f"crop{k}.tif"), os.path.join(work, f"prob{k}.tif")
+    crop_to_file(src.path, row, col, size, size, crop)
+    extract(crop, model_path, out_probability=out, params=ExtractParams(overlap=0, separate=False),
+            progress=progress, model_cache=model_cache)
+    with rasterio.open(out) as p:
+        prob = p.read(1, masked=True)
+    return prob.compressed()
+
+
+def _report(info, res, pixels, prob) -> FitReport:
+    reasons = []
+    ratio = res / info.resolution if info.resolution else 1.0
+    resolution = math.exp(-abs(math.log(ratio)))
+    if resolution < 0.7:
+        reasons.append(f"the imagery is {res:.2f} m per pixel, the model was trained at {info.resolution:g} m")
+    mean = pixels.mean(axis=1)
+    z = (mean - np.asarray(info.mean)) / np.asarray(info.std)
+    radiometry = math.exp(-float(np.abs(z).max()) / 2)
+    if radiometry < 0.6:
+        side = "brighter" if z[np.abs(z).argmax()] > 0 else "darker"
+        reasons.append(f"band {info.bands[int(np.abs(z).argmax())]} is much {side} than the training imagery "
+                       f"({float(np.abs(z).max()):.1f} standard deviations)")
+    confidence = float(np.mean((prob < 0.1) | (prob > 0.9))) if prob.size else 0.0
+    if confidence < 0.8:
+        reasons.append(f"the model is unsure on {100 * (1 - confidence):.0f}% of the sampled pixels")
+    score = resolution * radiometry * confidence
+    verdict = "fits" if score >= FITS else ("uncertain" if score >= UNCERTAIN else "fine-tune first")
+    measures = {"resolution": round(resolution, 3), "radiometry": round(radiometry, 3),
+                "confidence": round(confidence, 3), "ground_resolution_m": round(res, 3),
+                "band_z": [round(float(v), 2) for v in z], "building_share": round(float(np.mean(prob > 0.5)), 3)}
+    return FitReport(round(score, 3), verdict, reasons, measures)

@@ -1,0 +1,353 @@
+"""Streaming sliding-window extraction: raster in, mask / probability / polygons out.
+
+Memory stays flat: only a band of rows (one tile high plus one stride) is held;
+finished rows are written to disk as soon as no later tile can touch them.
+"""
+
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core import memory
+from ..core.atomic import atomic_paths, check_space, check_writable, work_dir
+from ..core.errors import BuildSegError
+from ..core.progress import Progress
+from ..io.raster import RasterSource, RowWriter, open_source, src_path
+from ..models import modelfile, onnx_interop
+from . import resample, windows
+from .predict import TTA_MODES, make_predictor, predict_tta
+
+PROB_NODATA = -1.0
+MASK_NODATA = 255
+
+
+@dataclass
+class ExtractParams:
+    bands: list = None  # 1-based raster bands; default: the model's
+    tile_size: int = 0  # 0: the model's
+    overlap: int = 64
+    batch_size: int = 0  # 0: 1 on CPU, 8 on CUDA
+    device: str = "auto"
+    backend: str = "auto"
+    threshold: float = 0.5
+    tta: str = "none"
+    min_area: float = 10.0  # m²
+    simplify: float = 0.0  # map units
+    fill_holes: bool = False
+    separate: bool = True  # split touching buildings (watershed on the distance transform)
+    separation_h: float = 2.0  # px: how much lower a waist must be than both building centres
+    regularize: bool = False  # square up footprints (engine.postprocess.regularize), tolerance = one pixel
+    probability_uint8: bool = False
+    target_class: str = "building"
+    max_tile_pixels: int = 8192 * 8192
+    check_fit: bool = False  # first run the model-fit check on a few tiles (engine.extract.fit.preflight) and record it
+    threads: int = 0  # CPU threads; 0: BUILDSEG_THREADS, else every core this process may use
+    aoi: list = field(default=None, repr=False)  # GeoJSON geometries in the raster's CRS
+
+
+@dataclass
+class ExtractResult:
+    device: str = ""
+    backend: str = ""
+    tiles: int = 0
+    tiles_skipped: int = 0
+    building_pixels: int = 0
+    buildings: int = 0
+    building_area_m2: float = 0.0
+    seconds: float = 0.0
+    outputs: dict = field(default_factory=dict)
+    fit: object = None  # engine.extract.fit.FitReport of the check at the start, when asked for and possible
+
+
+MIN_SIDE = 8  # px: below this no building can be told from its surroundings
+
+
+def validate_bands(info, src: RasterSource, bands) -> list:
+    """The raster bands fed to the model (checked against the model and the raster); also refuses a raster
+    too small to hold a building."""
+    if min(src.width, src.height) < MIN_SIDE:
+        raise BuildSegError(f"The raster {src.name} is only {src.width}x{src.height} px: too small to find "
+                            f"buildings in (at least {MIN_SIDE}x{MIN_SIDE} px). Choose a larger raster or extent.")
+    bands = list(bands) if bands else list(info.bands)
+    if len(bands) != info.in_channels:
+        raise BuildSegError(f"The model needs {info.in_channels} input band(s) but {len(bands)} were mapped "
+                            f"({bands}). Map exactly {info.in_channels} raster band(s).")
+    if max(bands) > src.count:
+        raise BuildSegError(
+            f"The model expects {info.in_channels} band(s) (raster bands {info.bands}) but the raster has "
+            f"{src.count}. Choose a band mapping with bands 1..{src.count}, or a model trained on "
+            f"{src.count}-band imagery.")
+    return bands
+
+
+def fit_tile(tile: int, src, info, overlap: int, progress) -> int:
+    """No tile larger than the raster on the model's grid (rounded up to 32 px): padding a small raster into a
+    huge tile only costs memory."""
+    if info.arch_params.get("fixed_tile"):  # ONNX models traced at one size
+        return tile
+    try:
+        scale = src.ground_resolution() / info.resolution if info.resolution else 1.0
+    except Exception:
+        scale = 1.0
+    longest = int(np.ceil(max(src.width, src.height) * scale / 32) * 32)
+    smaller = max(64, longest, int(np.ceil(2 * overlap / 32) * 32))
+    if smaller < tile:
+        progress.info(f"Tile size {tile} px reduced to {smaller} px: the raster is only about {longest} px on the "
+                      "model's grid.")
+        return smaller
+    return tile
+
+
+def check_tile_size(tile: int, overlap: int, batch: int, in_ch: int, limit: int) -> None:
+    if tile < 32:
+        raise BuildSegError(f"Tile size {tile} is too small: use at least 64 px (typical 256-1024).")
+    if tile * tile > limit or tile * tile * batch * max(in_ch, 8) * 4 * 40 > 64 * 2**30:
+        raise BuildSegError(f"Tile size {tile} px would not fit in memory; use 2048 px or less "
+                            "(typical 512) and a smaller batch.")
+    if not 0 <= overlap < tile // 2 + 1:
+        raise BuildSegError(f"Overlap {overlap} must be between 0 and half the tile size ({tile // 2}).")
+
+
+def extract(raster, model_path: str, out_mask: str = None, out_probability: str = None,
+            out_polygons: str = None, params: ExtractParams = None, progress: Progress = None,
+            model_cache: dict = None) -> ExtractResult:
+    """Run a model over a raster (a path, or a source such as raster.BlockSource); write outputs atomically."""
+    params = params or ExtractParams()
+    progress = progress or Progress()
+    t0 = time.time()
+    _check_request(raster, model_path, (out_mask, out_probability, out_polygons), params)
+    info = modelfile.read_info(model_path)
+    with open_source(raster) as src:
+        bands = validate_bands(info, src, params.bands)
+        _check_output_space(src, out_mask, out_probability, params.probability_uint8)
+        if not src.crs:
+            raise BuildSegError(f"The raster {src.name} has no coordinate reference system. Assign one "
+                                "(Raster > Projections > Assign Projection) and run again.")
+        from ..core import device as devices
+
+        dev = devices.resolve(params.device)
+        tile = fit_tile(params.tile_size or info.tile_size, src, info, params.overlap, progress)
+        batch = params.batch_size or (8 if dev.type == "cuda" else 1)
+        check_tile_size(tile, params.overlap, batch, info.in_channels, params.max_tile_pixels)
+        batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, info.num_classes),
+                                 progress, dev, memory.inference_kind(params.backend, dev))
+        result = ExtractResult(device=devices.describe(dev, params.threads))
+        if params.check_fit:
+            from .fit import preflight
+
+            result.fit = preflight(raster, model_path, progress.sub(0, 5), model_cache, params.aoi)
+            progress = progress.sub(5, 100)
+        progress.info(f"Device: {result.device}")
+        progress.info(f"Model: {info.summary()}")
+        calibration = (f"{src.identity()}:{bands}:{tile}",
+                       lambda: calibration_tiles(src, bands, info, tile))
+        model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, tile,
+                                 devices.cpu_threads(params.threads))
+        result.backend = predictor.name
+        progress.info(f"Backend: {predictor.name}; tile {tile} px, overlap {params.overlap} px, batch {batch}")
+        with contextlib.ExitStack() as stack:
+            work = stack.enter_context(work_dir("buildseg-"))
+            # the outputs appear together or not at all (a full disk while writing one fails them all)
+            mask_path, prob_path, poly_path = stack.enter_context(atomic_paths(out_mask, out_probability,
+                                                                               out_polygons))
+            grid = resample.model_grid(src, info, progress)
+            prov = provenance(model_path, src, result.fit)
+            run = (bands, info, predictor, params, tile, batch)
+            if grid is None:  # polygons are traced from the rows as they are finished
+                _sliding_window(src, *run, mask_path, prob_path, result, progress, poly_path, prov)
+            else:
+                mask_path, prob_path = _via_model_grid(src, grid, run, (mask_path, prob_path, poly_path), result,
+                                                       progress, work, prov)
+            tag_rasters((mask_path, prob_path), prov)
+    result.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
+                                        ("polygons", out_polygons)) if v}
+    result.seconds = time.time() - t0
+    progress.set_progress(100)
+    return result
+
+
+def _check_request(raster, model_path, outputs, params) -> None:
+    """Refusals before any work: nothing asked for, an unknown augmentation, an output that cannot be written
+    (or would overwrite an input)."""
+    if not any(outputs):
+        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
+    if params.tta not in TTA_MODES:
+        raise BuildSegError(f"Unknown test-time augmentation '{params.tta}': use {', '.join(TTA_MODES)}.")
+    for out in outputs:
+        if out:
+            check_writable(out, inputs=[src_path(raster), model_path])
+
+
+def _via_model_grid(src, grid, run, paths, result, progress, work, prov):
+    """The model run on a warped view of `src` at the model's resolution, its outputs warped back onto the input's
+    grid, polygons traced from them. Returns the (mask, probability) paths written (in `work` when only polygons
+    were asked for)."""
+    mask_path, prob_path, poly_path = paths
+    _, info, _, params, _, _ = run
+    if poly_path:  # polygons need a mask and a probability raster, kept in `work` if not asked for
+        mask_path = mask_path or os.path.join(work, "mask.tif")
+        prob_path = prob_path or os.path.join(work, "probability.tif")
+    with RasterSource(resample.warped_input(src, grid, os.path.join(work, "input.vrt"))) as warped:
+        m = os.path.join(work, "mask_model_grid.tif") if mask_path else None
+        p = os.path.join(work, "prob_model_grid.tif") if prob_path else None
+        _sliding_window(warped, *run, m, p, result, progress.sub(0, 85 if poly_path else 100).sub(0, 90))
+    resample.back_to_input_grid(src, m, mask_path, p, prob_path, params.probability_uint8)
+    if poly_path:
+        from ..postprocess.vectorize import polygonize
+
+        result.buildings, result.building_area_m2 = polygonize(mask_path, prob_path, poly_path, info, params,
+                                                               progress.sub(85, 100), provenance=prov)
+    return mask_path, prob_path
+
+
+def _check_output_space(src, out_mask, out_probability, probability_uint8: bool) -> None:
+    """Refuse up front outputs that cannot fit on their disk (compressed sizes, guessed low: masks about
+    1/20 byte per pixel, float probabilities about 2 bytes), instead of failing after the work."""
+    pixels = src.width * src.height
+    for out, per_pixel in ((out_mask, 0.05), (out_probability, 0.5 if probability_uint8 else 2.0)):
+        if out:
+            check_space(out, int(pixels * per_pixel))
+
+
+def blend_bytes(src, tile: int, channels: int) -> int:
+    """Bytes of the row buffers blend_scene holds (values, weights, validity over one tile height) and of the
+    small strips waiting for the writing stage and their temporaries."""
+    return (channels + 2) * (tile + 4 * 128) * src.width * 4
+
+
+def calibration_tiles(src, bands, info, tile, count: int = 8):
+    """Up to `count` normalised tiles with valid pixels, spread over the scene (INT8 calibration)."""
+    mean = np.asarray(info.mean, np.float32)[:, None, None]
+    std = np.asarray(info.std, np.float32)[:, None, None]
+    grid = [(y, x) for y in windows.starts(src.height, tile, 0) for x in windows.starts(src.width, tile, 0)]
+    step = max(1, len(grid) // count)
+    out = []
+    for y, x in grid[::step]:
+        data, ok = src.read(bands, y, x, tile, tile)
+        if ok.mean() > 0.5:
+            out.append(((data - mean) / std)[None])
+        if len(out) == count:
+            break
+    if not out:
+        raise BuildSegError("No tile of the raster has enough valid pixels to calibrate INT8; use backend auto.")
+    return out
+
+
+def _onnx_model(model_path, info, backend, tile, threads):
+    from .predict import OnnxPredictor
+
+    if backend not in ("auto", "onnxruntime"):
+        raise BuildSegError(f"ONNX models run with the onnxruntime backend (on CPU), not '{backend}': choose "
+                            "backend auto.")
+    onnx_interop.check_tile(info, tile)
+    return None, OnnxPredictor(model_path, threads)
+
+
+def _load(model_path, info, dev, backend, cache, calibration, tile, threads):
+    """(torch model, predictor), reused from `cache` (an engine.core.cache.ModelCache) when given."""
+    def load():
+        if info.architecture == onnx_interop.ARCHITECTURE:  # a Deepness/GeoDeep or exported ONNX model
+            return _onnx_model(model_path, info, backend, tile, threads)
+        model, _ = modelfile.load(model_path, dev)
+        return model, make_predictor(model_path, model, info, dev, backend, calibration, tile, threads)
+
+    if cache is None:
+        return load()
+    key = (os.path.abspath(model_path), os.path.getmtime(model_path), str(dev), backend, threads, tile,
+           calibration[0] if backend == "onnxruntime-int8" else None)
+    return cache.get(key, load)
+
+
+def provenance(model_path: str, src, fit=None) -> dict:
+    """How the outputs were made: fields of each building polygon (vectorize.PROVENANCE) and metadata of every
+    output layer (with the model-fit check's score and verdict when it ran)."""
+    from .predict import file_sha256
+
+    try:
+        res = round(float(src.ground_resolution()), 3)
+    except Exception:
+        res = None
+    return {"model": os.path.basename(model_path), "model_sha": file_sha256(model_path)[:16],
+            "image": os.path.basename(src.path or src.name or ""), "res_m": res, **(fit.metadata() if fit else {})}
+
+
+def tag_rasters(paths, provenance: dict) -> None:
+    """Provenance as BUILDSEG_* metadata items of the GeoTIFFs written (shown in QGIS's layer properties)."""
+    from osgeo import gdal
+
+    for path in paths:
+        if not path:
+            continue
+        ds = gdal.Open(path, gdal.GA_Update)
+        if ds is None:
+            from ..core.atomic import LOW_SPACE, disk_full_error, free_bytes
+
+            if free_bytes(os.path.dirname(os.path.abspath(path))) < LOW_SPACE:  # the raster was cut short
+                raise disk_full_error(path)
+            raise BuildSegError(f"Cannot reopen {path} to record its provenance: " + gdal.GetLastErrorMsg())
+        for k, v in provenance.items():
+            if v is not None:
+                ds.SetMetadataItem(f"BUILDSEG_{k.upper()}", str(v))
+        ds = None  # closes and flushes
+
+
+def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, progress,
+                    poly_path=None, prov=None):
+    """Blend the model's output over `src`; a background stage writes the finished rows and traces polygons."""
+    from ..postprocess.vectorize import StripPolygonizer
+    from .blend import blend_scene
+    from .pipeline import Background
+
+    target = info.class_index(params.target_class) if info.num_classes > 1 else 0
+    class_ids = np.asarray([c["id"] for c in info.classes], np.uint8)
+    prob_dtype = "uint8" if params.probability_uint8 else "float32"
+    outs = {}
+    try:
+        if mask_path:
+            outs["mask"] = RowWriter(mask_path, src, "uint8", MASK_NODATA)
+        if prob_path:
+            outs["prob"] = RowWriter(prob_path, src, prob_dtype, 255 if params.probability_uint8 else PROB_NODATA)
+        if poly_path:
+            outs["polygons"] = StripPolygonizer(poly_path, src.crs_wkt, src.transform.to_gdal(), src.height,
+                                                info, params, prov)
+        # two classes: the target's probability decides, so only that channel is blended (half the row memory)
+        keep = slice(target, target + 1) if info.num_classes == 2 else slice(None)
+        tile_fn = memory.split_on_oom(lambda x: predict_tta(predictor, x, params.tta)[:, keep], progress)
+        channels = 1 if info.num_classes == 2 else info.num_classes
+        with Background() as rows:
+            stats = blend_scene(src, bands, info.mean, info.std, tile_fn, channels, tile, params.overlap,
+                                batch, lambda prob, ok: rows.submit(
+                                    lambda: write_rows_out(prob, ok, target, class_ids, params, outs)),
+                                progress, params.aoi)
+        result.building_pixels += sum(rows.results)  # counts returned by the writing stage, summed here
+        if poly_path:
+            result.buildings, result.building_area_m2 = outs.pop("polygons").close()
+    finally:  # on an error the polygons are dropped, the rasters closed (the caller removes the files)
+        for out in outs.values():
+            out.discard() if hasattr(out, "discard") else out.close()
+    result.tiles, result.tiles_skipped = stats.tiles, stats.tiles_skipped
+
+
+def write_rows_out(prob, ok, target, class_ids, params, outs) -> int:
+    """Write finished rows: `prob` holds every class's probability, or for two classes the target's alone.
+    Returns the rows' building pixels."""
+    p_target = prob[0] if prob.shape[0] == 1 else prob[target]
+    p = np.clip(p_target, 0, 1)
+    if "prob" in outs:
+        if params.probability_uint8:
+            outs["prob"].write_rows(np.where(ok, np.round(p * 254), 255).astype(np.uint8))
+        else:
+            outs["prob"].write_rows(np.where(ok, p, PROB_NODATA).astype(np.float32))
+    if len(class_ids) == 2:
+        cls = np.where(p_target >= params.threshold, class_ids[target], class_ids[1 - target])
+    else:
+        cls = class_ids[np.argmax(prob, axis=0)]
+    building = ok & (cls == class_ids[target])
+    if "mask" in outs:
+        outs["mask"].write_rows(np.where(ok, cls, MASK_NODATA).astype(np.uint8))
+    if "polygons" in outs:
+        outs["polygons"].add(building, p)
+    return int(building.sum()) if len(class_ids) > 1 else 0

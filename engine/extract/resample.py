@@ -1,0 +1,92 @@
+"""Run a model at its own ground resolution: warp the input on the fly, bring results back.
+
+A raster in a geographic CRS is warped to its UTM zone; a projected one whose pixel size differs from the
+model's by more than RATIO_TOLERANCE is resampled in its own CRS. Both use GDAL VRTs (nothing is copied).
+"""
+
+from ..core.errors import BuildSegError
+from ..core.progress import Progress
+from ..io.raster import metres_per_unit
+
+RATIO_TOLERANCE = 1.25
+RATIO_WARN = 4.0
+
+
+def model_grid(src, info, progress: Progress):
+    """None when the raster can be used as it is, else (CRS WKT, pixel size in that CRS's units); refuses a
+    source that would need warping but has no file behind it (web and block sources)."""
+    grid = _model_grid(src, info, progress)
+    if grid is not None and not src.path:
+        raise BuildSegError(f"The layer {src.name} is not on the model's grid; request it at "
+                            f"{info.resolution:g} m per pixel in a projected CRS.")
+    return grid
+
+
+def _model_grid(src, info, progress: Progress):
+    crs = src.crs
+    if crs.is_geographic:
+        from rasterio.crs import CRS
+        from rasterio.warp import transform as warp_points
+
+        b = src.ds.bounds
+        lon, lat = warp_points(crs, "EPSG:4326", [(b.left + b.right) / 2], [(b.top + b.bottom) / 2])
+        zone = int((lon[0] + 180) // 6) % 60 + 1
+        utm = CRS.from_epsg((32600 if lat[0] >= 0 else 32700) + zone)
+        res = info.resolution or _native_metres(src, utm)
+        progress.info(f"The raster is in a geographic CRS: running the model in {utm} at {res:g} m and "
+                      "bringing the results back to the input grid.")
+        return utm.to_wkt(), res
+    if not info.resolution:
+        return None
+    res = src.ground_resolution()
+    ratio = res / info.resolution
+    if 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE:
+        return None
+    msg = (f"The raster's ground resolution ({res:.2f} m) differs from the model's ({info.resolution:.2f} m): "
+           "resampling on the fly to the model's resolution.")
+    if ratio > RATIO_WARN or ratio < 1 / RATIO_WARN:
+        progress.warn(msg + f" The factor {ratio:.1f} is large: expect poorer results than at the model's "
+                      "resolution.")
+    else:
+        progress.info(msg)
+    return crs.to_wkt(), info.resolution / metres_per_unit(crs)
+
+
+def _native_metres(src, utm) -> float:
+    from rasterio.warp import calculate_default_transform
+
+    tr, _, _ = calculate_default_transform(src.crs, utm, src.width, src.height, *src.ds.bounds)
+    return abs(tr.a)
+
+
+def warped_input(src, grid, vrt_path: str) -> str:
+    """A VRT of the input on the model's grid (bilinear; outside the source is nodata)."""
+    from osgeo import gdal
+
+    wkt, res = grid
+    opts = {"format": "VRT", "dstSRS": wkt, "xRes": res, "yRes": res, "resampleAlg": "bilinear",
+            "targetAlignedPixels": True}
+    if src.nodata is None:
+        opts["dstAlpha"] = True
+    gdal.Warp(vrt_path, src.path, **opts)
+    return vrt_path
+
+
+def back_to_input_grid(src, mask_model, mask_out, prob_model, prob_out, prob_uint8: bool) -> None:
+    """Warp model-grid results onto the input raster's exact grid (nearest for classes, bilinear for p)."""
+    for model_path, out, alg, nodata in ((mask_model, mask_out, "near", 255),
+                                         (prob_model, prob_out, "bilinear", 255 if prob_uint8 else -1)):
+        if model_path and out:
+            warp_to_input(src, model_path, out, alg, nodata)
+
+
+def warp_to_input(src, model_path: str, out: str, alg: str, nodata) -> None:
+    """One model-grid raster onto the input raster's exact grid."""
+    from osgeo import gdal
+
+    b = src.ds.bounds
+    ds = gdal.Warp(out, model_path, resampleAlg=alg, srcNodata=nodata, dstNodata=nodata, format="GTiff",
+                   dstSRS=src.crs.to_wkt(), outputBounds=(b.left, b.bottom, b.right, b.top), width=src.width,
+                   height=src.height, creationOptions=["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"])
+    ds.SetGeoTransform(src.transform.to_gdal())  # exactly the input's, not a float round-trip of it
+    ds = None

@@ -1,0 +1,118 @@
+"""ONNX both ways with Deepness and GeoDeep: export a BuildSeg model in their profile, and run their models.
+
+Their convention: one input (batch, channels, height, width), float32 pixel values scaled to 0..1 (uint8 / 255);
+one output of per-class probabilities; metadata properties whose values are JSON: `model_type` ("Segmentor"),
+`class_names` ({"0": "background", ...}), `resolution` (centimetres per pixel), `tiles_size` / `tile_size`,
+`tiles_overlap` (percent), `seg_thresh`. The Deepness profile puts BuildSeg's normalisation inside the graph,
+so such a file runs in those tools as it does in BuildSeg, and carries the full BuildSeg header as `buildseg`.
+"""
+
+import json
+
+from ..core.errors import BuildSegError
+from .modelfile import DEFAULT_CLASSES, ModelInfo
+
+ARCHITECTURE = "onnx"  # ModelInfo.architecture of a model read from an ONNX file (runs with onnxruntime only)
+DEEPNESS_SCALE = 255.0  # Deepness feeds raw / 255
+
+
+def export_deepness(model, info: ModelInfo, path: str, overlap_pct: int = 15, threshold: float = 0.5) -> None:
+    """`model` (logits) as a Deepness/GeoDeep segmentor: 0..1 input, normalisation and softmax inside; atomic."""
+    import torch
+
+    from ..extract.predict import write_onnx
+
+    class Deepness(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+            self.register_buffer("mean", torch.tensor(info.mean, dtype=torch.float32).view(1, -1, 1, 1))
+            self.register_buffer("std", torch.tensor(info.std, dtype=torch.float32).view(1, -1, 1, 1))
+
+        def forward(self, x):
+            return torch.softmax(self.net((x * DEEPNESS_SCALE - self.mean) / self.std), dim=1)
+
+    write_onnx(Deepness(model.cpu().float().eval()).eval(), info.in_channels, info.tile_size, path,
+               ("input", "output"), deepness_metadata(info, overlap_pct, threshold))
+
+
+def deepness_metadata(info: ModelInfo, overlap_pct: int, threshold: float) -> dict:
+    meta = {"model_type": "Segmentor", "class_names": {str(i): c["name"] for i, c in enumerate(info.classes)},
+            "tiles_size": info.tile_size, "tile_size": info.tile_size, "tiles_overlap": int(overlap_pct),
+            "seg_thresh": float(threshold), "seg_small_segment": 7}
+    if info.resolution:
+        meta["resolution"] = round(info.resolution * 100, 3)  # cm per pixel
+    out = {k: json.dumps(v) for k, v in meta.items()}
+    out["buildseg"] = ModelInfo.from_dict({**json.loads(info.to_json()), "mean": [0.0] * info.in_channels,
+                                           "std": [DEEPNESS_SCALE] * info.in_channels}).to_json()
+    return out
+
+
+def read_info(path: str) -> ModelInfo:
+    """A ModelInfo for an ONNX file: BuildSeg's own exports, or Deepness/GeoDeep-style models (0..1 input)."""
+    try:
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except ImportError:
+        raise BuildSegError("onnxruntime is not installed: run 'Check / install dependencies'.") from None
+    except Exception as exc:
+        raise BuildSegError(f"{path} is not a readable ONNX model ({str(exc).splitlines()[0][:200]}).") from None
+    inputs = session.get_inputs()
+    if len(inputs) != 1 or len(inputs[0].shape) != 4:
+        raise BuildSegError(f"{path}: BuildSeg runs ONNX segmentation models with one (batch, bands, height, "
+                            "width) input; this one has a different input.")
+    meta = session.get_modelmeta().custom_metadata_map
+    shape = inputs[0].shape
+    channels = shape[1] if isinstance(shape[1], int) else None
+    own = json.loads(meta["buildseg"]) if "buildseg" in meta else {}
+    if own:  # BuildSeg's own exports: the header gives the input's normalisation (z-scores, or 0..1 for Deepness)
+        info = ModelInfo.from_dict({**own, "architecture": ARCHITECTURE, "arch_params": {}})
+        info.training = {**(info.training or {}), "exported_from": own.get("architecture")}
+    else:
+        info = _foreign_info(meta, channels, shape)
+    fixed = [s for s in shape[2:] if isinstance(s, int)]
+    if fixed:
+        info.tile_size = fixed[0]
+        info.arch_params["fixed_tile"] = fixed[0]
+    info.training = {**(info.training or {}), "onnx_file": path}
+    return info
+
+
+def _foreign_info(meta: dict, channels, shape) -> ModelInfo:
+    def value(*keys):
+        for k in keys:
+            if k in meta:
+                try:
+                    return json.loads(meta[k])
+                except ValueError:
+                    return meta[k]
+        return None
+
+    channels = channels or 3
+    names = value("class_names", "names")
+    if isinstance(names, dict):
+        classes = [{"id": i, "name": str(names[k]), "color": _colour(str(names[k]), i)}
+                   for i, k in enumerate(sorted(names, key=int))]
+    else:
+        classes = [dict(c) for c in DEFAULT_CLASSES]
+    if len(classes) == 1:  # a one-channel (sigmoid) segmentor: background is implied
+        classes = [dict(DEFAULT_CLASSES[0]), {**classes[0], "id": 1}]
+    resolution = value("resolution")
+    tile = value("tiles_size", "tile_size") or next((s for s in shape[2:] if isinstance(s, int)), 512)
+    return ModelInfo(architecture=ARCHITECTURE, in_channels=int(channels), classes=classes,
+                     mean=[0.0] * int(channels), std=[DEEPNESS_SCALE] * int(channels), tile_size=int(tile),
+                     resolution=float(resolution) / 100 if resolution else None,
+                     training={"source": "ONNX model with Deepness/GeoDeep metadata"})
+
+
+def _colour(name: str, i: int) -> str:
+    if name.lower() in ("background", "bg", "other"):
+        return "#00000000"
+    return "#e31a1c" if "build" in name.lower() else ["#1f78b4", "#33a02c", "#ff7f00", "#6a3d9a"][i % 4]
+
+
+def check_tile(info: ModelInfo, tile: int) -> None:
+    fixed = info.arch_params.get("fixed_tile")
+    if fixed and fixed != tile:
+        raise BuildSegError(f"This ONNX model takes tiles of {fixed} px only: set the tile size to 0 (the model's).")

@@ -1,0 +1,296 @@
+"""Mask raster -> clean building polygons, with GDAL Polygonize (exact pixel edges, streaming)."""
+
+import os
+
+import numpy as np
+
+from ..core.errors import BuildSegError
+from .regularize import RegularizeParams, regularize
+from .separate import split_blob
+
+FIELDS = [("id", "int"), ("area_m2", "real"), ("perimeter_m", "real"), ("confidence", "real"), ("class", "str"),
+          ("model", "str"), ("model_sha", "str"), ("image", "str"), ("res_m", "real")]  # provenance: see
+PROVENANCE = ("model", "model_sha", "image", "res_m")  # inference.provenance
+DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",
+           ".shp": "ESRI Shapefile"}
+
+
+def driver_for(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in DRIVERS:
+        raise BuildSegError(f"Cannot write polygons to '{ext}' files: use .gpkg, .geojson, .fgb or .shp.")
+    return DRIVERS[ext]
+
+
+class Measurer:
+    """Areas and lengths in metres for geometries in `srs`; geographic ones via their UTM zone."""
+
+    def __init__(self, srs):
+        from osgeo import osr
+
+        self.srs = srs.Clone()
+        self.srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        self.geographic = bool(srs.IsGeographic())
+        self.factor = 1.0 if self.geographic else (srs.GetLinearUnits() or 1.0)
+
+    def _metric(self, geom):
+        if not self.geographic:
+            return geom
+        from osgeo import osr
+
+        c = geom.Centroid()
+        lon, lat = c.GetX(), c.GetY()
+        utm = osr.SpatialReference()
+        utm.SetWellKnownGeogCS("WGS84")
+        utm.SetUTM(int((lon + 180) // 6) % 60 + 1, lat >= 0)
+        utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        g = geom.Clone()
+        g.Transform(osr.CoordinateTransformation(self.srs, utm))
+        return g
+
+    def area(self, geom) -> float:
+        return self._metric(geom).GetArea() * self.factor ** 2
+
+    def perimeter(self, geom) -> float:
+        return self._metric(geom).Boundary().Length() * self.factor
+
+
+def _clean(geom, min_area_units: float, fill_holes: bool, simplify: float):
+    """Drop small holes (or all, with fill_holes), simplify, make valid."""
+    from osgeo import ogr
+
+    out = ogr.Geometry(ogr.wkbPolygon)
+    for i in range(geom.GetGeometryCount()):
+        ring = geom.GetGeometryRef(i)
+        if i > 0:
+            if fill_holes:
+                continue
+            hole = ogr.Geometry(ogr.wkbPolygon)
+            hole.AddGeometry(ring)
+            if hole.GetArea() < min_area_units:
+                continue
+        out.AddGeometry(ring)
+    if simplify > 0:
+        out = out.SimplifyPreserveTopology(simplify)
+    if not out.IsValid():
+        out = out.MakeValid()
+    return out
+
+
+class StripPolygonizer:
+    """Building polygons of a mask handed over in strips of rows, top to bottom (flat memory).
+
+    Each strip's 4-connected components are labelled and traced with GDAL Polygonize (exact pixel edges);
+    components cut by the strip's lower edge wait for the next strip and are joined with the components they
+    share an edge with there, so every building comes out whole, exactly as if the mask were traced at once.
+    The confidence of a building is the mean probability of its pixels, summed from the same labels.
+    """
+
+    def __init__(self, out_path: str, srs_wkt: str, geotransform, height: int, info, params, provenance=None):
+        from osgeo import ogr, osr
+
+        target = info.class_index(params.target_class) if info.num_classes > 1 else 0
+        self.class_name = info.classes[target]["name"]
+        self.target_id = info.classes[target]["id"]
+        self.params, self.gt, self.height = params, tuple(geotransform), height
+        self.srs = osr.SpatialReference()
+        self.srs.ImportFromWkt(srs_wkt)
+        self.measurer = Measurer(self.srs)
+        self.px_area = abs(self.gt[1] * self.gt[5] - self.gt[2] * self.gt[4])
+        # min_area in the layer's own units, for dropping holes (approximate for geographic CRSs)
+        self.unit_area = self.measurer.factor ** 2 if not self.measurer.geographic else 111_320.0 ** 2
+        self.ds = ogr.GetDriverByName(driver_for(out_path)).CreateDataSource(out_path)
+        if self.ds is None:
+            raise BuildSegError(f"Cannot create {out_path}: " + gdal_error())
+        self.layer = self.ds.CreateLayer("buildings", srs=self.srs, geom_type=ogr.wkbPolygon)
+        kinds = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString}
+        for name, kind in FIELDS:
+            self.layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
+        metadata = {k: v for k, v in (provenance or {}).items() if v is not None}
+        self.provenance = {k: v for k, v in metadata.items() if k in PROVENANCE}  # fields of every polygon
+        if metadata:  # the layer's metadata (GeoPackage: gpkg_metadata, shown by QGIS), with the fit check's
+            self.layer.SetMetadata({f"BUILDSEG_{k.upper()}": str(v) for k, v in metadata.items()})
+        self.layer.StartTransaction()
+        self.row = 0
+        self.open = {}  # group id -> [geometries, probability sum, pixel count] of buildings cut by the last edge
+        self.bottom = None  # group ids along the last strip's lower edge (0: none)
+        self.count, self.area = 0, 0.0
+
+    def add(self, building: np.ndarray, probability: np.ndarray = None) -> None:
+        """The next rows: `building` (rows, width) bool; `probability` float in 0..1, NaN where unknown."""
+        import cv2
+
+        n, labels = cv2.connectedComponents(building.astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+        h = building.shape[0]
+        last = self.row + h >= self.height
+        flat = labels.ravel().astype(np.intp)
+        if probability is None:
+            sums, counts = np.full(n, np.nan), np.ones(n)
+        else:
+            p = probability.ravel()
+            unknown = ~np.isfinite(p)
+            if unknown.any():  # pixels without a probability are left out of the means
+                p = np.where(unknown, 0, p)
+                counts = np.bincount(flat, weights=~unknown, minlength=n)
+            else:
+                counts = np.bincount(flat, minlength=n)
+            sums = np.bincount(flat, weights=p, minlength=n)
+        parts = {("c", label): [[geom], sums[label], counts[label]] for label, geom in self._trace(labels)}
+        parts.update({("o", gid): group for gid, group in self.open.items()})
+        roots = _Joiner(parts)
+        if self.bottom is not None:  # components sharing an edge across the seam are one building
+            seam = (self.bottom > 0) & (labels[0] > 0)
+            for gid, label in set(zip(self.bottom[seam].tolist(), labels[0][seam].tolist())):
+                roots.join(("o", gid), ("c", label))
+        touching = set() if last else {("c", v) for v in np.unique(labels[-1]).tolist() if v}
+        self.open, group_of = {}, {}
+        for members in roots.groups().values():
+            merged = [sum((parts[m][0] for m in members), []), sum(parts[m][1] for m in members),
+                      sum(parts[m][2] for m in members)]
+            if touching.intersection(members):
+                self.open[len(self.open) + 1] = merged
+                group_of.update({m[1]: len(self.open) for m in members if m[0] == "c"})
+            else:
+                self._emit(_union(merged[0], 1e-6 * abs(self.gt[1])), merged[1] / merged[2] if merged[2] else np.nan)
+        lut = np.zeros(n, np.int64)
+        for label, gid in group_of.items():
+            lut[label] = gid
+        self.bottom = lut[labels[-1]]
+        self.row += h
+
+    def _trace(self, labels):
+        """(label, polygon) of every component of one strip, in map coordinates."""
+        from osgeo import gdal, ogr
+
+        gt = self.gt
+        mem = gdal.GetDriverByName("MEM").Create("", labels.shape[1], labels.shape[0], 1, gdal.GDT_Int32)
+        mem.SetGeoTransform((gt[0] + self.row * gt[2], gt[1], gt[2], gt[3] + self.row * gt[5], gt[4], gt[5]))
+        band = mem.GetRasterBand(1)
+        band.WriteArray(labels)
+        vec = ogr.GetDriverByName("Memory").CreateDataSource("strip")
+        layer = vec.CreateLayer("strip", srs=self.srs, geom_type=ogr.wkbPolygon)
+        layer.CreateField(ogr.FieldDefn("label", ogr.OFTInteger))
+        if gdal.Polygonize(band, band, layer, 0, []) != 0:  # the band as its own mask: background is skipped
+            raise BuildSegError("Polygonizing the mask failed: " + gdal_error())
+        return [(feat.GetField(0), feat.GetGeometryRef().Clone()) for feat in layer]
+
+    def _emit(self, blob, confidence: float) -> None:
+        from osgeo import ogr
+
+        params, gt = self.params, self.gt
+        min_area_m2 = params.min_area or 0.0
+        pieces = split_blob(blob, gt, params.separation_h) if params.separate else [blob]
+        for piece in pieces:
+            geom = _clean(piece, min_area_m2 / self.unit_area if self.unit_area else 0.0, params.fill_holes,
+                          params.simplify)
+            if params.regularize and not geom.IsEmpty():
+                geom = regularize(geom, RegularizeParams(tolerance=abs(gt[1])))
+            if geom is None or geom.IsEmpty():
+                continue
+            area = self.measurer.area(geom)
+            if area < min_area_m2 or area < self.px_area * self.unit_area * 0.5:
+                continue
+            self.count += 1
+            self.area += area
+            out = ogr.Feature(self.layer.GetLayerDefn())
+            out.SetField("id", self.count)
+            out.SetField("area_m2", round(area, 2))
+            out.SetField("perimeter_m", round(self.measurer.perimeter(geom), 2))
+            out.SetField("class", self.class_name)
+            for k, v in self.provenance.items():
+                out.SetField(k, v)
+            if np.isfinite(confidence):
+                out.SetField("confidence", round(float(confidence), 4))
+            if geom.GetGeometryType() not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
+                geom = ogr.ForceToMultiPolygon(geom)
+            out.SetGeometry(ogr.ForceToPolygon(geom) if geom.GetGeometryCount() == 1 and
+                            geom.GetGeometryType() == ogr.wkbMultiPolygon else geom)
+            self.layer.CreateFeature(out)
+
+    def close(self) -> tuple:
+        """Finish the file; returns (building count, total area m²)."""
+        if self.open:
+            raise BuildSegError("The mask ended before its last rows were polygonized.")
+        self.layer.CommitTransaction()
+        self.layer, self.ds = None, None
+        return self.count, self.area
+
+    def discard(self) -> None:
+        """Give the file up unfinished (after an error or a cancel)."""
+        self.layer, self.ds = None, None
+
+
+class _Joiner:
+    """Union-find over the keys of a dict."""
+
+    def __init__(self, keys):
+        self.parent = {k: k for k in keys}
+
+    def find(self, k):
+        while self.parent[k] != k:
+            self.parent[k] = self.parent[self.parent[k]]
+            k = self.parent[k]
+        return k
+
+    def join(self, a, b) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def groups(self) -> dict:
+        out = {}
+        for k in self.parent:
+            out.setdefault(self.find(k), []).append(k)
+        return out
+
+
+def _union(geoms, tolerance: float):
+    """One polygon of parts traced in consecutive strips (sharing edges on the seams)."""
+    from osgeo import ogr
+
+    if len(geoms) == 1:
+        return geoms[0]
+    multi = ogr.Geometry(ogr.wkbMultiPolygon)
+    for g in geoms:
+        multi.AddGeometry(g)
+    merged = multi.UnionCascaded()
+    # the seams leave vertices in the middle of straight edges: drop them (a tiny tolerance keeps the shape);
+    # normalizing first starts each ring at a corner, which simplifying keeps
+    return merged.Normalize().Simplify(tolerance)
+
+
+def gdal_error() -> str:
+    from osgeo import gdal
+
+    return gdal.GetLastErrorMsg()
+
+
+def polygonize(mask_path: str, prob_path: str, out_path: str, info, params, progress, strip: int = 512,
+               provenance=None) -> tuple:
+    """Write building polygons of the mask raster `mask_path` to `out_path`, reading it in strips of rows;
+    confidences from `prob_path` when given. Returns (count, total area m²)."""
+    from osgeo import gdal
+
+    ds = gdal.Open(mask_path)
+    band = ds.GetRasterBand(1)
+    prob_ds = gdal.Open(prob_path) if prob_path else None
+    prob_band = prob_ds.GetRasterBand(1) if prob_ds else None
+    width, height = ds.RasterXSize, ds.RasterYSize
+    poly = StripPolygonizer(out_path, ds.GetProjection(), ds.GetGeoTransform(), height, info, params, provenance)
+    for y in range(0, height, strip):
+        progress.check()
+        progress.set_progress(100.0 * y / height)
+        h = min(strip, height - y)
+        poly.add(band.ReadAsArray(0, y, width, h) == poly.target_id,
+                 _probability(prob_band, y, width, h) if prob_band else None)
+    return poly.close()
+
+
+def _probability(band, y: int, width: int, h: int) -> np.ndarray:
+    """Rows of a probability raster as float 0..1, NaN on nodata (uint8 rasters are scaled by 1/254)."""
+    from osgeo import gdal
+
+    raw = band.ReadAsArray(0, y, width, h)
+    p = raw.astype(np.float32) / (254.0 if band.DataType == gdal.GDT_Byte else 1.0)
+    nodata = band.GetNoDataValue()
+    if nodata is not None:
+        p[raw == nodata] = np.nan
+    return p

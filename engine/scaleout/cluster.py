@@ -1,0 +1,254 @@
+"""Block extraction driver and its executors: in-process loop, Dask LocalCluster, remote Dask scheduler.
+
+The driver plans blocks, skips those the manifest lists as finished and intact, runs the rest through an
+executor, records each result in the manifest as it arrives, then finalizes: VRT mosaics of the block rasters,
+the requested outputs (GeoTIFF, atomically) and the polygons (one writer, from the mosaic).
+"""
+
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+
+from .. import PLUGIN_DIR
+from ..core.atomic import atomic_path, check_writable
+from ..core.errors import BuildSegError, Cancelled
+from ..core.progress import Progress
+from ..extract import resample
+from ..models import modelfile
+from . import blocks as blk
+
+EXECUTORS = ("inprocess", "local", "scheduler")
+
+
+@dataclass
+class BlockRun:
+    blocks: int = 0
+    computed: int = 0
+    reused: int = 0
+    seconds: float = 0.0
+    buildings: int = 0
+    building_area_m2: float = 0.0
+    work_dir: str = ""
+    peak_rss_mib: float = 0.0  # the largest resident memory a block process reached
+    startup_seconds: float = 0.0  # starting or joining the cluster, shipping the engine
+    compute_seconds: float = 0.0  # from the cluster being ready to the last block done
+    executor: str = ""
+    outputs: dict = field(default_factory=dict)
+    fit: object = None  # engine.extract.fit.FitReport of the check at the start (params.check_fit)
+
+
+def extract_blocks(raster: str, model: str, out_mask: str = None, out_probability: str = None,
+                   out_polygons: str = None, params=None, block: int = 1024, executor: str = "inprocess",
+                   workers: int = 2, scheduler: str = None, work_dir: str = None, keep_blocks: bool = False,
+                   progress: Progress = None, threads: int = None) -> BlockRun:
+    """Extraction by blocks; the same outputs as inference.extract, bit for bit."""
+    from ..extract.inference import ExtractParams, check_tile_size, validate_bands
+    from ..io.raster import RasterSource
+
+    params = params or ExtractParams()
+    progress = progress or Progress()
+    t0 = time.time()
+    if executor not in EXECUTORS:
+        raise BuildSegError(f"Unknown executor '{executor}': use {', '.join(EXECUTORS)}.")
+    outs = [o for o in (out_mask, out_probability, out_polygons) if o]
+    if not outs:
+        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
+    for out in outs:
+        check_writable(out, inputs=[raster, model])
+    info = modelfile.read_info(model)
+    tile = params.tile_size or info.tile_size
+    check_tile_size(tile, params.overlap, 1, info.in_channels, params.max_tile_pixels)
+    work_dir = work_dir or os.path.splitext(outs[0])[0] + ".blocks"
+    os.makedirs(work_dir, exist_ok=True)
+    with RasterSource(raster) as src:
+        validate_bands(info, src, params.bands)
+        if not src.crs:
+            raise BuildSegError(f"The raster {raster} has no coordinate reference system: assign one.")
+        grid = resample.model_grid(src, info, progress)
+        source = raster if grid is None else resample.warped_input(src, grid, os.path.join(work_dir, "input.vrt"))
+    with RasterSource(source) as src:
+        width, height = src.width, src.height
+    side = blk.block_size(block, tile, params.overlap)
+    fit = None
+    if params.check_fit:  # once for the run, not per block
+        from ..extract.fit import preflight
+
+        fit = preflight(raster, model, progress.sub(0, 5), aoi=params.aoi)
+        progress = progress.sub(5, 100)
+        params = dataclasses.replace(params, check_fit=False)
+    pdict = {k: v for k, v in dataclasses.asdict(params).items()}
+    manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
+    threads = threads or (1 if executor != "inprocess" else _cpu_threads(params.threads))
+    jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads)
+            for r, c, h, w in blk.plan(width, height, side)]
+    todo = [j for j in jobs if not manifest.done(j)]
+    run = BlockRun(blocks=len(jobs), reused=len(jobs) - len(todo), work_dir=work_dir, executor=executor, fit=fit)
+    progress.info(f"{len(jobs)} block(s) of {side} px ({run.reused} already done), executor {executor}"
+                  + (f" with {workers} worker(s)" if executor == "local" else "")
+                  + (f" at {scheduler}" if executor == "scheduler" else ""))
+    compute = progress.sub(0, 85 if out_polygons else 95)
+    t_loop = time.time()
+    for done, result in enumerate(_execute(todo, executor, workers, scheduler, progress, run), 1):
+        manifest.add(result)
+        run.computed += 1
+        run.peak_rss_mib = max(run.peak_rss_mib, result["peak_rss_mib"])
+        compute.set_progress(100.0 * done / max(len(todo), 1))
+    run.compute_seconds = time.time() - t_loop - run.startup_seconds
+    _finalize(jobs, src_info=(raster, model, info, grid), outs=(out_mask, out_probability, out_polygons),
+              params=params, work_dir=work_dir, progress=progress.sub(85 if out_polygons else 95, 100), run=run)
+    if not keep_blocks:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    run.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
+                                     ("polygons", out_polygons)) if v}
+    run.seconds = time.time() - t0
+    progress.set_progress(100)
+    return run
+
+
+def _cpu_threads(requested: int) -> int:
+    from ..core.device import cpu_threads
+
+    return cpu_threads(requested)
+
+
+def _execute(jobs, executor, workers, scheduler, progress, run):
+    """Yield block results as they finish."""
+    if not jobs:
+        return
+    if executor == "inprocess":
+        for job in jobs:
+            progress.check()
+            yield blk.run_block(job)
+        return
+    t0 = time.time()
+    client, cluster = _dask_client(executor, workers, scheduler)
+    client.wait_for_workers(1 if executor == "scheduler" else max(1, workers))
+    run.startup_seconds = time.time() - t0
+    try:
+        from distributed import as_completed
+
+        futures = client.map(blk.run_block, jobs, pure=False, retries=2)
+        for future in as_completed(futures):
+            if progress.is_canceled():
+                client.cancel(futures)
+                raise Cancelled()
+            yield future.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def worker_python() -> str:
+    """The Python interpreter for Dask workers: BUILDSEG_PYTHON, else this one when it is a Python, else the
+    python3 on PATH (inside QGIS or qgis_process sys.executable is not a Python)."""
+    env = os.environ.get("BUILDSEG_PYTHON")
+    if env:
+        return env
+    if os.path.basename(sys.executable).startswith("python"):
+        return sys.executable
+    return shutil.which("python3") or sys.executable
+
+
+def _dask_client(executor, workers, scheduler):
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BuildSegError("Distributed extraction needs dask and distributed: pip install -r requirements.txt "
+                            "(or use the in-process executor).") from None
+    import multiprocessing
+
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in workers, which slows numpy-heavy blocks about 2x
+    dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+                     "distributed.worker.daemon": False})
+    multiprocessing.set_executable(worker_python())
+    cluster = None
+    if executor == "local":
+        cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                               dashboard_address=None, env={"OMP_WAIT_POLICY": "PASSIVE"})
+        client = Client(cluster)
+    else:
+        if not scheduler:
+            raise BuildSegError("Give the address of the Dask scheduler (tcp://host:8786).")
+        try:
+            client = Client(scheduler, timeout=30)
+        except OSError as exc:
+            raise BuildSegError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    # the engine travels to the workers only (no install needed there). Not client.upload_file: that also
+    # imports the zip on the scheduler, which for a LocalCluster is this process (QGIS), replacing the plugin.
+    from distributed.diagnostics.plugin import UploadFile
+
+    path = _package_zip()
+    try:
+        plugin = UploadFile(path)  # reads the zip into memory: the file is not needed after this
+    finally:
+        os.remove(path)
+    client.register_plugin(plugin, name="buildseg-engine")
+    return client, cluster
+
+
+def _package_zip() -> str:
+    """A zip of this plugin's Python package (the engine and its package __init__), for Dask workers."""
+    pkg_dir = PLUGIN_DIR
+    pkg = __name__.split(".")[0]
+    path = os.path.join(tempfile.gettempdir(), f"{pkg}-engine-{os.getpid()}.zip")
+    with zipfile.ZipFile(path, "w") as z:
+        z.write(os.path.join(pkg_dir, "__init__.py"), f"{pkg}/__init__.py")
+        for root, _, files in os.walk(os.path.join(pkg_dir, "engine")):
+            for f in files:
+                if f.endswith(".py"):
+                    full = os.path.join(root, f)
+                    z.write(full, os.path.join(pkg, os.path.relpath(full, pkg_dir)))
+    return path
+
+
+def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
+    """VRT mosaics of the blocks -> requested rasters (on the input grid) and polygons."""
+    from osgeo import gdal
+
+    raster, model, info, grid = src_info
+    out_mask, out_prob, out_polygons = outs
+    mosaics = {}
+    for kind in ("mask", "prob"):
+        vrt = os.path.join(work_dir, f"mosaic_{kind}.vrt")
+        ds = gdal.BuildVRT(vrt, [j.paths()[kind] for j in jobs])
+        if ds is None:
+            raise BuildSegError(f"Cannot build the {kind} mosaic of {work_dir}: " + gdal.GetLastErrorMsg())
+        ds = None
+        mosaics[kind] = vrt
+    from ..extract.inference import provenance, tag_rasters
+    from ..io.raster import RasterSource
+
+    prov = None
+    if os.path.exists(raster):
+        with RasterSource(raster) as src:
+            prov = provenance(model, src, run.fit)
+    options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
+    finals = {"mask": out_mask or (os.path.join(work_dir, "mask.tif") if out_polygons else None),
+              "prob": out_prob or (os.path.join(work_dir, "prob.tif") if out_polygons else None)}
+    for kind, path in finals.items():
+        if not path:
+            continue
+        progress.check()
+        with atomic_path(path) as tmp:
+            if grid is None:
+                gdal.Translate(tmp, mosaics[kind], format="GTiff", creationOptions=options)
+            else:  # the model ran on a warped grid: back onto the input's exact grid
+                with RasterSource(raster) as src:
+                    mask_args = (mosaics["mask"], tmp) if kind == "mask" else (None, None)
+                    prob_args = (mosaics["prob"], tmp) if kind == "prob" else (None, None)
+                    resample.back_to_input_grid(src, *mask_args, *prob_args, params.probability_uint8)
+            if prov:
+                tag_rasters([tmp], prov)
+    if out_polygons:
+        from ..postprocess.vectorize import polygonize
+
+        with atomic_path(out_polygons) as tmp:
+            run.buildings, run.building_area_m2 = polygonize(finals["mask"], finals["prob"], tmp, info, params,
+                                                             progress, provenance=prov)

@@ -1,0 +1,91 @@
+"""Train from a JSON configuration, outside QGIS: the entry point for `torchrun` (multi-GPU / multi-process).
+
+    PYTHONPATH=<folder holding the plugin> torchrun --standalone --nproc-per-node=2 --max-restarts=3 \\
+        -m buildseg.engine.scaleout.train_cli run.json
+
+The configuration (written by the 'Train building model' algorithm with TORCHRUN_PROCESSES > 0):
+    {"scenes": [{"raster": path, "labels": {"shapes": [[GeoJSON, class id], ...], "area": [GeoJSON, ...]}
+                 | {"vector": path} | {"raster": path, "palette": {"#rrggbb": id}}, "role": "train"}],
+     "out_model": path, "params": {TrainParams fields}, "resolution": metres, "out_report": path, "out_csv": path}
+Every rank runs the same code; only rank 0 writes checkpoints, the model file and the reports, and a restarted
+run resumes from the last checkpoint (`--max-restarts`).
+"""
+
+import json
+import sys
+
+
+def scene_from(entry: dict):
+    from ..io.labels import PolygonLabels, RasterLabels
+    from ..train.dataset import Scene
+
+    labels = entry["labels"]
+    if "raster" in labels:
+        lab = RasterLabels(labels["raster"], labels.get("palette"))
+    elif "vector" in labels:
+        from ..evaluation.evaluate import polygons_from_file
+        from ..io.raster import RasterSource
+
+        with RasterSource(entry["raster"]) as src:
+            lab = PolygonLabels(polygons_from_file(labels["vector"], src.crs_wkt), labels.get("area"))
+    else:
+        lab = PolygonLabels([tuple(s) for s in labels["shapes"]], labels.get("area"))
+    return Scene(entry["raster"], lab, role=entry.get("role", "train"))
+
+
+def config_for(scenes, out_model: str, params, resolution=None, out_report=None, out_csv=None) -> dict:
+    """The JSON configuration of a training run (polygon labels, or a label raster without palette)."""
+    import dataclasses
+
+    from ..core.errors import BuildSegError
+    from ..io.labels import PolygonLabels, RasterLabels
+
+    entries = []
+    for s in scenes:
+        if isinstance(s.labels, PolygonLabels):
+            labels = {"shapes": [[g, v] for g, v in s.labels.shapes], "area": s.labels.area}
+        elif isinstance(s.labels, RasterLabels) and not s.labels.palette:
+            labels = {"raster": s.labels.ds.name}
+        else:
+            raise BuildSegError("A torchrun configuration takes label polygons or a label raster of class ids; "
+                                "validation areas, palettes and folder datasets train in QGIS only.")
+        entries.append({"raster": s.raster, "labels": labels, "role": s.role})
+    return {"scenes": entries, "out_model": out_model, "params": dataclasses.asdict(params),
+            "resolution": resolution, "out_report": out_report, "out_csv": out_csv}
+
+
+def command(config_path: str, processes: int, restarts: int = 3) -> str:
+    """The torchrun command line for a configuration file (PYTHONPATH names the plugin's folder)."""
+    import os
+    import shlex
+
+    from .. import PLUGIN_DIR
+
+    parent = os.path.dirname(PLUGIN_DIR)
+    return (f"PYTHONPATH={shlex.quote(parent)} torchrun --standalone --nproc-per-node={processes} "
+            f"--max-restarts={restarts} -m {__name__} {shlex.quote(config_path)}")
+
+
+def run(config: dict):
+    from ..core.progress import PrintProgress
+    from ..train.loop import TrainParams, train
+
+    scenes = [scene_from(e) for e in config["scenes"]]
+    params = TrainParams(**config["params"])
+    return train(scenes, config["out_model"], params, PrintProgress(), out_report=config.get("out_report"),
+                 out_csv=config.get("out_csv"), resolution=config.get("resolution"))
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print(__doc__)
+        return 2
+    with open(argv[0]) as f:
+        result = run(json.load(f))
+    print(f"epochs run {result.epochs_run}, best epoch {result.best_epoch}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

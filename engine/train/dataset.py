@@ -1,0 +1,179 @@
+"""Training tiles sampled straight from rasters + labels, split spatially into train/val."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import BuildSegError
+from ..io.labels import IGNORE, as_target
+from ..io.raster import RasterSource
+
+
+@dataclass
+class Scene:
+    """One raster with its labels; `val_cols` is the first tile column of its validation strip."""
+
+    raster: str
+    labels: object  # PolygonLabels or RasterLabels
+    role: str = "train"  # train | val | both (split by a column strip) | area (split by a validation area)
+    split_x: int = None  # role both: pixels x >= split_x are validation (a strip at the east of the labels)
+    split_y: int = None  # role both: pixels y >= split_y are validation (a strip at the south)
+    extent: tuple = None  # (row0, row1, col0, col1): the labelled part of the raster, in pixels
+    val_labels: object = None  # labels for validation windows (role == area)
+
+    def open(self):
+        self.src = RasterSource(self.raster)
+        return self
+
+
+def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
+    """Spatially separated validation: whole scenes when there are enough, else a strip of each, cut from the
+    end of its labelled part along that part's longer side (so the strip holds labels)."""
+    if val_fraction <= 0 or any(s.role in ("val", "area") for s in scenes):  # no split, or one given
+        return scenes
+    rng = np.random.default_rng(seed)
+    n_val = int(round(len(scenes) * val_fraction))
+    if len(scenes) >= 5 and n_val >= 1:
+        for i in rng.permutation(len(scenes))[:n_val]:
+            scenes[i].role = "val"
+        return scenes
+    for s in scenes:
+        r0, r1, c0, c1 = s.extent = labelled_extent(s)
+        vertical = (c1 - c0) >= (r1 - r0)  # a strip across the longer side
+        start, end = (c0, c1) if vertical else (r0, r1)
+        strip = max(tile, int(round((end - start) * val_fraction / tile)) * tile)
+        if end - start - strip < tile:
+            continue  # too small to split: all training
+        s.role = "both"
+        if vertical:
+            s.split_x = end - strip
+        else:
+            s.split_y = end - strip
+    return scenes
+
+
+def labelled_extent(scene: Scene) -> tuple:
+    """(row0, row1, col0, col1) pixels of the raster where labels count: the labelled area's bounds, else the
+    whole raster."""
+    h, w = scene.src.height, scene.src.width
+    bounds = getattr(scene.labels, "area_bounds", None)
+    if bounds is None or not len(bounds):
+        return 0, h, 0, w
+    inv = ~scene.src.transform
+    xs = [bounds[:, 0].min(), bounds[:, 2].max()]
+    ys = [bounds[:, 1].min(), bounds[:, 3].max()]
+    cols, rows = zip(*[inv * (x, y) for x in xs for y in ys])
+    clip = lambda v, hi: int(min(max(v, 0), hi))  # noqa: E731
+    return clip(np.floor(min(rows)), h), clip(np.ceil(max(rows)), h), clip(np.floor(min(cols)), w), \
+        clip(np.ceil(max(cols)), w)
+
+
+def train_extent(scene: Scene):
+    """(row0, row1, col0, col1) pixels training windows may use."""
+    h, w = scene.src.height, scene.src.width
+    if scene.role != "both":
+        return 0, h, 0, w
+    return 0, scene.split_y or h, 0, scene.split_x or w
+
+
+def val_windows(scenes, tile: int, min_labelled: float = 0.1):
+    """Grid windows (scene index, row, col) over validation areas that hold labels."""
+    from ..extract.windows import starts
+
+    out = []
+    for i, s in enumerate(scenes):
+        if s.role == "train":
+            continue
+        r0, r1, c0, c1 = s.extent or (0, s.src.height, 0, s.src.width)
+        if s.role == "both":  # the strip beyond the split, within the labelled part
+            r0, c0 = s.split_y or r0, s.split_x or c0
+        elif s.role != "area":
+            r0, r1, c0, c1 = 0, s.src.height, 0, s.src.width
+        labels = validation_labels(s)
+        need = 0.25 if s.role == "area" else min_labelled  # area: windows mostly inside the validation area
+        for r in starts(r1 - r0, tile, 0):
+            for c in starts(c1 - c0, tile, 0):
+                lab = labels.read(s.src.transform, r0 + r, c0 + c, tile, tile)
+                if (lab != IGNORE).mean() >= need:
+                    out.append((i, r0 + r, c0 + c))
+    return out
+
+
+def validation_labels(scene: Scene):
+    """The labels validation scores on: the validation area's (role area), in their validation view."""
+    labels = scene.val_labels if scene.role == "area" and scene.val_labels is not None else scene.labels
+    return getattr(labels, "validation", labels)
+
+
+def read_sample(scene: Scene, bands, row, col, size, validation: bool = False):
+    """(image float32 (B, size, size), labels uint8 (size, size)) with nodata -> IGNORE."""
+    img, valid = scene.src.read(bands, row, col, size, size)
+    labels = validation_labels(scene) if validation else scene.labels
+    lab = labels.read(scene.src.transform, row, col, size, size)
+    lab = as_target(lab) if validation else lab.copy()
+    lab[~valid] = IGNORE
+    return img, lab
+
+
+class RandomWindows:
+    """Random training windows; `positive_share` of them centred near a labelled building."""
+
+    def __init__(self, scenes, bands, tile: int, positive_share: float = 0.5, seed: int = 0):
+        self.scenes = [s for s in scenes if s.role != "val"]
+        if not self.scenes:
+            raise BuildSegError("No training area is left after the validation split: lower the validation "
+                                "fraction or add rasters.")
+        self.bands, self.tile, self.share = bands, tile, positive_share
+        self.rng = np.random.default_rng(seed)
+        weights = np.array([s.src.width * s.src.height for s in self.scenes], float)
+        self.weights = weights / weights.sum()
+        self.centres = [self._pixel_centres(s) for s in self.scenes]
+
+    def _pixel_centres(self, s):
+        c = s.labels.positive_centres()
+        if c is None or len(c) == 0:
+            return None
+        inv = ~s.src.transform
+        cols, rows = inv * (c[:, 0], c[:, 1])
+        y0, y1, x0, x1 = train_extent(s)
+        keep = (cols >= x0) & (cols < x1) & (rows >= y0) & (rows < y1)
+        return np.stack([rows[keep], cols[keep]], 1) if keep.any() else None
+
+    def sample(self, size: int = None):
+        size = size or self.tile
+        i = self.rng.choice(len(self.scenes), p=self.weights)
+        s = self.scenes[i]
+        y0, y1, x0, x1 = train_extent(s)
+        centres = self.centres[i]
+        if centres is not None and self.rng.random() < self.share:
+            r, c = centres[self.rng.integers(len(centres))]
+            row = int(r - size / 2 + self.rng.integers(-size // 4, size // 4 + 1))
+            col = int(c - size / 2 + self.rng.integers(-size // 4, size // 4 + 1))
+        else:
+            row = int(self.rng.integers(y0, max(y0 + 1, y1 - size + 1)))
+            col = int(self.rng.integers(x0, max(x0 + 1, x1 - size + 1)))
+        row = min(max(row, y0), max(y0, y1 - size))
+        col = min(max(col, x0), max(x0, x1 - size))
+        return read_sample(s, self.bands, row, col, size)
+
+
+def band_statistics(scenes, bands, tile: int, samples: int = 64, seed: int = 0):
+    """Per-band mean and std over valid pixels of random windows of the training rasters."""
+    rng = np.random.default_rng(seed)
+    sums = np.zeros(len(bands))
+    sq = np.zeros(len(bands))
+    n = 0
+    for _ in range(samples):
+        s = scenes[rng.integers(len(scenes))]
+        row = int(rng.integers(0, max(1, s.src.height - tile + 1)))
+        col = int(rng.integers(0, max(1, s.src.width - tile + 1)))
+        img, valid = s.src.read(bands, row, col, tile, tile)
+        v = img[:, valid].astype(np.float64)
+        sums += v.sum(1)
+        sq += (v ** 2).sum(1)
+        n += v.shape[1]
+    if n == 0:
+        raise BuildSegError("The training rasters hold no valid pixels (all nodata).")
+    mean = sums / n
+    std = np.sqrt(np.maximum(sq / n - mean ** 2, 1e-12))
+    return mean.tolist(), np.maximum(std, 1e-6).tolist()

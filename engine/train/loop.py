@@ -1,0 +1,584 @@
+"""The training loop: tiles sampled from rasters, best model by validation IoU, resumable."""
+
+import csv
+import dataclasses
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..core import memory
+from ..core.atomic import atomic_path, check_writable
+from ..core.errors import BuildSegError, Cancelled
+from ..core.options import OPTIMIZERS, SCHEDULES
+from ..core.progress import Progress
+from ..io.labels import IGNORE
+from ..models import modelfile, stac
+from ..scaleout import ddp
+from .augment import sensor_augment
+from .budget import TimeBudget
+from .dataset import RandomWindows, band_statistics, read_sample, split_scenes, val_windows
+
+
+@dataclass
+class TrainParams:
+    architecture: str = "resunet"
+    arch_params: dict = field(default_factory=dict)
+    bands: list = None  # 1-based; default: all bands of the first raster
+    classes: list = None  # [{"id", "name", "color"}]; default background/building
+    tile_size: int = 256
+    epochs: int = 10
+    tiles_per_epoch: int = 256
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    loss: str = "ce+dice"
+    class_weights: list = None
+    optimizer: str = "adamw"
+    schedule: str = "cosine"
+    warmup_epochs: int = 1
+    augment: bool = True
+    patience: int = 0  # 0: no early stopping
+    val_fraction: float = 0.2
+    device: str = "auto"
+    seed: int = 0
+    init_model: str = None  # fine-tune from this model file
+    resume: bool = True
+    grad_clip: float = 1.0
+    threads: int = 0
+    time_budget: float = 0.0  # minutes of training; 0: run `epochs`
+    fit_check: dict = None  # the model-fit check of the starting model on the imagery, recorded in the model
+
+
+@dataclass
+class TrainResult:
+    model_path: str
+    epochs_run: int
+    best_epoch: int
+    best_metrics: dict
+    history: list
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+def checkpoint_path(model_path: str) -> str:
+    return model_path + ".ckpt"
+
+
+def _augment(torch, x, y, rng):
+    """Random flips, 90° rotations, brightness/contrast on a batch (in place order kept per batch)."""
+    if rng.random() < 0.5:
+        x, y = x.flip(-1), y.flip(-1)
+    if rng.random() < 0.5:
+        x, y = x.flip(-2), y.flip(-2)
+    k = int(rng.integers(4))
+    if k:
+        x, y = torch.rot90(x, k, (-2, -1)), torch.rot90(y, k, (-2, -1))
+    n = x.shape[0]
+    contrast = torch.from_numpy(rng.uniform(0.8, 1.2, (n, 1, 1, 1)).astype(np.float32))
+    bright = torch.from_numpy(rng.normal(0, 0.1, (n, 1, 1, 1)).astype(np.float32))
+    return x * contrast + bright, y
+
+
+def _scaled_sample(windows, tile, rng, augment):
+    """One training sample; with augmentation read at a random scale and resized to `tile`."""
+    import cv2
+
+    if not augment:
+        return windows.sample(tile)
+    scale = float(rng.uniform(0.75, 1.25))
+    size = max(16, int(round(tile * scale)))
+    img, lab = windows.sample(size)
+    if size != tile:
+        img = np.stack([cv2.resize(b, (tile, tile), interpolation=cv2.INTER_LINEAR) for b in img])
+        lab = cv2.resize(lab, (tile, tile), interpolation=cv2.INTER_NEAREST)
+    return img, lab
+
+
+class BatchLoader:
+    """Training batches (normalised, augmented CPU tensors), the next one prepared in a background thread
+    while the model trains on the current one (GDAL reads and numpy release the GIL). Its own random
+    generator keeps the sequence of batches reproducible for a seed."""
+
+    def __init__(self, windows, tile, batch_size, mean, std, augment, seed, shard=(0, 1)):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.windows, self.tile, self.batch_size = windows, tile, batch_size
+        self.mean, self.std, self.augment, self.seed = mean, std, augment, seed
+        self.rank, self.world = shard
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="buildseg-batches")
+        self.next = None
+        self.set_epoch(0)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Restart the random streams for `epoch`: a resumed run draws what an uninterrupted one would."""
+        if self.next is not None:
+            self.next.cancel() or self.next.result()
+        self.rng = np.random.default_rng([self.seed + 1, epoch])
+        self.windows.rng = np.random.default_rng([self.seed, epoch])
+        self.next = self.pool.submit(self._make)
+
+    def _make(self):
+        """This rank's slice of the global batch (every rank draws the same global batch)."""
+        import torch
+
+        n = self.batch_size * self.world
+        batch = [_scaled_sample(self.windows, self.tile, self.rng, self.augment) for _ in range(n)]
+        norm = [((b[0] - self.mean) / self.std).astype(np.float32) for b in batch]
+        if self.augment:
+            norm = [sensor_augment(x, self.rng) for x in norm]
+        x = torch.from_numpy(np.stack(norm))
+        y = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64))
+        if self.augment:
+            x, y = _augment(torch, x, y, self.rng)
+        part = slice(self.rank * self.batch_size, (self.rank + 1) * self.batch_size)
+        return x[part].contiguous(), y[part].contiguous()
+
+    def get(self):
+        batch = self.next.result()
+        self.next = self.pool.submit(self._make)
+        return batch
+
+    def idle(self):
+        """Wait for the batch being prepared: GDAL datasets must not be read from two threads (validation)."""
+        if self.next is not None:
+            from concurrent.futures import wait
+
+            wait([self.next])  # an error in it surfaces at the next get()
+
+    def close(self):
+        self.next.cancel()
+        self.pool.shutdown(wait=True)
+
+
+def _lr_at(schedule: str, p: float, warm: float) -> float:
+    """Learning-rate factor when a share `p` of the training is done, `warm` of it being warm-up."""
+    if warm and p < warm:
+        return max(0.05, p / warm)
+    q = min(1.0, (p - warm) / max(1e-9, 1 - warm))
+    if schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * q))
+    if schedule == "poly":
+        return (1 - q) ** 0.9
+    if schedule == "step":
+        return 0.1 ** int(q * 3)
+    return 1.0
+
+
+def _lr_factor(schedule, epoch, step, steps_per_epoch, epochs, warmup):
+    return _lr_at(schedule, (epoch + step / steps_per_epoch) / epochs, warmup / epochs)
+
+
+def evaluate(model, scenes, windows, bands, mean, std, num_classes, device, batch, progress=None):
+    """Confusion matrix over the validation windows."""
+    import torch
+
+    from ..evaluation.metrics import confusion
+
+    cm = np.zeros((num_classes, num_classes), np.int64)
+    model.eval()
+    with torch.inference_mode():
+        for start in range(0, len(windows), batch):
+            if progress:
+                progress.check()
+            chunk = windows[start:start + batch]
+            imgs, labs = [], []
+            for i, r, c in chunk:
+                img, lab = read_sample(scenes[i], bands, r, c, scenes[i].tile, validation=True)
+                imgs.append((img - mean) / std)
+                labs.append(lab)
+            x = torch.from_numpy(np.stack(imgs).astype(np.float32)).to(device)
+            out = model(x)
+            pred = out.argmax(1).cpu().numpy().astype(np.uint8)
+            for p, lab in zip(pred, labs):
+                cm += confusion(p, lab, num_classes)
+    return cm
+
+
+def _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress, target):
+    """(scores, the score that picks the best model) on the validation tiles."""
+    from ..evaluation.metrics import scores
+
+    cm = evaluate(model, scenes, vwin, bands, mean, std, info.num_classes, dev, params.batch_size, progress)
+    sc = scores(cm)
+    return sc, (sc["iou"][target] if target is not None else sc["mean_iou"])
+
+
+def _timed_validation(run, validate):
+    """Validate once the batch loader is idle (a GDAL dataset must not be read from two threads), and remember
+    how long it took: the time budget keeps room for the last validation."""
+    run.loader.idle()
+    t0 = time.monotonic()
+    out = validate()
+    run.budget.validation_seconds = time.monotonic() - t0
+    return out
+
+
+def _score_columns(sc: dict, info) -> dict:
+    if not sc:
+        return {}
+    row = {"val_mean_iou": sc["mean_iou"], "val_accuracy": sc["accuracy"]}
+    row.update({f"val_iou_{c['name']}": iou for c, iou in zip(info.classes, sc["iou"])})
+    return row
+
+
+def _starting_score(run):
+    """The starting model's validation score and weights: a fine-tune must beat them to replace them."""
+    sc, score = run.validate()
+    run.progress.info(f"Starting model: validation IoU {score:.4f}")
+    return {"score": score, "epoch": 0, "metrics": sc}, \
+        {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+
+
+def _train_epoch(run, epoch):
+    """One epoch of steps (fewer when the time budget runs out); returns (losses, out of time)."""
+    torch, p, budget = run.torch, run.params, run.budget
+    run.model.train()
+    run.loader.set_epoch(epoch)
+    torch.manual_seed(p.seed + epoch)
+    losses = []
+    for step in range(run.steps):
+        run.progress.check()
+        if budget.no_time_for_step():
+            return losses, True
+        t_step = time.monotonic()
+        ddp.maybe_crash(epoch, step, run.dist)
+        factor = _lr_at(p.schedule, budget.fraction(), min(0.1, p.warmup_epochs * 0.05)) if budget.active \
+            else _lr_factor(p.schedule, epoch, step, run.steps, p.epochs, p.warmup_epochs)
+        for g in run.opt.param_groups:
+            g["lr"] = p.lr * factor
+        losses.append(_step(run, *run.loader.get()))
+        budget.record_step(time.monotonic() - t_step)
+        done = budget.fraction() if budget.active else \
+            (epoch - run.start_epoch + (step + 1) / run.steps) / max(1, p.epochs - run.start_epoch)
+        run.progress.set_progress(95.0 * done)
+    return losses, budget.active and budget.no_time_for_step()
+
+
+def _step(run, x, y) -> float:
+    """One optimisation step on a batch; returns its loss."""
+    torch, dev, opt, scaler = run.torch, run.dev, run.opt, run.scaler
+    x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+    if dev.type == "cuda":
+        x = x.to(memory_format=torch.channels_last)
+    opt.zero_grad(set_to_none=True)
+    with torch.autocast(dev.type, dtype=torch.float16, enabled=dev.type == "cuda"):
+        loss, _ = run.deep_supervision(run.loss_fn, run.net(x), y)
+    if scaler:
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+    else:
+        loss.backward()
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.params.grad_clip)
+    if scaler:
+        scaler.step(opt)
+        scaler.update()
+    else:
+        opt.step()
+    return float(loss.detach())
+
+
+def train(scenes, out_model: str, params: TrainParams, progress: Progress = None,
+          out_report: str = None, out_csv: str = None, resolution: float = None) -> TrainResult:
+    """Train (or fine-tune) a model on `scenes` and write the model file atomically: set-up, model and data,
+    resume or score the start, the epochs (validation, checkpoints, budget, cancel), then the model file and
+    its reports (rank 0 only)."""
+    t0 = time.time()
+    check_writable(out_model, inputs=[s.raster for s in scenes] + [params.init_model])
+    _check_params(params)
+    run = _setup(scenes, params, progress or Progress())
+    _model_and_data(run, scenes, resolution)
+    _resume_or_score_start(run, scenes, out_model)
+    _epochs(run, t0)
+    if run.dist.is_main:
+        _write(run, scenes, out_model, out_report, out_csv, t0)
+    ddp.finish(run.dist)
+    return TrainResult(out_model, len(run.history), run.best["epoch"], run.best["metrics"], run.history,
+                       run.cancelled, time.time() - t0)
+
+
+def _setup(scenes, params, progress) -> SimpleNamespace:
+    """Seed, device (and the process group under torchrun), threads, the rasters opened and checked, the batch
+    size fitted to memory."""
+    import torch
+
+    from ..core import device as devices
+
+    torch.manual_seed(params.seed)
+    dist, dev = ddp.setup(devices.resolve(params.device))
+    if not dist.is_main:
+        progress = _Quiet(progress)
+    devices.set_torch_threads(dev, params.threads)
+    progress.info(f"Device: {devices.describe(dev, params.threads)}")
+    for s in scenes:
+        s.open()
+        s.tile = params.tile_size
+        if min(s.src.width, s.src.height) < params.tile_size // 2:
+            raise BuildSegError(f"The raster {s.raster} ({s.src.width}x{s.src.height} px) is too small for "
+                                f"tile size {params.tile_size}: use a tile size of at most "
+                                f"{min(s.src.width, s.src.height)} px.")
+    bands = params.bands or list(range(1, scenes[0].src.count + 1))
+    for s in scenes:
+        s.src.check_bands(bands)
+    fits = memory.fit_batch(params.tile_size, params.batch_size, len(bands), 0, progress, dev, kind="training")
+    return SimpleNamespace(torch=torch, dev=dev, dist=dist, progress=progress, bands=bands,
+                           params=dataclasses.replace(params, batch_size=fits), cancelled=False)
+
+
+def _model_and_data(run, scenes, resolution) -> None:
+    """The starting model on the device, the validation split and windows, the batches, loss and optimizer."""
+    from .losses import deep_supervision, make_loss
+
+    torch, params, progress = run.torch, run.params, run.progress
+    model, info = _initial_model(params, run.bands, scenes, resolution, progress)
+    model = model.to(run.dev)
+    if run.dev.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    mean = np.asarray(info.mean, np.float32)[:, None, None]
+    std = np.asarray(info.std, np.float32)[:, None, None]
+    split_scenes(scenes, params.val_fraction, params.tile_size, params.seed)
+    vwin = val_windows(scenes, params.tile_size)
+    progress.info(f"Training on {sum(s.role != 'val' for s in scenes)} raster(s), validating on "
+                  f"{len(vwin)} tile(s) of {params.tile_size} px; model: {info.summary()}")
+    if not vwin:
+        progress.warn("No validation tile holds labels (the rasters are too small to set a strip aside, or the "
+                      "validation fraction is 0): the epoch with the lowest training loss is kept, and a "
+                      "fine-tune cannot be checked against its start. Give a validation area, or more labels.")
+    weights = torch.tensor(params.class_weights, dtype=torch.float32) if params.class_weights else None
+    target = info.class_index("building") if any(c["name"] == "building" for c in info.classes) else None
+    windows = RandomWindows(scenes, run.bands, params.tile_size, seed=params.seed)
+    run.__dict__.update(
+        model=model, info=info, mean=mean, std=std, vwin=vwin, net=ddp.wrap(model, run.dist, run.dev),
+        loss_fn=make_loss(params.loss, weights), opt=_optimizer(torch, model, params),
+        steps=max(1, params.tiles_per_epoch // (params.batch_size * run.dist.world)),
+        loader=BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed,
+                           (run.dist.rank, run.dist.world)),
+        scaler=torch.amp.GradScaler("cuda") if run.dev.type == "cuda" else None, deep_supervision=deep_supervision,
+        validate=lambda: _timed_validation(run, lambda: _validate(
+            model, scenes, vwin, run.bands, mean, std, info, run.dev, params, progress, target)))
+
+
+def _resume_or_score_start(run, scenes, out_model) -> None:
+    """Resume from this run's checkpoint when there is one; a fine-tune's start is scored first (the bar every
+    epoch must pass)."""
+    params = run.params
+    run.history, run.best, run.start_epoch, spent, run.best_state = [], {"score": -1.0, "epoch": 0, "metrics": {}}, \
+        0, 0.0, None
+    run.fingerprint, run.ckpt = run_fingerprint(scenes, params), checkpoint_path(out_model)
+    if params.resume and os.path.exists(run.ckpt):
+        run.start_epoch, run.history, run.best, run.best_state, spent = _load_checkpoint(
+            run.torch, run.ckpt, run.model, run.opt, params, run.progress, run.fingerprint)
+    run.budget = TimeBudget(params.time_budget, spent)
+    if params.init_model and run.vwin and run.dist.is_main and run.start_epoch == 0:
+        run.best, run.best_state = _starting_score(run)
+
+
+def _epochs(run, t0) -> None:
+    """Epochs until done, out of time, early-stopped or cancelled (the best so far is kept)."""
+    params, progress, epoch = run.params, run.progress, run.start_epoch
+    try:
+        for epoch in range(run.start_epoch, params.epochs if not run.budget.active else 10**9):
+            losses, out_of_time = _train_epoch(run, epoch)
+            if not losses:
+                break
+            _end_of_epoch(run, epoch, losses, t0)
+            if ddp.from_main(bool(params.patience and epoch + 1 - run.best["epoch"] >= params.patience), run.dist):
+                progress.info(f"Early stopping: no improvement for {params.patience} epoch(s).")
+                break
+            if out_of_time:
+                progress.info(f"Time budget of {params.time_budget:g} min reached after {epoch + 1} epoch(s).")
+                break
+    except Cancelled:
+        if run.best_state is None:
+            raise
+        run.cancelled = True
+        progress.warn(f"Cancelled during epoch {epoch + 1}: saving the best model so far "
+                      f"(epoch {run.best['epoch']}); run again with resume to continue.")
+    finally:
+        run.loader.close()
+    if params.init_model and run.best["epoch"] == 0 and run.best_state is not None:
+        progress.warn(f"Fine-tuning did not beat the starting model on the validation tiles (IoU "
+                      f"{run.best['score']:.4f}): the starting model's weights are kept.")
+
+
+def _end_of_epoch(run, epoch, losses, t0) -> None:
+    """Validate, log, keep the best weights, write the checkpoint."""
+    row = {"epoch": epoch + 1, "loss": ddp.mean(float(np.mean(losses)), run.dist),
+           "lr": run.opt.param_groups[0]["lr"], "seconds": round(time.time() - t0, 1), "steps": len(losses)}
+    sc, score = run.validate() if run.vwin and run.dist.is_main else ({}, -row["loss"])
+    row.update(_score_columns(sc, run.info))
+    run.history.append(row)
+    left = f", {run.budget.describe_left()}" if run.budget.active else ""
+    run.progress.info("Epoch {epoch}/{n}: loss {loss:.4f}".format(
+        n=run.params.epochs if not run.budget.active else "…", **row) +
+        (f", validation IoU {score:.4f}" if run.vwin else "") + left)
+    if score > run.best["score"]:
+        run.best = {"score": score, "epoch": epoch + 1, "metrics": sc}
+        run.best_state = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+    if run.dist.is_main:
+        _save_checkpoint(run.torch, run.ckpt, run.model, run.opt, epoch + 1, run.history, run.best, run.best_state,
+                         run.budget.spent(), run.fingerprint)
+    ddp.barrier(run.dist)
+
+
+def _write(run, scenes, out_model, out_report, out_csv, t0) -> None:
+    """The best weights into the model file (self-described: how, on what, how well), its STAC item, the CSV
+    and HTML reports; the checkpoint goes unless the run was cancelled."""
+    params, info, model = run.params, run.info, run.model
+    if run.best_state is not None:
+        model.load_state_dict(run.best_state)
+    info.training = {
+        **info.training, "architecture": params.architecture, "epochs_run": len(run.history),
+        "best_epoch": run.best["epoch"], "tiles_per_epoch": params.tiles_per_epoch,
+        "batch_size": params.batch_size, "lr": params.lr, "loss": params.loss, "optimizer": params.optimizer,
+        "schedule": params.schedule, "augment": params.augment, "seed": params.seed,
+        "rasters": [os.path.basename(s.raster) for s in scenes], "seconds": round(time.time() - t0, 1),
+        "device": str(run.dev),
+        "fine_tuned_from": os.path.basename(params.init_model) if params.init_model else None,
+        "params": {k: v for k, v in asdict(params).items() if k not in ("classes",)},
+        "time_budget_min": params.time_budget, "training_seconds": round(run.budget.spent(), 1),
+        "steps": int(sum(h.get("steps", 0) for h in run.history)), "fit_check": params.fit_check,
+    }
+    info.metrics = {"validation": run.best["metrics"], "validation_score": run.best["score"]}
+    modelfile.save(out_model, model, info)
+    stac.write_item(out_model, info, model)
+    if out_csv:
+        write_csv(out_csv, run.history)
+    if out_report:
+        from .report import training_report
+
+        training_report(out_report, run.history, info, scenes, run.vwin, model.cpu().eval(), run.bands, run.mean,
+                        run.std)
+    if not run.cancelled and os.path.exists(run.ckpt):
+        os.remove(run.ckpt)
+
+
+class _Quiet(Progress):
+    """Progress for ranks other than 0: cancel still reaches them, messages do not."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def is_canceled(self) -> bool:
+        return self.inner.is_canceled()
+
+
+def _check_params(p: TrainParams):
+    if p.optimizer not in OPTIMIZERS:
+        raise BuildSegError(f"Unknown optimizer '{p.optimizer}': use {', '.join(OPTIMIZERS)}.")
+    if p.schedule not in SCHEDULES:
+        raise BuildSegError(f"Unknown schedule '{p.schedule}': use {', '.join(SCHEDULES)}.")
+    if p.tile_size < 32 or p.tile_size > 2048:
+        raise BuildSegError(f"Tile size {p.tile_size} is out of range: use 64 to 2048 px (typical 256-512).")
+    if p.epochs < 1 or p.batch_size < 1:
+        raise BuildSegError("Epochs and batch size must be at least 1.")
+
+
+def _optimizer(torch, model, p):
+    if p.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=p.lr, momentum=0.9, weight_decay=p.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+
+
+def _initial_model(params, bands, scenes, resolution, progress):
+    from ..models.modelfile import DEFAULT_CLASSES, ModelInfo
+
+    if params.init_model:
+        model, info = modelfile.load(params.init_model)
+        if info.in_channels != len(bands):
+            raise BuildSegError(f"The starting model {params.init_model} takes {info.in_channels} band(s) but "
+                                f"{len(bands)} are selected; choose matching bands or train from scratch.")
+        classes = params.classes or info.classes
+        if len(classes) != info.num_classes:
+            raise BuildSegError(f"The starting model has {info.num_classes} classes but the labels have "
+                                f"{len(classes)}; train from scratch for other classes.")
+        info.bands = bands
+        progress.info(f"Fine-tuning {params.init_model}")
+        return model.train(), info
+    mean, std = band_statistics([s.open() if not hasattr(s, "src") else s for s in scenes], bands,
+                                params.tile_size, seed=params.seed)
+    info = ModelInfo(architecture=params.architecture, in_channels=len(bands),
+                     classes=params.classes or [dict(c) for c in DEFAULT_CLASSES],
+                     arch_params=dict(params.arch_params), bands=bands, mean=mean, std=std,
+                     tile_size=params.tile_size, resolution=resolution)
+    model = modelfile.build_model(info, pretrained=True)
+    encoder = getattr(model, "encoder", None)
+    if encoder is not None:
+        info.training["encoder_init"] = "imagenet" if getattr(encoder, "pretrained", False) else "random"
+        progress.info(f"Encoder starts from {info.training['encoder_init']} weights.")
+    return model.train(), info
+
+
+def run_fingerprint(scenes, params) -> str:
+    """What makes a checkpoint belong to a run: the rasters (path, size, time), the labels and the parameters
+    that shape training (not device, threads or resume)."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256()
+    for s in scenes:
+        st = os.stat(s.raster)
+        h.update(f"{os.path.abspath(s.raster)}|{st.st_size}|{int(st.st_mtime)}|{s.role}|".encode())
+        h.update(_labels_signature(s.labels).encode())
+    keep = {k: v for k, v in asdict(params).items() if k not in ("device", "threads", "resume", "fit_check")}
+    h.update(json.dumps(keep, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def _labels_signature(labels) -> str:
+    inner = getattr(labels, "labels", None)
+    if inner is not None and hasattr(labels, "threshold"):  # IncompleteLabels
+        return "incomplete:" + _labels_signature(inner)
+    if inner is not None:  # AreaSplitLabels
+        return "split:" + _labels_signature(inner) + _labels_signature(labels.area)
+    if hasattr(labels, "bounds"):  # PolygonLabels
+        area = labels.area_bounds if labels.area_bounds is not None else np.zeros(0)
+        return f"poly:{len(labels.shapes)}:{labels.bounds.round(3).tobytes().hex()[:4000]}:{area.sum():.3f}:" \
+               f"{labels.gap_px}:{sorted({v for _, v in labels.shapes})}"
+    ds = getattr(labels, "ds", None)  # RasterLabels
+    return f"raster:{ds.name if ds is not None else type(labels).__name__}"
+
+
+def _save_checkpoint(torch, path, model, opt, epoch, history, best, best_state, spent=0.0, fingerprint=""):
+    import json
+
+    state = {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch,
+             "history": json.dumps(history), "best": json.dumps(best),
+             "best_state": best_state or {}, "spent": torch.tensor(float(spent)), "fingerprint": fingerprint}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load_checkpoint(torch, path, model, opt, params, progress, fingerprint=""):
+    import json
+
+    fresh = 0, [], {"score": -1.0, "epoch": 0, "metrics": {}}, None, 0.0
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state.get("fingerprint", "") != fingerprint:
+            progress.warn(f"The checkpoint {path} belongs to another run (other rasters, labels or parameters): "
+                          "starting afresh; it will be replaced.")
+            return fresh
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+    except Exception as exc:
+        progress.warn(f"Ignoring the unreadable checkpoint {path} ({exc}); starting afresh.")
+        return fresh
+    epoch = int(state["epoch"])
+    progress.info(f"Resuming from checkpoint {path} after epoch {epoch}.")
+    spent = float(state["spent"]) if "spent" in state else 0.0
+    return epoch, json.loads(state["history"]), json.loads(state["best"]), state["best_state"] or None, spent
+
+
+def write_csv(path: str, history: list) -> None:
+    keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        w.writerows(history)
+
+
+__all__ = ["IGNORE", "TrainParams", "TrainResult", "train"]
