@@ -22,7 +22,7 @@ def run(scene, workers, block, work):
     res = extract_blocks(scene, str(DEFAULT_MODEL), os.path.join(work, f"mask_{workers}_{block}.tif"),
                          params=ExtractParams(overlap=0), block=block, executor="local", workers=workers,
                          work_dir=os.path.join(work, f"blocks_{workers}_{block}"))
-    return time.perf_counter() - t0, res
+    return time.perf_counter() - t0, res.blocks
 
 
 def _matmuls(n):

@@ -219,6 +219,16 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         param.setMetadata({"widget_wrapper": {"class": f"{__package__}.model_chooser.ModelChooserWrapper"}})
         return param
 
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        """The template every algorithm runs through: its dependencies checked (NEEDS), then `compute`, with the
+        engine's user errors and cancellations turned into QgsProcessingException once, here."""
+        self.require_dependencies()
+        return self.run_engine(self.compute, parameters, context, feedback)
+
+    def compute(self, parameters, context, feedback) -> dict:
+        """The algorithm's own work: parameters in, engine call, outputs out."""
+        raise NotImplementedError
+
     def require_dependencies(self):
         gone = deps.missing(list(self.NEEDS))
         if gone:

@@ -42,7 +42,7 @@ class CheckDependencies(BuildSegAlgorithm):
             self.OUTPUT, self.tr("Report"), "JSON files (*.json)", optional=True, createByDefault=False))
         self.addOutput(QgsProcessingOutputString(self.REPORT, self.tr("Report text")))
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def compute(self, parameters, context, feedback):
         report = dependency_report()
         for row in report["rows"]:
             kind = "required" if row["required"] else f"optional: {row['needed_for']}"

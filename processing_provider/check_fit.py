@@ -42,8 +42,7 @@ class CheckFit(BuildSegAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("FIT_SCORE", self.tr("Fit score (0..1)")))
         self.addOutput(QgsProcessingOutputString("VERDICT", self.tr("Verdict")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.core.atomic import atomic_path
         from ..engine.extract.fit import check_fit
 

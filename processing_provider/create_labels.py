@@ -41,7 +41,7 @@ class CreateLabelLayers(BuildSegAlgorithm):
                             ("POINTS", "Building points")):
             self.addOutput(QgsProcessingOutputVectorLayer(name, self.tr(label)))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+    def compute(self, parameters, context, feedback):
         from .label_layers import LAYERS, write_label_package
 
         raster = self.parameterAsRasterLayer(parameters, self.INPUT, context)

@@ -86,8 +86,7 @@ class Evaluate(BuildSegAlgorithm):
             self.OUTPUT, self.tr("TP / FP / FN buildings"), QgsProcessing.TypeVectorPolygon, optional=True))
         self.declare_outputs(*[(name, "number", label) for name, label in METRICS])
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.evaluation.evaluate import EvalParams, evaluate
 
         pred_layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)

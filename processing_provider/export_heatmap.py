@@ -76,8 +76,7 @@ class ExportHeatmap(BuildSegAlgorithm):
             self.OUTPUT_QUICKLOOK, self.tr("Quick-look PNG"), "PNG images (*.png)", optional=True,
             createByDefault=False))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.explain.heatmap import HeatmapParams, export_heatmap
 
         layer = layers.input_raster_layer(self, parameters, self.INPUT, context)

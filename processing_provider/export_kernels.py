@@ -29,8 +29,7 @@ class ExportKernels(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT_REPORT, self.tr("Weight statistics"),
                                                                 "CSV files (*.csv)", optional=True))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.core.atomic import check_writable
         from ..engine.explain import kernels
         from ..engine.models import modelfile

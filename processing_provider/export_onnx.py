@@ -36,8 +36,7 @@ class ExportOnnx(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(self.OUTPUT, self.tr("ONNX file"),
                                                                 "ONNX models (*.onnx)"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.core.atomic import check_writable
         from ..engine.extract.predict import export_onnx
         from ..engine.models import modelfile

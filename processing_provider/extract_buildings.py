@@ -4,8 +4,6 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingException,
     QgsProcessingParameterBand,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -14,10 +12,7 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
 )
 
-from ..engine.core.cache import ModelCache
-from ..engine.extract.predict import BACKENDS as BACKEND_OPTIONS
-from ..engine.extract.predict import TTA_MODES as TTA_OPTIONS
-from . import layers
+from . import extraction_options, layers
 from .base import BuildSegAlgorithm, FeedbackProgress
 from .styling import RunGroup, StyleLayer
 
@@ -88,7 +83,7 @@ class ExtractBuildings(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
         integer = QgsProcessingParameterNumber.Integer
-        self.add_advanced(self.add_web_layer_parameters() + self.option_parameters() + [
+        self.add_advanced(self.add_web_layer_parameters() + extraction_options.parameters(self) + [
             QgsProcessingParameterNumber(self.WORKERS, self.tr("Dask worker processes (0: no Dask)"), integer, 0,
                                          False, 0, 256),
             QgsProcessingParameterString(self.SCHEDULER, self.tr("Dask scheduler address (tcp://host:8786)"),
@@ -107,28 +102,7 @@ class ExtractBuildings(BuildSegAlgorithm):
                              ("FIT_SCORE", "number", "Model fit score (0..1; -1: not checked)"),
                              ("FIT_VERDICT", "string", "Model fit verdict (fits, uncertain, fine-tune first)"))
 
-    def option_parameters(self) -> list:
-        """Tiling, device and post-processing parameters (the advanced group), shared with the folder variant."""
-        return self.tiling_parameters() + [
-            QgsProcessingParameterEnum(self.BACKEND, self.tr("Inference backend"), BACKEND_OPTIONS,
-                                       defaultValue=0),
-            QgsProcessingParameterNumber(self.THRESHOLD, self.tr("Building probability threshold"),
-                                         QgsProcessingParameterNumber.Double, 0.5, False, 0.0, 1.0),
-            QgsProcessingParameterEnum(self.TTA, self.tr("Test-time augmentation"), TTA_OPTIONS, defaultValue=0),
-            QgsProcessingParameterNumber(self.MIN_AREA, self.tr("Minimum building area (m²)"),
-                                         QgsProcessingParameterNumber.Double, 10.0, False, 0.0),
-            QgsProcessingParameterNumber(self.SIMPLIFY, self.tr("Simplification tolerance (map units)"),
-                                         QgsProcessingParameterNumber.Double, 0.0, False, 0.0),
-            QgsProcessingParameterBoolean(self.FILL_HOLES, self.tr("Fill holes in buildings"), False),
-            QgsProcessingParameterBoolean(self.SEPARATE, self.tr("Separate touching buildings"), True),
-            QgsProcessingParameterBoolean(self.REGULARIZE, self.tr("Regularize footprints"), False),
-            QgsProcessingParameterBoolean(self.PROBABILITY_UINT8, self.tr("Probability as uint8 (0..254)"),
-                                          False),
-            QgsProcessingParameterBoolean(self.CHECK_FIT, self.tr("Check model fit first"), True),
-        ]
-
-    def processAlgorithm(self, parameters, context, feedback):
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.extract.inference import extract
 
         layer = layers.input_raster_layer(self, parameters, self.INPUT, context)
@@ -138,7 +112,7 @@ class ExtractBuildings(BuildSegAlgorithm):
         aoi = None
         if source is not None:
             aoi = layers.aoi_shapes(source, crs, context, feedback, raster)
-        params = self.extract_params(parameters, context, aoi)
+        params = extraction_options.extract_params(self, parameters, context, aoi)
         outputs = {key: self._destination(parameters, key, context)
                    for key in (self.OUTPUT_MASK, self.OUTPUT_PROBABILITY, self.OUTPUT_POLYGONS)}
         targets = (outputs[self.OUTPUT_MASK], outputs[self.OUTPUT_PROBABILITY], outputs[self.OUTPUT_POLYGONS])
@@ -154,10 +128,9 @@ class ExtractBuildings(BuildSegAlgorithm):
                                      block=self.parameterAsInt(parameters, self.BLOCK_SIZE, context),
                                      executor="scheduler" if scheduler else "local", workers=workers,
                                      scheduler=scheduler or None, progress=FeedbackProgress(feedback))
-            result.tiles = result.blocks
         else:
             result = self.run_engine(extract, raster, model, *targets, params, FeedbackProgress(feedback),
-                                     model_cache=_MODEL_CACHE)
+                                     model_cache=extraction_options.MODEL_CACHE)
         run = RunGroup(layer.name())
         for rank, (key, style, name, visible) in enumerate((
                 (self.OUTPUT_POLYGONS, "buildings.qml", "Buildings", True),
@@ -167,7 +140,7 @@ class ExtractBuildings(BuildSegAlgorithm):
         if fetcher is not None and fetcher.summary():
             feedback.pushWarning(fetcher.summary())
         feedback.pushInfo(f"{result.buildings} building(s), {result.building_area_m2:.0f} m², "
-                          f"{result.tiles} tile(s) or block(s) in {result.seconds:.1f} s")
+                          f"{result.tiles} tile(s) in {result.seconds:.1f} s")
         out = {k: v for k, v in outputs.items() if v}
         out.update({"BUILDING_COUNT": result.buildings, "BUILDING_AREA_M2": result.building_area_m2,
                     "FIT_SCORE": result.fit.score if result.fit else -1.0,
@@ -192,31 +165,8 @@ class ExtractBuildings(BuildSegAlgorithm):
             return False, self.tr("Give either local Dask workers or a scheduler address, not both.")
         return True, ""
 
-    def extract_params(self, parameters, context, aoi=None):
-        from ..engine.extract.inference import ExtractParams
-
-        return ExtractParams(
-            bands=self.parameterAsInts(parameters, self.BANDS, context) or None,
-            tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
-            overlap=self.parameterAsInt(parameters, self.OVERLAP, context),
-            batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),
-            device=self.device_choice(parameters, context), threads=self.threads(),
-            backend=BACKEND_OPTIONS[self.parameterAsEnum(parameters, self.BACKEND, context)],
-            threshold=self.parameterAsDouble(parameters, self.THRESHOLD, context),
-            tta=TTA_OPTIONS[self.parameterAsEnum(parameters, self.TTA, context)],
-            min_area=self.parameterAsDouble(parameters, self.MIN_AREA, context),
-            simplify=self.parameterAsDouble(parameters, self.SIMPLIFY, context),
-            fill_holes=self.parameterAsBool(parameters, self.FILL_HOLES, context),
-            separate=self.parameterAsBool(parameters, self.SEPARATE, context),
-            regularize=self.parameterAsBool(parameters, self.REGULARIZE, context),
-            probability_uint8=self.parameterAsBool(parameters, self.PROBABILITY_UINT8, context),
-            check_fit=self.parameterAsBool(parameters, self.CHECK_FIT, context),
-            aoi=aoi)
-
     def _destination(self, parameters, key, context):
         if parameters.get(key) is None:
             return None
         return self.parameterAsOutputLayer(parameters, key, context) or None
 
-
-_MODEL_CACHE = ModelCache()

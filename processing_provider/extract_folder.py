@@ -11,12 +11,13 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from .base import FeedbackProgress
-from .extract_buildings import _MODEL_CACHE, ExtractBuildings
+from . import extraction_options
+from .base import BuildSegAlgorithm, FeedbackProgress
 
 
-class ExtractFolder(ExtractBuildings):
+class ExtractFolder(BuildSegAlgorithm):
     INPUT = "INPUT"
+    MODEL = "MODEL"
     PATTERN = "PATTERN"
     WRITE_MASK = "WRITE_MASK"
     WRITE_PROBABILITY = "WRITE_PROBABILITY"
@@ -46,13 +47,12 @@ class ExtractFolder(ExtractBuildings):
                                      (self.WRITE_PROBABILITY, "Write probability rasters", False),
                                      (self.WRITE_POLYGONS, "Write building polygons", True)):
             self.addParameter(QgsProcessingParameterBoolean(name, self.tr(label), default))
-        self.add_advanced(self.option_parameters())
+        self.add_advanced(extraction_options.parameters(self))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, self.tr("Output folder")))
         self.declare_outputs(("PROCESSED", "number", "Rasters processed"), ("FAILED", "number", "Rasters that failed"),
                              ("BUILDING_COUNT", "number", "Number of buildings"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.core.errors import BuildSegError
         from ..engine.extract.inference import extract
 
@@ -68,7 +68,7 @@ class ExtractFolder(ExtractBuildings):
         if os.path.samefile(out_dir, folder):
             raise QgsProcessingException("The output folder is the input folder: choose another output folder.")
         model = self.model_file(parameters, context)
-        params = self.extract_params(parameters, context)
+        params = extraction_options.extract_params(self, parameters, context)
         wanted = {k: self.parameterAsBool(parameters, k, context)
                   for k in (self.WRITE_MASK, self.WRITE_PROBABILITY, self.WRITE_POLYGONS)}
         progress = FeedbackProgress(feedback)
@@ -84,7 +84,7 @@ class ExtractFolder(ExtractBuildings):
             try:
                 result = extract(os.path.join(folder, name), model, *outs, params=params,
                                  progress=progress.sub(100 * i / len(rasters), 100 * (i + 1) / len(rasters)),
-                                 model_cache=_MODEL_CACHE)
+                                 model_cache=extraction_options.MODEL_CACHE)
             except BuildSegError as exc:
                 if feedback.isCanceled():
                     break

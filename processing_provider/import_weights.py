@@ -77,8 +77,7 @@ class ImportWeights(BuildSegAlgorithm):
             self.OUTPUT_MODEL, self.tr("BuildSeg model"), "BuildSeg model (*.safetensors)"))
         self.declare_outputs(("STAC_ITEM", "file", "STAC item of the model (Machine Learning Model extension)"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.core.atomic import check_writable
         from ..engine.models.importer import ImportSpec, import_weights
 

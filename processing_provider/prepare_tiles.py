@@ -70,8 +70,7 @@ class PrepareTiles(BuildSegAlgorithm):
         for split in ("TRAIN", "VAL", "TEST"):
             self.addOutput(QgsProcessingOutputNumber(f"{split}_TILES", self.tr(f"{split.lower()} tiles")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.io.labels import PolygonLabels
         from ..engine.io.tile_export import prepare_tiles
         from ..engine.train.dataset import Scene

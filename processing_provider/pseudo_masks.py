@@ -88,8 +88,7 @@ class PseudoMasks(BuildSegAlgorithm):
                                                                 "JSON files (*.json)", optional=True,
                                                                 createByDefault=False))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.postprocess.crf import CrfParams
         from ..engine.weak.cam import CamParams
         from ..engine.weak.irn import IrnParams

@@ -67,8 +67,7 @@ class RefineCrf(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_PROBABILITY, self.tr("Refined probability"), optional=True, createByDefault=False))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.require_dependencies()
+    def compute(self, parameters, context, feedback):
         from ..engine.postprocess.crf import CrfParams, refine_raster
 
         image = layers.raster_file(self.parameterAsRasterLayer(parameters, self.INPUT, context))

@@ -61,7 +61,7 @@ class RegularizeFootprints(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink(self.OUTPUT, self.tr("Regularized buildings"),
                                                             QgsProcessing.TypeVectorPolygon))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+    def compute(self, parameters, context, feedback):
         from osgeo import ogr
 
         from ..engine.postprocess.regularize import RegularizeParams, regularize

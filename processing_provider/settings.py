@@ -47,11 +47,15 @@ def device(choice: str) -> str:
 
 
 def threads() -> int:
-    """The CPU threads setting (0: the engine's default), passed explicitly to each run's parameters."""
-    try:
-        return max(0, int(value(THREADS) or 0))
-    except (TypeError, ValueError):
-        return 0
+    """The CPU threads setting, else the BUILDSEG_THREADS environment variable (for scripts and qgis_process),
+    else 0 (every core); passed explicitly to each run's parameters, never through the engine's environment."""
+    for raw in (value(THREADS), os.environ.get(THREADS)):
+        try:
+            if int(raw or 0) > 0:
+                return int(raw)
+        except (TypeError, ValueError):
+            continue
+    return 0
 
 
 def model_path(chosen: str, bundled: str) -> str:

@@ -24,21 +24,23 @@ from ..engine.core.atomic import work_dir
 from ..engine.core.options import LOSSES as LOSS_OPTIONS  # one source of truth: the engine's lists
 from ..engine.core.options import OPTIMIZERS as OPTIMIZER_OPTIONS
 from ..engine.core.options import SCHEDULES as SCHEDULE_OPTIONS
+from ..engine.models.registry import DEFAULT_ARCHITECTURE
 from ..engine.train.label_review import LABELLED_COVER, STALE_BELOW
 from . import layers
 from .base import DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
 
-COLOURS = ["#00000000", "#e31a1c", "#1f78b4", "#33a02c", "#a6cee3", "#ff7f00", "#6a3d9a", "#b15928"]
-
 
 def _architectures():
-    from ..engine.models.registry import ARCHITECTURES, DEFAULT_ARCHITECTURE
+    from ..engine.models.registry import ARCHITECTURES
 
     names = list(ARCHITECTURES)
     return names, names.index(DEFAULT_ARCHITECTURE)
 
 
-class TrainModel(BuildSegAlgorithm):
+class TrainingRecipe(BuildSegAlgorithm):
+    """What 'Train building model' and 'Train building model from masks' share: the recipe's parameters, the run
+    and its outputs. Each algorithm adds its own inputs (input_parameters) and turns them into scenes."""
+
     INPUT = "INPUT"
     LABELS = "LABELS"
     CLASS_FIELD = "CLASS_FIELD"
@@ -78,48 +80,7 @@ class TrainModel(BuildSegAlgorithm):
     OUTPUT_REPORT = "OUTPUT_REPORT"
     OUTPUT_METRICS = "OUTPUT_METRICS"
 
-    NAME = "trainmodel"
-    DISPLAY = "Train building model"
     GROUP = "training"
-    README_ANCHOR = "train-a-model"
-    HELP = (
-        "Trains (or fine-tunes) a building segmentation model from your own imagery and labels, straight from "
-        "QGIS layers: no tile folders to prepare.\n\n"
-        "<b>Input rasters</b>: one or more rasters with the same bands.\n"
-        "<b>Labelled buildings</b>: polygons of buildings (any CRS: reprojected). With a <b>class field</b> every "
-        "distinct value becomes a class (e.g. building / road / water); without, all polygons are 'building'.\n"
-        "<b>Labelled area</b>: optional polygons where labelling is complete; pixels outside are ignored, not "
-        "taken as background.\n"
-        "Free footprints (OpenStreetMap, cadastres; advanced): the labels' shift against the imagery is "
-        "estimated and corrected when clear (or give a known offset). <b>Labels are incomplete</b> runs the model "
-        "over the raster first: unlabelled pixels it sees as buildings are ignored, not taught as background; "
-        f"label polygons over what it sees as bare ground (mean probability below {STALE_BELOW:g}: demolished, "
-        "misplaced) are left out of training and written to <b>stale labels</b> for review; and without a labelled "
-        f"area one is estimated (cells of 128 px where the labels cover at least {LABELLED_COVER:.0%} of what the "
-        "model sees as buildings, "
-        "and the building-free cells next to them).\n"
-        "Label rasters (class ids or colour-coded masks) and folder datasets of tiles: use 'Train building model "
-        "from masks'.\n"
-        "<b>Validation fraction</b>: share held out for validation, spatially separated (whole rasters when "
-        "there are 5 or more, else a strip of each raster); or a <b>validation area</b> polygon layer: labels "
-        "inside it are used only for validation, never for training.\n"
-        "<b>Architecture</b> from the model registry (default unet-mobilenet, the bundled model's); <b>starting "
-        "model</b>: fine-tune an existing model file (bands and classes must match); when empty, the bundled "
-        "model is fine-tuned if architecture, band count and classes fit, unless <b>train from scratch</b> is "
-        "ticked.\n"
-        "<b>Time budget</b>: minutes of training (0: run the epochs). Training stops before the budget would be "
-        "passed, the learning-rate schedule (warm-up, then decay) runs over the budget, progress shows the time "
-        "left, and the best model so far (by validation IoU) is written; epochs then only set how often it "
-        "validates (every 'tiles per epoch' tiles).\n"
-        "Fine-tuning never ends below its start: the starting model is scored on the validation tiles first, "
-        "and if no epoch beats it its weights are kept (with a warning).\n"
-        "Training: tile size (px, typical 256-512), epochs, tiles per epoch, batch size, learning rate (1e-3 for "
-        "AdamW), loss (CE+Dice, CE, Dice, focal), class weights ('1,3'), optimizer, schedule, warm-up epochs, "
-        "augmentation (flips, 90° rotations, scale, brightness/contrast), early-stopping patience (0 = off), "
-        "device, seed, resume from the checkpoint left by a cancelled or crashed run.\n\n"
-        "Outputs: the <b>model file</b> (.safetensors, self-describing: architecture, bands, normalisation, "
-        "classes, tile size, resolution, metrics), an HTML <b>training report</b> with curves and validation "
-        "tiles, and a CSV of per-epoch metrics. Cancel keeps the best model so far.")
 
     def initAlgorithm(self, config=None):
         arch_names, arch_default = _architectures()
@@ -148,7 +109,28 @@ class TrainModel(BuildSegAlgorithm):
         ]
         for name, label, kind, default, lo, hi in numbers:
             self.addParameter(QgsProcessingParameterNumber(name, self.tr(label), kind, default, False, lo, hi))
-        advanced = self.add_web_layer_parameters() + [
+        self.add_advanced(self.add_web_layer_parameters() + self._advanced_parameters())
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_MODEL, self.tr("Model file (empty: new file in model folder)"),
+            "BuildSeg model (*.safetensors)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_REPORT, self.tr("Training report"), "HTML files (*.html)", optional=True,
+            createByDefault=False))
+        self.addParameter(QgsProcessingParameterFileDestination(
+            self.OUTPUT_METRICS, self.tr("Per-epoch metrics"), "CSV files (*.csv)", optional=True,
+            createByDefault=False))
+        self.declare_outputs(("BEST_EPOCH", "number", "Best epoch (0: the starting model was kept)"),
+                             ("CANCELLED", "boolean", "Cancelled (the best model so far was written)"),
+                             ("STAC_ITEM", "file", "STAC item of the model (Machine Learning Model extension)"),
+                             ("FIT_SCORE", "number", "Fit of the starting model to the imagery (0..1; -1: not "
+                                                     "checked)"),
+                             ("TORCHRUN_CONFIG", "file", "torchrun configuration"),
+                             ("TORCHRUN_COMMAND", "string", "torchrun command"))
+
+    def _advanced_parameters(self) -> list:
+        """The training recipe's advanced settings (separation target, torchrun, loss, optimizer, schedule,
+        device, seed, resume, fit check)."""
+        return [
             QgsProcessingParameterNumber(self.SEPARATE_GAP, self.tr("Gap between touching buildings to learn (px, "
                                                                     "0: off)"),
                                          QgsProcessingParameterNumber.Integer, 2, False, 0, 16),
@@ -172,57 +154,17 @@ class TrainModel(BuildSegAlgorithm):
             QgsProcessingParameterBoolean(self.RESUME, self.tr("Resume from the checkpoint if one exists"), True),
             QgsProcessingParameterBoolean(self.CHECK_FIT, self.tr("Check model fit first"), True),
         ]
-        self.add_advanced(advanced)
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_MODEL, self.tr("Model file (empty: new file in model folder)"),
-            "BuildSeg model (*.safetensors)", optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_REPORT, self.tr("Training report"), "HTML files (*.html)", optional=True,
-            createByDefault=False))
-        self.addParameter(QgsProcessingParameterFileDestination(
-            self.OUTPUT_METRICS, self.tr("Per-epoch metrics"), "CSV files (*.csv)", optional=True,
-            createByDefault=False))
-        self.declare_outputs(("BEST_EPOCH", "number", "Best epoch (0: the starting model was kept)"),
-                             ("CANCELLED", "boolean", "Cancelled (the best model so far was written)"),
-                             ("STAC_ITEM", "file", "STAC item of the model (Machine Learning Model extension)"),
-                             ("FIT_SCORE", "number", "Fit of the starting model to the imagery (0..1; -1: not "
-                                                     "checked)"),
-                             ("TORCHRUN_CONFIG", "file", "torchrun configuration"),
-                             ("TORCHRUN_COMMAND", "string", "torchrun command"))
 
     def input_parameters(self):
-        """Rasters and label polygons, both required (masks and folder datasets: 'Train ... from masks')."""
-        self.addParameter(QgsProcessingParameterMultipleLayers(
-            self.INPUT, self.tr("Input rasters"), QgsProcessing.TypeRaster))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.LABELS, self.tr("Labelled buildings (polygons)"), [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterField(
-            self.CLASS_FIELD, self.tr("Class field (empty: all polygons are buildings)"), None, self.LABELS,
-            optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            self.LABELLED_AREA, self.tr("Labelled area (outside it pixels are ignored)"),
-            [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.add_advanced([
-            QgsProcessingParameterBoolean(self.ALIGN_LABELS, self.tr("Estimate the labels' shift against the "
-                                                                     "imagery and correct it when clear"), True),
-            QgsProcessingParameterString(self.LABEL_OFFSET, self.tr("Known label offset 'dx,dy' (raster CRS units, "
-                                                                    "added to the labels; overrides the estimate)"),
-                                         optional=True),
-            QgsProcessingParameterBoolean(self.INCOMPLETE_LABELS, self.tr("Labels are incomplete (unlabelled pixels "
-                                                                          "the model sees as buildings are ignored)"),
-                                          False)])
-        self.addParameter(QgsProcessingParameterFeatureSink(
-            self.OUTPUT_STALE_LABELS, self.tr("Stale labels (for review)"),
-            QgsProcessing.TypeVectorPolygon, optional=True, createByDefault=False))
+        raise NotImplementedError
 
-    def processAlgorithm(self, parameters, context, feedback):
+    def compute(self, parameters, context, feedback):
         with work_dir("buildseg-train-") as work:  # imagery fetched from web layers
             return self._train(parameters, context, feedback, work)
 
     def _train(self, parameters, context, feedback, work):
-        self.require_dependencies()
         from ..engine.train.dataset import Scene
-        from ..engine.train.loop import TrainParams, train
+        from ..engine.train.loop import train
 
         rasters = self.parameterAsLayerList(parameters, self.INPUT, context)
         folder = self.parameterAsFile(parameters, self.DATASET_FOLDER, context)
@@ -236,16 +178,40 @@ class TrainModel(BuildSegAlgorithm):
             resolution = resolution or _resolution(rasters[0])
         else:
             raise QgsProcessingException("Choose at least one input raster, or a folder dataset.")
-        weights = self.parameterAsString(parameters, self.CLASS_WEIGHTS, context).strip()
-        try:
-            class_weights = [float(w) for w in weights.split(",")] if weights else None
-        except ValueError:
-            raise QgsProcessingException(f"Class weights '{weights}' must be numbers separated by commas.") \
-                from None
-        if class_weights and len(class_weights) != len(classes):
-            raise QgsProcessingException(f"Give {len(classes)} class weights (one per class: "
-                                         f"{', '.join(c['name'] for c in classes)}).")
-        params = TrainParams(
+        params = self._train_params(parameters, context, feedback, classes, scenes)
+        out_model = self._model_destination(parameters, context, rasters)
+        out_report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
+        out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_METRICS, context) or None
+        processes = self.parameterAsInt(parameters, self.TORCHRUN_PROCESSES, context)
+        if processes:
+            return self._torchrun(scenes, out_model, params, resolution, out_report, out_csv, processes, work,
+                                  feedback)
+        result = self.run_engine(train, scenes, out_model, params, FeedbackProgress(feedback),
+                                 out_report=out_report, out_csv=out_csv, resolution=resolution)
+        feedback.pushInfo(f"Best epoch {result.best_epoch} of {result.epochs_run}; model written to {out_model}")
+        return self._outputs(result, params, out_model, out_report, out_csv)
+
+    def _outputs(self, result, params, out_model, out_report, out_csv) -> dict:
+        from ..engine.models.stac import item_path
+
+        out = {self.OUTPUT_MODEL: out_model, "BEST_EPOCH": result.best_epoch, "CANCELLED": result.cancelled,
+               "STAC_ITEM": item_path(out_model),
+               "FIT_SCORE": params.fit_check["fit_score"] if params.fit_check else -1.0}
+        if out_report:
+            out[self.OUTPUT_REPORT] = out_report
+        if out_csv:
+            out[self.OUTPUT_METRICS] = out_csv
+        if getattr(self, "stale_output", None):
+            out[self.OUTPUT_STALE_LABELS] = self.stale_output
+        return out
+
+    def _train_params(self, parameters, context, feedback, classes, scenes):
+        """The engine's TrainParams from the algorithm's parameters (the starting model chosen and its fit
+        checked on `scenes`)."""
+        from ..engine.train.loop import TrainParams
+
+        class_weights = self._class_weights(parameters, context, classes)
+        return TrainParams(
             architecture=self.arch_names[self.parameterAsEnum(parameters, self.ARCHITECTURE, context)],
             classes=classes,
             tile_size=self.parameterAsInt(parameters, self.TILE_SIZE, context),
@@ -267,28 +233,18 @@ class TrainModel(BuildSegAlgorithm):
             resume=self.parameterAsBool(parameters, self.RESUME, context),
             time_budget=self.parameterAsDouble(parameters, self.TIME_BUDGET, context),
             fit_check=self._fit_check(parameters, context, feedback, scenes))
-        out_model = self._model_destination(parameters, context, rasters)
-        out_report = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context) or None
-        out_csv = self.parameterAsFileOutput(parameters, self.OUTPUT_METRICS, context) or None
-        processes = self.parameterAsInt(parameters, self.TORCHRUN_PROCESSES, context)
-        if processes:
-            return self._torchrun(scenes, out_model, params, resolution, out_report, out_csv, processes, work,
-                                  feedback)
-        result = self.run_engine(train, scenes, out_model, params, FeedbackProgress(feedback),
-                                 out_report=out_report, out_csv=out_csv, resolution=resolution)
-        feedback.pushInfo(f"Best epoch {result.best_epoch} of {result.epochs_run}; model written to {out_model}")
-        from ..engine.models.stac import item_path
 
-        out = {self.OUTPUT_MODEL: out_model, "BEST_EPOCH": result.best_epoch, "CANCELLED": result.cancelled,
-               "STAC_ITEM": item_path(out_model),
-               "FIT_SCORE": params.fit_check["fit_score"] if params.fit_check else -1.0}
-        if out_report:
-            out[self.OUTPUT_REPORT] = out_report
-        if out_csv:
-            out[self.OUTPUT_METRICS] = out_csv
-        if getattr(self, "stale_output", None):
-            out[self.OUTPUT_STALE_LABELS] = self.stale_output
-        return out
+    def _class_weights(self, parameters, context, classes):
+        weights = self.parameterAsString(parameters, self.CLASS_WEIGHTS, context).strip()
+        try:
+            class_weights = [float(w) for w in weights.split(",")] if weights else None
+        except ValueError:
+            raise QgsProcessingException(f"Class weights '{weights}' must be numbers separated by commas.") \
+                from None
+        if class_weights and len(class_weights) != len(classes):
+            raise QgsProcessingException(f"Give {len(classes)} class weights (one per class: "
+                                         f"{', '.join(c['name'] for c in classes)}).")
+        return class_weights
 
     def _model_destination(self, parameters, context, rasters):
         """The chosen file; a temporary or empty destination becomes a new file in the model folder (a
@@ -366,7 +322,9 @@ class TrainModel(BuildSegAlgorithm):
             return None
         arch = self.arch_names[self.parameterAsEnum(parameters, self.ARCHITECTURE, context)]
         bands = self._band_count(scenes)
-        if (default.architecture, default.in_channels, default.num_classes) == (arch, bands, len(classes)):
+        from ..engine.train.classes import fine_tunes
+
+        if fine_tunes(default, arch, bands, classes):
             feedback.pushInfo(f"Fine-tuning the default model {os.path.basename(start)} (same architecture, "
                               "bands and classes); tick 'Train from scratch' to start from random weights.")
             return start
@@ -480,7 +438,7 @@ class TrainModel(BuildSegAlgorithm):
         lonely = layouts.unpaired(folder, found)
         text = layouts.describe(found, self.run_engine(layouts.summary, scenes), lonely)
         (feedback.pushWarning if lonely else feedback.pushInfo)(text)
-        return scenes, _id_classes(palette)
+        return scenes, self.run_engine(_palette_classes, palette)
 
     def _scenes(self, parameters, context, feedback, rasters, paths, scene_cls, work=None):
         from ..engine.io.labels import AreaSplitLabels, IncompleteLabels, PolygonLabels, RasterLabels
@@ -493,13 +451,13 @@ class TrainModel(BuildSegAlgorithm):
                                              "polygons to train on several rasters.")
             palette = self._palette(parameters, context)
             labels = self.run_engine(RasterLabels, layers.raster_file(label_raster, "label raster"), palette)
-            return [scene_cls(paths[0], labels)], _id_classes(palette)
+            return [scene_cls(paths[0], labels)], self.run_engine(_palette_classes, palette)
         if source is None:
             raise QgsProcessingException("Give labelled building polygons or a label raster.")
         if source.featureCount() == 0:
             raise QgsProcessingException("The label layer is empty: draw or load building polygons first.")
         field = self.parameterAsString(parameters, self.CLASS_FIELD, context) or None
-        value_map, classes = _classes(source, field)
+        value_map, classes = self.run_engine(_classes, source, field)
         area_source = self.parameterAsSource(parameters, self.LABELLED_AREA, context)
         val_source = self.parameterAsSource(parameters, self.VALIDATION_AREA, context)
         incomplete = bool(work) and self.parameterAsBool(parameters, self.INCOMPLETE_LABELS, context)
@@ -590,25 +548,19 @@ def _label_offset(text: str):
     return dx, dy
 
 
-def _id_classes(palette):
-    """Classes 0..max id of a palette (0 background, 1 building), or background/building."""
-    ids = sorted(set(palette.values())) if palette else [0, 1]
-    return [{"id": i, "name": "background" if i == 0 else ("building" if i == 1 else f"class {i}"),
-             "color": COLOURS[i % len(COLOURS)]} for i in range(max(ids) + 1)]
-
-
 def _classes(source, field):
-    from ..engine.models.modelfile import DEFAULT_CLASSES
+    """({value: class id} or None, classes) of the label layer: one class per value of `field`, or buildings."""
+    from ..engine.train import classes
 
     if not field:
-        return None, [dict(c) for c in DEFAULT_CLASSES]
-    values = sorted({f[field] for f in source.getFeatures() if f[field] is not None}, key=str)
-    if not values:
-        raise QgsProcessingException(f"The class field '{field}' is empty in every feature.")
-    colours = COLOURS
-    classes = [dict(DEFAULT_CLASSES[0])] + [{"id": i + 1, "name": str(v), "color": colours[(i + 1) % len(colours)]}
-                                            for i, v in enumerate(values)]
-    return {v: i + 1 for i, v in enumerate(values)}, classes
+        return None, classes.buildings_only()
+    return classes.from_values(f[field] for f in source.getFeatures())
+
+
+def _palette_classes(palette):
+    from ..engine.train.classes import from_palette
+
+    return from_palette(palette)
 
 
 def _resolution(layer):
@@ -620,11 +572,84 @@ def _resolution(layer):
     return layer.rasterUnitsPerPixelX() * factor
 
 
-class TrainFromMasks(TrainModel):
+class TrainModel(TrainingRecipe):
+    """Training from rasters and label polygons (QGIS layers)."""
+
+    NAME = "trainmodel"
+    DISPLAY = "Train building model"
+    README_ANCHOR = "train-a-model"
+    HELP = (
+        "Trains (or fine-tunes) a building segmentation model from your own imagery and labels, straight from "
+        "QGIS layers: no tile folders to prepare.\n\n"
+        "<b>Input rasters</b>: one or more rasters with the same bands.\n"
+        "<b>Labelled buildings</b>: polygons of buildings (any CRS: reprojected). With a <b>class field</b> every "
+        "distinct value becomes a class (e.g. building / road / water); without, all polygons are 'building'.\n"
+        "<b>Labelled area</b>: optional polygons where labelling is complete; pixels outside are ignored, not "
+        "taken as background.\n"
+        "Free footprints (OpenStreetMap, cadastres; advanced): the labels' shift against the imagery is "
+        "estimated and corrected when clear (or give a known offset). <b>Labels are incomplete</b> runs the model "
+        "over the raster first: unlabelled pixels it sees as buildings are ignored, not taught as background; "
+        f"label polygons over what it sees as bare ground (mean probability below {STALE_BELOW:g}: demolished, "
+        "misplaced) are left out of training and written to <b>stale labels</b> for review; and without a labelled "
+        f"area one is estimated (cells of 128 px where the labels cover at least {LABELLED_COVER:.0%} of what the "
+        "model sees as buildings, "
+        "and the building-free cells next to them).\n"
+        "Label rasters (class ids or colour-coded masks) and folder datasets of tiles: use 'Train building model "
+        "from masks'.\n"
+        "<b>Validation fraction</b>: share held out for validation, spatially separated (whole rasters when "
+        "there are 5 or more, else a strip of each raster); or a <b>validation area</b> polygon layer: labels "
+        "inside it are used only for validation, never for training.\n"
+        f"<b>Architecture</b> from the model registry (default {DEFAULT_ARCHITECTURE}, the bundled model's); "
+        "<b>starting "
+        "model</b>: fine-tune an existing model file (bands and classes must match); when empty, the bundled "
+        "model is fine-tuned if architecture, band count and classes fit, unless <b>train from scratch</b> is "
+        "ticked.\n"
+        "<b>Time budget</b>: minutes of training (0: run the epochs). Training stops before the budget would be "
+        "passed, the learning-rate schedule (warm-up, then decay) runs over the budget, progress shows the time "
+        "left, and the best model so far (by validation IoU) is written; epochs then only set how often it "
+        "validates (every 'tiles per epoch' tiles).\n"
+        "Fine-tuning never ends below its start: the starting model is scored on the validation tiles first, "
+        "and if no epoch beats it its weights are kept (with a warning).\n"
+        "Training: tile size (px, typical 256-512), epochs, tiles per epoch, batch size, learning rate (1e-3 for "
+        "AdamW), loss (CE+Dice, CE, Dice, focal), class weights ('1,3'), optimizer, schedule, warm-up epochs, "
+        "augmentation (flips, 90° rotations, scale, brightness/contrast), early-stopping patience (0 = off), "
+        "device, seed, resume from the checkpoint left by a cancelled or crashed run.\n\n"
+        "Outputs: the <b>model file</b> (.safetensors, self-describing: architecture, bands, normalisation, "
+        "classes, tile size, resolution, metrics), an HTML <b>training report</b> with curves and validation "
+        "tiles, and a CSV of per-epoch metrics. Cancel keeps the best model so far.")
+
+    def input_parameters(self):
+        """Rasters and label polygons, both required (masks and folder datasets: 'Train ... from masks')."""
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            self.INPUT, self.tr("Input rasters"), QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.LABELS, self.tr("Labelled buildings (polygons)"), [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterField(
+            self.CLASS_FIELD, self.tr("Class field (empty: all polygons are buildings)"), None, self.LABELS,
+            optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource(
+            self.LABELLED_AREA, self.tr("Labelled area (outside it pixels are ignored)"),
+            [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.add_advanced([
+            QgsProcessingParameterBoolean(self.ALIGN_LABELS, self.tr("Estimate the labels' shift against the "
+                                                                     "imagery and correct it when clear"), True),
+            QgsProcessingParameterString(self.LABEL_OFFSET, self.tr("Known label offset 'dx,dy' (raster CRS units, "
+                                                                    "added to the labels; overrides the estimate)"),
+                                         optional=True),
+            QgsProcessingParameterBoolean(self.INCOMPLETE_LABELS, self.tr("Labels are incomplete (unlabelled pixels "
+                                                                          "the model sees as buildings are ignored)"),
+                                          False)])
+        self.addParameter(QgsProcessingParameterFeatureSink(
+            self.OUTPUT_STALE_LABELS, self.tr("Stale labels (for review)"),
+            QgsProcessing.TypeVectorPolygon, optional=True, createByDefault=False))
+
+
+class TrainFromMasks(TrainingRecipe):
     """The same training from label rasters (class ids or colour-coded) or a folder dataset of tiles."""
 
     NAME = "trainfrommasks"
     DISPLAY = "Train building model from masks"
+    README_ANCHOR = "train-a-model"
     HELP = (
         "Trains or fine-tunes a model like 'Train building model', from masks instead of polygons: "
         "either one <b>input raster</b> with a <b>label raster</b> of class ids on its grid (or a colour-coded mask "

@@ -36,13 +36,10 @@ def resolve(choice: str = "auto", warn=None):
 
 
 def cpu_threads(requested: int = 0) -> int:
-    """Threads to use on CPU: `requested` when above 0 (a run's own setting, passed explicitly), else
-    BUILDSEG_THREADS (a user's environment, for scripts), else the cores this process may use."""
+    """Threads to use on CPU: `requested` when above 0 (a run's own setting, passed explicitly), else the
+    cores this process may use."""
     if requested and requested > 0:
         return int(requested)
-    env = os.environ.get("BUILDSEG_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:

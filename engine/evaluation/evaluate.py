@@ -145,7 +145,6 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
              params: EvalParams = None, out_table: str = None, out_features: str = None, crs_wkt: str = None,
              progress: Progress = None) -> dict:
     """Metrics of a prediction (mask raster or GeoJSON polygons) against a reference (polygons or raster)."""
-    from osgeo import ogr
     from rasterio.features import rasterize
 
     params = params or EvalParams()
@@ -172,32 +171,10 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
     ref_eval = np.where(ignore, IGNORE, ref).astype(np.uint8)
     pred_eval = np.where(pred == 1, 1, 0).astype(np.uint8)
     _check_comparable(pred_eval, ref_eval, ref, pred_shapes, ref_shapes, progress)
-    cm = confusion(pred_eval, ref_eval, 2)
-    s = scores(cm)
-    metrics = {"pixel_iou": s["iou"][1], "pixel_f1": s["f1"][1], "pixel_precision": s["precision"][1],
-               "pixel_recall": s["recall"][1], "pixel_accuracy": s["accuracy"], "mean_iou": s["mean_iou"],
-               "background_iou": s["iou"][0], "pixels_evaluated": int(cm.sum())}
-    if params.per_tile:
-        ious = []
-        for y in range(0, shape[0], params.tile):
-            for x in range(0, shape[1], params.tile):
-                c = confusion(pred_eval[y:y + params.tile, x:x + params.tile],
-                              ref_eval[y:y + params.tile, x:x + params.tile], 2)
-                if c[1].sum() + c[:, 1].sum() > 0:
-                    ious.append(scores(c)["iou"][1])
-        metrics["pixel_iou_per_tile_mean"] = float(np.mean(ious)) if ious else 0.0
-        metrics["tiles_averaged"] = len(ious)
+    metrics = pixel_metrics(pred_eval, ref_eval, params.tile if params.per_tile else 0)
     progress.set_progress(50)
-    geoms = {}
-    aoi_geoms = [ogr.CreateGeometryFromJson(json.dumps(a)) for a in aoi] if aoi else None
-    for name, shapes_, arr in (("pred", pred_shapes, pred), ("ref", ref_shapes, ref)):
-        if shapes_ is not None:
-            found = [ogr.CreateGeometryFromJson(json.dumps(g)) for g in shapes_]
-        else:
-            found = _polygons_of(np.where(ignore, 0, arr == 1), transform)
-        if aoi_geoms:  # buildings touching the area of interest
-            found = [g for g in found if any(g.Intersects(a) for a in aoi_geoms)]
-        geoms[name] = found
+    geoms = {name: _buildings(shapes_, arr, ignore, transform, aoi)
+             for name, shapes_, arr in (("pred", pred_shapes, pred), ("ref", ref_shapes, ref))}
     objects = match(geoms["pred"], geoms["ref"], params.iou_threshold)
     metrics.update(objects.as_dict(len(geoms["pred"]), len(geoms["ref"])))
     progress.set_progress(80)
@@ -207,6 +184,41 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
         write_features(out_features, geoms["pred"], geoms["ref"], objects, crs_wkt)
     progress.set_progress(100)
     return metrics
+
+
+def pixel_metrics(pred, ref, per_tile: int = 0) -> dict:
+    """Pixel scores of the building class (`ref` IGNORE pixels do not count); with `per_tile` > 0 also the mean
+    building IoU over tiles of that size that hold a building in either."""
+    cm = confusion(pred, ref, 2)
+    s = scores(cm)
+    metrics = {"pixel_iou": s["iou"][1], "pixel_f1": s["f1"][1], "pixel_precision": s["precision"][1],
+               "pixel_recall": s["recall"][1], "pixel_accuracy": s["accuracy"], "mean_iou": s["mean_iou"],
+               "background_iou": s["iou"][0], "pixels_evaluated": int(cm.sum())}
+    if per_tile:
+        ious = []
+        for y in range(0, pred.shape[0], per_tile):
+            for x in range(0, pred.shape[1], per_tile):
+                c = confusion(pred[y:y + per_tile, x:x + per_tile], ref[y:y + per_tile, x:x + per_tile], 2)
+                if c[1].sum() + c[:, 1].sum() > 0:
+                    ious.append(scores(c)["iou"][1])
+        metrics["pixel_iou_per_tile_mean"] = float(np.mean(ious)) if ious else 0.0
+        metrics["tiles_averaged"] = len(ious)
+    return metrics
+
+
+def _buildings(shapes_, binary, ignore, transform, aoi) -> list:
+    """OGR building polygons: the given GeoJSON shapes, else traced from the binary raster outside `ignore`;
+    with an area of interest, only those touching it."""
+    from osgeo import ogr
+
+    if shapes_ is not None:
+        found = [ogr.CreateGeometryFromJson(json.dumps(g)) for g in shapes_]
+    else:
+        found = _polygons_of(np.where(ignore, 0, binary == 1), transform)
+    if aoi:
+        aoi_geoms = [ogr.CreateGeometryFromJson(json.dumps(a)) for a in aoi]
+        found = [g for g in found if any(g.Intersects(a) for a in aoi_geoms)]
+    return found
 
 
 def _check_comparable(pred, ref, ref_whole, pred_shapes, ref_shapes, progress) -> None:

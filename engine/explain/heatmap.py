@@ -31,7 +31,7 @@ class HeatmapParams:
     overlap: int = 64
     batch_size: int = 0
     device: str = "auto"
-    threads: int = 0  # CPU threads; 0: BUILDSEG_THREADS, else every core this process may use
+    threads: int = 0  # CPU threads; 0: every core this process may use
     aoi: list = field(default=None, repr=False)
 
 
@@ -121,7 +121,7 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
     import torch
 
     from ..core import device as devices
-    from ..extract.inference import validate_bands
+    from ..extract.plan import make_plan
 
     params = params or HeatmapParams()
     progress = progress or Progress()
@@ -145,16 +145,14 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
                                   info.num_classes)
     try:
         with open_source(raster) as src, contextlib.ExitStack() as stack:
-            bands = validate_bands(info, src, None)
+            plan = make_plan(src, info, None, params.tile_size, params.overlap, progress)
             final = stack.enter_context(atomic_path(out_path))
             work = stack.enter_context(work_dir("buildseg-heat-"))
-            grid = resample.model_grid(src, info, progress)  # like extraction: at the model's resolution
-            calc = stack.enter_context(RasterSource(resample.warped_input(src, grid, os.path.join(
-                work, "input.vrt")))) if grid else src
-            on_grid = os.path.join(work, "model_grid.tif") if grid else final
-            job = (bands, info, fn, channels, params, dev)
-            stats = _compute(calc, job, on_grid, work, progress.sub(0, 95 if grid else 100))
-            if grid:
+            calc = stack.enter_context(RasterSource(plan.model_input(src, work))) if plan.grid else src
+            on_grid = os.path.join(work, "model_grid.tif") if plan.grid else final
+            job = (plan, fn, channels, params, dev)
+            stats = _compute(calc, job, on_grid, work, progress.sub(0, 95 if plan.grid else 100))
+            if plan.grid:
                 resample.warp_to_input(src, on_grid, final, "bilinear", NODATA)
             if quicklook:
                 _quicklook(src, final, quicklook)
@@ -167,13 +165,14 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
 
 def _compute(src, job, out_path, work, progress) -> dict:
     """The heatmap of `src` (on the model's grid) into `out_path`; Grad-CAM rescaled over the whole scene."""
-    from ..extract.inference import blend_bytes, check_tile_size
+    from ..extract.inference import blend_bytes
+    from ..extract.plan import check_tile_size
 
-    bands, info, fn, channels, params, dev = job
+    plan, fn, channels, params, dev = job
+    bands, info, tile = plan.bands, plan.info, plan.tile
     stats = {"min": np.inf, "max": -np.inf}
-    tile = params.tile_size or info.tile_size
     batch = params.batch_size or (4 if dev.type == "cuda" else 1)
-    check_tile_size(tile, params.overlap, batch, info.in_channels, 8192 * 8192)
+    check_tile_size(tile, params.overlap, batch, info.in_channels)
     batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, channels), progress, dev,
                              kind="training" if params.mode in ("gradcam", "gradcam++") else "inference")
     normalise = params.mode in ("gradcam", "gradcam++")

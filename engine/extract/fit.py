@@ -63,7 +63,7 @@ PREFLIGHT_SAMPLES = 3  # tiles run at the start of an extraction or training (ab
 def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress = None,
               model_cache=None, aoi=None) -> FitReport:
     from ..io.raster import RasterSource
-    from .inference import validate_bands
+    from .plan import validate_bands
 
     progress = progress or Progress()
     info = modelfile.read_info(model_path)

@@ -14,14 +14,13 @@ import numpy as np
 from ..core import memory
 from ..core.atomic import atomic_paths, check_space, check_writable, work_dir
 from ..core.errors import BuildSegError
+from ..core.options import MASK_NODATA, PROB_NODATA, prob_nodata
 from ..core.progress import Progress
 from ..io.raster import RasterSource, RowWriter, open_source, src_path
 from ..models import modelfile, onnx_interop
 from . import resample, windows
+from .plan import check_tile_size, make_plan
 from .predict import TTA_MODES, make_predictor, predict_tta
-
-PROB_NODATA = -1.0
-MASK_NODATA = 255
 
 
 @dataclass
@@ -44,7 +43,7 @@ class ExtractParams:
     target_class: str = "building"
     max_tile_pixels: int = 8192 * 8192
     check_fit: bool = False  # first run the model-fit check on a few tiles (engine.extract.fit.preflight) and record it
-    threads: int = 0  # CPU threads; 0: BUILDSEG_THREADS, else every core this process may use
+    threads: int = 0  # CPU threads; 0: every core this process may use
     aoi: list = field(default=None, repr=False)  # GeoJSON geometries in the raster's CRS
 
 
@@ -60,55 +59,7 @@ class ExtractResult:
     seconds: float = 0.0
     outputs: dict = field(default_factory=dict)
     fit: object = None  # engine.extract.fit.FitReport of the check at the start, when asked for and possible
-
-
-MIN_SIDE = 8  # px: below this no building can be told from its surroundings
-
-
-def validate_bands(info, src: RasterSource, bands) -> list:
-    """The raster bands fed to the model (checked against the model and the raster); also refuses a raster
-    too small to hold a building."""
-    if min(src.width, src.height) < MIN_SIDE:
-        raise BuildSegError(f"The raster {src.name} is only {src.width}x{src.height} px: too small to find "
-                            f"buildings in (at least {MIN_SIDE}x{MIN_SIDE} px). Choose a larger raster or extent.")
-    bands = list(bands) if bands else list(info.bands)
-    if len(bands) != info.in_channels:
-        raise BuildSegError(f"The model needs {info.in_channels} input band(s) but {len(bands)} were mapped "
-                            f"({bands}). Map exactly {info.in_channels} raster band(s).")
-    if max(bands) > src.count:
-        raise BuildSegError(
-            f"The model expects {info.in_channels} band(s) (raster bands {info.bands}) but the raster has "
-            f"{src.count}. Choose a band mapping with bands 1..{src.count}, or a model trained on "
-            f"{src.count}-band imagery.")
-    return bands
-
-
-def fit_tile(tile: int, src, info, overlap: int, progress) -> int:
-    """No tile larger than the raster on the model's grid (rounded up to 32 px): padding a small raster into a
-    huge tile only costs memory."""
-    if info.arch_params.get("fixed_tile"):  # ONNX models traced at one size
-        return tile
-    try:
-        scale = src.ground_resolution() / info.resolution if info.resolution else 1.0
-    except Exception:
-        scale = 1.0
-    longest = int(np.ceil(max(src.width, src.height) * scale / 32) * 32)
-    smaller = max(64, longest, int(np.ceil(2 * overlap / 32) * 32))
-    if smaller < tile:
-        progress.info(f"Tile size {tile} px reduced to {smaller} px: the raster is only about {longest} px on the "
-                      "model's grid.")
-        return smaller
-    return tile
-
-
-def check_tile_size(tile: int, overlap: int, batch: int, in_ch: int, limit: int) -> None:
-    if tile < 32:
-        raise BuildSegError(f"Tile size {tile} is too small: use at least 64 px (typical 256-1024).")
-    if tile * tile > limit or tile * tile * batch * max(in_ch, 8) * 4 * 40 > 64 * 2**30:
-        raise BuildSegError(f"Tile size {tile} px would not fit in memory; use 2048 px or less "
-                            "(typical 512) and a smaller batch.")
-    if not 0 <= overlap < tile // 2 + 1:
-        raise BuildSegError(f"Overlap {overlap} must be between 0 and half the tile size ({tile // 2}).")
+    blocks: object = None  # engine.scaleout.cluster.BlockStats of a block run (extract_blocks)
 
 
 def extract(raster, model_path: str, out_mask: str = None, out_probability: str = None,
@@ -121,18 +72,15 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
     _check_request(raster, model_path, (out_mask, out_probability, out_polygons), params)
     info = modelfile.read_info(model_path)
     with open_source(raster) as src:
-        bands = validate_bands(info, src, params.bands)
+        plan = make_plan(src, info, params.bands, params.tile_size, params.overlap, progress,
+                         params.max_tile_pixels)
         _check_output_space(src, out_mask, out_probability, params.probability_uint8)
-        if not src.crs:
-            raise BuildSegError(f"The raster {src.name} has no coordinate reference system. Assign one "
-                                "(Raster > Projections > Assign Projection) and run again.")
         from ..core import device as devices
 
         dev = devices.resolve(params.device)
-        tile = fit_tile(params.tile_size or info.tile_size, src, info, params.overlap, progress)
         batch = params.batch_size or (8 if dev.type == "cuda" else 1)
-        check_tile_size(tile, params.overlap, batch, info.in_channels, params.max_tile_pixels)
-        batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, info.num_classes),
+        check_tile_size(plan.tile, plan.overlap, batch, info.in_channels, params.max_tile_pixels)
+        batch = memory.fit_batch(plan.tile, batch, info.in_channels, blend_bytes(src, plan.tile, info.num_classes),
                                  progress, dev, memory.inference_kind(params.backend, dev))
         result = ExtractResult(device=devices.describe(dev, params.threads))
         if params.check_fit:
@@ -142,24 +90,23 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             progress = progress.sub(5, 100)
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")
-        calibration = (f"{src.identity()}:{bands}:{tile}",
-                       lambda: calibration_tiles(src, bands, info, tile))
-        model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, tile,
+        calibration = (f"{src.identity()}:{plan.bands}:{plan.tile}",
+                       lambda: calibration_tiles(src, plan.bands, info, plan.tile))
+        model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
                                  devices.cpu_threads(params.threads))
         result.backend = predictor.name
-        progress.info(f"Backend: {predictor.name}; tile {tile} px, overlap {params.overlap} px, batch {batch}")
+        progress.info(f"Backend: {predictor.name}; tile {plan.tile} px, overlap {params.overlap} px, batch {batch}")
         with contextlib.ExitStack() as stack:
             work = stack.enter_context(work_dir("buildseg-"))
             # the outputs appear together or not at all (a full disk while writing one fails them all)
             mask_path, prob_path, poly_path = stack.enter_context(atomic_paths(out_mask, out_probability,
                                                                                out_polygons))
-            grid = resample.model_grid(src, info, progress)
             prov = provenance(model_path, src, result.fit)
-            run = (bands, info, predictor, params, tile, batch)
-            if grid is None:  # polygons are traced from the rows as they are finished
+            run = (plan.bands, info, predictor, params, plan.tile, batch)
+            if plan.grid is None:  # polygons are traced from the rows as they are finished
                 _sliding_window(src, *run, mask_path, prob_path, result, progress, poly_path, prov)
             else:
-                mask_path, prob_path = _via_model_grid(src, grid, run, (mask_path, prob_path, poly_path), result,
+                mask_path, prob_path = _via_model_grid(src, plan, run, (mask_path, prob_path, poly_path), result,
                                                        progress, work, prov)
             tag_rasters((mask_path, prob_path), prov)
     result.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
@@ -181,7 +128,7 @@ def _check_request(raster, model_path, outputs, params) -> None:
             check_writable(out, inputs=[src_path(raster), model_path])
 
 
-def _via_model_grid(src, grid, run, paths, result, progress, work, prov):
+def _via_model_grid(src, plan, run, paths, result, progress, work, prov):
     """The model run on a warped view of `src` at the model's resolution, its outputs warped back onto the input's
     grid, polygons traced from them. Returns the (mask, probability) paths written (in `work` when only polygons
     were asked for)."""
@@ -190,7 +137,7 @@ def _via_model_grid(src, grid, run, paths, result, progress, work, prov):
     if poly_path:  # polygons need a mask and a probability raster, kept in `work` if not asked for
         mask_path = mask_path or os.path.join(work, "mask.tif")
         prob_path = prob_path or os.path.join(work, "probability.tif")
-    with RasterSource(resample.warped_input(src, grid, os.path.join(work, "input.vrt"))) as warped:
+    with RasterSource(plan.model_input(src, work)) as warped:
         m = os.path.join(work, "mask_model_grid.tif") if mask_path else None
         p = os.path.join(work, "prob_model_grid.tif") if prob_path else None
         _sliding_window(warped, *run, m, p, result, progress.sub(0, 85 if poly_path else 100).sub(0, 90))
@@ -222,7 +169,7 @@ def calibration_tiles(src, bands, info, tile, count: int = 8):
     """Up to `count` normalised tiles with valid pixels, spread over the scene (INT8 calibration)."""
     mean = np.asarray(info.mean, np.float32)[:, None, None]
     std = np.asarray(info.std, np.float32)[:, None, None]
-    grid = [(y, x) for y in windows.starts(src.height, tile, 0) for x in windows.starts(src.width, tile, 0)]
+    grid = [(w.y, w.x) for row in windows.tile_rows(src.height, src.width, tile) for w in row.windows]
     step = max(1, len(grid) // count)
     out = []
     for y, x in grid[::step]:
@@ -309,7 +256,7 @@ def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path,
         if mask_path:
             outs["mask"] = RowWriter(mask_path, src, "uint8", MASK_NODATA)
         if prob_path:
-            outs["prob"] = RowWriter(prob_path, src, prob_dtype, 255 if params.probability_uint8 else PROB_NODATA)
+            outs["prob"] = RowWriter(prob_path, src, prob_dtype, prob_nodata(params.probability_uint8))
         if poly_path:
             outs["polygons"] = StripPolygonizer(poly_path, src.crs_wkt, src.transform.to_gdal(), src.height,
                                                 info, params, prov)

@@ -5,6 +5,7 @@ model's by more than RATIO_TOLERANCE is resampled in its own CRS. Both use GDAL 
 """
 
 from ..core.errors import BuildSegError
+from ..core.options import MASK_NODATA, prob_nodata
 from ..core.progress import Progress
 from ..io.raster import metres_per_unit
 
@@ -74,8 +75,8 @@ def warped_input(src, grid, vrt_path: str) -> str:
 
 def back_to_input_grid(src, mask_model, mask_out, prob_model, prob_out, prob_uint8: bool) -> None:
     """Warp model-grid results onto the input raster's exact grid (nearest for classes, bilinear for p)."""
-    for model_path, out, alg, nodata in ((mask_model, mask_out, "near", 255),
-                                         (prob_model, prob_out, "bilinear", 255 if prob_uint8 else -1)):
+    for model_path, out, alg, nodata in ((mask_model, mask_out, "near", MASK_NODATA),
+                                         (prob_model, prob_out, "bilinear", prob_nodata(prob_uint8))):
         if model_path and out:
             warp_to_input(src, model_path, out, alg, nodata)
 

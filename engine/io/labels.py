@@ -7,8 +7,8 @@ nodata, uncertain pseudo-labels, unlabelled (black) pixels of colour masks.
 import numpy as np
 
 from ..core.errors import BuildSegError
+from ..core.options import IGNORE
 
-IGNORE = 255
 GAP = 254  # background between touching buildings: counts as background, with a higher loss weight
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import BuildSegError
+from ..core.options import MASK_NODATA, PROB_NODATA
 from ..core.progress import Progress
 from ..extract import windows
 
@@ -64,14 +65,6 @@ def stretch(src, bands) -> tuple:
     return np.percentile(ov, 2, axis=(1, 2)), np.percentile(ov, 98, axis=(1, 2))
 
 
-def cores(length: int, tile: int, overlap: int) -> list:
-    """[(tile start, core start, core end)]: each pixel belongs to the core of exactly one tile."""
-    starts = windows.starts(length, tile, overlap)
-    ends = [min(s + tile, length) for s in starts]
-    bounds = [0] + [(starts[i + 1] + ends[i]) // 2 for i in range(len(starts) - 1)] + [length]
-    return [(s, bounds[i], bounds[i + 1]) for i, s in enumerate(starts)]
-
-
 def check_probability(ds) -> float:
     """Refuse what is not a one-band building probability (float 0..1, or BuildSeg's uint8 0..254); the scale
     that brings it to 0..1."""
@@ -108,20 +101,20 @@ def refine_raster(image_path: str, prob_path: str, out_mask: str, out_prob: str 
         scale = check_probability(pds)
         bands = list(range(1, min(3, img.count) + 1))
         lo, hi = stretch(img, bands)
-        rows, cols = cores(img.height, params.tile_size, params.overlap), cores(img.width, params.tile_size,
-                                                                               params.overlap)
-        stats = {"building_pixels": 0, "tiles": len(rows) * len(cols)}
+        rows = windows.tile_rows(img.height, img.width, params.tile_size, params.overlap)
+        stats = {"building_pixels": 0, "tiles": sum(len(r.windows) for r in rows)}
         with contextlib.ExitStack() as stack:
-            mask_w = RowWriter(stack.enter_context(atomic_path(out_mask)), img, "uint8", 255)
-            prob_w = RowWriter(stack.enter_context(atomic_path(out_prob)), img, "float32", -1.0) if out_prob \
+            mask_w = RowWriter(stack.enter_context(atomic_path(out_mask)), img, "uint8", MASK_NODATA)
+            prob_w = RowWriter(stack.enter_context(atomic_path(out_prob)), img, "float32", PROB_NODATA) if out_prob \
                 else None
             try:
-                for i, (y, r0, r1) in enumerate(rows):
-                    strip_mask = np.full((r1 - r0, img.width), 255, np.uint8)
-                    strip_prob = np.full((r1 - r0, img.width), -1.0, np.float32)
-                    for x, c0, c1 in cols:
+                for i, row in enumerate(rows):
+                    y, (r0, r1) = row.y, row.core
+                    strip_mask = np.full((r1 - r0, img.width), MASK_NODATA, np.uint8)
+                    strip_prob = np.full((r1 - r0, img.width), PROB_NODATA, np.float32)
+                    for win in row.windows:
                         progress.check()
-                        h, w = min(params.tile_size, img.height - y), min(params.tile_size, img.width - x)
+                        x, (c0, c1), h, w = win.x, win.core, win.height, win.width
                         data, _ = img.read(bands, y, x, h, w)
                         raw = pds.read(1, window=rasterio.windows.Window(x, y, w, h)).astype(np.float32)
                         ok = pds.read_masks(1, window=rasterio.windows.Window(x, y, w, h)) > 0
@@ -129,8 +122,8 @@ def refine_raster(image_path: str, prob_path: str, out_mask: str, out_prob: str 
                         p = np.clip(np.where(ok, raw / scale, 0.5), 0, 1)
                         q = refine(to_rgb8(data, lo, hi), np.stack([1 - p, p]), params)[1]
                         core = np.s_[r0 - y:r1 - y, c0 - x:c1 - x]
-                        strip_prob[:, c0:c1] = np.where(ok[core], q[core], -1.0)
-                        strip_mask[:, c0:c1] = np.where(ok[core], q[core] >= params.threshold, 255)
+                        strip_prob[:, c0:c1] = np.where(ok[core], q[core], PROB_NODATA)
+                        strip_mask[:, c0:c1] = np.where(ok[core], q[core] >= params.threshold, MASK_NODATA)
                     stats["building_pixels"] += int((strip_mask == 1).sum())
                     mask_w.write_rows(strip_mask)
                     if prob_w:

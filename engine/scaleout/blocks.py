@@ -18,13 +18,15 @@ import numpy as np
 
 from ..core import memory
 from ..core.atomic import atomic_path
+from ..core.cache import ModelCache
 from ..core.errors import BuildSegError
-from ..extract import windows
+from ..core.options import MASK_NODATA, prob_nodata
+from ..core.progress import Progress
 from ..extract.predict import file_sha256
 from ..models import modelfile
 
 MANIFEST = "manifest.json"
-_PREDICTORS = {}  # per process: (model path, mtime, backend, threads) -> predictor
+WORKER_MODELS = ModelCache(size=1)  # per worker process: the predictor of the last model its blocks ran
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,7 +71,9 @@ def run_block(job: BlockJob) -> dict:
     """
     from rasterio.transform import Affine
 
-    from ..extract.inference import ExtractParams, validate_bands, write_rows_out
+    from ..extract.blend import blend_scene
+    from ..extract.inference import ExtractParams, write_rows_out
+    from ..extract.plan import validate_bands
     from ..extract.predict import predict_tta
     from ..io.raster import RasterSource, RowWriter
 
@@ -80,24 +84,24 @@ def run_block(job: BlockJob) -> dict:
     class_ids = np.asarray([c["id"] for c in info.classes], np.uint8)
     with RasterSource(job.raster) as src:
         bands = validate_bands(info, src, params.bands)
-        values, ok = blend_block(src, bands, info, lambda x: predict_tta(predictor, x, params.tta), job,
-                                 params)
         like = SimpleNamespace(width=job.width, height=job.height, crs=src.crs,
                                transform=src.transform * Affine.translation(job.col, job.row))
         out = {"name": job.name}
         paths = job.paths()
         with atomic_path(paths["mask"]) as mask_tmp, atomic_path(paths["prob"]) as prob_tmp:
-            from ..extract.inference import MASK_NODATA, PROB_NODATA
-
             outs = {"mask": RowWriter(mask_tmp, like, "uint8", MASK_NODATA),
                     "prob": RowWriter(prob_tmp, like, "uint8" if params.probability_uint8 else "float32",
-                                      255 if params.probability_uint8 else PROB_NODATA)}
+                                      prob_nodata(params.probability_uint8))}
             try:
-                write_rows_out(values, ok, target, class_ids, params, outs)
+                blended = blend_scene(src, bands, info.mean, info.std, lambda x: predict_tta(predictor, x, params.tta),
+                            info.num_classes, job.tile, params.overlap, 1,
+                            lambda values, ok: write_rows_out(values, ok, target, class_ids, params, outs),
+                            Progress(), params.aoi, (job.row, job.col, job.row + job.height, job.col + job.width))
             finally:
                 for writer in outs.values():
                     writer.close()
     out.update({k: file_sha256(p) for k, p in paths.items()})
+    out.update(tiles=blended.tiles, tiles_skipped=blended.tiles_skipped)
     out["peak_rss_mib"] = memory.peak_rss_mib()  # this worker's, so far
     return out
 
@@ -106,50 +110,14 @@ def _predictor(job, info, params):
     from ..core import device as devices
     from ..extract.predict import make_predictor
 
-    key = (os.path.abspath(job.model), os.path.getmtime(job.model), params.backend, job.threads, job.tile)
-    if key not in _PREDICTORS:
-        _PREDICTORS.clear()
+    def load():
         model, _ = modelfile.load(job.model, devices.resolve("cpu"))
-        _PREDICTORS[key] = make_predictor(job.model, model, info, devices.resolve("cpu"),
-                                          "onnxruntime" if params.backend == "auto" else params.backend, None,
-                                          job.tile, job.threads)
-    return _PREDICTORS[key]
+        return make_predictor(job.model, model, info, devices.resolve("cpu"),
+                              "onnxruntime" if params.backend == "auto" else params.backend, None, job.tile,
+                              job.threads)
 
-
-def blend_block(src, bands, info, tile_fn, job: BlockJob, params):
-    """(blended values (channels, h, w), valid mask) of the block: exactly what blend_scene gives there."""
-    from rasterio.transform import Affine
-
-    from ..extract.blend import aoi_mask
-
-    tile, overlap = job.tile, params.overlap
-    r0, c0, r1, c1 = job.row, job.col, job.row + job.height, job.col + job.width
-    ys = [y for y in windows.starts(src.height, tile, overlap) if y < r1 and y + tile > r0]
-    xs = [x for x in windows.starts(src.width, tile, overlap) if x < c1 and x + tile > c0]
-    window = windows.blend_window(tile, overlap)
-    mean = np.asarray(info.mean, np.float32)[:, None, None]
-    std = np.asarray(info.std, np.float32)[:, None, None]
-    acc = np.zeros((info.num_classes, job.height, job.width), np.float32)
-    wsum = np.zeros((job.height, job.width), np.float32)
-    valid = np.zeros((job.height, job.width), bool)
-    for y in ys:
-        for x in xs:
-            data, ok = src.read(bands, y, x, tile, tile)
-            if params.aoi:
-                ok &= aoi_mask(params.aoi, src.transform * Affine.translation(x, y), ok.shape)
-            h, w = min(tile, src.height - y), min(tile, src.width - x)
-            ty0, tx0 = max(r0, y) - y, max(c0, x) - x  # the part of the tile inside the block
-            ty1, tx1 = min(r1, y + h) - y, min(c1, x + w) - x
-            by, bx = y + ty0 - r0, x + tx0 - c0
-            dst = np.s_[by:by + ty1 - ty0, bx:bx + tx1 - tx0]
-            valid[dst] |= ok[ty0:ty1, tx0:tx1]
-            if not ok.any():
-                continue
-            values = tile_fn(((data - mean) / std)[None].astype(np.float32))[0]
-            acc[(slice(None),) + dst] += values[:, ty0:ty1, tx0:tx1] * window[ty0:ty1, tx0:tx1]
-            wsum[dst] += window[ty0:ty1, tx0:tx1]
-    ok = valid & (wsum > 0)
-    return acc / np.maximum(wsum, 1e-12), ok
+    key = (os.path.abspath(job.model), os.path.getmtime(job.model), params.backend, job.threads, job.tile)
+    return WORKER_MODELS.get(key, load)
 
 
 def run_hash(raster: str, model: str, params: dict, tile: int, block: int) -> str:
@@ -176,6 +144,11 @@ class Manifest:
             self.blocks = data.get("blocks", {})
         self.params_hash = params_hash
 
+    def tiles(self, names) -> tuple:
+        """(tiles run, tiles skipped as nodata) over the blocks `names`."""
+        entries = [self.blocks.get(n, {}) for n in names]
+        return sum(e.get("tiles", 0) for e in entries), sum(e.get("tiles_skipped", 0) for e in entries)
+
     def done(self, job: BlockJob) -> bool:
         """Finished and intact (files present with the recorded hashes)."""
         entry = self.blocks.get(job.name)
@@ -184,6 +157,6 @@ class Manifest:
         return all(os.path.exists(p) and file_sha256(p) == entry.get(k) for k, p in job.paths().items())
 
     def add(self, result: dict) -> None:
-        self.blocks[result["name"]] = {k: result[k] for k in ("mask", "prob")}
+        self.blocks[result["name"]] = {k: result[k] for k in ("mask", "prob", "tiles", "tiles_skipped")}
         with atomic_path(self.path) as tmp, open(tmp, "w") as f:
             json.dump({"params_hash": self.params_hash, "blocks": self.blocks}, f, indent=1, sort_keys=True)

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .. import PLUGIN_DIR
 from ..core.atomic import atomic_path, check_writable
@@ -26,53 +26,43 @@ EXECUTORS = ("inprocess", "local", "scheduler")
 
 
 @dataclass
-class BlockRun:
-    blocks: int = 0
+class BlockStats:
+    """How a block run went: ExtractResult.blocks of extract_blocks."""
+
+    count: int = 0
     computed: int = 0
-    reused: int = 0
-    seconds: float = 0.0
-    buildings: int = 0
-    building_area_m2: float = 0.0
+    reused: int = 0  # finished and intact in the manifest of an earlier, interrupted run
     work_dir: str = ""
     peak_rss_mib: float = 0.0  # the largest resident memory a block process reached
     startup_seconds: float = 0.0  # starting or joining the cluster, shipping the engine
     compute_seconds: float = 0.0  # from the cluster being ready to the last block done
     executor: str = ""
-    outputs: dict = field(default_factory=dict)
-    fit: object = None  # engine.extract.fit.FitReport of the check at the start (params.check_fit)
 
 
 def extract_blocks(raster: str, model: str, out_mask: str = None, out_probability: str = None,
                    out_polygons: str = None, params=None, block: int = 1024, executor: str = "inprocess",
                    workers: int = 2, scheduler: str = None, work_dir: str = None, keep_blocks: bool = False,
-                   progress: Progress = None, threads: int = None) -> BlockRun:
-    """Extraction by blocks; the same outputs as inference.extract, bit for bit."""
-    from ..extract.inference import ExtractParams, check_tile_size, validate_bands
+                   progress: Progress = None, threads: int = None):
+    """Extraction by blocks; the same outputs as inference.extract, bit for bit, and the same result type
+    (ExtractResult, with `blocks` telling how the blocks went)."""
+    from ..extract.inference import ExtractParams, ExtractResult
+    from ..extract.plan import make_plan
     from ..io.raster import RasterSource
 
     params = params or ExtractParams()
     progress = progress or Progress()
     t0 = time.time()
-    if executor not in EXECUTORS:
-        raise BuildSegError(f"Unknown executor '{executor}': use {', '.join(EXECUTORS)}.")
-    outs = [o for o in (out_mask, out_probability, out_polygons) if o]
-    if not outs:
-        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
-    for out in outs:
-        check_writable(out, inputs=[raster, model])
+    outs = _check_request(raster, model, (out_mask, out_probability, out_polygons), executor)
     info = modelfile.read_info(model)
-    tile = params.tile_size or info.tile_size
-    check_tile_size(tile, params.overlap, 1, info.in_channels, params.max_tile_pixels)
     work_dir = work_dir or os.path.splitext(outs[0])[0] + ".blocks"
-    os.makedirs(work_dir, exist_ok=True)
     with RasterSource(raster) as src:
-        validate_bands(info, src, params.bands)
-        if not src.crs:
-            raise BuildSegError(f"The raster {raster} has no coordinate reference system: assign one.")
-        grid = resample.model_grid(src, info, progress)
-        source = raster if grid is None else resample.warped_input(src, grid, os.path.join(work_dir, "input.vrt"))
+        plan = make_plan(src, info, params.bands, params.tile_size, params.overlap, progress,
+                         params.max_tile_pixels)
+        os.makedirs(work_dir, exist_ok=True)
+        source = plan.model_input(src, work_dir) if plan.grid else raster
     with RasterSource(source) as src:
         width, height = src.width, src.height
+    tile, grid = plan.tile, plan.grid
     side = blk.block_size(block, tile, params.overlap)
     fit = None
     if params.check_fit:  # once for the run, not per block
@@ -87,18 +77,21 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads)
             for r, c, h, w in blk.plan(width, height, side)]
     todo = [j for j in jobs if not manifest.done(j)]
-    run = BlockRun(blocks=len(jobs), reused=len(jobs) - len(todo), work_dir=work_dir, executor=executor, fit=fit)
-    progress.info(f"{len(jobs)} block(s) of {side} px ({run.reused} already done), executor {executor}"
+    stats = BlockStats(count=len(jobs), reused=len(jobs) - len(todo), work_dir=work_dir, executor=executor)
+    run = ExtractResult(device=f"CPU: {threads} thread(s) per block process", fit=fit, blocks=stats,
+                        backend="onnxruntime" if params.backend == "auto" else params.backend)
+    progress.info(f"{len(jobs)} block(s) of {side} px ({stats.reused} already done), executor {executor}"
                   + (f" with {workers} worker(s)" if executor == "local" else "")
                   + (f" at {scheduler}" if executor == "scheduler" else ""))
     compute = progress.sub(0, 85 if out_polygons else 95)
     t_loop = time.time()
-    for done, result in enumerate(_execute(todo, executor, workers, scheduler, progress, run), 1):
+    for done, result in enumerate(_execute(todo, executor, workers, scheduler, progress, stats), 1):
         manifest.add(result)
-        run.computed += 1
-        run.peak_rss_mib = max(run.peak_rss_mib, result["peak_rss_mib"])
+        stats.computed += 1
+        stats.peak_rss_mib = max(stats.peak_rss_mib, result["peak_rss_mib"])
         compute.set_progress(100.0 * done / max(len(todo), 1))
-    run.compute_seconds = time.time() - t_loop - run.startup_seconds
+    stats.compute_seconds = time.time() - t_loop - stats.startup_seconds
+    run.tiles, run.tiles_skipped = manifest.tiles([j.name for j in jobs])
     _finalize(jobs, src_info=(raster, model, info, grid), outs=(out_mask, out_probability, out_polygons),
               params=params, work_dir=work_dir, progress=progress.sub(85 if out_polygons else 95, 100), run=run)
     if not keep_blocks:
@@ -110,13 +103,25 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     return run
 
 
+def _check_request(raster, model, outputs, executor) -> list:
+    """Refusals before any work; returns the outputs asked for."""
+    if executor not in EXECUTORS:
+        raise BuildSegError(f"Unknown executor '{executor}': use {', '.join(EXECUTORS)}.")
+    outs = [o for o in outputs if o]
+    if not outs:
+        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
+    for out in outs:
+        check_writable(out, inputs=[raster, model])
+    return outs
+
+
 def _cpu_threads(requested: int) -> int:
     from ..core.device import cpu_threads
 
     return cpu_threads(requested)
 
 
-def _execute(jobs, executor, workers, scheduler, progress, run):
+def _execute(jobs, executor, workers, scheduler, progress, stats):
     """Yield block results as they finish."""
     if not jobs:
         return
@@ -128,7 +133,7 @@ def _execute(jobs, executor, workers, scheduler, progress, run):
     t0 = time.time()
     client, cluster = _dask_client(executor, workers, scheduler)
     client.wait_for_workers(1 if executor == "scheduler" else max(1, workers))
-    run.startup_seconds = time.time() - t0
+    stats.startup_seconds = time.time() - t0
     try:
         from distributed import as_completed
 

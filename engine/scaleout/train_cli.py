@@ -15,43 +15,53 @@ import json
 import sys
 
 
+def scene_entry(scene) -> dict:
+    """A training scene as a configuration entry; scene_from reads it back."""
+    from ..core.errors import BuildSegError
+    from ..io.labels import PolygonLabels, RasterLabels
+
+    if isinstance(scene.labels, PolygonLabels):
+        labels = {"shapes": [[g, v] for g, v in scene.labels.shapes], "area": scene.labels.area,
+                  "gap_px": scene.labels.gap_px}
+    elif isinstance(scene.labels, RasterLabels) and (scene.labels.class_map is None or scene.labels.binary_255):
+        palette = scene.labels.palette
+        labels = {"raster": scene.labels.ds.name,
+                  "palette": [[list(colour), i] for colour, i in palette.items()] if palette else None}
+    else:
+        raise BuildSegError("A torchrun configuration takes label polygons or a label raster; validation areas, "
+                            "incomplete labels and folder datasets train in QGIS only.")
+    return {"raster": scene.raster, "labels": labels, "role": scene.role}
+
+
 def scene_from(entry: dict):
+    """The training scene of a configuration entry (as scene_entry writes it; by hand, labels may also be
+    {"vector": path of a polygon file})."""
     from ..io.labels import PolygonLabels, RasterLabels
     from ..train.dataset import Scene
 
     labels = entry["labels"]
     if "raster" in labels:
-        lab = RasterLabels(labels["raster"], labels.get("palette"))
+        palette = labels.get("palette")
+        lab = RasterLabels(labels["raster"], {tuple(c): i for c, i in palette} if palette else None)
     elif "vector" in labels:
         from ..evaluation.evaluate import polygons_from_file
         from ..io.raster import RasterSource
 
         with RasterSource(entry["raster"]) as src:
-            lab = PolygonLabels(polygons_from_file(labels["vector"], src.crs_wkt), labels.get("area"))
+            lab = PolygonLabels(polygons_from_file(labels["vector"], src.crs_wkt), labels.get("area"),
+                                labels.get("gap_px", 0))
     else:
-        lab = PolygonLabels([tuple(s) for s in labels["shapes"]], labels.get("area"))
+        lab = PolygonLabels([tuple(s) for s in labels["shapes"]], labels.get("area"), labels.get("gap_px", 0))
     return Scene(entry["raster"], lab, role=entry.get("role", "train"))
 
 
 def config_for(scenes, out_model: str, params, resolution=None, out_report=None, out_csv=None) -> dict:
-    """The JSON configuration of a training run (polygon labels, or a label raster without palette)."""
+    """The JSON configuration of a training run; `run` trains from it."""
     import dataclasses
 
-    from ..core.errors import BuildSegError
-    from ..io.labels import PolygonLabels, RasterLabels
-
-    entries = []
-    for s in scenes:
-        if isinstance(s.labels, PolygonLabels):
-            labels = {"shapes": [[g, v] for g, v in s.labels.shapes], "area": s.labels.area}
-        elif isinstance(s.labels, RasterLabels) and not s.labels.palette:
-            labels = {"raster": s.labels.ds.name}
-        else:
-            raise BuildSegError("A torchrun configuration takes label polygons or a label raster of class ids; "
-                                "validation areas, palettes and folder datasets train in QGIS only.")
-        entries.append({"raster": s.raster, "labels": labels, "role": s.role})
-    return {"scenes": entries, "out_model": out_model, "params": dataclasses.asdict(params),
-            "resolution": resolution, "out_report": out_report, "out_csv": out_csv}
+    return {"scenes": [scene_entry(s) for s in scenes], "out_model": out_model,
+            "params": dataclasses.asdict(params), "resolution": resolution, "out_report": out_report,
+            "out_csv": out_csv}
 
 
 def command(config_path: str, processes: int, restarts: int = 3) -> str:

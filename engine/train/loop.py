@@ -172,7 +172,7 @@ def _lr_factor(schedule, epoch, step, steps_per_epoch, epochs, warmup):
     return _lr_at(schedule, (epoch + step / steps_per_epoch) / epochs, warmup / epochs)
 
 
-def evaluate(model, scenes, windows, bands, mean, std, num_classes, device, batch, progress=None):
+def validation_confusion(model, scenes, windows, bands, mean, std, num_classes, device, batch, progress=None):
     """Confusion matrix over the validation windows."""
     import torch
 
@@ -202,7 +202,8 @@ def _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress
     """(scores, the score that picks the best model) on the validation tiles."""
     from ..evaluation.metrics import scores
 
-    cm = evaluate(model, scenes, vwin, bands, mean, std, info.num_classes, dev, params.batch_size, progress)
+    cm = validation_confusion(model, scenes, vwin, bands, mean, std, info.num_classes, dev, params.batch_size,
+                              progress)
     sc = scores(cm)
     return sc, (sc["iou"][target] if target is not None else sc["mean_iou"])
 

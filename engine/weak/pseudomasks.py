@@ -12,8 +12,9 @@ from ..core import device as devices
 from ..core.atomic import atomic_path, check_writable
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
+from ..extract import windows
 from ..io.raster import RasterSource, RowWriter
-from ..postprocess.crf import CrfParams, cores, refine, stretch, to_rgb8
+from ..postprocess.crf import CrfParams, refine, stretch, to_rgb8
 from . import cam as cams
 from . import irn as relations
 from .tile_labels import WeakLabels, pixel_points, rasterize, tile_labels
@@ -32,14 +33,12 @@ class PseudoParams:
     bg_confidence: float = 0.3  # below: background; between: ignore
     max_irn_tiles: int = 200
     device: str = "auto"
-    threads: int = 0  # CPU threads; 0: BUILDSEG_THREADS, else every core this process may use
+    threads: int = 0  # CPU threads; 0: every core this process may use
 
 
 def generate(raster: str, labels: WeakLabels, out_mask: str, out_cam: str = None, params: PseudoParams = None,
              progress: Progress = None, out_report: str = None, keep_steps: bool = False) -> dict:
     """Write the pseudo-mask (and CAM) rasters of one raster; returns the report (and per-step masks)."""
-    import torch
-
     params = params or PseudoParams()
     progress = progress or Progress()
     t0 = time.time()
@@ -73,20 +72,7 @@ def generate(raster: str, labels: WeakLabels, out_mask: str, out_cam: str = None
 
         net = cams.build(len(bands), params.cam.backbone).to(dev)
         cams.train_classifier(net, read, tiles, params.cam, dev, progress.sub(0, 40))
-        maps = {}
-        positives = [t for t in tiles if t[3] == 1]
-        for i, t in enumerate(positives):
-            progress.check()
-            x = torch.from_numpy(read(t)[None]).to(dev)
-            maps[t[1:3]] = (cams.cam(net, x, (tile, tile)).astype(np.float16),
-                            cams.advcam(net, x, (tile, tile), params.cam).astype(np.float16))
-            progress.set_progress(40 + 25 * (i + 1) / len(positives))
-        rng = np.random.default_rng(params.irn.seed)
-        chosen = rng.permutation(len(positives))[:params.max_irn_tiles]
-        samples = [(torch.from_numpy(read(positives[i])[None]), maps[positives[i][1:3]][1].astype(np.float32))
-                   for i in chosen]
-        head = relations.build_head(net.encoder.channels[1:4])
-        relations.train_head(net, head, samples, params.irn, dev, progress.sub(65, 75))
+        maps, head = _activation_maps(net, read, tiles, params, dev, progress)
         lo, hi = stretch(src, bands[:3])
         report = _write(src, bands, tiles, maps, labels, normalise, net, head, lo, hi, params, dev, out_mask, out_cam,
                         progress.sub(75, 100), keep_steps)
@@ -98,6 +84,29 @@ def generate(raster: str, labels: WeakLabels, out_mask: str, out_cam: str = None
     return report
 
 
+def _activation_maps(net, read, tiles, params, dev, progress):
+    """CAM and AdvCAM of every tile with buildings ({(row, col): (cam, advcam)}, float16), and the inter-pixel
+    relation head trained on a sample of them."""
+    import torch
+
+    tile = params.cam.tile_size
+    maps = {}
+    positives = [t for t in tiles if t[3] == 1]
+    for i, t in enumerate(positives):
+        progress.check()
+        x = torch.from_numpy(read(t)[None]).to(dev)
+        maps[t[1:3]] = (cams.cam(net, x, (tile, tile)).astype(np.float16),
+                        cams.advcam(net, x, (tile, tile), params.cam).astype(np.float16))
+        progress.set_progress(40 + 25 * (i + 1) / len(positives))
+    rng = np.random.default_rng(params.irn.seed)
+    chosen = rng.permutation(len(positives))[:params.max_irn_tiles]
+    samples = [(torch.from_numpy(read(positives[i])[None]), maps[positives[i][1:3]][1].astype(np.float32))
+               for i in chosen]
+    head = relations.build_head(net.encoder.channels[1:4])
+    relations.train_head(net, head, samples, params.irn, dev, progress.sub(65, 75))
+    return maps, head
+
+
 def _write(src, bands, tiles, maps, labels, normalise, net, head, lo, hi, params, dev, out_mask, out_cam, progress,
            keep_steps):
     import contextlib
@@ -106,7 +115,7 @@ def _write(src, bands, tiles, maps, labels, normalise, net, head, lo, hi, params
 
     tile = params.cam.tile_size
     by_pos = {(r, c): lab for _, r, c, lab in tiles}
-    rows, cols = cores(src.height, tile, 0), cores(src.width, tile, 0)
+    rows = windows.tile_rows(src.height, src.width, tile)
     pts = pixel_points(labels, src.transform)
     steps = {k: np.zeros((src.height, src.width), np.uint8) for k in STEPS} if keep_steps else None
     shares = {"building": 0, "background": 0, "ignore": 0}
@@ -114,11 +123,13 @@ def _write(src, bands, tiles, maps, labels, normalise, net, head, lo, hi, params
         mask_w = RowWriter(stack.enter_context(atomic_path(out_mask)), src, "uint8", IGNORE)
         cam_w = RowWriter(stack.enter_context(atomic_path(out_cam)), src, "float32", -1.0) if out_cam else None
         try:
-            for i, (y, r0, r1) in enumerate(rows):
+            for i, row in enumerate(rows):
+                y, (r0, r1) = row.y, row.core
                 strip = np.full((r1 - r0, src.width), IGNORE, np.uint8)
                 cam_strip = np.zeros((r1 - r0, src.width), np.float32)
-                for x, c0, c1 in cols:
+                for win in row.windows:
                     progress.check()
+                    x, (c0, c1) = win.x, win.core
                     label = by_pos.get((y, x))
                     core = np.s_[r0 - y:r1 - y, c0 - x:c1 - x]
                     if label == 0:

@@ -44,14 +44,14 @@ def tile_labels(width: int, height: int, transform, tile: int, labels: WeakLabel
     """[(row, col, label)] for the tiles of the raster's grid (overlap 0); label 1, 0, or None (unknown)."""
     from rasterio.transform import Affine
 
-    ys, xs = windows.starts(height, tile, 0), windows.starts(width, tile, 0)
     pts = pixel_points(labels, transform)
     tags = [(g, 1 if yes else 2) for g, yes in labels.tags]
     complete = bool(labels.points or labels.boxes)
     out = []
-    for y in ys:
-        for x in xs:
-            shape, at = (min(tile, height - y), min(tile, width - x)), transform * Affine.translation(x, y)
+    for row in windows.tile_rows(height, width, tile):
+        for win in row.windows:
+            y, x = win.y, win.x
+            shape, at = (win.height, win.width), transform * Affine.translation(x, y)
             label = 0 if complete else None
             if len(pts):
                 inside = (pts[:, 0] >= y) & (pts[:, 0] < y + tile) & (pts[:, 1] >= x) & (pts[:, 1] < x + tile)

@@ -94,23 +94,23 @@ def test_model_folder_setting(run_alg, rasters, tiny_model, setting, tmp_path):
 
 def test_batch_of_rasters_loads_the_model_once(run_alg, rasters, tiny_model, tmp_path):
     """What Processing's batch dialog does: one run per raster, in one process; the model is loaded once."""
-    from buildseg.processing_provider.extract_buildings import _MODEL_CACHE
+    from buildseg.processing_provider.extraction_options import MODEL_CACHE
 
-    loads = _MODEL_CACHE.loads
+    loads = MODEL_CACHE.loads
     for i in range(3):
         run_alg(EXTRACT, {"INPUT": str(rasters / f"scene{i}.tif"), "MODEL": tiny_model, "TILE_SIZE": 128,
                           "OVERLAP": 16, "OUTPUT_MASK": str(tmp_path / f"mask{i}.tif")})
         assert os.path.exists(tmp_path / f"mask{i}.tif")
-    assert _MODEL_CACHE.loads - loads <= 1
+    assert MODEL_CACHE.loads - loads <= 1
 
 
 def test_folder_extraction(run_alg, rasters, tiny_model, tmp_path):
-    from buildseg.processing_provider.extract_buildings import _MODEL_CACHE
+    from buildseg.processing_provider.extraction_options import MODEL_CACHE
 
     shutil.copy(rasters / "scene0.tif", rasters / "broken.tif")
     with open(rasters / "broken.tif", "r+b") as f:  # a corrupt raster is skipped, not fatal
         f.truncate(100)
-    loads = _MODEL_CACHE.loads
+    loads = MODEL_CACHE.loads
     log = Log()
     res = run_alg("buildseg:extractfolder", {"INPUT": str(rasters), "MODEL": tiny_model, "TILE_SIZE": 128,
                                              "WRITE_PROBABILITY": True, "OUTPUT": str(tmp_path / "out")},
@@ -118,7 +118,7 @@ def test_folder_extraction(run_alg, rasters, tiny_model, tmp_path):
     os.remove(rasters / "broken.tif")
     assert res["PROCESSED"] == 3 and res["FAILED"] == 1
     assert any("broken.tif" in line for line in log.lines)
-    assert _MODEL_CACHE.loads - loads <= 1
+    assert MODEL_CACHE.loads - loads <= 1
     names = sorted(os.listdir(tmp_path / "out"))
     assert names == sorted(f"scene{i}_{s}" for i in range(3) for s in ("mask.tif", "probability.tif",
                                                                        "buildings.gpkg"))

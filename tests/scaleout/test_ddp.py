@@ -100,3 +100,46 @@ def test_training_algorithm_emits_a_working_torchrun_command(run_alg, tmp_path):
     from buildseg.engine.models.modelfile import read_info
 
     assert read_info(str(tmp_path / "m.safetensors")).training["epochs_run"] == 1
+
+
+def test_configuration_entries_read_back_as_the_scenes_written(tmp_path):
+    """scene_entry and scene_from are one symmetric pair: polygon labels (shapes, labelled area, gap) and a
+    colour-coded label raster come back as they went in, through JSON."""
+    import json
+
+    import numpy as np
+    import rasterio
+
+    from buildseg.engine.io.labels import PolygonLabels, RasterLabels
+    from buildseg.engine.scaleout.train_cli import scene_entry, scene_from
+    from buildseg.engine.train.dataset import Scene
+
+    from conftest import DUBAI, polygon_labels
+
+    raster = dubai("tile2_part2")
+    colour_mask = str(tmp_path / "colours.tif")  # the class raster as a colour-coded mask
+    with rasterio.open(str(DUBAI / "tile2_part2_classes.tif")) as ids:
+        rgb = np.zeros((3,) + ids.shape, np.uint8)
+        for colour, cid in (((60, 16, 152), 1), ((132, 41, 246), 2)):
+            rgb[:, ids.read(1) == cid] = np.array(colour, np.uint8)[:, None]
+        profile = dict(ids.profile, count=3, nodata=None)
+    with rasterio.open(colour_mask, "w", **profile) as out:
+        out.write(rgb)
+    polygons = polygon_labels(dubai_labels("tile2_part2"))
+    with rasterio.open(raster) as src:
+        b = src.bounds
+    area = [{"type": "Polygon", "coordinates": [[[b.left, b.bottom], [b.right, b.bottom], [b.right, b.top],
+                                                 [b.left, b.bottom]]]}]  # the lower-right half labelled
+    palette = {(60, 16, 152): 1, (132, 41, 246): 0}  # building; land as background
+    scenes = [Scene(raster, PolygonLabels(polygons.shapes, area, gap_px=2)),
+              Scene(raster, RasterLabels(colour_mask, palette), role="val")]
+    back = [scene_from(e) for e in json.loads(json.dumps([scene_entry(s) for s in scenes]))]
+    with rasterio.open(raster) as src:
+        for before, after in zip(scenes, back):
+            assert (after.raster, after.role) == (before.raster, before.role)
+            row, col = src.height - 300, src.width - 300  # inside the labelled half
+            a = before.labels.read(src.transform, row, col, 256, 256)
+            b = after.labels.read(src.transform, row, col, 256, 256)
+            assert np.array_equal(a, b) and len(np.unique(a)) > 1
+    assert back[0].labels.gap_px == 2 and back[0].labels.area == area
+    assert back[1].labels.palette == palette

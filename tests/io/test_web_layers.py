@@ -10,7 +10,7 @@ import rasterio
 
 from conftest import DEFAULT_MODEL, crop, dubai, dubai_labels, edited_header_copy, qgis_process, recorder
 
-SERVER = Path(__file__).with_name("tile_server.py")
+SERVER = Path(__file__).resolve().parents[1] / "tile_server.py"
 
 
 @pytest.fixture(scope="module")

@@ -81,7 +81,7 @@ def test_local_cluster_blocks_equal_in_process_blocks(scene, tiny_model, referen
                            executor="local", workers=4)
     # the engine zip shipped to the workers does not outlive the run
     assert not glob.glob(os.path.join(tempfile.gettempdir(), f"*-engine-{os.getpid()}.zip"))
-    assert run_a.blocks == run_b.blocks == 24 and run_b.computed == 24
+    assert run_a.blocks.count == run_b.blocks.count == 24 and run_b.blocks.computed == 24
     assert _manifest(a / "w") == _manifest(b / "w")  # every block file identical (sha256)
     _same(result_a, reference)
     _same(result_b, reference)
@@ -127,7 +127,7 @@ def test_killed_worker_still_completes(scene, tiny_model, reference, tmp_path):
         run, result = _run(scene, tiny_model, tmp_path, block=256, executor="scheduler",
                            scheduler=cluster.scheduler_address, work_dir=str(work))
         killer.join()
-    assert run.computed == 24
+    assert run.blocks.computed == 24
     _same(result, reference)
     import importlib.util
 
@@ -140,8 +140,9 @@ def test_killed_driver_rerun_recomputes_only_unfinished_blocks(scene, tiny_model
               "from buildseg.engine.scaleout.cluster import extract_blocks\n"
               "from buildseg.engine.extract.inference import ExtractParams\n"
               f"extract_blocks({scene!r}, {tiny_model!r}, {str(tmp_path / 'm.tif')!r}, {str(tmp_path / 'p.tif')!r},"
-              f" {str(tmp_path / 'b.gpkg')!r}, ExtractParams(**{TILE!r}), block=256, work_dir={str(work)!r})\n")
-    driver = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, BUILDSEG_THREADS="1"))
+              f" {str(tmp_path / 'b.gpkg')!r}, ExtractParams(**{TILE!r}), block=256, work_dir={str(work)!r},"
+              " threads=1)\n")
+    driver = subprocess.Popen([sys.executable, "-c", script])
     deadline = time.time() + 300
     while time.time() < deadline and driver.poll() is None:
         if (work / "manifest.json").exists() and len(_manifest(work)) >= 5:
@@ -152,7 +153,7 @@ def test_killed_driver_rerun_recomputes_only_unfinished_blocks(scene, tiny_model
     finished = len(_manifest(work))
     assert 5 <= finished < 24 and not (tmp_path / "m.tif").exists()
     run, result = _run(scene, tiny_model, tmp_path, block=256, work_dir=str(work))
-    assert (run.reused, run.computed) == (finished, 24 - finished)
+    assert (run.blocks.reused, run.blocks.computed) == (finished, 24 - finished)
     _same(result, reference)
 
 
@@ -184,7 +185,7 @@ def test_seams_keep_buildings_whole_and_diagonal_contacts_apart(tiny_model, tmp_
     and two pixels touching only diagonally across the horizontal seam."""
     from rasterio.transform import from_origin
 
-    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.extract.inference import ExtractParams, ExtractResult
     from buildseg.engine.models.modelfile import read_info
     from buildseg.engine.scaleout import cluster
     from buildseg.engine.scaleout.blocks import BlockJob
@@ -204,7 +205,7 @@ def test_seams_keep_buildings_whole_and_diagonal_contacts_apart(tiny_model, tmp_
                                    transform=transform * rasterio.Affine.translation(c, r)) as dst:
                     dst.write(data[r:r + 8, c:c + 8].astype(dtype)[None])
             jobs.append(job)
-    run = cluster.BlockRun()
+    run = ExtractResult()
     out = tmp_path / "b.gpkg"
     cluster._finalize(jobs, ("", tiny_model, read_info(tiny_model), None), (None, None, str(out)),
                       ExtractParams(min_area=0), str(tmp_path), cluster.Progress(), run)

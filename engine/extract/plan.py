@@ -1,0 +1,87 @@
+"""The extraction plan, one for every front end (whole-scene extraction, Dask blocks, heatmaps, the fit check):
+which raster bands feed the model, the tile size and overlap, and the grid the model runs on (its own ground
+resolution: the input is warped on the fly when it differs)."""
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.errors import BuildSegError
+from ..core.progress import Progress
+from . import resample
+
+MIN_SIDE = 8  # px: below this no building can be told from its surroundings
+MAX_TILE_PIXELS = 8192 * 8192
+
+
+@dataclass(frozen=True)
+class Plan:
+    info: object  # the model's ModelInfo
+    bands: list  # raster bands in the model's order
+    tile: int  # px on the model's grid
+    overlap: int
+    grid: tuple = None  # (CRS WKT, pixel size) the model runs on; None: the input's own grid
+
+    def model_input(self, src, work: str) -> str:
+        """The path of a VRT (written in `work`) warping `src` onto the model's grid; only when `grid` is set."""
+        return resample.warped_input(src, self.grid, os.path.join(work, "input.vrt"))
+
+
+def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progress: Progress = None,
+              max_tile_pixels: int = MAX_TILE_PIXELS) -> Plan:
+    """Check the raster against the model and choose the bands, the tile and the grid; refusals name the fix."""
+    progress = progress or Progress()
+    bands = validate_bands(info, src, bands)
+    if not src.crs:
+        raise BuildSegError(f"The raster {src.name} has no coordinate reference system. Assign one "
+                            "(Raster > Projections > Assign Projection) and run again.")
+    tile = fit_tile(tile_size or info.tile_size, src, info, overlap, progress)
+    check_tile_size(tile, overlap, 1, info.in_channels, max_tile_pixels)
+    return Plan(info, bands, tile, overlap, resample.model_grid(src, info, progress))
+
+
+def validate_bands(info, src, bands) -> list:
+    """The raster bands fed to the model (checked against the model and the raster); also refuses a raster
+    too small to hold a building."""
+    if min(src.width, src.height) < MIN_SIDE:
+        raise BuildSegError(f"The raster {src.name} is only {src.width}x{src.height} px: too small to find "
+                            f"buildings in (at least {MIN_SIDE}x{MIN_SIDE} px). Choose a larger raster or extent.")
+    bands = list(bands) if bands else list(info.bands)
+    if len(bands) != info.in_channels:
+        raise BuildSegError(f"The model needs {info.in_channels} input band(s) but {len(bands)} were mapped "
+                            f"({bands}). Map exactly {info.in_channels} raster band(s).")
+    if max(bands) > src.count:
+        raise BuildSegError(
+            f"The model expects {info.in_channels} band(s) (raster bands {info.bands}) but the raster has "
+            f"{src.count}. Choose a band mapping with bands 1..{src.count}, or a model trained on "
+            f"{src.count}-band imagery.")
+    return bands
+
+
+def fit_tile(tile: int, src, info, overlap: int, progress) -> int:
+    """No tile larger than the raster on the model's grid (rounded up to 32 px): padding a small raster into a
+    huge tile only costs memory."""
+    if info.arch_params.get("fixed_tile"):  # ONNX models traced at one size
+        return tile
+    try:
+        scale = src.ground_resolution() / info.resolution if info.resolution else 1.0
+    except Exception:
+        scale = 1.0
+    longest = int(np.ceil(max(src.width, src.height) * scale / 32) * 32)
+    smaller = max(64, longest, int(np.ceil(2 * overlap / 32) * 32))
+    if smaller < tile:
+        progress.info(f"Tile size {tile} px reduced to {smaller} px: the raster is only about {longest} px on the "
+                      "model's grid.")
+        return smaller
+    return tile
+
+
+def check_tile_size(tile: int, overlap: int, batch: int, in_ch: int, limit: int = MAX_TILE_PIXELS) -> None:
+    if tile < 32:
+        raise BuildSegError(f"Tile size {tile} is too small: use at least 64 px (typical 256-1024).")
+    if tile * tile > limit or tile * tile * batch * max(in_ch, 8) * 4 * 40 > 64 * 2**30:
+        raise BuildSegError(f"Tile size {tile} px would not fit in memory; use 2048 px or less "
+                            "(typical 512) and a smaller batch.")
+    if not 0 <= overlap < tile // 2 + 1:
+        raise BuildSegError(f"Overlap {overlap} must be between 0 and half the tile size ({tile // 2}).")
