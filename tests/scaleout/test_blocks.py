@@ -101,9 +101,9 @@ def test_local_cluster_blocks_equal_in_process_blocks(scene, tiny_model, referen
 @pytest.mark.parametrize("block", [512, 768, 1024])
 def test_block_sizes_give_the_same_result(scene, tiny_model, reference, tmp_path, block):
     run, result = _run(scene, tiny_model, tmp_path, block=block)
-    assert run.blocks == -(-1536 // block) * -(-1024 // block)
+    assert run.blocks.count == -(-1536 // block) * -(-1024 // block)
     _same(result, reference)
-    assert not os.path.exists(run.work_dir)  # block files are removed once the outputs are written
+    assert not os.path.exists(run.blocks.work_dir)  # block files are removed once the outputs are written
 
 
 def test_killed_worker_still_completes(scene, tiny_model, reference, tmp_path):
