@@ -20,24 +20,9 @@ from .styling import RunGroup, StyleLayer
 class ExtractBuildings(BuildSegAlgorithm):
     INPUT = "INPUT"
     MODEL = "MODEL"
-    BANDS = "BANDS"
     AOI = "AOI"
     EXTENT = "EXTENT"
     TARGET_CRS = "TARGET_CRS"
-    TILE_SIZE = "TILE_SIZE"
-    OVERLAP = "OVERLAP"
-    BATCH_SIZE = "BATCH_SIZE"
-    DEVICE = "DEVICE"
-    BACKEND = "BACKEND"
-    THRESHOLD = "THRESHOLD"
-    TTA = "TTA"
-    MIN_AREA = "MIN_AREA"
-    SIMPLIFY = "SIMPLIFY"
-    FILL_HOLES = "FILL_HOLES"
-    SEPARATE = "SEPARATE"
-    REGULARIZE = "REGULARIZE"
-    PROBABILITY_UINT8 = "PROBABILITY_UINT8"
-    CHECK_FIT = "CHECK_FIT"
     WORKERS = "WORKERS"
     SCHEDULER = "SCHEDULER"
     BLOCK_SIZE = "BLOCK_SIZE"
@@ -78,7 +63,7 @@ class ExtractBuildings(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")))
         self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
         self.addParameter(QgsProcessingParameterBand(
-            self.BANDS, self.tr("Bands (empty: the model's)"), None, self.INPUT,
+            extraction_options.BANDS, self.tr("Bands (empty: the model's)"), None, self.INPUT,
             optional=True, allowMultiple=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
@@ -152,8 +137,8 @@ class ExtractBuildings(BuildSegAlgorithm):
         ok, message = super().checkParameterValues(parameters, context)
         if not ok:
             return ok, message
-        tile = self.parameterAsInt(parameters, self.TILE_SIZE, context)
-        overlap = self.parameterAsInt(parameters, self.OVERLAP, context)
+        tile = self.parameterAsInt(parameters, extraction_options.TILE_SIZE, context)
+        overlap = self.parameterAsInt(parameters, extraction_options.OVERLAP, context)
         if tile and overlap > tile // 2:
             return False, self.tr("The tile overlap must be at most half the tile size ({} px).").format(tile // 2)
         outputs = [k for k in (self.OUTPUT_MASK, self.OUTPUT_PROBABILITY, self.OUTPUT_POLYGONS)

@@ -61,6 +61,13 @@ class ExtractResult:
     fit: object = None  # engine.extract.fit.FitReport of the check at the start, when asked for and possible
     blocks: object = None  # engine.scaleout.cluster.BlockStats of a block run (extract_blocks)
 
+    def finish(self, outputs, t0: float, progress: Progress):
+        """Record the (mask, probability, polygons) paths written and the time since `t0`; report 100%."""
+        self.outputs = {k: v for k, v in zip(("mask", "probability", "polygons"), outputs) if v}
+        self.seconds = time.time() - t0
+        progress.set_progress(100)
+        return self
+
 
 def extract(raster, model_path: str, out_mask: str = None, out_probability: str = None,
             out_polygons: str = None, params: ExtractParams = None, progress: Progress = None,
@@ -109,23 +116,25 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                 mask_path, prob_path = _via_model_grid(src, plan, run, (mask_path, prob_path, poly_path), result,
                                                        progress, work, prov)
             tag_rasters((mask_path, prob_path), prov)
-    result.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
-                                        ("polygons", out_polygons)) if v}
-    result.seconds = time.time() - t0
-    progress.set_progress(100)
-    return result
+    return result.finish((out_mask, out_probability, out_polygons), t0, progress)
+
+
+def check_outputs(raster, model_path, outputs) -> list:
+    """The outputs asked for; refuses none at all, and any that cannot be written (or would overwrite an
+    input)."""
+    outs = [o for o in outputs if o]
+    if not outs:
+        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
+    for out in outs:
+        check_writable(out, inputs=[src_path(raster), model_path])
+    return outs
 
 
 def _check_request(raster, model_path, outputs, params) -> None:
-    """Refusals before any work: nothing asked for, an unknown augmentation, an output that cannot be written
-    (or would overwrite an input)."""
-    if not any(outputs):
-        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
+    """Refusals before any work: an unknown augmentation, no output or one that cannot be written."""
     if params.tta not in TTA_MODES:
         raise BuildSegError(f"Unknown test-time augmentation '{params.tta}': use {', '.join(TTA_MODES)}.")
-    for out in outputs:
-        if out:
-            check_writable(out, inputs=[src_path(raster), model_path])
+    check_outputs(raster, model_path, outputs)
 
 
 def _via_model_grid(src, plan, run, paths, result, progress, work, prov):

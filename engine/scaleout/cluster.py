@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass
 
 from .. import PLUGIN_DIR
-from ..core.atomic import atomic_path, check_writable
+from ..core.atomic import atomic_path
 from ..core.errors import BuildSegError, Cancelled
 from ..core.progress import Progress
 from ..extract import resample
@@ -96,23 +96,16 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
               params=params, work_dir=work_dir, progress=progress.sub(85 if out_polygons else 95, 100), run=run)
     if not keep_blocks:
         shutil.rmtree(work_dir, ignore_errors=True)
-    run.outputs = {k: v for k, v in (("mask", out_mask), ("probability", out_probability),
-                                     ("polygons", out_polygons)) if v}
-    run.seconds = time.time() - t0
-    progress.set_progress(100)
-    return run
+    return run.finish((out_mask, out_probability, out_polygons), t0, progress)
 
 
 def _check_request(raster, model, outputs, executor) -> list:
     """Refusals before any work; returns the outputs asked for."""
+    from ..extract.inference import check_outputs
+
     if executor not in EXECUTORS:
         raise BuildSegError(f"Unknown executor '{executor}': use {', '.join(EXECUTORS)}.")
-    outs = [o for o in outputs if o]
-    if not outs:
-        raise BuildSegError("No output requested: choose at least one of mask, probability or polygons.")
-    for out in outs:
-        check_writable(out, inputs=[raster, model])
-    return outs
+    return check_outputs(raster, model, outputs)
 
 
 def _cpu_threads(requested: int) -> int:
