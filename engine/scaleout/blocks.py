@@ -93,10 +93,12 @@ def run_block(job: BlockJob) -> dict:
                     "prob": RowWriter(prob_tmp, like, "uint8" if params.probability_uint8 else "float32",
                                       prob_nodata(params.probability_uint8))}
             try:
-                blended = blend_scene(src, bands, info.mean, info.std, lambda x: predict_tta(predictor, x, params.tta),
-                            info.num_classes, job.tile, params.overlap, 1,
-                            lambda values, ok: write_rows_out(values, ok, target, class_ids, params, outs),
-                            Progress(), params.aoi, (job.row, job.col, job.row + job.height, job.col + job.width))
+                region = (job.row, job.col, job.row + job.height, job.col + job.width)
+                blended = blend_scene(
+                    src, bands, info.mean, info.std, lambda x: predict_tta(predictor, x, params.tta),
+                    info.num_classes, job.tile, params.overlap, 1,
+                    lambda values, ok: write_rows_out(values, ok, target, class_ids, params, outs),
+                    Progress(), params.aoi, region)
             finally:
                 for writer in outs.values():
                     writer.close()
