@@ -186,8 +186,8 @@ def main():
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--only", default="", help="semicolon-separated place names (default: all)")
     ap.add_argument("--reuse-stored", action="store_true",
-                    help="take the new model's figures from its metadata (written by scripts/ship_model.py with "
-                         "this script's score()) instead of measuring them again")
+                    help="take each model's figures from its metadata where it holds them (written by "
+                         "scripts/ship_model.py with this script's score()) instead of measuring them again")
     args = ap.parse_args()
     from buildseg.engine.extract.inference import ExtractParams
     from buildseg.engine.models import modelfile
@@ -203,12 +203,13 @@ def main():
     params = ExtractParams(backend=args.backend)
     selected = [p for p in places(work) if not args.only or p[0] in args.only.split(";")]
     results = {}
-    stored = modelfile.read_info(args.model).metrics.get("test", {}).get("per_place", {}) if args.reuse_stored else {}
+    stored = {label: modelfile.read_info(path).metrics.get("test", {}).get("per_place", {}) if args.reuse_stored
+              else {} for label, path in models.items()}
     for place in selected:
         for label, path in models.items():
             t0 = time.perf_counter()
-            if label == "new" and place[0] in stored:
-                s = stored[place[0]]
+            if place[0] in stored[label]:
+                s = stored[label][place[0]]
                 results[(place[0], label)] = {"pixel_iou": s["building_iou"], "pixel_f1": s["f1"],
                                               "object_f1": s["building_f1_iou50"], "count_reference": "stored"}
                 continue

