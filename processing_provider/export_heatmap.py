@@ -21,6 +21,17 @@ NAMES = {"probability": "Building probability", "gradcam": "Grad-CAM", "gradcam+
          "features": "Feature activation"}
 
 
+def _default_layers() -> str:
+    """'layer' (architectures) for every default Grad-CAM layer of the registry."""
+    from ..engine.models.registry import ARCHITECTURES
+
+    by_layer = {}
+    for name, arch in ARCHITECTURES.items():
+        if arch.gradcam_layer:
+            by_layer.setdefault(arch.gradcam_layer, []).append(name)
+    return "; ".join(f"'{layer}' ({', '.join(names)})" for layer, names in by_layer.items())
+
+
 class ExportHeatmap(BuildSegAlgorithm):
     INPUT = "INPUT"
     MODEL = "MODEL"
@@ -49,11 +60,10 @@ class ExportHeatmap(BuildSegAlgorithm):
         "label next; <i>tta-variance</i>: variance of the target-class probability over the 8 flips/rotations; "
         "<i>features</i>: mean activation of a layer (or of the listed channels), upsampled to the input grid.\n"
         "<b>Target class</b>: a class name or id of the model (default: building).\n"
-        "<b>Layer</b> (Grad-CAM and features): a module name of the model; empty = a sensible default per "
-        "architecture: unet / resunet / unet-mobilenet 'decoder.blocks.2', deeplabv3(+) 'aspp', pspnet and "
-        "denseaspp 'encoder.layers.3', fcn* 'stages.4', segnet 'enc.4', refinenet 'blocks.3', mffnet "
-        "'branches.3', pfnet 'smooth.0'. Others: 'encoder.layers.0..3' (ResNet encoders), 'encoder.stages.0..4' "
-        "(MobileNetV2), 'decoder.blocks.0..3', 'final'. A wrong name lists the model's layers.\n"
+        "<b>Layer</b> (Grad-CAM and features): a module name of the model; empty = the architecture's default "
+        f"(its registry entry): {_default_layers()}. Others: 'encoder.layers.0..3' (ResNet encoders), "
+        "'encoder.stages.0..4' (MobileNetV2), 'decoder.blocks.0..3', 'final'. A wrong name lists the model's "
+        "layers.\n"
         "<b>Channels</b> (features): e.g. '0,5,12'; empty = all.\n"
         "Tile size, overlap, batch size and device as in 'Extract buildings'. Grad-CAM runs through PyTorch "
         "(it needs gradients).\n\n"

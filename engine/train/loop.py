@@ -17,6 +17,7 @@ from ..core.options import OPTIMIZERS, SCHEDULES
 from ..core.progress import Progress
 from ..io.labels import IGNORE
 from ..models import modelfile, stac
+from ..models.registry import DEFAULT_ARCHITECTURE
 from ..scaleout import ddp
 from .augment import sensor_augment
 from .budget import TimeBudget
@@ -25,7 +26,7 @@ from .dataset import RandomWindows, band_statistics, read_sample, split_scenes, 
 
 @dataclass
 class TrainParams:
-    architecture: str = "resunet"
+    architecture: str = DEFAULT_ARCHITECTURE  # the registry's default: the bundled model's
     arch_params: dict = field(default_factory=dict)
     bands: list = None  # 1-based; default: all bands of the first raster
     classes: list = None  # [{"id", "name", "color"}]; default background/building
