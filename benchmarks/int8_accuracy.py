@@ -20,6 +20,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=str(DEFAULT_MODEL))
     ap.add_argument("--only", default="", help="semicolon-separated place names (default: all)")
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: all cores)")
     args = ap.parse_args()
     from accuracy import places, score
 
@@ -31,8 +32,8 @@ def main():
     for place in places(work):
         if args.only and place[0] not in args.only.split(";"):
             continue
-        fp32 = score(args.model, place, ExtractParams(backend="onnxruntime"), work)
-        int8 = score(args.model, place, ExtractParams(backend="onnxruntime-int8"), work)
+        fp32 = score(args.model, place, ExtractParams(backend="onnxruntime", threads=args.threads), work)
+        int8 = score(args.model, place, ExtractParams(backend="onnxruntime-int8", threads=args.threads), work)
         rows.append((fp32["pixel_iou"], int8["pixel_iou"]))
         print(f"| {place[0]} | {fp32['pixel_iou']:.3f} | {int8['pixel_iou']:.3f} | {fp32['object_f1']:.3f} | "
               f"{int8['object_f1']:.3f} |", flush=True)
