@@ -175,21 +175,24 @@ def blend_bytes(src, tile: int, channels: int) -> int:
 
 
 def calibration_tiles(src, bands, info, tile, count: int = 8):
-    """Up to `count` normalised tiles with valid pixels, spread over the scene (INT8 calibration)."""
+    """Up to `count` normalised tiles with valid pixels, spread over the scene (INT8 calibration): mostly valid
+    tiles first; a scene with gaps everywhere (a drone mosaic, a clipped strip) settles for partly valid ones."""
     mean = np.asarray(info.mean, np.float32)[:, None, None]
     std = np.asarray(info.std, np.float32)[:, None, None]
     grid = [(w.y, w.x) for row in windows.tile_rows(src.height, src.width, tile) for w in row.windows]
     step = max(1, len(grid) // count)
-    out = []
-    for y, x in grid[::step]:
-        data, ok = src.read(bands, y, x, tile, tile)
-        if ok.mean() > 0.5:
-            out.append(((data - mean) / std)[None])
-        if len(out) == count:
-            break
-    if not out:
-        raise BuildSegError("No tile of the raster has enough valid pixels to calibrate INT8; use backend auto.")
-    return out
+    spread = grid[::step] + [g for i, g in enumerate(grid) if i % step]  # evenly spread first, then the rest
+    for least_valid in (0.5, 0.05):
+        out = []
+        for y, x in spread:
+            data, ok = src.read(bands, y, x, tile, tile)
+            if ok.mean() > least_valid:
+                out.append(((data - mean) / std)[None])
+            if len(out) == count:
+                return out
+        if out:
+            return out
+    raise BuildSegError("No tile of the raster has enough valid pixels to calibrate INT8; use backend auto.")
 
 
 def _onnx_model(model_path, info, backend, tile, threads):

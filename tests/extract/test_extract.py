@@ -262,6 +262,26 @@ def test_int8_backend_close_to_fp32(tmp_path, scene, tiny_model):
     assert (pb[~ok] == -1).all() and np.abs(pa[ok] - pb[ok]).mean() < 0.05
 
 
+def test_int8_calibrates_on_a_scene_with_gaps_everywhere(tmp_path, scene, tiny_model):
+    """A drone mosaic or a clipped strip where no tile is mostly valid still calibrates INT8 (on the partly
+    valid tiles) instead of refusing."""
+    from buildseg.engine.extract.inference import ExtractParams, extract
+
+    gappy = str(tmp_path / "gappy.tif")
+    with rasterio.open(scene) as src:
+        data = src.read()
+        profile = dict(src.profile, nodata=0)
+    data[:, :, [c for c in range(data.shape[2]) if c % 128 >= 40]] = 0  # valid: 40 px of every 128 columns
+    with rasterio.open(gappy, "w", **profile) as dst:
+        dst.write(data)
+    result = extract(gappy, tiny_model, out_mask=str(tmp_path / "m.tif"),
+                     params=ExtractParams(tile_size=128, overlap=0, backend="onnxruntime-int8"))
+    assert result.backend == "onnxruntime-int8" and result.tiles > 0
+    with rasterio.open(result.outputs["mask"]) as m:
+        mask = m.read(1)
+    assert (mask[:, 40:128] == 255).all() and (mask[:, :40] != 255).any()  # nodata stays nodata
+
+
 def test_touching_buildings_are_separated(tmp_path):
     """Two squares joined along a short stretch of edge: one polygon without separation, two with it."""
     from rasterio.transform import from_origin
