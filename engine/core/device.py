@@ -4,8 +4,6 @@ import os
 
 from .errors import BuildSegError
 
-CHOICES = ["auto", "cpu", "cuda"]
-
 
 def resolve(choice: str = "auto", warn=None):
     """A torch.device for 'auto', 'cpu', 'cuda' or 'cuda:N'.
