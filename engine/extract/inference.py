@@ -19,7 +19,7 @@ from ..core.progress import Progress
 from ..io.raster import RasterSource, RowWriter, open_source, src_path
 from ..models import modelfile, onnx_interop
 from . import resample, windows
-from .plan import check_tile_size, make_plan
+from .plan import MAX_TILE_PIXELS, check_tile_size, make_plan
 from .predict import TTA_MODES, make_predictor, predict_tta
 
 
@@ -41,7 +41,7 @@ class ExtractParams:
     regularize: bool = False  # square up footprints (engine.postprocess.regularize), tolerance = one pixel
     probability_uint8: bool = False
     target_class: str = "building"
-    max_tile_pixels: int = 8192 * 8192
+    max_tile_pixels: int = MAX_TILE_PIXELS
     check_fit: bool = False  # first run the model-fit check on a few tiles (engine.extract.fit.preflight) and record it
     threads: int = 0  # CPU threads; 0: every core this process may use
     aoi: list = field(default=None, repr=False)  # GeoJSON geometries in the raster's CRS
