@@ -389,7 +389,7 @@ def _resume_or_score_start(run, scenes, out_model) -> None:
     run.peak = {"score": -1.0, "epoch": 0}  # the best validation score so far (early stopping)
     run.fingerprint, run.ckpt = run_fingerprint(scenes, params), checkpoint_path(out_model)
     if params.resume and os.path.exists(run.ckpt):
-        run.start_epoch, spent = _load_checkpoint(run.torch, run.ckpt, run, params)
+        run.start_epoch, spent = _load_checkpoint(run.torch, run.ckpt, run)
     run.budget = TimeBudget(params.time_budget, spent)
     if params.init_model and run.vwin and run.dist.is_main and run.start_epoch == 0:
         run.start, run.start_state = _starting_score(run)
@@ -594,7 +594,7 @@ def _save_checkpoint(torch, path, run, epoch):
         torch.save(state, tmp)
 
 
-def _load_checkpoint(torch, path, run, params) -> tuple:
+def _load_checkpoint(torch, path, run) -> tuple:
     """(epochs done, seconds spent) of this run's checkpoint, its state restored into `run`; (0, 0) when the
     checkpoint is another run's or unreadable."""
     import json
