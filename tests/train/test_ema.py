@@ -1,9 +1,8 @@
 """The moving average of the weights that training validates and writes."""
 
 import numpy as np
-import pytest
 
-from conftest import dubai, dubai_labels
+from conftest import dubai, dubai_labels, polygon_labels
 
 
 def test_average_follows_the_warmed_up_decay_and_batch_norm_statistics():
@@ -33,31 +32,19 @@ def test_average_follows_the_warmed_up_decay_and_batch_norm_statistics():
     assert not torch.allclose(ema.module[0].weight, model[0].weight)  # an average, not the last weights
 
 
-@pytest.fixture()
-def scene():
-    import json
-
-    from osgeo import ogr
-
-    from buildseg.engine.io.labels import PolygonLabels
-    from buildseg.engine.train.dataset import Scene
-
-    ds = ogr.Open(dubai_labels("tile1_part1"))
-    shapes = [(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in ds.GetLayer(0)]
-    return lambda: Scene(dubai("tile1_part1"), PolygonLabels(shapes))
-
-
-def test_training_writes_the_averaged_weights(tmp_path, scene):
+def test_training_writes_the_averaged_weights(tmp_path):
     """The same seed and steps with and without the average: the raw weights of the last step are what a run
     without it writes; with it the file holds their average (and the run is still reproducible)."""
     from safetensors.torch import load_file
 
+    from buildseg.engine.train.dataset import Scene
     from buildseg.engine.train.loop import TrainParams, train
 
     def run(name, decay):
         params = TrainParams(architecture="unet-mobilenet", tile_size=128, epochs=2, tiles_per_epoch=16,
                              batch_size=4, val_fraction=0.25, seed=1, threads=1, ema_decay=decay, resume=False)
-        train([scene()], str(tmp_path / name), params)
+        train([Scene(dubai("tile1_part1"), polygon_labels(dubai_labels("tile1_part1")))], str(tmp_path / name),
+              params)
         return load_file(str(tmp_path / name))
 
     raw, averaged, again = run("raw.safetensors", 0.0), run("ema.safetensors", 0.99), run("ema2.safetensors", 0.99)
