@@ -101,17 +101,23 @@ def places(work: str) -> list:
 
 def score(model, place, params, work):
     """Metrics of `model` on one place: the building polygons a user gets, against the reference."""
+    from buildseg.engine.extract.inference import extract
+
+    stem = os.path.join(work, f"{abs(hash((model, place[2])))}")
+    extract(place[2], model, out_mask=stem + ".tif", out_polygons=stem + ".gpkg", params=params)
+    return judge(stem + ".gpkg", stem + ".tif", place)
+
+
+def judge(polygons: str, mask: str, place) -> dict:
+    """Metrics of the building polygons file `polygons` (extracted on the grid of `mask`) on one place."""
     import rasterio
 
     from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file
-    from buildseg.engine.extract.inference import extract
 
-    name, _, image, ref, area = place
-    stem = os.path.join(work, f"{abs(hash((model, image)))}")
-    extract(image, model, out_mask=stem + ".tif", out_polygons=stem + ".gpkg", params=params)
-    with rasterio.open(stem + ".tif") as m:
+    _, _, _, ref, area = place
+    with rasterio.open(mask) as m:
         crs, pixel = m.crs.to_wkt(), abs(m.transform.a)
-    pred = [g for g, _ in polygons_from_file(stem + ".gpkg", crs)]
+    pred = [g for g, _ in polygons_from_file(polygons, crs)]
     if ref.endswith("_classes.tif"):  # Dubai: class 1 building, 0 unlabelled
         return evaluate(pred_shapes=pred, ref_raster=ref, params=EvalParams(ref_ignore=(0,)))
     shapes = [g for g, _ in polygons_from_file(ref, crs)]

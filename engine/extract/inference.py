@@ -38,6 +38,7 @@ class ExtractParams:
     fill_holes: bool = False
     separate: bool = True  # split touching buildings (watershed on the distance transform)
     separation_h: float = 2.0  # px: how much lower a waist must be than both building centres
+    separation_neck: float = 0.5  # split only where the waist's half-width is below this share of the smaller part's
     regularize: bool = False  # square up footprints (engine.postprocess.regularize), tolerance = one pixel
     probability_uint8: bool = False
     target_class: str = "building"

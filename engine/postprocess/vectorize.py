@@ -179,7 +179,7 @@ class StripPolygonizer:
 
         params, gt = self.params, self.gt
         min_area_m2 = params.min_area or 0.0
-        pieces = split_blob(blob, gt, params.separation_h) if params.separate else [blob]
+        pieces = split_blob(blob, gt, params.separation_h, params.separation_neck) if params.separate else [blob]
         for piece in pieces:
             geom = _clean(piece, min_area_m2 / self.unit_area if self.unit_area else 0.0, params.fill_holes,
                           params.simplify)

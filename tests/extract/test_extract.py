@@ -310,6 +310,37 @@ def test_touching_buildings_are_separated(tmp_path):
     assert counts == {False: 2, True: 3}
 
 
+def test_wide_joints_are_not_split(tmp_path):
+    """An L-shaped roof and a roof with notches in its outline (waists as wide as the roof's halves) stay one
+    building; the plain h-maxima rule (no neck test) splits them, two houses joined by a strip of wall split."""
+    from rasterio.transform import from_origin
+
+    from buildseg.engine.core.progress import Progress
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.models.modelfile import ModelInfo
+    from buildseg.engine.postprocess.vectorize import polygonize
+
+    mask = np.zeros((200, 130), np.uint8)
+    mask[10:30, 10:90] = 1  # L: a 20 px arm along the top ...
+    mask[10:90, 10:40] = 1  # ... and a 30 px arm down the side
+    mask[110:150, 10:110] = 1  # a 40 x 100 px roof ...
+    mask[110:116, 55:62] = mask[144:150, 58:64] = 0  # ... with a notch on either side
+    mask[160:190, 5:35] = mask[160:190, 75:105] = 1  # two houses ...
+    mask[173:177, 35:75] = 1  # ... joined by a 4 px wall
+    profile = {"driver": "GTiff", "width": 130, "height": 200, "count": 1, "dtype": "uint8", "crs": "EPSG:32640",
+               "transform": from_origin(300000, 2800000, 0.3, 0.3), "nodata": 255}
+    with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
+        dst.write(mask[None])
+    info = ModelInfo(architecture="unet", in_channels=3)
+    counts = {}
+    for neck in (0.5, float("inf")):
+        n, _ = polygonize(str(tmp_path / "mask.tif"), None, str(tmp_path / f"n{neck}.gpkg"), info,
+                          ExtractParams(separation_neck=neck, min_area=1), Progress())
+        counts[neck] = n
+    assert counts[0.5] == 4  # the L, the notched roof, two houses (the wall shared between them)
+    assert counts[float("inf")] > 4
+
+
 def _traced_whole(mask: np.ndarray, transform) -> list:
     """Reference: the polygons of GDAL Polygonize run on the whole mask at once."""
     from osgeo import gdal, ogr
