@@ -19,6 +19,7 @@ import subprocess  # nosec B404 - fixed git command
 import sys
 import tempfile
 import time
+from dataclasses import replace
 
 import numpy as np
 from common import DATA, DEFAULT_MODEL, ROOT, import_plugin
@@ -100,9 +101,13 @@ def places(work: str) -> list:
 
 
 def score(model, place, params, work):
-    """Metrics of `model` on one place: the building polygons a user gets, against the reference."""
+    """Metrics of `model` on one place: the building polygons a user gets, against the reference. Where the
+    place is an area (test cells), extraction is given it as its area of interest, so predicted buildings are cut
+    at its edge as the reference is (uncut, a building crossing the edge could never match its reference)."""
     from buildseg.engine.extract.inference import extract
 
+    if place[4] and params.aoi is None:
+        params = replace(params, aoi=place[4])
     stem = os.path.join(work, f"{abs(hash((model, place[2])))}")
     extract(place[2], model, out_mask=stem + ".tif", out_polygons=stem + ".gpkg", params=params)
     return judge(stem + ".gpkg", stem + ".tif", place)

@@ -33,7 +33,8 @@ def main():
     from buildseg.engine.postprocess.vectorize import polygonize
 
     work = tempfile.mkdtemp(prefix="buildseg-separation-")
-    chosen = [p for p in places(work) if not p[0].startswith("dubai") and (not args.only or p[0] in args.only.split(";"))]
+    only = args.only.split(";") if args.only else None
+    chosen = [p for p in places(work) if not p[0].startswith("dubai") and (not only or p[0] in only)]
     print("| model | place | " + " | ".join(f"neck {n:g}" for n in args.necks) + " |\n|---|---|"
           + "---|" * len(args.necks))
     for model in args.model:
