@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import DEFAULT_MODEL, dubai, dubai_labels
+from conftest import DEFAULT_MODEL, dubai, dubai_labels, polygon_labels
 
 FAST = {"ALIGN_LABELS": False, "ARCHITECTURE": 0, "TILE_SIZE": 128, "TILES_PER_EPOCH": 16, "BATCH_SIZE": 4,
         "LEARNING_RATE": 0.003,
@@ -78,16 +78,9 @@ class _CancelAfter:
 
 
 def _scene():
-    import json
-
-    from osgeo import ogr
-
-    from buildseg.engine.io.labels import PolygonLabels
     from buildseg.engine.train.dataset import Scene
 
-    ds = ogr.Open(dubai_labels("tile1_part1"))
-    shapes = [(json.loads(f.GetGeometryRef().ExportToJson()), 1) for f in ds.GetLayer(0)]
-    return Scene(dubai("tile1_part1"), PolygonLabels(shapes))
+    return Scene(dubai("tile1_part1"), polygon_labels(dubai_labels("tile1_part1")))
 
 
 def test_cancel_and_resume_keep_one_budget(tmp_path):
