@@ -282,8 +282,8 @@ def test_int8_calibrates_on_a_scene_with_gaps_everywhere(tmp_path, scene, tiny_m
     assert (mask[:, 40:128] == 255).all() and (mask[:, :40] != 255).any()  # nodata stays nodata
 
 
-def test_touching_buildings_are_separated(tmp_path):
-    """Two squares joined along a short stretch of edge: one polygon without separation, two with it."""
+def _polygons_of_mask(tmp_path, mask: np.ndarray, pixel: float, name: str, **params) -> tuple:
+    """(count, area) of the building polygons traced from `mask` (a UTM grid of `pixel` metres)."""
     from rasterio.transform import from_origin
 
     from buildseg.engine.core.progress import Progress
@@ -291,21 +291,24 @@ def test_touching_buildings_are_separated(tmp_path):
     from buildseg.engine.models.modelfile import ModelInfo
     from buildseg.engine.postprocess.vectorize import polygonize
 
+    profile = {"driver": "GTiff", "width": mask.shape[1], "height": mask.shape[0], "count": 1, "dtype": "uint8",
+               "crs": "EPSG:32640", "transform": from_origin(300000, 2800000, pixel, pixel), "nodata": 255}
+    with rasterio.open(tmp_path / f"{name}.tif", "w", **profile) as dst:
+        dst.write(mask[None])
+    return polygonize(str(tmp_path / f"{name}.tif"), None, str(tmp_path / f"{name}.gpkg"),
+                      ModelInfo(architecture="unet", in_channels=3), ExtractParams(**params), Progress())
+
+
+def test_touching_buildings_are_separated(tmp_path):
+    """Two squares joined along a short stretch of edge: one polygon without separation, two with it."""
     mask = np.zeros((80, 100), np.uint8)
     mask[10:40, 10:40] = 1
     mask[30:60, 40:70] = 1  # touches the first square along 10 px of edge
     mask[65:75, 10:90] = 1  # a long bar: must stay one building
-    profile = {"driver": "GTiff", "width": 100, "height": 80, "count": 1, "dtype": "uint8", "crs": "EPSG:32640",
-               "transform": from_origin(300000, 2800000, 1, 1), "nodata": 255}
-    with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
-        dst.write(mask[None])
-    info = ModelInfo(architecture="unet", in_channels=3)
     counts = {}
     for separate in (False, True):
-        out = str(tmp_path / f"b{separate}.gpkg")
-        n, area = polygonize(str(tmp_path / "mask.tif"), None, out, info,
-                             ExtractParams(separate=separate, min_area=5), Progress())
-        counts[separate] = n
+        counts[separate], area = _polygons_of_mask(tmp_path, mask, 1.0, f"b{separate}", separate=separate,
+                                                   min_area=5)
         assert area == pytest.approx(mask.sum(), rel=0.02)
     assert counts == {False: 2, True: 3}
 
@@ -313,13 +316,6 @@ def test_touching_buildings_are_separated(tmp_path):
 def test_wide_joints_are_not_split(tmp_path):
     """An L-shaped roof and a roof with notches in its outline (waists as wide as the roof's halves) stay one
     building; the plain h-maxima rule (no neck test) splits them, two houses joined by a strip of wall split."""
-    from rasterio.transform import from_origin
-
-    from buildseg.engine.core.progress import Progress
-    from buildseg.engine.extract.inference import ExtractParams
-    from buildseg.engine.models.modelfile import ModelInfo
-    from buildseg.engine.postprocess.vectorize import polygonize
-
     mask = np.zeros((200, 130), np.uint8)
     mask[10:30, 10:90] = 1  # L: a 20 px arm along the top ...
     mask[10:90, 10:40] = 1  # ... and a 30 px arm down the side
@@ -327,16 +323,8 @@ def test_wide_joints_are_not_split(tmp_path):
     mask[110:116, 55:62] = mask[144:150, 58:64] = 0  # ... with a notch on either side
     mask[160:190, 5:35] = mask[160:190, 75:105] = 1  # two houses ...
     mask[173:177, 35:75] = 1  # ... joined by a 4 px wall
-    profile = {"driver": "GTiff", "width": 130, "height": 200, "count": 1, "dtype": "uint8", "crs": "EPSG:32640",
-               "transform": from_origin(300000, 2800000, 0.3, 0.3), "nodata": 255}
-    with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
-        dst.write(mask[None])
-    info = ModelInfo(architecture="unet", in_channels=3)
-    counts = {}
-    for neck in (0.5, float("inf")):
-        n, _ = polygonize(str(tmp_path / "mask.tif"), None, str(tmp_path / f"n{neck}.gpkg"), info,
-                          ExtractParams(separation_neck=neck, min_area=1), Progress())
-        counts[neck] = n
+    counts = {neck: _polygons_of_mask(tmp_path, mask, 0.3, f"n{neck}", separation_neck=neck, min_area=1)[0]
+              for neck in (0.5, float("inf"))}
     assert counts[0.5] == 4  # the L, the notched roof, two houses (the wall shared between them)
     assert counts[float("inf")] > 4
 
