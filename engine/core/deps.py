@@ -185,15 +185,23 @@ def find_python() -> str:
 
 def numpy_constraint() -> str:
     """A constraints file pinning numpy to the version QGIS's GDAL was built against (the one running here):
-    a newer numpy in the private folder would break GDAL inside QGIS."""
+    a newer numpy in the private folder would break GDAL inside QGIS. It is written beside the private folder
+    (the user's own, not a shared temporary folder where another user's file of that name could stand)."""
     import tempfile
 
     import numpy
 
-    path = os.path.join(tempfile.gettempdir(), "buildseg-numpy-constraint.txt")
-    with open(path, "w") as f:
-        f.write(f"numpy=={numpy.__version__}\n")
-    return path
+    line = f"numpy=={numpy.__version__}\n"
+    try:
+        path = private_target().parent / "numpy-constraint.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(line)
+        return str(path)
+    except OSError:  # a read-only home: a file of a fresh, unguessable name instead
+        fd, name = tempfile.mkstemp(prefix="buildseg-numpy-", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(line)
+        return name
 
 
 @dataclass

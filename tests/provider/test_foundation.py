@@ -112,6 +112,7 @@ def test_installer_chooses_torch_index_from_the_driver(tmp_path, monkeypatch, dr
         assert step.argv[step.argv.index("--target") + 1] == str(deps.private_target())
         constraint = step.argv[step.argv.index("-c") + 1]  # numpy stays the one QGIS's GDAL was built against
         assert open(constraint).read().strip() == f"numpy=={numpy.__version__}"
+        assert os.path.dirname(constraint) == str(deps.private_target().parent)  # the user's folder, not /tmp
         assert "--index-url" not in step.argv or step is torch_step  # the rest from the configured index
 
 
