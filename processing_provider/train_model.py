@@ -268,16 +268,13 @@ class TrainingRecipe(BuildSegAlgorithm):
 
     def _torchrun(self, scenes, out_model, params, resolution, out_report, out_csv, processes, work, feedback):
         """Write the run's configuration beside the model file and return the torchrun command (no training)."""
-        import json
-
         from ..engine.scaleout import train_cli
 
         if any(s.raster.startswith(work) for s in scenes):
             raise QgsProcessingException("torchrun needs files: save web or non-file layers as GeoTIFFs first.")
+        scenes = self.run_engine(train_cli.keep_probability_rasters, scenes, out_model, work)
         config = self.run_engine(train_cli.config_for, scenes, out_model, params, resolution, out_report, out_csv)
-        path = out_model + ".torchrun.json"
-        with open(path, "w") as f:
-            json.dump(config, f)
+        path = self.run_engine(train_cli.write_config, out_model + ".torchrun.json", config)
         cmd = train_cli.command(path, processes)
         feedback.pushInfo(f"Configuration written to {path}. Train on {processes} processes (one per GPU, or "
                           f"CPU processes with gloo) with:\n{cmd}")

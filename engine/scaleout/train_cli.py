@@ -4,7 +4,8 @@
         -m buildseg.engine.scaleout.train_cli run.json
 
 The configuration (written by the 'Train building model' algorithm with TORCHRUN_PROCESSES > 0):
-    {"scenes": [{"raster": path, "labels": {"shapes": [[GeoJSON, class id], ...], "area": [GeoJSON, ...]}
+    {"scenes": [{"raster": path, "labels": {"shapes": [[GeoJSON, class id], ...], "area": [GeoJSON, ...],
+                                             "incomplete": {"probability": path, "threshold": 0.5}}
                  | {"vector": path} | {"raster": path, "palette": {"#rrggbb": id}}, "role": "train"}],
      "out_model": path, "params": {TrainParams fields}, "resolution": metres, "out_report": path, "out_csv": path}
 Every rank runs the same code; only rank 0 writes checkpoints, the model file and the reports, and a restarted
@@ -12,31 +13,35 @@ run resumes from the last checkpoint (`--max-restarts`).
 """
 
 import json
+import os
 import sys
 
 
 def scene_entry(scene) -> dict:
     """A training scene as a configuration entry; scene_from reads it back."""
     from ..core.errors import BuildSegError
-    from ..io.labels import PolygonLabels, RasterLabels
+    from ..io.labels import IncompleteLabels, PolygonLabels, RasterLabels
 
-    if isinstance(scene.labels, PolygonLabels):
-        labels = {"shapes": [[g, v] for g, v in scene.labels.shapes], "area": scene.labels.area,
-                  "gap_px": scene.labels.gap_px}
+    incomplete = isinstance(scene.labels, IncompleteLabels) and isinstance(scene.labels.labels, PolygonLabels)
+    if incomplete or isinstance(scene.labels, PolygonLabels):
+        polygons = scene.labels.labels if incomplete else scene.labels
+        labels = {"shapes": [[g, v] for g, v in polygons.shapes], "area": polygons.area, "gap_px": polygons.gap_px}
+        if incomplete:
+            labels["incomplete"] = {"probability": scene.labels.ds.name, "threshold": scene.labels.threshold}
     elif isinstance(scene.labels, RasterLabels) and (scene.labels.class_map is None or scene.labels.binary_255):
         palette = scene.labels.palette
         labels = {"raster": scene.labels.ds.name,
                   "palette": [[list(colour), i] for colour, i in palette.items()] if palette else None}
     else:
-        raise BuildSegError("A torchrun configuration takes label polygons or a label raster; validation areas, "
-                            "incomplete labels and folder datasets train in QGIS only.")
+        raise BuildSegError("A torchrun configuration takes label polygons (complete or incomplete) or a label "
+                            "raster; validation areas and folder datasets train in QGIS only.")
     return {"raster": scene.raster, "labels": labels, "role": scene.role}
 
 
 def scene_from(entry: dict):
     """The training scene of a configuration entry (as scene_entry writes it; by hand, labels may also be
     {"vector": path of a polygon file})."""
-    from ..io.labels import PolygonLabels, RasterLabels
+    from ..io.labels import IncompleteLabels, PolygonLabels, RasterLabels
     from ..train.dataset import Scene
 
     labels = entry["labels"]
@@ -52,7 +57,31 @@ def scene_from(entry: dict):
                                 labels.get("gap_px", 0))
     else:
         lab = PolygonLabels([tuple(s) for s in labels["shapes"]], labels.get("area"), labels.get("gap_px", 0))
+    if labels.get("incomplete"):
+        lab = IncompleteLabels(lab, labels["incomplete"]["probability"], labels["incomplete"]["threshold"])
     return Scene(entry["raster"], lab, role=entry.get("role", "train"))
+
+
+def keep_probability_rasters(scenes, out_model: str, work: str) -> list:
+    """`scenes` with the probability rasters of incomplete labels that lie in the temporary folder `work`
+    copied beside the model file (`<model>.incomplete<k>.tif`, atomically): the torchrun job runs later, after
+    the temporary folder is gone."""
+    import dataclasses
+    import shutil
+
+    from ..core.atomic import atomic_path
+    from ..io.labels import IncompleteLabels
+
+    out = []
+    for k, scene in enumerate(scenes):
+        lab = scene.labels
+        if isinstance(lab, IncompleteLabels) and os.path.abspath(lab.ds.name).startswith(os.path.abspath(work)):
+            kept = f"{out_model}.incomplete{k}.tif"
+            with atomic_path(kept) as tmp:
+                shutil.copyfile(lab.ds.name, tmp)
+            scene = dataclasses.replace(scene, labels=IncompleteLabels(lab.labels, kept, lab.threshold))
+        out.append(scene)
+    return out
 
 
 def config_for(scenes, out_model: str, params, resolution=None, out_report=None, out_csv=None) -> dict:
@@ -64,9 +93,17 @@ def config_for(scenes, out_model: str, params, resolution=None, out_report=None,
             "out_csv": out_csv}
 
 
+def write_config(path: str, config: dict) -> str:
+    """Write a configuration file (atomically: a full disk leaves no half file); returns `path`."""
+    from ..core.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
+        json.dump(config, f)
+    return path
+
+
 def command(config_path: str, processes: int, restarts: int = 3) -> str:
     """The torchrun command line for a configuration file (PYTHONPATH names the plugin's folder)."""
-    import os
     import shlex
 
     from .. import PLUGIN_DIR

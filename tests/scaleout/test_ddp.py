@@ -143,3 +143,38 @@ def test_configuration_entries_read_back_as_the_scenes_written(tmp_path):
             assert np.array_equal(a, b) and len(np.unique(a)) > 1
     assert back[0].labels.gap_px == 2 and back[0].labels.area == area
     assert back[1].labels.palette == palette
+
+
+def test_incomplete_labels_travel_with_their_probability_raster(tmp_path):
+    """Incomplete labels go into a torchrun configuration with the model's probability raster, copied out of
+    the run's temporary folder beside the model file, and read back to the same training labels."""
+    import json
+
+    import numpy as np
+    import rasterio
+
+    from buildseg.engine.io.labels import IGNORE, IncompleteLabels
+    from buildseg.engine.scaleout.train_cli import keep_probability_rasters, scene_entry, scene_from
+    from buildseg.engine.train.dataset import Scene
+
+    from conftest import polygon_labels
+
+    raster, work = dubai("tile2_part2"), tmp_path / "work"
+    work.mkdir()
+    with rasterio.open(raster) as src:
+        profile = {"driver": "GTiff", "width": src.width, "height": src.height, "count": 1, "dtype": "float32",
+                   "crs": src.crs, "transform": src.transform}
+        prob = np.zeros(src.shape, np.float32)
+        prob[:, : src.width // 2] = 0.9  # the model "sees buildings" over the western half
+        transform, (h, w) = src.transform, src.shape
+    with rasterio.open(work / "incomplete0.tif", "w", **profile) as out:
+        out.write(prob[None])
+    scene = Scene(raster, IncompleteLabels(polygon_labels(dubai_labels("tile2_part2")), str(work / "incomplete0.tif")))
+    kept = keep_probability_rasters([scene], str(tmp_path / "m.safetensors"), str(work))
+    (work / "incomplete0.tif").unlink()  # the temporary folder is gone when torchrun runs
+    back = scene_from(json.loads(json.dumps(scene_entry(kept[0]))))
+    assert back.labels.ds.name == str(tmp_path / "m.safetensors.incomplete0.tif")
+    lab = back.labels.read(transform, 0, 0, h, w)
+    west, east = lab[:, : w // 2], lab[:, w // 2:]
+    assert (west == IGNORE).any() and not (west == 0).any()  # unlabelled but seen: ignored, never background
+    assert (east == 0).any() and not (east == IGNORE).any()
