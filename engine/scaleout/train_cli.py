@@ -75,7 +75,9 @@ def keep_probability_rasters(scenes, out_model: str, work: str) -> list:
     out = []
     for k, scene in enumerate(scenes):
         lab = scene.labels
-        if isinstance(lab, IncompleteLabels) and os.path.abspath(lab.ds.name).startswith(os.path.abspath(work)):
+        inside = isinstance(lab, IncompleteLabels) and \
+            os.path.commonpath([os.path.abspath(lab.ds.name), os.path.abspath(work)]) == os.path.abspath(work)
+        if inside:
             kept = f"{out_model}.incomplete{k}.tif"
             with atomic_path(kept) as tmp:
                 shutil.copyfile(lab.ds.name, tmp)
