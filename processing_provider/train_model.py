@@ -270,7 +270,7 @@ class TrainingRecipe(BuildSegAlgorithm):
         """Write the run's configuration beside the model file and return the torchrun command (no training)."""
         from ..engine.scaleout import train_cli
 
-        if any(s.raster.startswith(work) for s in scenes):
+        if any(train_cli.in_folder(s.raster, work) for s in scenes):
             raise QgsProcessingException("torchrun needs files: save web or non-file layers as GeoTIFFs first.")
         scenes = self.run_engine(train_cli.keep_probability_rasters, scenes, out_model, work)
         config = self.run_engine(train_cli.config_for, scenes, out_model, params, resolution, out_report, out_csv)

@@ -62,6 +62,12 @@ def scene_from(entry: dict):
     return Scene(entry["raster"], lab, role=entry.get("role", "train"))
 
 
+def in_folder(path: str, folder: str) -> bool:
+    """Whether the file `path` lies inside `folder` (compared by path components, not by string prefix)."""
+    folder = os.path.abspath(folder)
+    return os.path.commonpath([os.path.abspath(path), folder]) == folder
+
+
 def keep_probability_rasters(scenes, out_model: str, work: str) -> list:
     """`scenes` with the probability rasters of incomplete labels that lie in the temporary folder `work`
     copied beside the model file (`<model>.incomplete<k>.tif`, atomically): the torchrun job runs later, after
@@ -75,9 +81,7 @@ def keep_probability_rasters(scenes, out_model: str, work: str) -> list:
     out = []
     for k, scene in enumerate(scenes):
         lab = scene.labels
-        inside = isinstance(lab, IncompleteLabels) and \
-            os.path.commonpath([os.path.abspath(lab.ds.name), os.path.abspath(work)]) == os.path.abspath(work)
-        if inside:
+        if isinstance(lab, IncompleteLabels) and in_folder(lab.ds.name, work):
             kept = f"{out_model}.incomplete{k}.tif"
             with atomic_path(kept) as tmp:
                 shutil.copyfile(lab.ds.name, tmp)
