@@ -173,8 +173,11 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
     _check_comparable(pred_eval, ref_eval, ref, pred_shapes, ref_shapes, progress)
     metrics = pixel_metrics(pred_eval, ref_eval, params.tile if params.per_tile else 0)
     progress.set_progress(50)
-    geoms = {name: _buildings(shapes_, arr, ignore, transform, aoi)
+    region = _region(transform, shape, aoi)
+    geoms = {name: _buildings(shapes_, arr, ignore, transform, region)
              for name, shapes_, arr in (("pred", pred_shapes, pred), ("ref", ref_shapes, ref))}
+    if pred_shapes is not None and ref_shapes is not None and not aoi:
+        _warn_beyond_prediction(geoms["pred"], geoms["ref"], progress)
     objects = match(geoms["pred"], geoms["ref"], params.iou_threshold)
     metrics.update(objects.as_dict(len(geoms["pred"]), len(geoms["ref"])))
     progress.set_progress(80)
@@ -206,19 +209,63 @@ def pixel_metrics(pred, ref, per_tile: int = 0) -> dict:
     return metrics
 
 
-def _buildings(shapes_, binary, ignore, transform, aoi) -> list:
-    """OGR building polygons: the given GeoJSON shapes, else traced from the binary raster outside `ignore`;
-    with an area of interest, only those touching it."""
+def _region(transform, shape, aoi):
+    """The ground evaluated (OGR): the grid's box, within the area of interest when one is given."""
     from osgeo import ogr
 
-    if shapes_ is not None:
-        found = [ogr.CreateGeometryFromJson(json.dumps(g)) for g in shapes_]
-    else:
-        found = _polygons_of(np.where(ignore, 0, binary == 1), transform)
+    (x0, y0), (x1, y1) = transform * (0, 0), transform * (shape[1], shape[0])
+    region = ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))")
     if aoi:
-        aoi_geoms = [ogr.CreateGeometryFromJson(json.dumps(a)) for a in aoi]
-        found = [g for g in found if any(g.Intersects(a) for a in aoi_geoms)]
-    return found
+        area = ogr.Geometry(ogr.wkbMultiPolygon)
+        for a in aoi:
+            area = area.Union(_valid(ogr.CreateGeometryFromJson(json.dumps(a))))
+        region = region.Intersection(area)
+    return region
+
+
+def _valid(g):
+    return g if g.IsValid() else g.MakeValid()
+
+
+def _within(g, region):
+    """The part of building `g` inside `region` (a building cut by the edge is judged by its part inside, as a
+    prediction traced on the grid is), or None."""
+    if region.Contains(g):
+        return g
+    (a0, a1, a2, a3), (b0, b1, b2, b3) = g.GetEnvelope(), region.GetEnvelope()
+    if a1 < b0 or b1 < a0 or a3 < b2 or b3 < a2:
+        return None
+    piece = _valid(g).Intersection(region)
+    if piece is None or piece.IsEmpty():
+        return None
+    piece = piece.Buffer(0)  # only the areal part of what the cut leaves (no lines or points)
+    return piece if not piece.IsEmpty() and piece.GetArea() > 0 else None
+
+
+def _buildings(shapes_, binary, ignore, transform, region) -> list:
+    """OGR building polygons inside the evaluated region: the given GeoJSON shapes cut to it (a reference layer
+    may cover far more than the imagery), else traced from the binary raster outside `ignore`."""
+    from osgeo import ogr
+
+    if shapes_ is None:
+        return _polygons_of(np.where(ignore, 0, binary == 1), transform)
+    found = [_within(ogr.CreateGeometryFromJson(json.dumps(g)), region) for g in shapes_]
+    return [g for g in found if g is not None]
+
+
+def _warn_beyond_prediction(pred, ref, progress) -> None:
+    """Polygons against polygons without an area: the grid spans both layers, so a reference that covers more
+    ground than was extracted counts its buildings there as missed; say so."""
+    if not pred or not ref:
+        return
+    e = np.array([g.GetEnvelope() for g in pred])
+    x0, x1, y0, y1 = e[:, 0].min(), e[:, 1].max(), e[:, 2].min(), e[:, 3].max()
+    r = np.array([g.GetEnvelope() for g in ref])
+    beyond = int(((r[:, 1] < x0) | (r[:, 0] > x1) | (r[:, 3] < y0) | (r[:, 2] > y1)).sum())
+    if beyond:
+        progress.warn(f"{beyond} of {len(ref)} reference buildings lie beyond the predicted buildings' extent and "
+                      "count as missed: give the extracted area (e.g. the image's extent) as the area evaluated "
+                      "to judge only the ground that was extracted.")
 
 
 def _check_comparable(pred, ref, ref_whole, pred_shapes, ref_shapes, progress) -> None:

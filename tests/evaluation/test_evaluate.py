@@ -6,7 +6,7 @@ import json
 import pytest
 from osgeo import ogr
 
-from conftest import crop, dubai, dubai_labels, qgis_process
+from conftest import DATA, crop, dubai, dubai_labels, qgis_process, recorder
 
 REF = dubai_labels("tile8_part3")
 
@@ -78,3 +78,63 @@ def test_mask_through_qgis_process_with_html_table(tmp_path, tiny_model):
     results = json.loads(out.stdout)["results"]
     assert 0 <= results["PIXEL_IOU"] <= 1 and results["PIXELS_EVALUATED"] == 500 * 400
     assert "pixel_iou_per_tile_mean" in (tmp_path / "m.html").read_text()
+
+
+# a 92 x 169 m clip of a Massachusetts tile whose reference layer holds the whole tile's buildings
+MASS_IMAGE = str(DATA / "fixtures" / "gdl-massachusetts" / "22978945_15_uint8_clipped.tif")
+MASS_REF = str(DATA / "fixtures" / "gdl-massachusetts" / "22978945_15.gpkg")
+
+
+def _exact_mask_and_extent(tmp_path):
+    """The reference rasterized on the clip's grid (an exact prediction of the clip) and the clip's extent."""
+    import rasterio
+
+    from buildseg.engine.evaluation.evaluate import polygons_from_file, reference_from_polygons
+
+    with rasterio.open(MASS_IMAGE) as src:
+        mask = reference_from_polygons(polygons_from_file(MASS_REF, src.crs.to_wkt()), like=src)
+        profile = dict(driver="GTiff", width=src.width, height=src.height, count=1, dtype="uint8", crs=src.crs,
+                       transform=src.transform, nodata=255)
+        srs, (x0, y0, x1, y1) = src.crs.to_wkt(), src.bounds
+    with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
+        dst.write(mask, 1)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(tmp_path / "extent.gpkg"))
+    from osgeo import osr
+
+    layer = ds.CreateLayer("extent", osr.SpatialReference(wkt=srs), ogr.wkbPolygon)
+    f = ogr.Feature(layer.GetLayerDefn())
+    f.SetGeometry(ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"))
+    layer.CreateFeature(f)
+    ds = None  # noqa: F841 - closes the file
+    return str(tmp_path / "mask.tif"), str(tmp_path / "extent.gpkg")
+
+
+def test_a_reference_layer_larger_than_the_image_counts_only_the_buildings_on_it(run_alg, tmp_path):
+    """A city-wide reference (OSM, a national layer) against the extraction of one image: the buildings beyond
+    the image are not missed buildings, and a building cut by the image's edge is judged by its part on it."""
+    mask, _ = _exact_mask_and_extent(tmp_path)
+    ds = ogr.Open(MASS_REF)  # keep the datasource alive while its layer is read
+    n_layer = ds.GetLayer(0).GetFeatureCount()
+    res = run_alg("buildseg:evaluate", {"INPUT": mask, "LABELS": MASS_REF, "OUTPUT_REPORT": str(tmp_path / "m.csv"),
+                                        "OUTPUT": str(tmp_path / "e.gpkg")})
+    assert 0 < res["COUNT_REFERENCE"] < n_layer / 10  # the layer holds far more than the clip
+    assert res["PIXEL_IOU"] == pytest.approx(1.0)
+    assert res["OBJECT_FN"] == 0 and res["OBJECT_RECALL"] == pytest.approx(1.0)
+    assert _statuses(res["OUTPUT"]).count("FN") == 0
+
+
+def test_polygons_against_a_larger_reference_warn_unless_the_area_is_given(run_alg, tmp_path):
+    mask, extent = _exact_mask_and_extent(tmp_path)
+    run_alg("native:pixelstopolygons", {"INPUT_RASTER": mask, "RASTER_BAND": 1, "FIELD_NAME": "v",
+                                       "OUTPUT": str(tmp_path / "cells.gpkg")})
+    run_alg("native:extractbyexpression", {"INPUT": str(tmp_path / "cells.gpkg"), "EXPRESSION": '"v" = 1',
+                                          "OUTPUT": str(tmp_path / "on.gpkg")})
+    run_alg("native:dissolve", {"INPUT": str(tmp_path / "on.gpkg"), "OUTPUT": str(tmp_path / "d.gpkg")})
+    run_alg("native:multiparttosingleparts", {"INPUT": str(tmp_path / "d.gpkg"), "OUTPUT": str(tmp_path / "p.gpkg")})
+    common = {"PREDICTED_POLYGONS": str(tmp_path / "p.gpkg"), "LABELS": MASS_REF, "PIXEL_SIZE": 1.0}
+    feedback = recorder()
+    whole = run_alg("buildseg:evaluate", {**common, "OUTPUT_REPORT": str(tmp_path / "a.csv")}, feedback)
+    assert any("lie beyond the predicted buildings' extent" in w for w in feedback.warnings), feedback.warnings
+    assert whole["OBJECT_RECALL"] < 0.1  # the whole tile counts, as the warning says
+    on_image = run_alg("buildseg:evaluate", {**common, "AOI": extent, "OUTPUT_REPORT": str(tmp_path / "b.csv")})
+    assert on_image["OBJECT_RECALL"] == pytest.approx(1.0) and on_image["PIXEL_IOU"] > 0.9  # on a 1 m grid of its own
