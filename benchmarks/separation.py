@@ -5,7 +5,10 @@ default model's cities, unseen cities and fixtures, without Dubai's block labels
 again from that mask for every setting of the separation (ExtractParams.separate / separation_neck) and judged
 like accuracy.py does. Pixel IoU does not change with the separation (the mask is the same); building F1 does.
 
-    python benchmarks/separation.py [--model M ...] [--necks 0 0.3 0.5 0.7 inf] [--only "austin;rio"]
+    python benchmarks/separation.py [--model M ...] [--necks 0 0.3 0.5 0.7 inf] [--only "austin;rio"] [--validation]
+
+--validation judges on the validation cells of the default model's training places instead (ground to choose a
+setting on, leaving the test cells unseen).
 
 neck 0 never splits (SEPARATE off); inf splits at every waist the h-maxima find (the rule before the neck test).
 """
@@ -15,7 +18,7 @@ import os
 import tempfile
 
 import numpy as np
-from accuracy import judge, places
+from accuracy import judge, places, validation_places
 from common import DEFAULT_MODEL, import_plugin
 
 import_plugin()
@@ -26,6 +29,7 @@ def main():
     ap.add_argument("--model", nargs="+", default=[str(DEFAULT_MODEL)])
     ap.add_argument("--necks", type=float, nargs="+", default=[0.0, 0.3, 0.5, 0.7, float("inf")])
     ap.add_argument("--only", default="", help="semicolon-separated place names (default: all but Dubai)")
+    ap.add_argument("--validation", action="store_true", help="the validation cells of the training places")
     args = ap.parse_args()
     from buildseg.engine.core.progress import Progress
     from buildseg.engine.extract.inference import ExtractParams, extract
@@ -34,7 +38,8 @@ def main():
 
     work = tempfile.mkdtemp(prefix="buildseg-separation-")
     only = args.only.split(";") if args.only else None
-    chosen = [p for p in places(work) if not p[0].startswith("dubai") and (not only or p[0] in only)]
+    chosen = [p for p in (validation_places if args.validation else places)(work)
+              if not p[0].startswith("dubai") and (not only or p[0] in only)]
     print("| model | place | " + " | ".join(f"neck {n:g}" for n in args.necks) + " |\n|---|---|"
           + "---|" * len(args.necks))
     for model in args.model:
