@@ -7,7 +7,7 @@ Each image is run through BuildSeg's own extraction at its native resolution and
 a user's run would). Per place: pixel IoU and F1 of the building class, and building-level F1 (one-to-one
 matches at IoU >= 0.5; buildings touching the evaluated area).
 
-    python benchmarks/accuracy.py [--model NEW] [--previous OLD | --previous-rev GIT_REV] [--backend auto]
+    python benchmarks/accuracy.py [--model NEW] [--previous OLD | --previous-rev GIT_REV] [--backend auto] [--tta none]
 """
 
 import argparse
@@ -191,6 +191,7 @@ def main():
     ap.add_argument("--previous", default=None)
     ap.add_argument("--previous-rev", default=PREVIOUS_REV)
     ap.add_argument("--backend", default="auto")
+    ap.add_argument("--tta", default="none", help="test-time augmentation of both models: none, flips, d4")
     ap.add_argument("--only", default="", help="semicolon-separated place names (default: all)")
     ap.add_argument("--reuse-stored", action="store_true",
                     help="take each model's figures from its metadata where it holds them (written by "
@@ -207,7 +208,7 @@ def main():
         rasters = info.training.get("rasters", [])
         print(f"{label}: {path}\n  {info.summary()}\n  trained on {len(rasters)} raster(s): "
               f"{', '.join(rasters[:10])}{' …' if len(rasters) > 10 else ''}")
-    params = ExtractParams(backend=args.backend)
+    params = ExtractParams(backend=args.backend, tta=args.tta)
     selected = [p for p in places(work) if not args.only or p[0] in args.only.split(";")]
     results = {}
     stored = {label: modelfile.read_info(path).metrics.get("test", {}).get("per_place", {}) if args.reuse_stored

@@ -230,12 +230,13 @@ def _valid(g):
 def _within(g, region):
     """The part of building `g` inside `region` (a building cut by the edge is judged by its part inside, as a
     prediction traced on the grid is), or None."""
-    if region.Contains(g):
-        return g
     (a0, a1, a2, a3), (b0, b1, b2, b3) = g.GetEnvelope(), region.GetEnvelope()
     if a1 < b0 or b1 < a0 or a3 < b2 or b3 < a2:
         return None
-    piece = _valid(g).Intersection(region)
+    g = _valid(g)  # OSM and hand-drawn layers hold self-crossing rings
+    if region.Contains(g):
+        return g
+    piece = g.Intersection(region)
     if piece is None or piece.IsEmpty():
         return None
     piece = piece.Buffer(0)  # only the areal part of what the cut leaves (no lines or points)
