@@ -61,10 +61,12 @@ def scores(polygons: Path, reference: Path) -> dict:
     from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file
 
     with rasterio.open(SAMPLE) as src:
-        crs, pixel = src.crs.to_wkt(), abs(src.transform.a)
+        crs, pixel, b = src.crs.to_wkt(), abs(src.transform.a), src.bounds
     pred = [g for g, _ in polygons_from_file(str(polygons), crs)]
     ref = [g for g, _ in polygons_from_file(str(reference), crs)]
-    return evaluate(pred_shapes=pred, ref_shapes=ref, params=EvalParams(pixel_size=pixel))
+    extent = {"type": "Polygon", "coordinates": [[[b.left, b.bottom], [b.right, b.bottom], [b.right, b.top],
+                                                  [b.left, b.top], [b.left, b.bottom]]]}
+    return evaluate(pred_shapes=pred, ref_shapes=ref, aoi=[extent], params=EvalParams(pixel_size=pixel))
 
 
 def main() -> int:
