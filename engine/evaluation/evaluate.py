@@ -174,6 +174,8 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
     metrics = pixel_metrics(pred_eval, ref_eval, params.tile if params.per_tile else 0)
     progress.set_progress(50)
     region = _region(transform, shape, aoi)
+    if pred_raster or ref_raster:  # a raster's nodata (outside an extraction's area) or unlabelled pixels
+        region = _counted(region, ignore, transform)
     geoms = {name: _buildings(shapes_, arr, ignore, transform, region)
              for name, shapes_, arr in (("pred", pred_shapes, pred), ("ref", ref_shapes, ref))}
     if pred_shapes is not None and ref_shapes is not None and not aoi:
@@ -221,6 +223,19 @@ def _region(transform, shape, aoi):
             area = area.Union(_valid(ogr.CreateGeometryFromJson(json.dumps(a))))
         region = region.Intersection(area)
     return region
+
+
+def _counted(region, ignore, transform):
+    """`region` without the pixels that do not count (nodata, unlabelled, outside the area)."""
+    from osgeo import ogr
+    from rasterio.features import shapes
+
+    if not ignore.any():
+        return region
+    counted = ogr.Geometry(ogr.wkbMultiPolygon)
+    for geom, _ in shapes(np.uint8(~ignore), mask=~ignore, transform=transform):
+        counted.AddGeometry(ogr.CreateGeometryFromJson(json.dumps(geom)))
+    return region.Intersection(counted.UnionCascaded())
 
 
 def _valid(g):

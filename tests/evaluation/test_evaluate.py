@@ -123,6 +123,24 @@ def test_a_reference_layer_larger_than_the_image_counts_only_the_buildings_on_it
     assert _statuses(res["OUTPUT"]).count("FN") == 0
 
 
+def test_ground_outside_an_extraction_area_does_not_count(run_alg, tmp_path):
+    """Extraction with an area of interest writes nodata outside it: the reference's buildings there are not
+    missed, and one cut by the area's edge is judged by its part inside."""
+    import numpy as np
+    import rasterio
+
+    mask, _ = _exact_mask_and_extent(tmp_path)
+    clip = run_alg("buildseg:evaluate", {"INPUT": mask, "LABELS": MASS_REF, "OUTPUT_REPORT": str(tmp_path / "a.csv")})
+    with rasterio.open(mask, "r+") as ds:
+        values = ds.read(1)
+        values[:, : ds.width // 2] = 255  # the west half was not extracted
+        ds.write(values, 1)
+    east = run_alg("buildseg:evaluate", {"INPUT": mask, "LABELS": MASS_REF, "OUTPUT_REPORT": str(tmp_path / "b.csv")})
+    assert 0 < east["COUNT_REFERENCE"] < clip["COUNT_REFERENCE"]  # only the buildings on the east half count
+    assert east["OBJECT_FN"] == 0 and east["OBJECT_RECALL"] == pytest.approx(1.0)
+    assert np.isclose(east["PIXEL_IOU"], 1.0)
+
+
 def test_polygons_against_a_larger_reference_warn_unless_the_area_is_given(run_alg, tmp_path):
     mask, extent = _exact_mask_and_extent(tmp_path)
     run_alg("native:pixelstopolygons", {"INPUT_RASTER": mask, "RASTER_BAND": 1, "FIELD_NAME": "v",
