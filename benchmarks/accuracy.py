@@ -111,19 +111,18 @@ def judge(polygons: str, mask: str, place) -> dict:
     """Metrics of the building polygons file `polygons` (extracted on the grid of `mask`) on one place."""
     import rasterio
 
-    from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file
+    from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file, raster_extent
 
     _, _, _, ref, area = place
     with rasterio.open(mask) as m:
-        crs, pixel, b = m.crs.to_wkt(), abs(m.transform.a), m.bounds
+        crs, pixel = m.crs.to_wkt(), abs(m.transform.a)
     pred = [g for g, _ in polygons_from_file(polygons, crs)]
     if ref.endswith("_classes.tif"):  # Dubai: class 1 building, 0 unlabelled
         return evaluate(pred_shapes=pred, ref_raster=ref, params=EvalParams(ref_ignore=(0,)))
     shapes = [g for g, _ in polygons_from_file(ref, crs)]
     # only the ground extracted counts (the image, or its test cells): the reference files of the clips cover
     # far more than the clip, and a reference building cut by the edge is judged by its part inside
-    area = area or [{"type": "Polygon", "coordinates": [[[b.left, b.bottom], [b.right, b.bottom], [b.right, b.top],
-                                                          [b.left, b.top], [b.left, b.bottom]]]}]
+    area = area or [raster_extent(mask)]
     return evaluate(pred_shapes=pred, ref_shapes=shapes, aoi=area, crs_wkt=crs,
                     params=EvalParams(pixel_size=pixel))  # pixel metrics on the image's own grid
 

@@ -37,14 +37,14 @@ def parts(place: str, work: str, split_dir: str) -> tuple:
     import rasterio
     from osgeo import ogr
 
+    from buildseg.engine.evaluation.evaluate import box
+
     image = str(CITIES / place / "image.tif")
     with rasterio.open(image) as src:
         crs, b = src.crs.to_wkt(), src.bounds
     if place == "austin":  # evaluation-only: west half trains, east half tests
         mid = (b.left + b.right) / 2
-        box = lambda x0, x1: {"type": "Polygon", "coordinates": [[[x0, b.bottom], [x1, b.bottom], [x1, b.top],  # noqa: E731
-                                                                   [x0, b.top], [x0, b.bottom]]]}
-        return image, [box(b.left, mid)], [box(mid, b.right)]
+        return image, [box(b.left, b.bottom, mid, b.top)], [box(mid, b.bottom, b.right, b.top)]
     ds = ogr.Open(os.path.join(split_dir, "labels.gpkg"))
     out = []
     for layer in ("trainval_area", "test_area"):

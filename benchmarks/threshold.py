@@ -47,7 +47,7 @@ def sweep(model: str, chosen: list, thresholds: list, work: str) -> np.ndarray:
                 params=ExtractParams(aoi=place[4]))
         for k, t in enumerate(thresholds):
             mask = cut(stem + ".tif", stem + "-p.tif", t, f"{stem}-{k}.tif")
-            polygonize(mask, stem + "-p.tif", f"{stem}-{k}.gpkg", info, ExtractParams(threshold=t), Progress())
+            polygonize(mask, stem + "-p.tif", f"{stem}-{k}.gpkg", info, ExtractParams(), Progress())
             m = judge(f"{stem}-{k}.gpkg", mask, place)
             out[i, k] = (m["pixel_iou"], m["object_f1"]) if m["count_reference"] else np.nan
         print(f"| {place[0]} | {place[1]} | " + " | ".join(f"{a:.3f} / {b:.3f}" for a, b in out[i]) + " |",

@@ -58,15 +58,14 @@ def scores(polygons: Path, reference: Path) -> dict:
     """Pixel IoU and building-level F1 (one-to-one matches at IoU >= 0.5) against the reference polygons."""
     import rasterio
 
-    from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file
+    from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file, raster_extent
 
     with rasterio.open(SAMPLE) as src:
-        crs, pixel, b = src.crs.to_wkt(), abs(src.transform.a), src.bounds
+        crs, pixel = src.crs.to_wkt(), abs(src.transform.a)
     pred = [g for g, _ in polygons_from_file(str(polygons), crs)]
     ref = [g for g, _ in polygons_from_file(str(reference), crs)]
-    extent = {"type": "Polygon", "coordinates": [[[b.left, b.bottom], [b.right, b.bottom], [b.right, b.top],
-                                                  [b.left, b.top], [b.left, b.bottom]]]}
-    return evaluate(pred_shapes=pred, ref_shapes=ref, aoi=[extent], params=EvalParams(pixel_size=pixel))
+    return evaluate(pred_shapes=pred, ref_shapes=ref, aoi=[raster_extent(str(SAMPLE))],
+                    params=EvalParams(pixel_size=pixel))
 
 
 def main() -> int:

@@ -211,12 +211,27 @@ def pixel_metrics(pred, ref, per_tile: int = 0) -> dict:
     return metrics
 
 
+def box(left: float, bottom: float, right: float, top: float) -> dict:
+    """A GeoJSON rectangle."""
+    return {"type": "Polygon", "coordinates": [[[left, bottom], [right, bottom], [right, top], [left, top],
+                                                [left, bottom]]]}
+
+
+def raster_extent(path: str) -> dict:
+    """The raster's extent as a GeoJSON rectangle in its CRS: the area to give when polygons extracted from it are
+    evaluated against a reference layer that covers more ground."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return box(*src.bounds)
+
+
 def _region(transform, shape, aoi):
     """The ground evaluated (OGR): the grid's box, within the area of interest when one is given."""
     from osgeo import ogr
+    from rasterio.transform import array_bounds
 
-    (x0, y0), (x1, y1) = transform * (0, 0), transform * (shape[1], shape[0])
-    region = ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))")
+    region = ogr.CreateGeometryFromJson(json.dumps(box(*array_bounds(shape[0], shape[1], transform))))
     if aoi:
         area = ogr.Geometry(ogr.wkbMultiPolygon)
         for a in aoi:

@@ -89,13 +89,13 @@ def _exact_mask_and_extent(tmp_path):
     """The reference rasterized on the clip's grid (an exact prediction of the clip) and the clip's extent."""
     import rasterio
 
-    from buildseg.engine.evaluation.evaluate import polygons_from_file, reference_from_polygons
+    from buildseg.engine.evaluation.evaluate import polygons_from_file, raster_extent, reference_from_polygons
 
     with rasterio.open(MASS_IMAGE) as src:
         mask = reference_from_polygons(polygons_from_file(MASS_REF, src.crs.to_wkt()), like=src)
         profile = dict(driver="GTiff", width=src.width, height=src.height, count=1, dtype="uint8", crs=src.crs,
                        transform=src.transform, nodata=255)
-        srs, (x0, y0, x1, y1) = src.crs.to_wkt(), src.bounds
+        srs = src.crs.to_wkt()
     with rasterio.open(tmp_path / "mask.tif", "w", **profile) as dst:
         dst.write(mask, 1)
     ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(tmp_path / "extent.gpkg"))
@@ -103,7 +103,7 @@ def _exact_mask_and_extent(tmp_path):
 
     layer = ds.CreateLayer("extent", osr.SpatialReference(wkt=srs), ogr.wkbPolygon)
     f = ogr.Feature(layer.GetLayerDefn())
-    f.SetGeometry(ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"))
+    f.SetGeometry(ogr.CreateGeometryFromJson(json.dumps(raster_extent(MASS_IMAGE))))
     layer.CreateFeature(f)
     ds = None  # noqa: F841 - closes the file
     return str(tmp_path / "mask.tif"), str(tmp_path / "extent.gpkg")
