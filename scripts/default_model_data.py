@@ -98,16 +98,20 @@ def split_area(area, role: str):
     return parts
 
 
-def dubai_negatives(out_dir: str, resolution: float, areas_only: bool):
-    """Dubai as negatives only: per training group (Tiles 1-7) the part with the most road and water, cropped
-    to DUBAI_CROP and warped to `resolution`. Its labelled area is the land, road and water pixels (eroded by
-    DUBAI_MARGIN); its building blocks lie outside and are ignored, so the block-level outlines never teach
-    the model to draw blobs. Yields (name, raster path or None, labelled area in EPSG:4326)."""
+def dubai_crops(out_dir: str, resolution: float, areas_only: bool, blocks: bool):
+    """One crop of DUBAI_CROP per Dubai training group (Tiles 1-7), warped to `resolution`. Yields (name, raster
+    path or None, labelled area, buildings), areas in EPSG:4326.
+
+    Negatives only (`blocks` False): the part with the most road and water; its labelled area is the land, road
+    and water pixels (eroded by DUBAI_MARGIN), no buildings, so the block-level outlines never teach blobs.
+    Blocks (`blocks` True): the part with the most building; every labelled pixel counts and the block outlines
+    are the buildings, at about a fifth of the samples (a low weight beside the cities' per-house outlines)."""
     scenes = DATA / "dubai" / "scenes"
+    wanted = (1,) if blocks else (3, 5)
     for tile in range(1, 8):
-        def share(part, tile=tile):
+        def share(part, tile=tile):  # blocks: within the crop (negatives: over the part, as measured)
             classes = gdal.Open(str(scenes / f"tile{tile}_part{part}_classes.tif")).ReadAsArray()
-            return np.isin(classes, (3, 5)).mean()
+            return np.isin(classes[:DUBAI_CROP, :DUBAI_CROP] if blocks else classes, wanted).mean()
         part = max(range(1, 10), key=share)
         name = f"dubai-tile{tile}-part{part}"
         image = gdal.Open(str(scenes / f"tile{tile}_part{part}.tif"))
@@ -119,14 +123,21 @@ def dubai_negatives(out_dir: str, resolution: float, areas_only: bool):
                       creationOptions=["TILED=YES", "COMPRESS=DEFLATE", "BLOCKXSIZE=256", "BLOCKYSIZE=256"])
         classes = gdal.Translate("", str(scenes / f"tile{tile}_part{part}_classes.tif"), format="MEM",
                                  srcWin=[0, 0, *size])
-        keep = np.isin(classes.ReadAsArray(), DUBAI_NEGATIVE)
-        keep = ndimage.binary_erosion(keep, iterations=DUBAI_MARGIN).astype(np.uint8)
-        classes.GetRasterBand(1).WriteArray(keep)
-        yield name, raster, _polygons_of(classes)
+        ids = classes.ReadAsArray()
+        band = classes.GetRasterBand(1)
+        if blocks:
+            band.WriteArray((ids > 0).astype(np.uint8))
+            area = _polygons_of(classes)
+            band.WriteArray((ids == 1).astype(np.uint8))
+            yield name, raster, [area], _polygons_of(classes, parts=True)
+            continue
+        keep = ndimage.binary_erosion(np.isin(ids, DUBAI_NEGATIVE), iterations=DUBAI_MARGIN)
+        band.WriteArray(keep.astype(np.uint8))
+        yield name, raster, [_polygons_of(classes)], []
 
 
-def _polygons_of(mask_ds):
-    """The 1-pixels of a one-band dataset as one multipolygon in EPSG:4326."""
+def _polygons_of(mask_ds, parts: bool = False):
+    """The 1-pixels of a one-band dataset as one multipolygon in EPSG:4326 (`parts`: a list of its polygons)."""
     mem = ogr.GetDriverByName("Memory").CreateDataSource("")
     srs = osr.SpatialReference(wkt=mask_ds.GetProjection())
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
@@ -134,12 +145,18 @@ def _polygons_of(mask_ds):
     lyr.CreateField(ogr.FieldDefn("v", ogr.OFTInteger))
     band = mask_ds.GetRasterBand(1)
     gdal.Polygonize(band, band, lyr, 0)
-    area = ogr.Geometry(ogr.wkbMultiPolygon)
+    to_wgs = osr.CoordinateTransformation(srs, WGS84)
+    polygons = []
     for f in lyr:
-        area.AddGeometry(f.GetGeometryRef().Clone())
-    area = area.Buffer(0)
-    area.Transform(osr.CoordinateTransformation(srs, WGS84))
-    return area
+        g = f.GetGeometryRef().Clone()
+        g.Transform(to_wgs)
+        polygons.append(g)
+    if parts:
+        return polygons
+    area = ogr.Geometry(ogr.wkbMultiPolygon)
+    for g in polygons:
+        area.AddGeometry(g)
+    return area.Buffer(0)
 
 
 def main():
@@ -147,8 +164,11 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--resolution", type=float, default=0.3)
     ap.add_argument("--areas-only", action="store_true", help="write labels.gpkg only (no rasters)")
-    ap.add_argument("--dubai-negatives", action="store_true",
-                    help="add Dubai Tiles 1-7 crops whose land, road and water are background (no buildings)")
+    dubai = ap.add_mutually_exclusive_group()
+    dubai.add_argument("--dubai-negatives", action="store_true",
+                       help="add Dubai Tiles 1-7 crops whose land, road and water are background (no buildings)")
+    dubai.add_argument("--dubai-blocks", action="store_true",
+                       help="add Dubai Tiles 1-7 crops with their block-level building outlines as buildings")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     gpkg = os.path.join(args.out, "labels.gpkg")
@@ -189,12 +209,16 @@ def main():
         summary.append({"place": row["place"], "raster": out, "utm": utm.GetAuthorityCode(None),
                         **{f"{r}_m2": round(pieces[f"{r}_area"][0].GetArea()) for r in ("trainval", "val", "test")}})
         print(summary[-1], flush=True)
-    if args.dubai_negatives:
-        for name, raster, area in dubai_negatives(args.out, args.resolution, args.areas_only):
-            f = ogr.Feature(layers["trainval_area"].GetLayerDefn())
-            f.SetField("place", name)
-            f.SetGeometry(ogr.ForceToMultiPolygon(area))
-            layers["trainval_area"].CreateFeature(f)
+    if args.dubai_negatives or args.dubai_blocks:
+        for name, raster, area, buildings in dubai_crops(args.out, args.resolution, args.areas_only,
+                                                          blocks=args.dubai_blocks):
+            for layer, geom in [("trainval_area", g) for g in area] + [("buildings", g) for g in buildings]:
+                if geom.IsEmpty():
+                    continue
+                f = ogr.Feature(layers[layer].GetLayerDefn())
+                f.SetField("place", name)
+                f.SetGeometry(ogr.ForceToMultiPolygon(geom))
+                layers[layer].CreateFeature(f)
             summary.append({"place": name, "raster": raster, "utm": "32640 (nominal)",
                             "trainval_m2": "", "val_m2": 0, "test_m2": 0})
             print(summary[-1], flush=True)

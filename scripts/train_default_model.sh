@@ -4,10 +4,13 @@
 # cells, is held out as its test area and never trained on; Austin is evaluation only), from ImageNet encoder
 # weights.
 # Optional second stage (FINE_TUNE_EPOCHS > 0; measured, not shipped: see resources/models/README.md): a
-# fine-tune of that model with Dubai Tiles 1-7 added as negatives only (their land, road and water taught as
-# background, their block-level building outlines ignored), written to WORKDIR/dubai-negatives.safetensors.
+# fine-tune of that model with one crop of each of Dubai Tiles 1-7 added, DUBAI=negatives (their land, road
+# and water taught as background, their block-level building outlines ignored) or DUBAI=blocks (the block
+# outlines taught as buildings, at about a fifth of the samples), written to WORKDIR/dubai-DUBAI.safetensors.
+# Its labels are not re-aligned: Dubai's classes were drawn on these very images, and the first stage found
+# no city's labels shifted.
 # A stage whose output exists is not run again (delete it to rerun; RESUME continues a cancelled stage).
-# Usage: scripts/train_default_model.sh [WORKDIR] [EPOCHS] [TILES_PER_EPOCH] [FINE_TUNE_EPOCHS]
+# Usage: scripts/train_default_model.sh [WORKDIR] [EPOCHS] [TILES_PER_EPOCH] [FINE_TUNE_EPOCHS] [DUBAI]
 # CPU threads: BUILDSEG_THREADS (default 1, so that the machine stays usable while it trains).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,10 +18,12 @@ work=${1:-/tmp/buildseg-default-model}
 epochs=${2:-12}
 tiles=${3:-800}
 fine_tune_epochs=${4:-0}
+dubai=${5:-negatives}
+case "$dubai" in negatives|blocks) ;; *) echo "DUBAI must be negatives or blocks, not '$dubai'" >&2; exit 2 ;; esac
 export BUILDSEG_THREADS=${BUILDSEG_THREADS:-1}
 mkdir -p "$work"
 extra=()
-[ "$fine_tune_epochs" -gt 0 ] && extra=(--dubai-negatives)
+[ "$fine_tune_epochs" -gt 0 ] && extra=(--dubai-"$dubai")
 [ -f "$work/data/places.csv" ] || \
   /usr/bin/python3 "$here/scripts/default_model_data.py" "$work/data" --resolution 0.3 "${extra[@]}"
 cities=() everything=()
@@ -39,5 +44,6 @@ common=(LABELS="$work/data/labels.gpkg|layername=buildings"
 [ "$fine_tune_epochs" -gt 0 ] || exit 0
 "$here/scripts/qgis_process" run buildseg:trainmodel -- "${everything[@]}" "${common[@]}" \
   MODEL="$work/buildings-default.safetensors" FROM_SCRATCH=false EPOCHS="$fine_tune_epochs" LEARNING_RATE=0.0005 \
-  OUTPUT_MODEL="$work/dubai-negatives.safetensors" OUTPUT_REPORT="$work/dubai-negatives.html" \
-  OUTPUT_METRICS="$work/dubai-negatives.csv"
+  ALIGN_LABELS=false \
+  OUTPUT_MODEL="$work/dubai-$dubai.safetensors" OUTPUT_REPORT="$work/dubai-$dubai.html" \
+  OUTPUT_METRICS="$work/dubai-$dubai.csv"

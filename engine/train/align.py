@@ -1,7 +1,9 @@
 """Label alignment: free footprints (OpenStreetMap, cadastres) are often shifted by a few metres against the
 imagery. The shift is estimated by cross-correlating the outlines of the rasterized labels with the outlines
 of the model's building probability (gradient magnitudes) over a 1024 px window of the labelled part of a
-raster (FFT cross-correlation, sub-pixel peak by a parabola), and applied to the labels when the peak is clear.
+raster (FFT cross-correlation, sub-pixel peak by a parabola), and applied to the labels when the peak is clear:
+well above the unshifted agreement and inside the search, not on its edge (agreement still rising at the edge
+is a mismatch of shapes, such as block outlines against houses, not a shift).
 """
 
 import math
@@ -23,9 +25,13 @@ class Offset:
     dy: float
     gain: float  # agreement at the peak / agreement unshifted
     clear: bool
+    at_edge: bool = False  # the best shift is the largest looked for
 
     def describe(self) -> str:
-        state = "applied" if self.clear else "not applied (no clear peak)"
+        state = "applied" if self.clear else (
+            f"not applied (the best agreement lies at the edge of the {SEARCH_M:g} m search: the labels' shapes "
+            "differ from the buildings seen, rather than being shifted)" if self.at_edge else
+            "not applied (no clear peak)")
         return f"labels shifted by ({-self.dx:+.2f}, {-self.dy:+.2f}) map units against the imagery: {state}"
 
 
@@ -71,7 +77,8 @@ def estimate(raster: str, shapes, model_path: str, work: str, size: int = 1024, 
     sy, sx, gain = _peak(prob, labels, px)
     # a label pixel at (r, c) matches the image at (r + sy, c + sx): move the labels by that much
     dx, dy = sx * transform.a, sy * transform.e
-    return Offset(dx, dy, gain, gain >= CLEAR and max(abs(sx), abs(sy)) >= 0.5)
+    at_edge = max(abs(sx), abs(sy)) >= px
+    return Offset(dx, dy, gain, gain >= CLEAR and 0.5 <= max(abs(sx), abs(sy)) and not at_edge, at_edge)
 
 
 def _densest_window(src, shapes, size):

@@ -48,3 +48,20 @@ def test_training_corrects_shifted_labels_and_takes_a_given_offset(run_alg, tmp_
     run_alg("buildseg:trainmodel", {**base, "LABEL_OFFSET": "-2.5,1.5",
                                     "OUTPUT_MODEL": str(tmp_path / "b.safetensors")}, feedback=feedback)
     assert any("labels moved by (-2.50, +1.50) as given" in line for line in feedback.lines)
+
+
+def test_a_best_shift_at_the_edge_of_the_search_is_not_applied(tmp_path, scene="tile4_part6"):
+    """Dubai's block outlines were drawn on this very image, yet the agreement of blocks with the model's
+    houses keeps rising towards the edge of the search (6 m): a mismatch of shapes, not a shift."""
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.train import align
+
+    from conftest import crop
+
+    image = crop(str(DATA / "dubai" / "scenes" / f"{scene}.tif"), str(tmp_path / "d.tif"), 0, 0, 400, 400)
+    with rasterio.open(image) as src:
+        crs = src.crs.to_wkt()
+    shapes = [(g, 1) for g, _ in polygons_from_file(str(DATA / "dubai" / "scenes" / f"{scene}_buildings.gpkg"), crs)]
+    offset = align.estimate(image, shapes, DEFAULT_MODEL, str(tmp_path))
+    assert offset.at_edge and not offset.clear, offset.describe()
+    assert "edge of the 6 m search" in offset.describe()
