@@ -13,6 +13,15 @@ RATIO_TOLERANCE = 1.25
 RATIO_WARN = 4.0
 
 
+def pixels_per_model_pixel(raster_res: float, model_res: float) -> float:
+    """How many of the raster's pixels one model pixel spans where extraction runs the model (1 when the
+    resolutions are within RATIO_TOLERANCE and the raster is used as it is): training reads windows alike."""
+    if not raster_res or not model_res:
+        return 1.0
+    ratio = raster_res / model_res
+    return 1.0 if 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE else model_res / raster_res
+
+
 def model_grid(src, info, progress: Progress):
     """None when the raster can be used as it is, else (CRS WKT, pixel size in that CRS's units); refuses a
     source that would need warping but has no file behind it (web and block sources)."""
@@ -26,13 +35,7 @@ def model_grid(src, info, progress: Progress):
 def _model_grid(src, info, progress: Progress):
     crs = src.crs
     if crs.is_geographic:
-        from rasterio.crs import CRS
-        from rasterio.warp import transform as warp_points
-
-        b = src.ds.bounds
-        lon, lat = warp_points(crs, "EPSG:4326", [(b.left + b.right) / 2], [(b.top + b.bottom) / 2])
-        zone = int((lon[0] + 180) // 6) % 60 + 1
-        utm = CRS.from_epsg((32600 if lat[0] >= 0 else 32700) + zone)
+        utm = _utm_zone(src)
         res = info.resolution or _native_metres(src, utm)
         progress.info(f"The raster is in a geographic CRS: running the model in {utm} at {res:g} m and "
                       "bringing the results back to the input grid.")
@@ -51,6 +54,21 @@ def _model_grid(src, info, progress: Progress):
     else:
         progress.info(msg)
     return crs.to_wkt(), info.resolution / metres_per_unit(crs)
+
+
+def ground_metres(src) -> float:
+    """The raster's pixel size in metres (in its UTM zone when its CRS is geographic)."""
+    return _native_metres(src, _utm_zone(src)) if src.crs.is_geographic else src.ground_resolution()
+
+
+def _utm_zone(src):
+    from rasterio.crs import CRS
+    from rasterio.warp import transform as warp_points
+
+    b = src.ds.bounds
+    lon, lat = warp_points(src.crs, "EPSG:4326", [(b.left + b.right) / 2], [(b.top + b.bottom) / 2])
+    zone = int((lon[0] + 180) // 6) % 60 + 1
+    return CRS.from_epsg((32600 if lat[0] >= 0 else 32700) + zone)
 
 
 def _native_metres(src, utm) -> float:

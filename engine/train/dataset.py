@@ -20,10 +20,16 @@ class Scene:
     split_y: int = None  # role both: pixels y >= split_y are validation (a strip at the south)
     extent: tuple = None  # (row0, row1, col0, col1): the labelled part of the raster, in pixels
     val_labels: object = None  # labels for validation windows (role == area)
+    scale: float = 1.0  # raster pixels per model pixel: windows are read at the model's ground resolution
 
     def open(self):
         self.src = RasterSource(self.raster)
         return self
+
+
+def native(scene: Scene, size: int) -> int:
+    """The raster pixels that `size` model pixels span."""
+    return max(1, int(round(size * scene.scale)))
 
 
 def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
@@ -41,8 +47,9 @@ def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
         r0, r1, c0, c1 = s.extent = labelled_extent(s)
         vertical = (c1 - c0) >= (r1 - r0)  # a strip across the longer side
         start, end = (c0, c1) if vertical else (r0, r1)
-        strip = max(tile, int(round((end - start) * val_fraction / tile)) * tile)
-        if end - start - strip < tile:
+        n = native(s, tile)
+        strip = max(n, int(round((end - start) * val_fraction / n)) * n)
+        if end - start - strip < n:
             continue  # too small to split: all training
         s.role = "both"
         if vertical:
@@ -91,9 +98,10 @@ def val_windows(scenes, tile: int, min_labelled: float = 0.1):
             r0, r1, c0, c1 = 0, s.src.height, 0, s.src.width
         labels = validation_labels(s)
         need = 0.25 if s.role == "area" else min_labelled  # area: windows mostly inside the validation area
-        for r in starts(r1 - r0, tile, 0):
-            for c in starts(c1 - c0, tile, 0):
-                lab = labels.read(s.src.transform, r0 + r, c0 + c, tile, tile)
+        n = native(s, tile)
+        for r in starts(r1 - r0, n, 0):
+            for c in starts(c1 - c0, n, 0):
+                lab = labels.read(s.src.transform, r0 + r, c0 + c, n, n)
                 if (lab != IGNORE).mean() >= need:
                     out.append((i, r0 + r, c0 + c))
     return out
@@ -106,12 +114,20 @@ def validation_labels(scene: Scene):
 
 
 def read_sample(scene: Scene, bands, row, col, size, validation: bool = False):
-    """(image float32 (B, size, size), labels uint8 (size, size)) with nodata -> IGNORE."""
-    img, valid = scene.src.read(bands, row, col, size, size)
+    """(image float32 (B, size, size), labels uint8 (size, size)) with nodata -> IGNORE, `size` model pixels
+    from the raster pixel (row, col): resampled when the raster's resolution is not the model's."""
+    n = native(scene, size)
+    img, valid = scene.src.read(bands, row, col, n, n)
     labels = validation_labels(scene) if validation else scene.labels
-    lab = labels.read(scene.src.transform, row, col, size, size)
+    lab = labels.read(scene.src.transform, row, col, n, n)
     lab = as_target(lab) if validation else lab.copy()
     lab[~valid] = IGNORE
+    if n != size:
+        import cv2
+
+        fine = cv2.INTER_AREA if n > size else cv2.INTER_LINEAR
+        img = np.stack([cv2.resize(b, (size, size), interpolation=fine) for b in img])
+        lab = cv2.resize(lab, (size, size), interpolation=cv2.INTER_NEAREST)
     return img, lab
 
 
@@ -125,7 +141,7 @@ class RandomWindows:
                                 "fraction or add rasters.")
         self.bands, self.tile, self.share = bands, tile, positive_share
         self.rng = np.random.default_rng(seed)
-        weights = np.array([s.src.width * s.src.height for s in self.scenes], float)
+        weights = np.array([s.src.width * s.src.height / s.scale ** 2 for s in self.scenes], float)  # model px
         self.weights = weights / weights.sum()
         self.centres = [self._pixel_centres(s) for s in self.scenes]
 
@@ -140,9 +156,10 @@ class RandomWindows:
         return np.stack([rows[keep], cols[keep]], 1) if keep.any() else None
 
     def sample(self, size: int = None):
-        size = size or self.tile
+        out = size or self.tile
         i = self.rng.choice(len(self.scenes), p=self.weights)
         s = self.scenes[i]
+        size = native(s, out)
         y0, y1, x0, x1 = train_extent(s)
         centres = self.centres[i]
         if centres is not None and self.rng.random() < self.share:
@@ -154,7 +171,7 @@ class RandomWindows:
             col = int(self.rng.integers(x0, max(x0 + 1, x1 - size + 1)))
         row = min(max(row, y0), max(y0, y1 - size))
         col = min(max(col, x0), max(x0, x1 - size))
-        return read_sample(s, self.bands, row, col, size)
+        return read_sample(s, self.bands, row, col, out)
 
 
 def band_statistics(scenes, bands, tile: int, samples: int = 64, seed: int = 0):

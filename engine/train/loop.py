@@ -356,6 +356,7 @@ def _model_and_data(run, scenes, resolution) -> None:
         model = model.to(memory_format=torch.channels_last)
     mean = np.asarray(info.mean, np.float32)[:, None, None]
     std = np.asarray(info.std, np.float32)[:, None, None]
+    _at_model_resolution(scenes, info.resolution, progress)
     split_scenes(scenes, params.val_fraction, params.tile_size, params.seed)
     vwin = val_windows(scenes, params.tile_size)
     progress.info(f"Training on {sum(s.role != 'val' for s in scenes)} raster(s), validating on "
@@ -521,6 +522,19 @@ def _optimizer(torch, model, p):
     if p.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=p.lr, momentum=0.9, weight_decay=p.weight_decay)
     return torch.optim.AdamW(groups, lr=p.lr, weight_decay=p.weight_decay)
+
+
+def _at_model_resolution(scenes, resolution, progress) -> None:
+    """Windows of each raster read at the model's ground resolution, as extraction will run the model (a
+    fine-tune of a 0.3 m model on 0.5 m imagery learns from 0.3 m pixels, not from pixels it never sees)."""
+    from ..extract.resample import ground_metres, pixels_per_model_pixel
+
+    for s in scenes:
+        res = ground_metres(s.src)
+        s.scale = pixels_per_model_pixel(res, resolution)
+        if s.scale != 1.0:
+            progress.info(f"{os.path.basename(s.raster)} ({res:.2f} m) is read at the model's {resolution:g} m, "
+                          "as extraction will run the model on it.")
 
 
 def _initial_model(params, bands, scenes, resolution, progress):

@@ -221,3 +221,37 @@ def test_fine_tune_moves_the_encoder_ten_times_slower():
         assert [g["lr"] / params.lr for g in groups] == pytest.approx(scales)
         assert sum(p.numel() for p in groups[0]["params"]) == n_encoder
         assert sum(p.numel() for g in groups for p in g["params"]) == sum(p.numel() for p in model.parameters())
+
+
+def test_windows_are_read_at_the_model_resolution(tmp_path):
+    """A fine-tune of the 0.3 m default model on Rio's 0.5 m imagery learns from what extraction will show the
+    model: windows of 0.3 m pixels (before, it learnt from 0.5 m pixels that extraction never gives it)."""
+    import rasterio
+    from osgeo import gdal
+    from rasterio.features import rasterize
+
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.io.labels import PolygonLabels
+    from buildseg.engine.train.dataset import Scene, read_sample
+    from buildseg.engine.train.loop import _at_model_resolution
+
+    from conftest import DATA, crop
+
+    image = crop(str(DATA / "cities" / "rio" / "image.tif"), str(tmp_path / "rio.tif"), 0, 1000, 408, 600)
+    austin = crop(str(DATA / "cities" / "austin" / "image.tif"), str(tmp_path / "austin.tif"), 0, 0, 300, 300)
+    with rasterio.open(image) as src:
+        crs, tr = src.crs.to_wkt(), src.transform
+    shapes = [(g, 1) for g, _ in polygons_from_file(str(DATA / "cities" / "rio" / "buildings.gpkg"), crs)]
+    rio, other = Scene(image, PolygonLabels(shapes)).open(), Scene(austin, PolygonLabels([])).open()
+    progress = _CancelAfter(10**6)
+    _at_model_resolution([rio, other], 0.3, progress)
+    assert rio.scale == pytest.approx(0.6) and other.scale == 1.0  # Austin is 0.3 m already
+    assert any("rio.tif (0.50 m) is read at the model's 0.3 m" in m for m in progress.messages)
+    img, lab = read_sample(rio, [1, 2, 3], 200, 100, 256)  # 256 model pixels = 154 raster pixels
+    assert img.shape == (3, 256, 256) and lab.shape == (256, 256)
+    left, top = tr * (100, 200)
+    ref = gdal.Warp("", image, format="MEM", xRes=0.3, yRes=0.3, resampleAlg="bilinear",
+                    outputBounds=(left, top - 256 * 0.3, left + 256 * 0.3, top)).ReadAsArray().astype(float)
+    assert np.corrcoef(ref.ravel(), img.ravel())[0, 1] > 0.95
+    ref_lab = rasterize(shapes, out_shape=(256, 256), transform=rasterio.Affine(0.3, 0, left, 0, -0.3, top))
+    assert 0.05 < ref_lab.mean() and (ref_lab == (lab == 1)).mean() > 0.97
