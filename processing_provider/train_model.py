@@ -76,6 +76,7 @@ class TrainingRecipe(BuildSegAlgorithm):
     DEVICE = "DEVICE"
     SEED = "SEED"
     RESUME = "RESUME"
+    KEEP_BETTER_START = "KEEP_BETTER_START"
     TORCHRUN_PROCESSES = "TORCHRUN_PROCESSES"
     OUTPUT_MODEL = "OUTPUT_MODEL"
     OUTPUT_REPORT = "OUTPUT_REPORT"
@@ -156,6 +157,9 @@ class TrainingRecipe(BuildSegAlgorithm):
             QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer,
                                          0, False, 0),
             QgsProcessingParameterBoolean(self.RESUME, self.tr("Resume from the checkpoint if one exists"), True),
+            QgsProcessingParameterBoolean(self.KEEP_BETTER_START, self.tr("Fine-tuning: keep the starting model "
+                                                                          "when it scores higher on validation"),
+                                          True),
             QgsProcessingParameterBoolean(self.CHECK_FIT, self.tr("Check model fit first"), True),
         ]
 
@@ -236,6 +240,7 @@ class TrainingRecipe(BuildSegAlgorithm):
             seed=self.parameterAsInt(parameters, self.SEED, context),
             init_model=self._starting_model(parameters, context, feedback, classes, scenes),
             resume=self.parameterAsBool(parameters, self.RESUME, context),
+            keep_better_start=self.parameterAsBool(parameters, self.KEEP_BETTER_START, context),
             time_budget=self.parameterAsDouble(parameters, self.TIME_BUDGET, context),
             fit_check=self._fit_check(parameters, context, feedback, scenes))
 

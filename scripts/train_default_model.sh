@@ -7,8 +7,9 @@
 # fine-tune of that model with one crop of each of Dubai Tiles 1-7 added, DUBAI=negatives (their land, road
 # and water taught as background, their block-level building outlines ignored) or DUBAI=blocks (the block
 # outlines taught as buildings, at about a fifth of the samples), written to WORKDIR/dubai-DUBAI.safetensors.
-# Its labels are not re-aligned: Dubai's classes were drawn on these very images, and the first stage found
-# no city's labels shifted.
+# Its labels are not re-aligned (Dubai's classes were drawn on these very images, and the first stage found
+# no city's labels shifted), and its own weights are written even when they score below the start on the
+# cities' validation cells: the stage is judged on the places it never trained on, Dubai Tile 8 included.
 # A stage whose output exists is not run again (delete it to rerun; RESUME continues a cancelled stage).
 # Usage: scripts/train_default_model.sh [WORKDIR] [EPOCHS] [TILES_PER_EPOCH] [FINE_TUNE_EPOCHS] [DUBAI]
 # CPU threads: BUILDSEG_THREADS (default 1, so that the machine stays usable while it trains).
@@ -44,6 +45,6 @@ common=(LABELS="$work/data/labels.gpkg|layername=buildings"
 [ "$fine_tune_epochs" -gt 0 ] || exit 0
 "$here/scripts/qgis_process" run buildseg:trainmodel -- "${everything[@]}" "${common[@]}" \
   MODEL="$work/buildings-default.safetensors" FROM_SCRATCH=false EPOCHS="$fine_tune_epochs" LEARNING_RATE=0.0005 \
-  ALIGN_LABELS=false \
+  ALIGN_LABELS=false KEEP_BETTER_START=false \
   OUTPUT_MODEL="$work/dubai-$dubai.safetensors" OUTPUT_REPORT="$work/dubai-$dubai.html" \
   OUTPUT_METRICS="$work/dubai-$dubai.csv"

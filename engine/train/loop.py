@@ -51,6 +51,7 @@ class TrainParams:
     seed: int = 0
     init_model: str = None  # fine-tune from this model file
     resume: bool = True
+    keep_better_start: bool = True  # a fine-tune scoring below its start on validation writes the start
     grad_clip: float = 1.0
     ema_decay: float = 0.99  # validate and keep an exponential moving average of the weights (0: off)
     encoder_lr_scale: float = None  # the encoder's rate relative to the rest; None: 0.1 fine-tuning, else 1
@@ -428,6 +429,11 @@ def _keep_start_if_better(run) -> None:
     written."""
     if run.start is None or run.kept["epoch"] == 0 or run.kept["score"] > run.start["score"]:
         return
+    if not run.params.keep_better_start:
+        run.progress.warn(f"Fine-tuning scored below the starting model on the validation tiles (IoU "
+                          f"{run.kept['score']:.4f} against {run.start['score']:.4f}); its weights are written "
+                          "anyway, as asked (keep the better start: off).")
+        return
     run.progress.warn(f"Fine-tuning did not beat the starting model on the validation tiles (IoU "
                       f"{run.kept['score']:.4f} against {run.start['score']:.4f}): the starting model's weights "
                       "are kept.")
@@ -577,7 +583,8 @@ def run_fingerprint(scenes, params) -> str:
         st = os.stat(s.raster)
         h.update(f"{os.path.abspath(s.raster)}|{st.st_size}|{int(st.st_mtime)}|{s.role}|".encode())
         h.update(_labels_signature(s.labels).encode())
-    keep = {k: v for k, v in asdict(params).items() if k not in ("device", "threads", "resume", "fit_check")}
+    keep = {k: v for k, v in asdict(params).items() if k not in ("device", "threads", "resume", "fit_check",
+                                                                         "keep_better_start")}
     h.update(json.dumps(keep, sort_keys=True, default=str).encode())
     return h.hexdigest()
 

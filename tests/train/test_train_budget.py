@@ -107,6 +107,8 @@ def test_cancel_and_resume_keep_one_budget(tmp_path):
 
 
 def test_fine_tune_worse_than_its_start_keeps_the_start(tmp_path):
+    import dataclasses
+
     from safetensors.torch import load_file
 
     from buildseg.engine.models import modelfile
@@ -122,6 +124,13 @@ def test_fine_tune_worse_than_its_start_keeps_the_start(tmp_path):
     start, written = load_file(DEFAULT_MODEL), load_file(out)
     assert all(np.array_equal(start[k].float().numpy(), written[k].float().numpy()) for k in start)
     assert modelfile.read_info(out).training["best_epoch"] == 0
+    # unless told otherwise: then the fine-tune's own weights are written, with a warning
+    progress = _CancelAfter(10**6)
+    train([_scene()], out, dataclasses.replace(params, keep_better_start=False), progress)
+    assert any("written anyway, as asked" in m for m in progress.messages)
+    written = load_file(out)
+    assert not all(np.array_equal(start[k].float().numpy(), written[k].float().numpy()) for k in start)
+    assert modelfile.read_info(out).training["best_epoch"] == 1
 
 
 def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
