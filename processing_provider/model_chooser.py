@@ -15,12 +15,16 @@ from .base import DEFAULT_MODEL
 
 
 def available_models() -> list:
-    """[(value, label, description)]: the default model first (value ''), then the model folder's files."""
+    """[(value, label, description)]: the default model first (value ''), the other bundled models (by bare
+    file name, which MODEL also takes in qgis_process), then the model folder's files."""
     folder = settings.model_folder()
     files = sorted(p for ext in ("*.safetensors", "*.onnx") for p in glob.glob(os.path.join(folder, ext))) \
         if os.path.isdir(folder) else []
     default = settings.model_path("", DEFAULT_MODEL)
+    bundled = sorted(p for p in glob.glob(os.path.join(os.path.dirname(DEFAULT_MODEL), "*.safetensors"))
+                     if p not in (DEFAULT_MODEL, default))
     out = [("", f"Default model ({os.path.basename(default)})", desc) for _, _, desc in catalogue([default])]
+    out += [(os.path.basename(path), f"Bundled: {name}", desc) for path, name, desc in catalogue(bundled)]
     out += [(path, name, desc) for path, name, desc in catalogue(files) if path != default]
     return out
 

@@ -59,13 +59,14 @@ def threads() -> int:
 
 
 def model_path(chosen: str, bundled: str) -> str:
-    """The chosen model file (bare names resolved in the model folder), else the folder's default model,
-    else the bundled one."""
+    """The chosen model file (a bare name is looked up in the model folder, then among the bundled models
+    beside `bundled`), else the folder's default model, else the bundled one."""
     folder = value(MODEL_FOLDER) or ""
     if chosen:
-        if folder and not os.path.dirname(chosen) and not os.path.exists(chosen):
-            name = chosen if chosen.endswith(".safetensors") else chosen + ".safetensors"
-            return os.path.join(folder, name)
+        if not os.path.dirname(chosen) and not os.path.exists(chosen):
+            name = chosen if chosen.endswith((".safetensors", ".onnx")) else chosen + ".safetensors"
+            places = [os.path.join(d, name) for d in (folder, os.path.dirname(bundled)) if d]
+            return next((p for p in places if os.path.isfile(p)), os.path.join(folder, name) if folder else chosen)
         return chosen
     default = os.path.join(folder, DEFAULT_MODEL_NAME) if folder else ""
     return default if default and os.path.isfile(default) else bundled

@@ -127,11 +127,12 @@ def test_menu_and_toolbar_entries(desktop):
                                      "Check / install dependencies…"]
 
 
-def test_model_chooser_lists_default_and_folder_models(desktop):
+def test_model_chooser_lists_default_bundled_and_folder_models(desktop):
     choices = step(desktop, "extract")["model_choices"]
     assert choices[0].startswith("Default model (buildings-default.safetensors) — ")
-    assert len(choices) == 2 and choices[1].startswith("city.safetensors — ")  # the broken file is left out
-    assert "band(s)" in choices[1] and " m, building" in choices[1]
+    assert choices[1].startswith("Bundled: buildings-blocks.safetensors — ")
+    assert len(choices) == 3 and choices[2].startswith("city.safetensors — ")  # the broken file is left out
+    assert "band(s)" in choices[2] and " m, building" in choices[2]
 
 
 @pytest.mark.parametrize("name", ["extract", "train", "dependencies"])

@@ -41,7 +41,7 @@ def session(tmp_path_factory):
     steps = [
         {"id": "open", "panel": "open", "args": [str(project)]},
         {"id": "raster", "panel": "add_raster", "args": [SAMPLE]},
-        {"id": "model", "panel": "choose_model", "args": [1]},
+        {"id": "model", "panel": "choose_model", "args": [2]},  # after the default and the bundled blocks model
         {"id": "run", "panel": "run_on_view", "timeout": 300},
         {"id": "rerun", "panel": "run_on_view", "timeout": 300},
         {"id": "cancel", "panel": "run_on_view", "cancel_after": 1.0, "timeout": 300},
@@ -50,7 +50,7 @@ def session(tmp_path_factory):
         {"id": "clear_aoi", "panel": "set_aoi"},
         {"id": "import", "panel": "import_model", "args": [DEFAULT_MODEL]},
         {"id": "remove", "panel": "remove_model", "args": [False]},
-        {"id": "model_again", "panel": "choose_model", "args": [1]},
+        {"id": "model_again", "panel": "choose_model", "args": [2]},
         {"id": "labels", "panel": "create_labels"},  # one click: labels.gpkg beside the project
         {"id": "to_labels", "panel": "to_labels"},
         {"id": "draw", "panel": "draw", "args": ["buildings", _wkts(SAMPLE_LABELS)[:12]]},
@@ -82,7 +82,8 @@ def test_panel_session_runs_clean(session):
 
 def test_model_chooser_describes_models(session):
     s = step(session, "model")
-    assert s["models"][0].startswith("Default model") and s["models"][1] == "city.safetensors"
+    assert s["models"][0].startswith("Default model") and s["models"][1:3] == [
+        "Bundled: buildings-blocks.safetensors", "city.safetensors"]
     assert s["model"].endswith("city.safetensors")
     assert "Classes: background, building" in s["model_info"] and "Validation building IoU" in s["model_info"]
 
