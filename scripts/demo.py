@@ -99,11 +99,12 @@ def main() -> int:
           f"building-level F1 {m['object_f1']:.3f} ({m['object_tp']} matched at IoU >= 0.5)")
     # the sample's reference outlines compounds, not houses: the bundled block model, for comparison
     blocks = processing.run("buildseg:extractbuildings", {
-        "INPUT": str(SAMPLE), "MODEL": "buildings-blocks.safetensors", "OUTPUT_POLYGONS": str(OUT / "buildings-blocks.gpkg"),
+        "INPUT": str(SAMPLE), "MODEL": "buildings-blocks.safetensors",
+        "OUTPUT_POLYGONS": str(OUT / "buildings-blocks.gpkg"),
     })
     b = scores(OUT / "buildings-blocks.gpkg", REFERENCE)
-    print(f"With MODEL=buildings-blocks.safetensors (the bundled model for buildings mapped as blocks, as this sample's "
-          f"reference is): {blocks['BUILDING_COUNT']} polygons, building IoU {b['pixel_iou']:.3f}, building-level "
+    print(f"With MODEL=buildings-blocks.safetensors (the bundled model for buildings mapped as blocks, as this "
+          f"sample's reference is): {blocks['BUILDING_COUNT']} polygons, building IoU {b['pixel_iou']:.3f}, building-level "
           f"F1 {b['object_f1']:.3f}")
     print(f"Outputs: {OUT}/mask.tif, probability.tif, buildings.gpkg, buildings-blocks.gpkg, quicklook.png")
     plugin.unload()
