@@ -104,8 +104,8 @@ def main() -> int:
     })
     b = scores(OUT / "buildings-blocks.gpkg", REFERENCE)
     print(f"With MODEL=buildings-blocks.safetensors (the bundled model for buildings mapped as blocks, as this "
-          f"sample's reference is): {blocks['BUILDING_COUNT']} polygons, building IoU {b['pixel_iou']:.3f}, building-level "
-          f"F1 {b['object_f1']:.3f}")
+          f"sample's reference is): {blocks['BUILDING_COUNT']} polygons, building IoU {b['pixel_iou']:.3f}, "
+          f"building-level F1 {b['object_f1']:.3f}")
     print(f"Outputs: {OUT}/mask.tif, probability.tif, buildings.gpkg, buildings-blocks.gpkg, quicklook.png")
     plugin.unload()
     app.exitQgis()
