@@ -83,8 +83,12 @@ def train_extent(scene: Scene):
     return 0, scene.split_y or h, 0, scene.split_x or w
 
 
-def val_windows(scenes, tile: int, min_labelled: float = 0.1):
-    """Grid windows (scene index, row, col) over validation areas that hold labels."""
+MAX_VALIDATION_TILES = 64  # validation costs the same every epoch: beyond this, an evenly spread subset
+
+
+def val_windows(scenes, tile: int, min_labelled: float = 0.1, most: int = MAX_VALIDATION_TILES):
+    """Grid windows (scene index, row, col) over validation areas that hold labels; at most `most`, evenly spread
+    over all of them (a fixed subset, the same every epoch)."""
     from ..extract.windows import starts
 
     out = []
@@ -104,6 +108,8 @@ def val_windows(scenes, tile: int, min_labelled: float = 0.1):
                 lab = labels.read(s.src.transform, r0 + r, c0 + c, n, n)
                 if (lab != IGNORE).mean() >= need:
                     out.append((i, r0 + r, c0 + c))
+    if len(out) > most:
+        out = [out[k] for k in np.linspace(0, len(out) - 1, most).round().astype(int)]
     return out
 
 

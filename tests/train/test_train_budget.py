@@ -241,7 +241,7 @@ def test_windows_are_read_at_the_model_resolution(tmp_path):
 
     from buildseg.engine.evaluation.evaluate import polygons_from_file
     from buildseg.engine.io.labels import PolygonLabels
-    from buildseg.engine.train.dataset import Scene, read_sample
+    from buildseg.engine.train.dataset import Scene, read_sample, val_windows
     from buildseg.engine.train.loop import _at_model_resolution
 
     from conftest import DATA, crop
@@ -264,3 +264,7 @@ def test_windows_are_read_at_the_model_resolution(tmp_path):
     assert np.corrcoef(ref.ravel(), img.ravel())[0, 1] > 0.95
     ref_lab = rasterize(shapes, out_shape=(256, 256), transform=rasterio.Affine(0.3, 0, left, 0, -0.3, top))
     assert 0.05 < ref_lab.mean() and (ref_lab == (lab == 1)).mean() > 0.97
+    # read at 0.3 m the strip holds more validation tiles: a fixed subset, spread from its first to its last
+    rio.role = "val"
+    every, few = val_windows([rio], 64, most=10**6), val_windows([rio], 64, most=5)
+    assert len(every) > 5 and len(few) == 5 and few[0] == every[0] and few[-1] == every[-1]
