@@ -131,10 +131,16 @@ def read_sample(scene: Scene, bands, row, col, size, validation: bool = False):
     if n != size:
         import cv2
 
-        fine = cv2.INTER_AREA if n > size else cv2.INTER_LINEAR
-        img = np.stack([cv2.resize(b, (size, size), interpolation=fine) for b in img])
-        lab = cv2.resize(lab, (size, size), interpolation=cv2.INTER_NEAREST)
+        img, lab = resized(img, lab, size, cv2.INTER_AREA if n > size else cv2.INTER_LINEAR)
     return img, lab
+
+
+def resized(img, lab, size: int, interpolation: int):
+    """A sample brought to size x size: image bands by `interpolation`, labels by nearest neighbour."""
+    import cv2
+
+    img = np.stack([cv2.resize(b, (size, size), interpolation=interpolation) for b in img])
+    return img, cv2.resize(lab, (size, size), interpolation=cv2.INTER_NEAREST)
 
 
 class RandomWindows:

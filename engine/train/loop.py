@@ -22,7 +22,7 @@ from ..models.registry import DEFAULT_ARCHITECTURE
 from ..scaleout import ddp
 from .augment import sensor_augment
 from .budget import TimeBudget
-from .dataset import RandomWindows, band_statistics, read_sample, split_scenes, val_windows
+from .dataset import RandomWindows, band_statistics, read_sample, resized, split_scenes, val_windows
 from .ema import averaged_model
 
 
@@ -99,10 +99,7 @@ def _scaled_sample(windows, tile, rng, augment):
     scale = float(rng.uniform(0.75, 1.25))
     size = max(16, int(round(tile * scale)))
     img, lab = windows.sample(size)
-    if size != tile:
-        img = np.stack([cv2.resize(b, (tile, tile), interpolation=cv2.INTER_LINEAR) for b in img])
-        lab = cv2.resize(lab, (tile, tile), interpolation=cv2.INTER_NEAREST)
-    return img, lab
+    return resized(img, lab, tile, cv2.INTER_LINEAR) if size != tile else (img, lab)
 
 
 class BatchLoader:

@@ -114,6 +114,8 @@ def test_bundled_block_model_is_chosen_by_name_and_outlines_blocks(run_alg, tmp_
     """The bundled alternative for block-level mapping, given by its bare name (as qgis_process users and the
     model chooser give it), outlines the compounds the Dubai sample's reference draws far better than the
     default's houses do, on a Dubai test-group scene neither model trained on."""
+    from osgeo import ogr
+
     from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file, raster_extent
     from buildseg.engine.models import modelfile
 
@@ -128,8 +130,6 @@ def test_bundled_block_model_is_chosen_by_name_and_outlines_blocks(run_alg, tmp_
     for model in ("", BLOCKS):
         out = str(tmp_path / f"{model or 'default'}.gpkg")
         run_alg("buildseg:extractbuildings", {"INPUT": sample, "MODEL": model, "OUTPUT_POLYGONS": out})
-        from osgeo import ogr
-
         ds = ogr.Open(out)
         used[model] = {f.GetField("model") for f in ds.GetLayer(0)}
         ds = None
