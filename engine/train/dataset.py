@@ -119,19 +119,19 @@ def validation_labels(scene: Scene):
     return getattr(labels, "validation", labels)
 
 
-def read_sample(scene: Scene, bands, row, col, size, validation: bool = False):
-    """(image float32 (B, size, size), labels uint8 (size, size)) with nodata -> IGNORE, `size` model pixels
-    from the raster pixel (row, col): resampled when the raster's resolution is not the model's."""
-    n = native(scene, size)
+def read_sample(scene: Scene, bands, row, col, size, validation: bool = False, out: int = None):
+    """(image float32 (B, out, out), labels uint8 (out, out)) with nodata -> IGNORE: `size` model pixels from
+    the raster pixel (row, col), resampled once to `out` pixels (default `size`) when the raster's pixels differ."""
+    n, out = native(scene, size), out or size
     img, valid = scene.src.read(bands, row, col, n, n)
     labels = validation_labels(scene) if validation else scene.labels
     lab = labels.read(scene.src.transform, row, col, n, n)
     lab = as_target(lab) if validation else lab.copy()
     lab[~valid] = IGNORE
-    if n != size:
+    if n != out:
         import cv2
 
-        img, lab = resized(img, lab, size, cv2.INTER_AREA if n > size else cv2.INTER_LINEAR)
+        img, lab = resized(img, lab, out, cv2.INTER_AREA if n > out else cv2.INTER_LINEAR)
     return img, lab
 
 
@@ -167,11 +167,12 @@ class RandomWindows:
         keep = (cols >= x0) & (cols < x1) & (rows >= y0) & (rows < y1)
         return np.stack([rows[keep], cols[keep]], 1) if keep.any() else None
 
-    def sample(self, size: int = None):
-        out = size or self.tile
+    def sample(self, size: int = None, out: int = None):
+        """A window of `size` model pixels (default: the tile) delivered as `out` x `out` pixels."""
+        cover = size or self.tile
         i = self.rng.choice(len(self.scenes), p=self.weights)
         s = self.scenes[i]
-        size = native(s, out)
+        size = native(s, cover)
         y0, y1, x0, x1 = train_extent(s)
         centres = self.centres[i]
         if centres is not None and self.rng.random() < self.share:
@@ -183,7 +184,7 @@ class RandomWindows:
             col = int(self.rng.integers(x0, max(x0 + 1, x1 - size + 1)))
         row = min(max(row, y0), max(y0, y1 - size))
         col = min(max(col, x0), max(x0, x1 - size))
-        return read_sample(s, self.bands, row, col, out)
+        return read_sample(s, self.bands, row, col, cover, out=out)
 
 
 def band_statistics(scenes, bands, tile: int, samples: int = 64, seed: int = 0):

@@ -22,7 +22,7 @@ from ..models.registry import DEFAULT_ARCHITECTURE
 from ..scaleout import ddp
 from .augment import sensor_augment
 from .budget import TimeBudget
-from .dataset import RandomWindows, band_statistics, read_sample, resized, split_scenes, val_windows
+from .dataset import RandomWindows, band_statistics, read_sample, split_scenes, val_windows
 from .ema import averaged_model
 
 
@@ -91,15 +91,11 @@ def _augment(torch, x, y, rng):
 
 
 def _scaled_sample(windows, tile, rng, augment):
-    """One training sample; with augmentation read at a random scale and resized to `tile`."""
-    import cv2
-
+    """One training sample; with augmentation a window of a random scale, resampled once to `tile`."""
     if not augment:
         return windows.sample(tile)
     scale = float(rng.uniform(0.75, 1.25))
-    size = max(16, int(round(tile * scale)))
-    img, lab = windows.sample(size)
-    return resized(img, lab, tile, cv2.INTER_LINEAR) if size != tile else (img, lab)
+    return windows.sample(max(16, int(round(tile * scale))), out=tile)
 
 
 class BatchLoader:

@@ -264,6 +264,14 @@ def test_windows_are_read_at_the_model_resolution(tmp_path):
     assert np.corrcoef(ref.ravel(), img.ravel())[0, 1] > 0.95
     ref_lab = rasterize(shapes, out_shape=(256, 256), transform=rasterio.Affine(0.3, 0, left, 0, -0.3, top))
     assert 0.05 < ref_lab.mean() and (ref_lab == (lab == 1)).mean() > 0.97
+    # scale augmentation: 320 model pixels (192 raster pixels) delivered as 256, i.e. 0.375 m, resampled once
+    img, lab = read_sample(rio, [1, 2, 3], 200, 100, 320, out=256)
+    assert img.shape == (3, 256, 256) and lab.shape == (256, 256)
+    ref = gdal.Warp("", image, format="MEM", xRes=0.375, yRes=0.375, resampleAlg="bilinear",
+                    outputBounds=(left, top - 96, left + 96, top)).ReadAsArray().astype(float)
+    assert np.corrcoef(ref.ravel(), img.ravel())[0, 1] > 0.95
+    ref_lab = rasterize(shapes, out_shape=(256, 256), transform=rasterio.Affine(0.375, 0, left, 0, -0.375, top))
+    assert (ref_lab == (lab == 1)).mean() > 0.97
     # read at 0.3 m the strip holds more validation tiles: a fixed subset, spread from its first to its last
     rio.role = "val"
     every, few = val_windows([rio], 64, most=10**6), val_windows([rio], 64, most=5)
