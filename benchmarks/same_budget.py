@@ -13,6 +13,9 @@ Each model is measured by BuildSeg's own extraction on the test part (building I
 Rows are appended to --csv as they come, so a long run can be read (and resumed) part way.
 
     python benchmarks/same_budget.py [--minutes 5 15 30] [--places austin kampala nairobi rio] [--threads 2]
+        [--param AUGMENT=false ...] [--no-baseline]
+
+Each BuildSeg model's epoch history (validation IoU, loss, learning rate) is written beside it as MODEL.csv.
 """
 
 import argparse
@@ -88,11 +91,12 @@ def label_raster(image: str, area, path: str) -> str:
     return path
 
 
-def buildseg_run(image, labels, area_path, minutes, threads, out, scratch):
+def buildseg_run(image, labels, area_path, minutes, threads, out, scratch, extra=()):
+    """trainmodel with the defaults (and `extra` KEY=VALUE parameters); its epoch history goes to out + .csv."""
     env = dict(os.environ, BUILDSEG_THREADS=str(threads), QT_QPA_PLATFORM="offscreen")
     args = [str(ROOT / "scripts" / "qgis_process"), "run", "buildseg:trainmodel", "--", f"INPUT={image}",
             f"LABELS={labels}", f"LABELLED_AREA={area_path}", f"TIME_BUDGET={minutes}", "RESUME=false",
-            "SEED=0", f"OUTPUT_MODEL={out}"]
+            "SEED=0", f"OUTPUT_MODEL={out}", f"OUTPUT_METRICS={out}.csv", *extra]
     if scratch:
         args += ["FROM_SCRATCH=true", "ARCHITECTURE=14"]  # unet-efficientnet-lite0 from ImageNet weights
     subprocess.run(args, check=True, env=env, capture_output=True)  # nosec B603
@@ -111,6 +115,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scratch", action="store_true", help="also train BuildSeg's recipe from ImageNet weights")
     ap.add_argument("--csv", default="same_budget.csv")
+    ap.add_argument("--param", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="a recipe variant: extra trainmodel parameters for BuildSeg's runs (named in the method)")
+    ap.add_argument("--no-baseline", action="store_true", help="BuildSeg's runs only")
     args = ap.parse_args()
     import rasterio
 
@@ -124,7 +131,9 @@ def main():
     else:
         with open(args.csv, "w", newline="") as f:
             csv.writer(f).writerow(FIELDS)
-    methods = ["buildseg fine-tune", "baseline"] + (["buildseg from ImageNet"] if args.scratch else [])
+    variant = f" [{' '.join(args.param)}]" if args.param else ""
+    methods = [f"buildseg fine-tune{variant}"] + ([] if args.no_baseline else ["baseline"]) + \
+        ([f"buildseg from ImageNet{variant}"] if args.scratch else [])
     print(f"machine: {os.cpu_count()} cores, {args.threads} threads per run; default model {DEFAULT_MODEL.name}")
     for minutes in args.minutes:
         for place in args.places:
@@ -136,13 +145,14 @@ def main():
             for method in methods:
                 if (place, minutes, method) in done:
                     continue
-                out = os.path.join(work, f"{place}-{minutes}-{method.replace(' ', '_')}.safetensors")
+                out = os.path.join(work, f"{place}-{minutes}-{methods.index(method)}.safetensors")
                 t0 = time.time()
                 if method == "baseline":
                     lab = label_raster(image, train, os.path.join(work, f"{place}-labels.tif"))
                     baseline_run(image, lab, minutes, args.threads, out)
                 else:
-                    buildseg_run(image, labels, area_path, minutes, args.threads, out, method != "buildseg fine-tune")
+                    buildseg_run(image, labels, area_path, minutes, args.threads, out,
+                                 method.startswith("buildseg from"), args.param)
                 seconds = time.time() - t0
                 m = score(out, (place, "test", image, labels, test), ExtractParams(aoi=test), work)
                 row = [place, minutes, method, f"{m['pixel_iou']:.3f}", f"{m['pixel_f1']:.3f}", f"{m['object_f1']:.3f}",
