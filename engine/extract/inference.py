@@ -98,8 +98,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             progress = progress.sub(5, 100)
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")
-        calibration = (f"{src.identity()}:{plan.bands}:{plan.tile}",
-                       lambda: calibration_tiles(src, plan.bands, info, plan.tile))
+        calibration = int8_calibration(src, plan)
         model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
                                  devices.cpu_threads(params.threads))
         result.backend = predictor.name
@@ -173,6 +172,19 @@ def blend_bytes(src, tile: int, channels: int) -> int:
     """Bytes of the row buffers blend_scene holds (values, weights, validity over one tile height) and of the
     small strips waiting for the writing stage and their temporaries."""
     return (channels + 2) * (tile + 4 * 128) * src.width * 4
+
+
+def int8_calibration(src, plan) -> tuple:
+    """(cache key, callable returning the tiles) for INT8 calibration, read where the model will run: on the
+    model's grid when the input is resampled to it (a 0.5 m scene calibrates a 0.3 m model on 0.3 m tiles)."""
+    def tiles():
+        if plan.grid is None:
+            return calibration_tiles(src, plan.bands, plan.info, plan.tile)
+        with work_dir("buildseg-calibration-") as work, RasterSource(plan.model_input(src, work)) as warped:
+            return calibration_tiles(warped, plan.bands, plan.info, plan.tile)
+
+    grid = f":{plan.grid[1]:g}m" if plan.grid else ""
+    return f"{src.identity()}:{plan.bands}:{plan.tile}{grid}", tiles
 
 
 def calibration_tiles(src, bands, info, tile, count: int = 8):

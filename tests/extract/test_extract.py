@@ -262,6 +262,34 @@ def test_int8_backend_close_to_fp32(tmp_path, scene, tiny_model):
     assert (pb[~ok] == -1).all() and np.abs(pa[ok] - pb[ok]).mean() < 0.05
 
 
+def test_int8_calibrates_on_the_models_grid(tmp_path, tiny_model):
+    """A scene at another resolution than the model's is resampled before the model sees it; INT8 is calibrated
+    on those resampled tiles too, not on the input's own pixels (objects at another scale)."""
+    import dataclasses
+
+    from osgeo import gdal
+
+    from buildseg.engine.extract.inference import int8_calibration
+    from buildseg.engine.extract.plan import make_plan
+    from buildseg.engine.io.raster import RasterSource
+    from buildseg.engine.models import modelfile
+
+    scene = crop(dubai("tile8_part4"), str(tmp_path / "crop.tif"), 300, 200, 400, 400)
+    info = dataclasses.replace(modelfile.read_info(tiny_model), resolution=0.5)  # the 1 m scene: twice finer
+    with RasterSource(scene) as src:
+        plan = make_plan(src, info, tile_size=128)
+        key, tiles = int8_calibration(src, plan)
+        first = tiles()[0][0]
+        raw, _ = src.read([1, 2, 3], 0, 0, 128, 128)
+    assert plan.grid is not None and key.endswith(":0.5m") and first.shape == (3, 128, 128)
+    with rasterio.open(scene) as ds:
+        left, top = ds.transform * (0, 0)
+    ref = gdal.Warp("", scene, format="MEM", xRes=0.5, yRes=0.5, resampleAlg="bilinear",
+                    outputBounds=(left, top - 64, left + 64, top)).ReadAsArray().astype(float)
+    corr = lambda a: np.corrcoef(ref.ravel(), a.ravel())[0, 1]  # noqa: E731
+    assert corr(first) > 0.9 > corr(raw)
+
+
 def test_int8_calibrates_on_a_scene_with_gaps_everywhere(tmp_path, scene, tiny_model):
     """A drone mosaic or a clipped strip where no tile is mostly valid still calibrates INT8 (on the partly
     valid tiles) instead of refusing."""
