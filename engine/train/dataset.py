@@ -34,7 +34,8 @@ def native(scene: Scene, size: int) -> int:
 
 def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
     """Spatially separated validation: whole scenes when there are enough, else a strip of each, cut from the
-    end of its labelled part along that part's longer side (so the strip holds labels)."""
+    end of its labelled part along that part's longer side, as wide as holds `val_fraction` of its labelled
+    area (labelled patches scattered over the raster: a strip of the extent could hold all or none of them)."""
     if val_fraction <= 0 or any(s.role in ("val", "area") for s in scenes):  # no split, or one given
         return scenes
     rng = np.random.default_rng(seed)
@@ -48,7 +49,7 @@ def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
         vertical = (c1 - c0) >= (r1 - r0)  # a strip across the longer side
         start, end = (c0, c1) if vertical else (r0, r1)
         n = native(s, tile)
-        strip = max(n, int(round((end - start) * val_fraction / n)) * n)
+        strip = labelled_strip(s, vertical, val_fraction) or max(n, int(round((end - start) * val_fraction / n)) * n)
         if end - start - strip < n:
             continue  # too small to split: all training
         s.role = "both"
@@ -57,6 +58,27 @@ def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
         else:
             s.split_y = end - strip
     return scenes
+
+
+def labelled_strip(scene: Scene, vertical: bool, share: float, most: int = 1024) -> int:
+    """The width in pixels, from the end of the labelled extent (columns when `vertical`, else rows), of the
+    strip holding `share` of the labelled area (rasterized at most `most` cells a side); None without one."""
+    r0, r1, c0, c1 = scene.extent
+    length = (c1 - c0) if vertical else (r1 - r0)
+    area = getattr(scene.labels, "area", None)
+    if not area:
+        return None
+    from rasterio.features import rasterize
+    from rasterio.transform import Affine
+
+    f = max(1, int(np.ceil(max(r1 - r0, c1 - c0) / most)))
+    shape = (max(1, -(-(r1 - r0) // f)), max(1, -(-(c1 - c0) // f)))
+    cells = rasterize([(g, 1) for g in area], out_shape=shape, fill=0, dtype="uint8",
+                      transform=scene.src.transform * Affine.translation(c0, r0) * Affine.scale(f))
+    profile = cells.sum(axis=0 if vertical else 1)[::-1].cumsum()  # labelled cells from the end inwards
+    if profile[-1] == 0:
+        return None
+    return min(length, (int(np.searchsorted(profile, share * profile[-1])) + 1) * f)
 
 
 def labelled_extent(scene: Scene) -> tuple:

@@ -216,6 +216,38 @@ def test_validation_strip_lies_in_the_labelled_part(tmp_path, place):
         assert (lab != IGNORE).mean() >= 0.1
 
 
+def test_validation_strip_holds_its_share_of_scattered_patches(tmp_path):
+    """Kampala labelled in two patches at opposite corners (a small one south-west, a large one north-east, as
+    in the same-budget benchmark): the validation strip holds about a fifth of the labelled area (before, a
+    strip of a fifth of the extent took 59 % of it, most of the large patch, from training)."""
+    import rasterio
+    from rasterio.features import rasterize
+
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.io.labels import PolygonLabels
+    from buildseg.engine.train.dataset import Scene, split_scenes, val_windows
+
+    from conftest import DATA
+
+    image = str(DATA / "cities" / "kampala" / "image.tif")
+    with rasterio.open(image) as src:
+        b, crs, tr, shape = src.bounds, src.crs, src.transform, src.shape
+
+    def rect(x0, y0, x1, y1):
+        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+    area = [rect(b.left, b.bottom, b.left + 75, b.bottom + 75), rect(b.right - 230, b.top - 150, b.right, b.top)]
+    shapes = [(g, 1) for g, _ in polygons_from_file(str(DATA / "cities" / "kampala" / "buildings.gpkg"),
+                                                    crs.to_wkt())]
+    scene = Scene(image, PolygonLabels(shapes, area)).open()
+    split_scenes([scene], 0.2, 256, 0)
+    assert scene.role == "both" and scene.split_x is not None  # the labelled extent is wider than tall
+    labelled = rasterize([(g, 1) for g in area], out_shape=shape, transform=tr)
+    share = labelled[:, scene.split_x:].sum() / labelled.sum()
+    assert 0.15 < share < 0.3, share
+    assert val_windows([scene], 256)  # and it holds validation tiles
+
+
 def test_fine_tune_moves_the_encoder_ten_times_slower():
     import torch
 
