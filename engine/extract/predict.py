@@ -7,6 +7,7 @@ eager); PyTorch is the CUDA path (mixed precision, channels_last) and the fallba
 import hashlib
 import os
 import threading
+import warnings
 
 import numpy as np
 
@@ -68,7 +69,10 @@ def write_onnx(net, channels: int, tile: int, path: str, names: tuple, metadata:
 
     from ..core.atomic import atomic_path
 
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        # the TorchScript exporter, chosen (its deprecation notices are not the user's business): every
+        # architecture of the registry traces with it, tested (tests/models)
+        warnings.simplefilter("ignore", DeprecationWarning)
         torch.onnx.export(net, torch.zeros(1, channels, tile, tile), tmp, input_names=[names[0]],
                           output_names=[names[1]], dynamic_axes={n: {0: "batch"} for n in names},
                           opset_version=17, dynamo=False)
