@@ -63,12 +63,14 @@ PREFLIGHT_SAMPLES = 3  # tiles run at the start of an extraction or training (ab
 def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress = None,
               model_cache=None, aoi=None) -> FitReport:
     from ..io.raster import RasterSource
+    from ..io.value_scale import scene_normalisation
     from .plan import validate_bands
 
     progress = progress or Progress()
     info = modelfile.read_info(model_path)
     with RasterSource(raster) as src:
         bands = validate_bands(info, src, None)
+        normalisation = scene_normalisation(src, bands, info.mean, info.std)
         res = src.ground_resolution()
         size = int(min(max(src.width, src.height), math.ceil(info.tile_size * (info.resolution or res) / res)))
         windows = _sample_windows(src, bands, size, samples, _aoi_box(src, aoi))
@@ -79,7 +81,7 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
             probs = [_probabilities(src, model_path, r, c, size, work, k, model_cache, progress.sub(
                 100 * k / len(windows), 100 * (k + 1) / len(windows)).quiet())
                 for k, (_, _, (r, c)) in enumerate(windows)]
-    return _report(info, res, pixels, np.concatenate(probs))
+    return _report(info, res, pixels, np.concatenate(probs), normalisation)
 
 
 def _aoi_box(src, aoi):
@@ -132,14 +134,17 @@ def _probabilities(src, model_path, row, col, size, work, k, model_cache, progre
     return prob.compressed()
 
 
-def _report(info, res, pixels, prob) -> FitReport:
-    reasons = []
+def _report(info, res, pixels, prob, normalisation=None) -> FitReport:
+    """The verdict; radiometry against the normalisation extraction uses (the scene's own statistics for
+    imagery on another value scale than the model's, io.value_scale, which is then a reason)."""
+    mean_ref, std_ref, rescaled = normalisation or (info.mean, info.std, "")
+    reasons = [rescaled.split(": ", 1)[-1]] if rescaled else []
     ratio = res / info.resolution if info.resolution else 1.0
     resolution = math.exp(-abs(math.log(ratio)))
     if resolution < 0.7:
         reasons.append(f"the imagery is {res:.2f} m per pixel, the model was trained at {info.resolution:g} m")
     mean = pixels.mean(axis=1)
-    z = (mean - np.asarray(info.mean)) / np.asarray(info.std)
+    z = (mean - np.asarray(mean_ref)) / np.asarray(std_ref)
     radiometry = math.exp(-float(np.abs(z).max()) / 2)
     if radiometry < 0.6:
         side = "brighter" if z[np.abs(z).argmax()] > 0 else "darker"

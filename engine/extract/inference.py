@@ -109,7 +109,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             mask_path, prob_path, poly_path = stack.enter_context(atomic_paths(out_mask, out_probability,
                                                                                out_polygons))
             prov = provenance(model_path, src, result.fit)
-            run = (plan.bands, info, predictor, params, plan.tile, batch)
+            run = (plan.bands, plan.info, predictor, params, plan.tile, batch)  # plan.info: its normalisation
             if plan.grid is None:  # polygons are traced from the rows as they are finished
                 _sliding_window(src, *run, mask_path, prob_path, result, progress, poly_path, prov)
             else:

@@ -17,7 +17,7 @@ MAX_TILE_PIXELS = 8192 * 8192
 
 @dataclass(frozen=True)
 class Plan:
-    info: object  # the model's ModelInfo
+    info: object  # the model's ModelInfo; its mean/std: the normalisation this raster gets (io.value_scale)
     bands: list  # raster bands in the model's order
     tile: int  # px on the model's grid
     overlap: int
@@ -38,7 +38,22 @@ def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progr
                             "(Raster > Projections > Assign Projection) and run again.")
     tile = fit_tile(tile_size or info.tile_size, src, info, overlap, progress)
     check_tile_size(tile, overlap, 1, info.in_channels, max_tile_pixels)
-    return Plan(info, bands, tile, overlap, resample.model_grid(src, info, progress))
+    return Plan(normalised_for(src, info, bands, progress), bands, tile, overlap,
+                resample.model_grid(src, info, progress))
+
+
+def normalised_for(src, info, bands, progress: Progress):
+    """`info`, or a copy normalising with the scene's own band statistics when the raster is on another value
+    scale than the model learnt from (warned)."""
+    import dataclasses
+
+    from ..io.value_scale import scene_normalisation
+
+    mean, std, reason = scene_normalisation(src, bands, info.mean, info.std)
+    if not reason:
+        return info
+    progress.warn(f"{reason}.")
+    return dataclasses.replace(info, mean=mean, std=std)
 
 
 def validate_bands(info, src, bands) -> list:

@@ -43,6 +43,7 @@ class BlockJob:
     width: int
     work_dir: str
     threads: int = 1
+    normalisation: tuple = None  # (mean, std) the plan chose for this raster (io.value_scale); None: the model's
 
     @property
     def name(self) -> str:
@@ -94,8 +95,9 @@ def run_block(job: BlockJob) -> dict:
                                       prob_nodata(params.probability_uint8))}
             try:
                 region = (job.row, job.col, job.row + job.height, job.col + job.width)
+                mean, std = job.normalisation or (info.mean, info.std)
                 blended = blend_scene(
-                    src, bands, info.mean, info.std, lambda x: predict_tta(predictor, x, params.tta),
+                    src, bands, mean, std, lambda x: predict_tta(predictor, x, params.tta),
                     info.num_classes, job.tile, params.overlap, 1,
                     lambda values, ok: write_rows_out(values, ok, target, class_ids, params, outs),
                     Progress(), params.aoi, region)

@@ -74,7 +74,8 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     pdict = {k: v for k, v in dataclasses.asdict(params).items()}
     manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
     threads = threads or (1 if executor != "inprocess" else _cpu_threads(params.threads))
-    jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads)
+    norm = (tuple(plan.info.mean), tuple(plan.info.std)) if plan.info is not info else None
+    jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads, norm)
             for r, c, h, w in blk.plan(width, height, side)]
     todo = [j for j in jobs if not manifest.done(j)]
     stats = BlockStats(count=len(jobs), reused=len(jobs) - len(todo), work_dir=work_dir, executor=executor)

@@ -550,6 +550,7 @@ def _initial_model(params, bands, scenes, resolution, progress):
                                 f"{len(classes)}; train from scratch for other classes.")
         info.bands = bands
         progress.info(f"Fine-tuning {params.init_model}")
+        _rescale_for(info, scenes, bands, params, progress)
         return model.train(), info
     mean, std = band_statistics([s.open() if not hasattr(s, "src") else s for s in scenes], bands,
                                 params.tile_size, seed=params.seed)
@@ -563,6 +564,19 @@ def _initial_model(params, bands, scenes, resolution, progress):
         info.training["encoder_init"] = "imagenet" if getattr(encoder, "pretrained", False) else "random"
         progress.info(f"Encoder starts from {info.training['encoder_init']} weights.")
     return model.train(), info
+
+
+def _rescale_for(info, scenes, bands, params, progress) -> None:
+    """A model that learnt from 8-bit imagery, fine-tuned on rasters of another value scale (16-bit, 0..1):
+    normalised by the rasters' own band statistics, which the fine-tuned model then records (io.value_scale)."""
+    from ..io.value_scale import scene_normalisation
+
+    for s in scenes:
+        reason = scene_normalisation(s.src, bands, info.mean, info.std)[2]
+        if reason:
+            info.mean, info.std = band_statistics(scenes, bands, params.tile_size, seed=params.seed)
+            progress.warn(f"{reason}; the fine-tuned model records the training rasters' statistics.")
+            return
 
 
 def run_fingerprint(scenes, params) -> str:

@@ -106,6 +106,25 @@ def test_block_sizes_give_the_same_result(scene, tiny_model, reference, tmp_path
     assert not os.path.exists(run.blocks.work_dir)  # block files are removed once the outputs are written
 
 
+def test_blocks_of_16_bit_imagery_share_the_scenes_normalisation(scene, tiny_model, tmp_path):
+    """A 16-bit copy of the scene is standardised on the whole scene's statistics (io.value_scale); every block
+    process uses those, not its own block's or the model's, so blocks still equal one process."""
+    from osgeo import gdal
+
+    from buildseg.engine.extract.inference import ExtractParams, extract
+
+    wide = str(tmp_path / "uint16.tif")
+    gdal.Translate(wide, scene, outputType=gdal.GDT_UInt16, scaleParams=[[0, 255, 60, 2100]] * 3)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "blocks").mkdir()
+    one = tmp_path / "one"
+    extract(wide, tiny_model, str(one / "m.tif"), str(one / "p.tif"), str(one / "b.gpkg"), ExtractParams(**TILE))
+    whole = _read(one / "m.tif", one / "p.tif", one / "b.gpkg")
+    _, result = _run(wide, tiny_model, tmp_path / "blocks", block=512)
+    _same(result, whole)
+    assert 0.02 < (whole["mask"] == 1).mean() < 0.9  # buildings found, not the whole scene
+
+
 def test_killed_worker_still_completes(scene, tiny_model, reference, tmp_path):
     from distributed import Client, LocalCluster
 

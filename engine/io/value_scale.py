@@ -1,0 +1,55 @@
+"""Imagery on another value scale than the model's: 16-bit satellite values (0..2047, 0..10000) or 0..1
+reflectance given to a model trained on 8-bit imagery. Normalised with the model's 8-bit mean and standard
+deviation such values are tens of standard deviations off and the model sees noise; standardised on the
+scene's own band statistics they look like the imagery it learnt from (a linear stretch, as 16-bit to 8-bit
+conversions are)."""
+
+import numpy as np
+
+HIGH, LOW = 400.0, 2.0  # the 99th percentile of 8-bit imagery lies between these
+
+
+def eight_bit_model(mean, std) -> bool:
+    """Whether a model's normalisation is that of 8-bit imagery: band means within 0..255 (above 0..1
+    reflectance), spreads no wider than 0..255 allows."""
+    return all(LOW < float(m) < 255 and float(s) <= 128 for m, s in zip(mean, std))
+
+
+def sample_values(src, bands, grid: int = 4, size: int = 256) -> np.ndarray:
+    """(bands, N) valid pixel values of `grid` x `grid` windows spread evenly over the raster (deterministic:
+    every process of a run computes the same)."""
+    size = min(size, src.width, src.height)
+    rows = np.linspace(0, src.height - size, grid).astype(int)
+    cols = np.linspace(0, src.width - size, grid).astype(int)
+    parts = []
+    for r in sorted(set(rows)):
+        for c in sorted(set(cols)):
+            data, valid = src.read(bands, int(r), int(c), size, size)
+            parts.append(data[:, valid & np.isfinite(data).all(axis=0)])
+    return np.concatenate(parts, axis=1) if parts else np.zeros((len(bands), 0), np.float32)
+
+
+def off_scale(src, values: np.ndarray) -> str:
+    """Why `values` are not 8-bit imagery ('' when they are or cannot be told): 8-bit rasters never are."""
+    if str(src.dtype) == "uint8" or values.size == 0:
+        return ""
+    top = float(np.percentile(values, 99))
+    if top > HIGH:
+        return f"its values reach {top:.0f} (16-bit or higher)"
+    if top <= LOW:
+        return f"its values reach only {top:.2f} (reflectance 0..1)"
+    return ""
+
+
+def scene_normalisation(src, bands, mean, std) -> tuple:
+    """(mean, std, reason): the model's normalisation, or, for a model trained on 8-bit imagery given imagery on
+    another scale, the scene's own band statistics and the reason ('' when the model's are kept)."""
+    if not eight_bit_model(mean, std):
+        return list(mean), list(std), ""
+    values = sample_values(src, bands)
+    reason = off_scale(src, values)
+    if not reason:
+        return list(mean), list(std), ""
+    return ([float(v) for v in values.mean(axis=1)], [max(float(v), 1e-6) for v in values.std(axis=1)],
+            f"{src.name}: {reason}, but the model learnt from 8-bit imagery: each band is standardised by the "
+            "scene's own mean and standard deviation instead of the model's")
