@@ -32,10 +32,14 @@ def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progr
               max_tile_pixels: int = MAX_TILE_PIXELS) -> Plan:
     """Check the raster against the model and choose the bands, the tile and the grid; refusals name the fix."""
     progress = progress or Progress()
+    bands_given = bool(bands)
     bands = validate_bands(info, src, bands)
     if not src.crs:
         raise BuildSegError(f"The raster {src.name} has no coordinate reference system. Assign one "
                             "(Raster > Projections > Assign Projection) and run again.")
+    if not bands_given and bands != list(info.bands):
+        progress.info(f"Raster bands {bands} feed the model as red, green, blue (the raster's colour "
+                      "interpretation says so).")
     tile = fit_tile(tile_size or info.tile_size, src, info, overlap, progress)
     check_tile_size(tile, overlap, 1, info.in_channels, max_tile_pixels)
     return Plan(normalised_for(src, info, bands, progress), bands, tile, overlap,
@@ -62,7 +66,7 @@ def validate_bands(info, src, bands) -> list:
     if min(src.width, src.height) < MIN_SIDE:
         raise BuildSegError(f"The raster {src.name} is only {src.width}x{src.height} px: too small to find "
                             f"buildings in (at least {MIN_SIDE}x{MIN_SIDE} px). Choose a larger raster or extent.")
-    bands = list(bands) if bands else list(info.bands)
+    bands = list(bands) if bands else (rgb_by_colour(info, src) or list(info.bands))
     if len(bands) != info.in_channels:
         raise BuildSegError(f"The model needs {info.in_channels} input band(s) but {len(bands)} were mapped "
                             f"({bands}). Map exactly {info.in_channels} raster band(s).")
@@ -72,6 +76,25 @@ def validate_bands(info, src, bands) -> list:
             f"{src.count}. Choose a band mapping with bands 1..{src.count}, or a model trained on "
             f"{src.count}-band imagery.")
     return bands
+
+
+def rgb_bands(src) -> list:
+    """The raster's red, green and blue bands by GDAL's colour interpretation (a BGR or BGRN file says so), or
+    None when it does not name all three."""
+    colours = getattr(src, "colours", None) or []
+    if not all(c in colours for c in ("red", "green", "blue")):
+        return None
+    return [colours.index(c) + 1 for c in ("red", "green", "blue")]
+
+
+def rgb_by_colour(info, src) -> list:
+    """For a model of red, green, blue in bands 1-3 (the default model), the raster's red, green and blue bands
+    when its colour interpretation puts them elsewhere; else None (the model's own bands)."""
+    names = [n.lower() for n in info.band_names] if info.band_names else ["red", "green", "blue"]
+    if info.in_channels != 3 or list(info.bands) != [1, 2, 3] or names != ["red", "green", "blue"]:
+        return None
+    found = rgb_bands(src)
+    return found if found and found != [1, 2, 3] else None
 
 
 def fit_tile(tile: int, src, info, overlap: int, progress) -> int:

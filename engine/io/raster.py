@@ -56,6 +56,7 @@ class RasterSource(_Source):
         self.nodata = self.ds.nodata
         self.crs = self.ds.crs
         self.transform = self.ds.transform
+        self.colours = [c.name for c in self.ds.colorinterp]  # GDAL colour interpretation: red, green, gray…
 
     def close(self):
         self.ds.close()

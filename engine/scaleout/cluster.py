@@ -71,7 +71,7 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
         fit = preflight(raster, model, progress.sub(0, 5), aoi=params.aoi)
         progress = progress.sub(5, 100)
         params = dataclasses.replace(params, check_fit=False)
-    pdict = {k: v for k, v in dataclasses.asdict(params).items()}
+    pdict = {**dataclasses.asdict(params), "bands": list(plan.bands)}  # the plan's (colour interpretation)
     manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
     threads = threads or (1 if executor != "inprocess" else _cpu_threads(params.threads))
     norm = (tuple(plan.info.mean), tuple(plan.info.std)) if plan.info is not info else None

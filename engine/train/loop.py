@@ -331,7 +331,8 @@ def _setup(scenes, params, progress) -> SimpleNamespace:
             raise BuildSegError(f"The raster {s.raster} ({s.src.width}x{s.src.height} px) is too small for "
                                 f"tile size {params.tile_size}: use a tile size of at most "
                                 f"{min(s.src.width, s.src.height)} px.")
-    bands = params.bands or list(range(1, scenes[0].src.count + 1))
+    bands = params.bands or _colour_bands(params, scenes[0].src, progress) or \
+        list(range(1, scenes[0].src.count + 1))
     for s in scenes:
         s.src.check_bands(bands)
     fits = memory.fit_batch(params.tile_size, params.batch_size, len(bands), 0, progress, dev, kind="training")
@@ -564,6 +565,20 @@ def _initial_model(params, bands, scenes, resolution, progress):
         info.training["encoder_init"] = "imagenet" if getattr(encoder, "pretrained", False) else "random"
         progress.info(f"Encoder starts from {info.training['encoder_init']} weights.")
     return model.train(), info
+
+
+def _colour_bands(params, src, progress) -> list:
+    """A fine-tune of a red, green, blue model on rasters whose colour interpretation puts those bands elsewhere
+    (BGR, BGRN): those bands, as extraction would feed them; else None."""
+    if not params.init_model:
+        return None
+    from ..extract.plan import rgb_by_colour
+
+    found = rgb_by_colour(modelfile.read_info(params.init_model), src)
+    if found:
+        progress.info(f"Raster bands {found} feed the model as red, green, blue (the raster's colour "
+                      "interpretation says so).")
+    return found
 
 
 def _rescale_for(info, scenes, bands, params, progress) -> None:

@@ -75,7 +75,8 @@ def test_fit_check_names_the_value_scale(kampala):
 
 def test_fine_tune_on_16_bit_imagery_records_its_statistics(tmp_path, tiny_model):
     """The 8-bit tiny model fine-tuned on a 16-bit copy of a Dubai scene learns on standardised values and
-    writes the 16-bit rasters' statistics, so the fine-tuned model runs on that imagery as it was trained."""
+    writes the 16-bit rasters' statistics, so the fine-tuned model runs on that imagery as it was trained; the
+    copy is BGR and says so, and the red, green and blue bands feed the model's red, green and blue."""
     from osgeo import gdal
 
     from buildseg.engine.core.progress import Progress
@@ -86,7 +87,12 @@ def test_fine_tune_on_16_bit_imagery_records_its_statistics(tmp_path, tiny_model
     from conftest import dubai, dubai_labels, polygon_labels
 
     wide = str(tmp_path / "uint16.tif")
-    gdal.Translate(wide, dubai("tile1_part1"), outputType=gdal.GDT_UInt16, scaleParams=[[0, 255, 60, 2100]] * 3)
+    gdal.Translate(wide, dubai("tile1_part1"), outputType=gdal.GDT_UInt16, scaleParams=[[0, 255, 60, 2100]] * 3,
+                   bandList=[3, 2, 1])
+    ds = gdal.Open(wide, gdal.GA_Update)
+    for i, colour in enumerate([gdal.GCI_BlueBand, gdal.GCI_GreenBand, gdal.GCI_RedBand]):
+        ds.GetRasterBand(i + 1).SetColorInterpretation(colour)
+    ds = None
     warnings = []
     progress = Progress()
     progress.warn = warnings.append
@@ -96,4 +102,27 @@ def test_fine_tune_on_16_bit_imagery_records_its_statistics(tmp_path, tiny_model
     loop.train([Scene(wide, polygon_labels(dubai_labels("tile1_part1")))], out, params, progress)
     start, tuned = modelfile.read_info(tiny_model), modelfile.read_info(out)
     assert max(start.mean) < 255 and min(tuned.mean) > 255  # in the 16-bit rasters' units
-    assert any("8-bit" in w for w in warnings)
+    assert any("8-bit" in w for w in warnings) and tuned.bands == [3, 2, 1]
+
+
+def test_bands_follow_the_rasters_colour_interpretation(kampala, tmp_path):
+    """A BGR file that says so (GDAL colour interpretation blue, green, red) feeds the RGB default model its red,
+    green and blue bands: the very mask of the RGB file (before: blue as red, 42 % of the crop called building
+    against 23 %, IoU 0.47 with the RGB mask)."""
+    from osgeo import gdal
+
+    from buildseg.engine.extract.inference import ExtractParams, extract
+
+    bgr = str(tmp_path / "bgr.tif")
+    gdal.Translate(bgr, kampala["uint8"], bandList=[3, 2, 1])
+    ds = gdal.Open(bgr, gdal.GA_Update)
+    for i, colour in enumerate([gdal.GCI_BlueBand, gdal.GCI_GreenBand, gdal.GCI_RedBand]):
+        ds.GetRasterBand(i + 1).SetColorInterpretation(colour)
+    ds = None
+    masks = []
+    for path in (kampala["uint8"], bgr):
+        out = str(tmp_path / f"{len(masks)}.tif")
+        extract(path, str(DEFAULT_MODEL), out_mask=out, params=ExtractParams(check_fit=False))
+        with rasterio.open(out) as m:
+            masks.append(m.read(1))
+    assert (masks[0] == 1).mean() > 0.05 and (masks[0] == masks[1]).all()
