@@ -16,13 +16,23 @@ from .sinks import atomic_sink
 from .styling import StyleLayer
 
 
-def _metres_to_map_units(crs, feedback) -> float:
+def _metres_to_map_units(crs, extent, context, feedback) -> float:
+    """Map units in one metre: the CRS's unit, or where a projected CRS stretches the ground by more than
+    1 % (Web Mercator away from the equator) as measured on the ellipsoid at the layer's centre."""
     from qgis.core import QgsUnitTypes
+
+    from ..engine.io.raster import DISTORTION
+    from .layer_source import metres_per_unit
 
     factor = QgsUnitTypes.fromUnitToUnitFactor(QgsUnitTypes.DistanceMeters, crs.mapUnits())
     if crs.isGeographic():
         feedback.pushInfo(f"The layer is in degrees ({crs.authid()}): the tolerance becomes {factor:.3g} degrees "
                           "per metre.")
+    elif not extent.isEmpty():
+        measured = 1.0 / metres_per_unit(crs, extent, context)
+        if abs(measured / factor - 1) > DISTORTION:
+            feedback.pushInfo(f"{crs.authid()} stretches the ground here: one metre is {measured:.3g} map units.")
+            return measured
     return factor
 
 
@@ -68,7 +78,7 @@ class RegularizeFootprints(BuildSegAlgorithm):
 
         source = self.parameterAsSource(parameters, self.INPUT, context)
         tolerance = self.parameterAsDouble(parameters, self.TOLERANCE, context) * _metres_to_map_units(
-            source.sourceCrs(), feedback)
+            source.sourceCrs(), source.sourceExtent(), context, feedback)
         params = RegularizeParams(tolerance=tolerance,
                                   angle_tolerance=self.parameterAsDouble(parameters, self.ANGLE_TOLERANCE, context),
                                   rectangle_iou=self.parameterAsDouble(parameters, self.RECTANGLE_IOU, context))

@@ -7,7 +7,6 @@ model's by more than RATIO_TOLERANCE is resampled in its own CRS. Both use GDAL 
 from ..core.errors import BuildSegError
 from ..core.options import MASK_NODATA, prob_nodata
 from ..core.progress import Progress
-from ..io.raster import metres_per_unit
 
 RATIO_TOLERANCE = 1.25
 RATIO_WARN = 4.0
@@ -53,7 +52,7 @@ def _model_grid(src, info, progress: Progress):
                       "resolution.")
     else:
         progress.info(msg)
-    return crs.to_wkt(), info.resolution / metres_per_unit(crs)
+    return crs.to_wkt(), info.resolution / src.unit_metres()
 
 
 def ground_metres(src) -> float:

@@ -31,6 +31,10 @@ class _Source:
     def pixel_size(self) -> tuple:
         return abs(self.transform.a), abs(self.transform.e)
 
+    def unit_metres(self) -> float:
+        """Metres on the ground in one unit of the CRS, at the raster's centre."""
+        return self.ground_resolution() / self.pixel_size()[0]
+
     def check_bands(self, bands) -> None:
         bad = [b for b in bands if not 1 <= b <= self.count]
         if bad:
@@ -57,6 +61,7 @@ class RasterSource(_Source):
         self.crs = self.ds.crs
         self.transform = self.ds.transform
         self.colours = [c.name for c in self.ds.colorinterp]  # GDAL colour interpretation: red, green, gray…
+        self._unit_metres = None
 
     def close(self):
         self.ds.close()
@@ -84,8 +89,11 @@ class RasterSource(_Source):
         return self.ds.read(list(bands), out_shape=(len(bands),) + tuple(shape)).astype(np.float32)
 
     def ground_resolution(self) -> float:
-        """Metres per pixel along x (CRS units x their metre factor)."""
-        return self.pixel_size()[0] * metres_per_unit(self.crs)
+        """Metres on the ground per pixel along x, at the raster's centre (local_metres_per_unit)."""
+        if self._unit_metres is None:
+            x, y = self.transform * (self.width / 2, self.height / 2)
+            self._unit_metres = local_metres_per_unit(self.crs, x, y)
+        return self.pixel_size()[0] * self._unit_metres
 
     def identity(self) -> str:
         import os
@@ -97,6 +105,31 @@ def metres_per_unit(crs) -> float:
     """Metres in one linear unit of a (rasterio) CRS; 1 when unknown."""
     factor = crs.linear_units_factor[1] if crs and crs.linear_units_factor else 1.0
     return factor or 1.0
+
+
+DISTORTION = 0.01  # a projection stretching the ground by more than this is measured, not taken at its word
+
+
+def local_metres_per_unit(crs, x: float, y: float) -> float:
+    """Metres on the ground in one unit of a projected `crs` around (x, y): its nominal unit, unless the
+    projection stretches the ground there by more than 1 % (Web Mercator away from the equator, where one unit
+    is cos(latitude) metres: 0.64 m at 50°), then measured in the local UTM zone. Geographic CRSs: nominal."""
+    nominal = metres_per_unit(crs)
+    if not crs or crs.is_geographic:
+        return nominal
+    try:
+        from rasterio.crs import CRS
+        from rasterio.warp import transform
+
+        lon, lat = transform(crs, "EPSG:4326", [x], [y])
+        utm = CRS.from_epsg((32600 if lat[0] >= 0 else 32700) + int((lon[0] + 180) // 6) % 60 + 1)
+        half = 50.0 / nominal  # 100 m nominally, across the point, along x and along y
+        xs, ys = transform(crs, utm, [x - half, x + half, x, x], [y, y, y - half, y + half])
+        along = (np.hypot(xs[1] - xs[0], ys[1] - ys[0]) + np.hypot(xs[3] - xs[2], ys[3] - ys[2])) / 2
+        measured = float(along / (2 * half))
+    except Exception:  # a CRS without a way to WGS 84 (a local engineering grid): its word it is
+        return nominal
+    return measured if np.isfinite(measured) and abs(measured / nominal - 1) > DISTORTION else nominal
 
 
 def _finish_window(data, valid, row, col, height, width, r0, c0, r1, c1):

@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from ..core.errors import BuildSegError
+from ..io.raster import local_metres_per_unit
 from .regularize import RegularizeParams, regularize
 from .separate import split_blob
 
@@ -23,15 +24,31 @@ def driver_for(path: str) -> str:
 
 
 class Measurer:
-    """Areas and lengths in metres for geometries in `srs`; geographic ones via their UTM zone."""
+    """Areas and lengths in metres for geometries in `srs`: geographic ones via their UTM zone, projected ones
+    by the CRS's metres per unit where they are (Web Mercator's shrink with latitude: io.raster
+    local_metres_per_unit, cached per 2 km cell)."""
 
     def __init__(self, srs):
         from osgeo import osr
+        from rasterio.crs import CRS
 
         self.srs = srs.Clone()
         self.srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
         self.geographic = bool(srs.IsGeographic())
         self.factor = 1.0 if self.geographic else (srs.GetLinearUnits() or 1.0)
+        self.crs = None if self.geographic else CRS.from_wkt(srs.ExportToWkt())
+        self.distorted, self.cells = None, {}  # whether the CRS stretches the ground (told at the first geometry)
+
+    def unit(self, geom) -> float:
+        """Metres in one CRS unit at `geom` (projected CRSs)."""
+        if self.distorted is False or self.crs is None:
+            return self.factor
+        c = geom.Centroid()
+        cell = (round(c.GetX() * self.factor / 2000), round(c.GetY() * self.factor / 2000))
+        if cell not in self.cells:
+            self.cells[cell] = local_metres_per_unit(self.crs, c.GetX(), c.GetY())
+            self.distorted = self.distorted or self.cells[cell] != self.factor
+        return self.cells[cell]
 
     def _metric(self, geom):
         if not self.geographic:
@@ -49,10 +66,10 @@ class Measurer:
         return g
 
     def area(self, geom) -> float:
-        return self._metric(geom).GetArea() * self.factor ** 2
+        return self._metric(geom).GetArea() * (1.0 if self.geographic else self.unit(geom) ** 2)
 
     def perimeter(self, geom) -> float:
-        return self._metric(geom).Boundary().Length() * self.factor
+        return self._metric(geom).Boundary().Length() * (1.0 if self.geographic else self.unit(geom))
 
 
 def _clean(geom, min_area_units: float, fill_holes: bool, simplify: float):
@@ -97,8 +114,6 @@ class StripPolygonizer:
         self.srs.ImportFromWkt(srs_wkt)
         self.measurer = Measurer(self.srs)
         self.px_area = abs(self.gt[1] * self.gt[5] - self.gt[2] * self.gt[4])
-        # min_area in the layer's own units, for dropping holes (approximate for geographic CRSs)
-        self.unit_area = self.measurer.factor ** 2 if not self.measurer.geographic else 111_320.0 ** 2
         self.ds = ogr.GetDriverByName(driver_for(out_path)).CreateDataSource(out_path)
         if self.ds is None:
             raise BuildSegError(f"Cannot create {out_path}: " + gdal_error())
@@ -179,16 +194,17 @@ class StripPolygonizer:
 
         params, gt = self.params, self.gt
         min_area_m2 = params.min_area or 0.0
+        # square metres in one square unit of the layer, for dropping holes (approximate for geographic CRSs)
+        unit_area = 111_320.0 ** 2 if self.measurer.geographic else self.measurer.unit(blob) ** 2
         pieces = split_blob(blob, gt, params.separation_h, params.separation_neck) if params.separate else [blob]
         for piece in pieces:
-            geom = _clean(piece, min_area_m2 / self.unit_area if self.unit_area else 0.0, params.fill_holes,
-                          params.simplify)
+            geom = _clean(piece, min_area_m2 / unit_area, params.fill_holes, params.simplify)
             if params.regularize and not geom.IsEmpty():
                 geom = regularize(geom, RegularizeParams(tolerance=abs(gt[1])))
             if geom is None or geom.IsEmpty():
                 continue
             area = self.measurer.area(geom)
-            if area < min_area_m2 or area < self.px_area * self.unit_area * 0.5:
+            if area < min_area_m2 or area < self.px_area * unit_area * 0.5:
                 continue
             self.count += 1
             self.area += area
