@@ -90,3 +90,20 @@ def test_geographic_layer_is_regularized_in_metres(run_alg, tmp_path):
         areas[name] = lyr_area
     assert areas["utm"] > 10000  # m² of real buildings
     assert areas["wgs84"] == pytest.approx(areas["utm"], rel=0.03)
+
+
+@pytest.mark.parametrize("lat, units", [(0.0, 1.0), (60.0, 2.0)])
+def test_regularize_tolerance_in_web_mercator_follows_latitude(lat, units):
+    """One metre is 1 Web Mercator unit at the equator and 2 at 60° N: the tolerance in metres is converted
+    where the layer lies (before: 1 unit everywhere, half a metre at 60° N)."""
+    import math
+
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingContext, QgsProcessingFeedback, QgsRectangle
+
+    from buildseg.processing_provider.regularize_footprints import _metres_to_map_units
+
+    y = 6378137.0 * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    extent = QgsRectangle(1000, y - 500, 2000, y + 500)
+    factor = _metres_to_map_units(QgsCoordinateReferenceSystem("EPSG:3857"), extent, QgsProcessingContext(),
+                                  QgsProcessingFeedback())
+    assert factor == pytest.approx(units, rel=0.01)
