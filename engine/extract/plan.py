@@ -71,9 +71,11 @@ def validate_bands(info, src, bands) -> list:
         raise BuildSegError(f"The model needs {info.in_channels} input band(s) but {len(bands)} were mapped "
                             f"({bands}). Map exactly {info.in_channels} raster band(s).")
     if max(bands) > src.count:
+        grey = f" (grey imagery: '{','.join(['1'] * info.in_channels)}' feeds its one band to every input)" \
+            if src.count == 1 else ""
         raise BuildSegError(
             f"The model expects {info.in_channels} band(s) (raster bands {info.bands}) but the raster has "
-            f"{src.count}. Choose a band mapping with bands 1..{src.count}, or a model trained on "
+            f"{src.count}. Choose a band mapping with bands 1..{src.count}{grey}, or a model trained on "
             f"{src.count}-band imagery.")
     return bands
 

@@ -124,9 +124,13 @@ def test_wrong_band_count_is_a_clear_error(run_alg, tiny_model, tmp_path):
     from qgis.core import QgsProcessingException
 
     single = crop(dubai("tile8_part1"), str(tmp_path / "one_band.tif"), 0, 0, 300, 300, bandList=[1])
-    with pytest.raises(QgsProcessingException, match="expects 3 band"):
+    with pytest.raises(QgsProcessingException, match="expects 3 band.*'1,1,1' feeds its one band"):
         _extract(run_alg, single, tiny_model, tmp_path)
     assert not [p for p in os.listdir(tmp_path) if p != "one_band.tif"]
+    (tmp_path / "grey").mkdir()  # the fix the message names works
+    res = _extract(run_alg, single, tiny_model, tmp_path / "grey", BANDS=[1, 1, 1])
+    with rasterio.open(res["OUTPUT_MASK"]) as m:
+        assert m.shape == (300, 300) and (m.read(1) == 1).any()
 
 
 def test_cancel_leaves_nothing(qgis_app, scene, tiny_model, tmp_path):

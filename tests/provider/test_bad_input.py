@@ -120,7 +120,7 @@ _H = {"INPUT": "good", "MODEL": "model", "MODE": 0, "TILE_SIZE": 128, "OUTPUT": 
 _T = {"ALIGN_LABELS": False, "INPUT": ["good"], "LABELS": "labels", "MODEL": "model", "TILE_SIZE": 64, "EPOCHS": 1,
       "TILES_PER_EPOCH": 4, "BATCH_SIZE": 4, "VAL_FRACTION": 0, "OUTPUT_MODEL": "@out/m.safetensors"}
 CASES = [
-    ("extract-wrong-band-count", EXTRACT, dict(_E, INPUT="one_band"), "expects 3 band"),
+    ("extract-wrong-band-count", EXTRACT, dict(_E, INPUT="one_band"), "feeds its one band to every input"),
     ("extract-no-crs", EXTRACT, dict(_E, INPUT="no_crs"), "no coordinate reference system"),
     ("extract-all-nodata", EXTRACT, dict(_E, INPUT="all_nodata"), "nodata everywhere"),
     ("extract-1x1", EXTRACT, dict(_E, INPUT="one_pixel"), "too small"),
