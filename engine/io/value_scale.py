@@ -17,7 +17,8 @@ def eight_bit_model(mean, std) -> bool:
 
 def sample_values(src, bands, grid: int = 4, size: int = 256) -> np.ndarray:
     """(bands, N) valid pixel values of `grid` x `grid` windows spread evenly over the raster (deterministic:
-    every process of a run computes the same)."""
+    every process of a run computes the same); pixels 0 in every band are left out too (the black collar of a
+    scene whose nodata is not declared)."""
     size = min(size, src.width, src.height)
     rows = np.linspace(0, src.height - size, grid).astype(int)
     cols = np.linspace(0, src.width - size, grid).astype(int)
@@ -25,7 +26,7 @@ def sample_values(src, bands, grid: int = 4, size: int = 256) -> np.ndarray:
     for r in sorted(set(rows)):
         for c in sorted(set(cols)):
             data, valid = src.read(bands, int(r), int(c), size, size)
-            parts.append(data[:, valid & np.isfinite(data).all(axis=0)])
+            parts.append(data[:, valid & np.isfinite(data).all(axis=0) & (data != 0).any(axis=0)])
     return np.concatenate(parts, axis=1) if parts else np.zeros((len(bands), 0), np.float32)
 
 

@@ -126,3 +126,21 @@ def test_bands_follow_the_rasters_colour_interpretation(kampala, tmp_path):
         with rasterio.open(out) as m:
             masks.append(m.read(1))
     assert (masks[0] == 1).mean() > 0.05 and (masks[0] == masks[1]).all()
+
+
+def test_black_collar_does_not_skew_the_scene_statistics(kampala, tmp_path):
+    """A 16-bit scene whose corners are black without a declared nodata (a rotated satellite footprint): its
+    statistics are those of the imagery, not of the zeros."""
+    from buildseg.engine.io.raster import RasterSource
+    from buildseg.engine.io.value_scale import scene_normalisation
+
+    with rasterio.open(kampala["uint16"]) as src:
+        data, profile = src.read(), src.profile
+    data[:, :, :200] = 0  # 40 % of the columns
+    collared = str(tmp_path / "collar.tif")
+    with rasterio.open(collared, "w", **profile) as dst:
+        dst.write(data)
+    with RasterSource(kampala["uint16"]) as a, RasterSource(collared) as b:
+        full, part = scene_normalisation(a, [1, 2, 3], [110] * 3, [40] * 3), \
+            scene_normalisation(b, [1, 2, 3], [110] * 3, [40] * 3)
+    assert part[2] and part[0] == pytest.approx(full[0], rel=0.15) and part[1] == pytest.approx(full[1], rel=0.2)
