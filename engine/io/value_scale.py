@@ -6,7 +6,7 @@ conversions are)."""
 
 import numpy as np
 
-HIGH, LOW = 400.0, 2.0  # the 99th percentile of 8-bit imagery lies between these
+HIGH, LOW = 255.0, 2.0  # the 99th percentile of 8-bit imagery lies between these (above 255: impossible)
 
 
 def eight_bit_model(mean, std) -> bool:
