@@ -113,14 +113,16 @@ def test_blocks_of_16_bit_imagery_share_the_scenes_normalisation(scene, tiny_mod
 
     from buildseg.engine.extract.inference import ExtractParams, extract
 
-    wide = str(tmp_path / "uint16.tif")
-    gdal.Translate(wide, scene, outputType=gdal.GDT_UInt16, scaleParams=[[0, 255, 60, 2100]] * 3)
+    wide = str(tmp_path / "uint16.tif")  # 768 x 512 px of the scene: six blocks of 256 px
+    gdal.Translate(wide, scene, outputType=gdal.GDT_UInt16, scaleParams=[[0, 255, 60, 2100]] * 3,
+                   srcWin=[0, 0, 768, 512])
     (tmp_path / "one").mkdir()
     (tmp_path / "blocks").mkdir()
     one = tmp_path / "one"
     extract(wide, tiny_model, str(one / "m.tif"), str(one / "p.tif"), str(one / "b.gpkg"), ExtractParams(**TILE))
     whole = _read(one / "m.tif", one / "p.tif", one / "b.gpkg")
-    _, result = _run(wide, tiny_model, tmp_path / "blocks", block=512)
+    run, result = _run(wide, tiny_model, tmp_path / "blocks", block=256)
+    assert run.blocks.count == 6
     _same(result, whole)
     assert 0.02 < (whole["mask"] == 1).mean() < 0.9  # buildings found, not the whole scene
 
