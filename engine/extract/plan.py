@@ -38,8 +38,7 @@ def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progr
         raise BuildSegError(f"The raster {src.name} has no coordinate reference system. Assign one "
                             "(Raster > Projections > Assign Projection) and run again.")
     if not bands_given and bands != list(info.bands):
-        progress.info(f"Raster bands {bands} feed the model as red, green, blue (the raster's colour "
-                      "interpretation says so).")
+        progress.info(colour_note(bands))
     tile = fit_tile(tile_size or info.tile_size, src, info, overlap, progress)
     check_tile_size(tile, overlap, 1, info.in_channels, max_tile_pixels)
     return Plan(normalised_for(src, info, bands, progress), bands, tile, overlap,
@@ -97,6 +96,10 @@ def rgb_by_colour(info, src) -> list:
         return None
     found = rgb_bands(src)
     return found if found and found != [1, 2, 3] else None
+
+
+def colour_note(bands) -> str:
+    return f"Raster bands {bands} feed the model as red, green, blue (the raster's colour interpretation says so)."
 
 
 def fit_tile(tile: int, src, info, overlap: int, progress) -> int:

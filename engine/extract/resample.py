@@ -61,13 +61,13 @@ def ground_metres(src) -> float:
 
 
 def _utm_zone(src):
-    from rasterio.crs import CRS
     from rasterio.warp import transform as warp_points
+
+    from ..io.raster import utm_crs
 
     b = src.ds.bounds
     lon, lat = warp_points(src.crs, "EPSG:4326", [(b.left + b.right) / 2], [(b.top + b.bottom) / 2])
-    zone = int((lon[0] + 180) // 6) % 60 + 1
-    return CRS.from_epsg((32600 if lat[0] >= 0 else 32700) + zone)
+    return utm_crs(lon[0], lat[0])
 
 
 def _native_metres(src, utm) -> float:

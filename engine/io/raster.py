@@ -32,7 +32,7 @@ class _Source:
         return abs(self.transform.a), abs(self.transform.e)
 
     def unit_metres(self) -> float:
-        """Metres on the ground in one unit of the CRS, at the raster's centre."""
+        """Metres on the ground in one unit of the CRS (sources that know their ground resolution)."""
         return self.ground_resolution() / self.pixel_size()[0]
 
     def check_bands(self, bands) -> None:
@@ -88,12 +88,16 @@ class RasterSource(_Source):
         """The whole raster resampled to `shape` (rows, cols), float32 (quicklooks)."""
         return self.ds.read(list(bands), out_shape=(len(bands),) + tuple(shape)).astype(np.float32)
 
-    def ground_resolution(self) -> float:
-        """Metres on the ground per pixel along x, at the raster's centre (local_metres_per_unit)."""
+    def unit_metres(self) -> float:
+        """Metres on the ground in one unit of the CRS, at the raster's centre (local_metres_per_unit)."""
         if self._unit_metres is None:
             x, y = self.transform * (self.width / 2, self.height / 2)
             self._unit_metres = local_metres_per_unit(self.crs, x, y)
-        return self.pixel_size()[0] * self._unit_metres
+        return self._unit_metres
+
+    def ground_resolution(self) -> float:
+        """Metres on the ground per pixel along x, at the raster's centre."""
+        return self.pixel_size()[0] * self.unit_metres()
 
     def identity(self) -> str:
         import os
@@ -110,6 +114,13 @@ def metres_per_unit(crs) -> float:
 DISTORTION = 0.01  # a projection stretching the ground by more than this is measured, not taken at its word
 
 
+def utm_crs(lon: float, lat: float):
+    """The (rasterio) CRS of the WGS 84 UTM zone holding a point."""
+    from rasterio.crs import CRS
+
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + int((lon + 180) // 6) % 60 + 1)
+
+
 def local_metres_per_unit(crs, x: float, y: float) -> float:
     """Metres on the ground in one unit of a projected `crs` around (x, y): its nominal unit, unless the
     projection stretches the ground there by more than 1 % (Web Mercator away from the equator, where one unit
@@ -118,11 +129,10 @@ def local_metres_per_unit(crs, x: float, y: float) -> float:
     if not crs or crs.is_geographic:
         return nominal
     try:
-        from rasterio.crs import CRS
         from rasterio.warp import transform
 
         lon, lat = transform(crs, "EPSG:4326", [x], [y])
-        utm = CRS.from_epsg((32600 if lat[0] >= 0 else 32700) + int((lon[0] + 180) // 6) % 60 + 1)
+        utm = utm_crs(lon[0], lat[0])
         half = 50.0 / nominal  # 100 m nominally, across the point, along x and along y
         xs, ys = transform(crs, utm, [x - half, x + half, x, x], [y, y, y - half, y + half])
         along = (np.hypot(xs[1] - xs[0], ys[1] - ys[0]) + np.hypot(xs[3] - xs[2], ys[3] - ys[2])) / 2

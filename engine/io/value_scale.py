@@ -30,9 +30,9 @@ def sample_values(src, bands, grid: int = 4, size: int = 256) -> np.ndarray:
     return np.concatenate(parts, axis=1) if parts else np.zeros((len(bands), 0), np.float32)
 
 
-def off_scale(src, values: np.ndarray) -> str:
-    """Why `values` are not 8-bit imagery ('' when they are or cannot be told): 8-bit rasters never are."""
-    if str(src.dtype) == "uint8" or values.size == 0:
+def off_scale(values: np.ndarray) -> str:
+    """Why `values` are not 8-bit imagery ('' when they are or cannot be told)."""
+    if values.size == 0:
         return ""
     top = float(np.percentile(values, 99))
     if top > HIGH:
@@ -45,10 +45,10 @@ def off_scale(src, values: np.ndarray) -> str:
 def scene_normalisation(src, bands, mean, std) -> tuple:
     """(mean, std, reason): the model's normalisation, or, for a model trained on 8-bit imagery given imagery on
     another scale, the scene's own band statistics and the reason ('' when the model's are kept)."""
-    if not eight_bit_model(mean, std):
+    if str(src.dtype) == "uint8" or not eight_bit_model(mean, std):  # 8-bit rasters are never off the scale
         return list(mean), list(std), ""
     values = sample_values(src, bands)
-    reason = off_scale(src, values)
+    reason = off_scale(values)
     if not reason:
         return list(mean), list(std), ""
     return ([float(v) for v in values.mean(axis=1)], [max(float(v), 1e-6) for v in values.std(axis=1)],

@@ -74,7 +74,7 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     pdict = {**dataclasses.asdict(params), "bands": list(plan.bands)}  # the plan's (colour interpretation)
     manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
     threads = threads or (1 if executor != "inprocess" else _cpu_threads(params.threads))
-    norm = (tuple(plan.info.mean), tuple(plan.info.std)) if plan.info is not info else None
+    norm = (tuple(plan.info.mean), tuple(plan.info.std))  # the plan's: the scene's own for other value scales
     jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads, norm)
             for r, c, h, w in blk.plan(width, height, side)]
     todo = [j for j in jobs if not manifest.done(j)]

@@ -572,12 +572,11 @@ def _colour_bands(params, src, progress) -> list:
     (BGR, BGRN): those bands, as extraction would feed them; else None."""
     if not params.init_model:
         return None
-    from ..extract.plan import rgb_by_colour
+    from ..extract.plan import colour_note, rgb_by_colour
 
     found = rgb_by_colour(modelfile.read_info(params.init_model), src)
     if found:
-        progress.info(f"Raster bands {found} feed the model as red, green, blue (the raster's colour "
-                      "interpretation says so).")
+        progress.info(colour_note(found))
     return found
 
 
