@@ -73,6 +73,7 @@ class TrainingRecipe(BuildSegAlgorithm):
     AUGMENT = "AUGMENT"
     SENSOR_AUGMENT = "SENSOR_AUGMENT"
     PATIENCE = "PATIENCE"
+    BEST_EPOCH = "BEST_EPOCH"
     DEVICE = "DEVICE"
     SEED = "SEED"
     RESUME = "RESUME"
@@ -123,7 +124,7 @@ class TrainingRecipe(BuildSegAlgorithm):
             createByDefault=False))
         self.declare_outputs(("BEST_EPOCH", "number", "Epoch whose weights were written (0: the starting model "
                                                       "was kept)"),
-                             ("CANCELLED", "boolean", "Cancelled (the last finished epoch was written)"),
+                             ("CANCELLED", "boolean", "Cancelled (the best finished epoch was written)"),
                              ("STAC_ITEM", "file", "STAC item of the model (Machine Learning Model extension)"),
                              ("FIT_SCORE", "number", "Fit of the starting model to the imagery (0..1; -1: not "
                                                      "checked)"),
@@ -153,6 +154,8 @@ class TrainingRecipe(BuildSegAlgorithm):
                                                                        "(colour, blur, noise, JPEG)"), False),
             QgsProcessingParameterNumber(self.PATIENCE, self.tr("Early-stopping patience (epochs, 0: off)"),
                                          QgsProcessingParameterNumber.Integer, 0, False, 0, 10000),
+            QgsProcessingParameterBoolean(self.BEST_EPOCH, self.tr("Write the epoch that scores best on "
+                                                                   "validation (off: the last epoch)"), True),
             QgsProcessingParameterEnum(self.DEVICE, self.tr("Device"), DEVICE_OPTIONS, defaultValue=0),
             QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer,
                                          0, False, 0),
@@ -235,6 +238,7 @@ class TrainingRecipe(BuildSegAlgorithm):
             augment=self.parameterAsBool(parameters, self.AUGMENT, context),
             sensor_augment=self.parameterAsBool(parameters, self.SENSOR_AUGMENT, context),
             patience=self.parameterAsInt(parameters, self.PATIENCE, context),
+            best_epoch=self.parameterAsBool(parameters, self.BEST_EPOCH, context),
             val_fraction=self.parameterAsDouble(parameters, self.VAL_FRACTION, context),
             device=self.device_choice(parameters, context), threads=self.threads(),
             seed=self.parameterAsInt(parameters, self.SEED, context),
@@ -613,8 +617,9 @@ class TrainModel(TrainingRecipe):
         "ticked.\n"
         "<b>Time budget</b>: minutes of training (0: run the epochs). Training stops before the budget would be "
         "passed, the learning-rate schedule (warm-up, then decay) runs over the budget, progress shows the time "
-        "left, and the model of the last epoch is written; epochs then only set how often it validates (every "
-        "'tiles per epoch' tiles). The written weights are a moving average of the last training steps.\n"
+        "left, and the model of the epoch that scores best on validation is written (untick <b>write the epoch "
+        "that scores best</b> for the last epoch's); epochs then only set how often it validates (every "
+        "'tiles per epoch' tiles). The written weights are a moving average of the training steps before it.\n"
         "Fine-tuning never ends below its start: the starting model is scored on the validation tiles first, "
         "and unless the trained model scores higher its weights are kept (with a warning; untick <b>keep the "
         "starting model when it scores higher</b> to write the fine-tune's own weights anyway). Windows are read "
@@ -627,7 +632,7 @@ class TrainModel(TrainingRecipe):
         "device, seed, resume from the checkpoint left by a cancelled or crashed run.\n\n"
         "Outputs: the <b>model file</b> (.safetensors, self-describing: architecture, bands, normalisation, "
         "classes, tile size, resolution, metrics), an HTML <b>training report</b> with curves and validation "
-        "tiles, and a CSV of per-epoch metrics. Cancel keeps the model of the last finished epoch.")
+        "tiles, and a CSV of per-epoch metrics. Cancel keeps the best model of the finished epochs.")
 
     def input_parameters(self):
         """Rasters and label polygons, both required (masks and folder datasets: 'Train ... from masks')."""

@@ -45,6 +45,6 @@ common=(LABELS="$work/data/labels.gpkg|layername=buildings"
 [ "$fine_tune_epochs" -gt 0 ] || exit 0
 "$here/scripts/qgis_process" run buildseg:trainmodel -- "${everything[@]}" "${common[@]}" \
   MODEL="$work/buildings-default.safetensors" FROM_SCRATCH=false EPOCHS="$fine_tune_epochs" LEARNING_RATE=0.0005 \
-  ALIGN_LABELS=false KEEP_BETTER_START=false \
+  ALIGN_LABELS=false KEEP_BETTER_START=false BEST_EPOCH=false \
   OUTPUT_MODEL="$work/dubai-$dubai.safetensors" OUTPUT_REPORT="$work/dubai-$dubai.html" \
   OUTPUT_METRICS="$work/dubai-$dubai.csv"

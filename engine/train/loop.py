@@ -1,5 +1,5 @@
-"""The training loop: tiles sampled from rasters, the averaged weights of the last epoch written (a fine-tune's
-start instead when it scores better on validation), resumable."""
+"""The training loop: tiles sampled from rasters, the averaged weights of the epoch that validates best written
+(or the last epoch's; a fine-tune's start instead when it scores better on validation), resumable."""
 
 import csv
 import dataclasses
@@ -46,6 +46,7 @@ class TrainParams:
     augment: bool = True  # flips, 90° rotations, scale, brightness/contrast
     sensor_augment: bool = False  # also colour, gamma, coarser resolution, blur, noise, JPEG: for other imagery
     patience: int = 0  # 0: no early stopping
+    best_epoch: bool = True  # write the epoch that validates best (False: the last epoch)
     val_fraction: float = 0.2
     device: str = "auto"
     seed: int = 0
@@ -393,7 +394,8 @@ def _resume_or_score_start(run, scenes, out_model) -> None:
 
 
 def _epochs(run, t0) -> None:
-    """Epochs until done, out of time, early-stopped or cancelled (the last epoch's weights are kept)."""
+    """Epochs until done, out of time, early-stopped or cancelled (the best or the last epoch's weights are
+    kept)."""
     params, progress, epoch = run.params, run.progress, run.start_epoch
     try:
         for epoch in range(run.start_epoch, params.epochs if not run.budget.active else 10**9):
@@ -445,9 +447,11 @@ def _end_of_epoch(run, epoch, losses, t0) -> None:
     run.progress.info("Epoch {epoch}/{n}: loss {loss:.4f}".format(
         n=run.params.epochs if not run.budget.active else "…", **row) +
         (f", validation IoU {score:.4f}" if run.vwin else "") + left)
-    if score > run.peak["score"]:
+    improved = score > run.peak["score"]
+    if improved:
         run.peak = {"score": score, "epoch": epoch + 1}
-    run.kept, run.kept_state = {"score": score, "epoch": epoch + 1, "metrics": sc}, _cpu_state(_kept(run))
+    if improved or not run.params.best_epoch:
+        run.kept, run.kept_state = {"score": score, "epoch": epoch + 1, "metrics": sc}, _cpu_state(_kept(run))
     if run.dist.is_main:
         _save_checkpoint(run.torch, run.ckpt, run, epoch + 1)
     ddp.barrier(run.dist)
