@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import BuildSegError
-from ..io.labels import IGNORE, as_target
+from ..io.labels import IGNORE, PolygonLabels, as_target
 from ..io.raster import RasterSource
 
 
@@ -65,20 +65,35 @@ def labelled_strip(scene: Scene, vertical: bool, share: float, most: int = 1024)
     strip holding `share` of the labelled area (rasterized at most `most` cells a side); None without one."""
     r0, r1, c0, c1 = scene.extent
     length = (c1 - c0) if vertical else (r1 - r0)
-    area = getattr(scene.labels, "area", None)
+    area = labelled_area(scene.labels)
     if not area:
         return None
-    from rasterio.features import rasterize
-    from rasterio.transform import Affine
-
-    f = max(1, int(np.ceil(max(r1 - r0, c1 - c0) / most)))
-    shape = (max(1, -(-(r1 - r0) // f)), max(1, -(-(c1 - c0) // f)))
-    cells = rasterize([(g, 1) for g in area], out_shape=shape, fill=0, dtype="uint8",
-                      transform=scene.src.transform * Affine.translation(c0, r0) * Affine.scale(f))
+    f, cells = area_cells(scene, area, (r0, r1, c0, c1), most)
     profile = cells.sum(axis=0 if vertical else 1)[::-1].cumsum()  # labelled cells from the end inwards
     if profile[-1] == 0:
         return None
     return min(length, (int(np.searchsorted(profile, share * profile[-1])) + 1) * f)
+
+
+def labelled_area(labels):
+    """The labelled-area polygons of polygon labels, through any wrapper (incomplete labels, a validation area
+    split); None without one (raster labels, or labels complete everywhere)."""
+    while labels is not None and not isinstance(labels, PolygonLabels):
+        labels = getattr(labels, "labels", None)
+    return labels.area if labels is not None else None
+
+
+def area_cells(scene: Scene, area, extent: tuple, most: int, all_touched: bool = False) -> tuple:
+    """(f, cells): the polygons `area` rasterized over `extent` (row0, row1, col0, col1) of the raster in cells
+    of f x f pixels, at most `most` cells a side."""
+    from rasterio.features import rasterize
+    from rasterio.transform import Affine
+
+    r0, r1, c0, c1 = extent
+    f = max(1, int(np.ceil(max(r1 - r0, c1 - c0) / most)))
+    shape = (max(1, -(-(r1 - r0) // f)), max(1, -(-(c1 - c0) // f)))
+    return f, rasterize([(g, 1) for g in area], out_shape=shape, fill=0, dtype="uint8", all_touched=all_touched,
+                        transform=scene.src.transform * Affine.translation(c0, r0) * Affine.scale(f))
 
 
 def labelled_extent(scene: Scene) -> tuple:
@@ -166,7 +181,9 @@ def resized(img, lab, size: int, interpolation: int):
 
 
 class RandomWindows:
-    """Random training windows; `positive_share` of them centred near a labelled building."""
+    """Random training windows; `positive_share` of them centred near a labelled building, the rest on labelled
+    ground (anywhere in the training extent when no labelled area is given). A window off the labelled area
+    teaches nothing: its pixels are all ignored."""
 
     def __init__(self, scenes, bands, tile: int, positive_share: float = 0.5, seed: int = 0):
         self.scenes = [s for s in scenes if s.role != "val"]
@@ -177,9 +194,23 @@ class RandomWindows:
         self.rng = np.random.default_rng(seed)
         weights = np.array([s.src.width * s.src.height / s.scale ** 2 for s in self.scenes], float)  # model px
         self.weights = weights / weights.sum()
-        self.centres = [self._pixel_centres(s) for s in self.scenes]
+        self.ground = [self._labelled_ground(s) for s in self.scenes]
+        self.centres = [self._pixel_centres(s, g) for s, g in zip(self.scenes, self.ground)]
 
-    def _pixel_centres(self, s):
+    @staticmethod
+    def _labelled_ground(s, most: int = 512):
+        """(f, row and col pixels of the cells) of the labelled area in the training extent, in cells of f
+        pixels; None without a labelled area (or none in the extent)."""
+        area = labelled_area(s.labels)
+        if not area:
+            return None
+        y0, y1, x0, x1 = extent = train_extent(s)
+        f, cells = area_cells(s, area, extent, most, all_touched=True)
+        rows, cols = np.nonzero(cells)
+        return (f, y0 + rows * f, x0 + cols * f) if len(rows) else None
+
+    @staticmethod
+    def _pixel_centres(s, ground):
         c = s.labels.positive_centres()
         if c is None or len(c) == 0:
             return None
@@ -187,6 +218,11 @@ class RandomWindows:
         cols, rows = inv * (c[:, 0], c[:, 1])
         y0, y1, x0, x1 = train_extent(s)
         keep = (cols >= x0) & (cols < x1) & (rows >= y0) & (rows < y1)
+        if ground is not None:  # buildings outside the labelled area are not taught
+            f, gr, gc = ground
+            on = np.zeros((int((y1 - y0) // f) + 1, int((x1 - x0) // f) + 1), bool)
+            on[(gr - y0) // f, (gc - x0) // f] = True
+            keep[keep] = on[((rows[keep] - y0) // f).astype(int), ((cols[keep] - x0) // f).astype(int)]
         return np.stack([rows[keep], cols[keep]], 1) if keep.any() else None
 
     def sample(self, size: int = None, out: int = None):
@@ -197,10 +233,16 @@ class RandomWindows:
         size = native(s, cover)
         y0, y1, x0, x1 = train_extent(s)
         centres = self.centres[i]
+        ground = self.ground[i]
         if centres is not None and self.rng.random() < self.share:
             r, c = centres[self.rng.integers(len(centres))]
             row = int(r - size / 2 + self.rng.integers(-size // 4, size // 4 + 1))
             col = int(c - size / 2 + self.rng.integers(-size // 4, size // 4 + 1))
+        elif ground is not None:  # centred on a random point of the labelled area
+            f, rows, cols = ground
+            k = self.rng.integers(len(rows))
+            row = int(rows[k] + self.rng.random() * f - size / 2)
+            col = int(cols[k] + self.rng.random() * f - size / 2)
         else:
             row = int(self.rng.integers(y0, max(y0 + 1, y1 - size + 1)))
             col = int(self.rng.integers(x0, max(x0 + 1, x1 - size + 1)))
