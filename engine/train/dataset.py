@@ -192,22 +192,26 @@ class RandomWindows:
                                 "fraction or add rasters.")
         self.bands, self.tile, self.share = bands, tile, positive_share
         self.rng = np.random.default_rng(seed)
-        weights = np.array([s.src.width * s.src.height / s.scale ** 2 for s in self.scenes], float)  # model px
-        self.weights = weights / weights.sum()
         self.ground = [self._labelled_ground(s) for s in self.scenes]
+        weights = np.array([(len(g[1]) * g[0] ** 2 if g else s.src.width * s.src.height) / s.scale ** 2
+                            for s, g in zip(self.scenes, self.ground)], float)  # model px of labelled ground
+        if not weights.sum():
+            raise BuildSegError("The labelled area lies outside the training part of every raster: draw it over "
+                                "the imagery, or lower the validation fraction.")
+        self.weights = weights / weights.sum()
         self.centres = [self._pixel_centres(s, g) for s, g in zip(self.scenes, self.ground)]
 
     @staticmethod
     def _labelled_ground(s, most: int = 512):
         """(f, row and col pixels of the cells) of the labelled area in the training extent, in cells of f
-        pixels; None without a labelled area (or none in the extent)."""
+        pixels (none when it lies elsewhere); None without a labelled area."""
         area = labelled_area(s.labels)
         if not area:
             return None
         y0, y1, x0, x1 = extent = train_extent(s)
         f, cells = area_cells(s, area, extent, most, all_touched=True)
         rows, cols = np.nonzero(cells)
-        return (f, y0 + rows * f, x0 + cols * f) if len(rows) else None
+        return f, y0 + rows * f, x0 + cols * f
 
     @staticmethod
     def _pixel_centres(s, ground):

@@ -255,7 +255,8 @@ def test_training_windows_lie_on_the_labelled_area(tmp_path):
     given as labels: each training window holds labelled pixels, and no window is centred on a building outside
     the labelled area (before, windows were drawn over the whole raster and around every outline: on the
     same-budget benchmark's cells 41 % of Kampala's windows and 60 % of Nairobi's were nearly all ignored
-    pixels, steps that taught nothing)."""
+    pixels, steps that taught nothing); rasters are drawn in proportion to their labelled ground, not their
+    size."""
     import rasterio
 
     from buildseg.engine.evaluation.evaluate import polygons_from_file
@@ -284,6 +285,10 @@ def test_training_windows_lie_on_the_labelled_area(tmp_path):
         assert x >= x0 - 2 and y >= y0 - 2, (x, y)
     shares = [(windows.sample()[1] != IGNORE).mean() for _ in range(60)]
     assert min(shares) >= 0.1, sorted(shares)[:5]
+    # rasters are drawn by their labelled ground: the patch's training part against the whole scene unlabelled
+    whole = Scene(image, PolygonLabels(shapes)).open()
+    ratio = np.divide(*RandomWindows([scene, whole], [1, 2, 3], 256, seed=0).weights)
+    assert 0.07 < ratio < 0.14, ratio  # 80 % of 230 x 150 m against 688 x 382 m: 0.105
 
 
 def test_fine_tune_moves_the_encoder_ten_times_slower():
