@@ -193,7 +193,7 @@ class RandomWindows:
         self.bands, self.tile, self.share = bands, tile, positive_share
         self.rng = np.random.default_rng(seed)
         self.ground = [self._labelled_ground(s) for s in self.scenes]
-        weights = np.array([(len(g[1]) * g[0] ** 2 if g else s.src.width * s.src.height) / s.scale ** 2
+        weights = np.array([(len(g[2]) * g[0] ** 2 if g else s.src.width * s.src.height) / s.scale ** 2
                             for s, g in zip(self.scenes, self.ground)], float)  # model px of labelled ground
         if not weights.sum():
             raise BuildSegError("The labelled area lies outside the training part of every raster: draw it over "
@@ -203,15 +203,13 @@ class RandomWindows:
 
     @staticmethod
     def _labelled_ground(s, most: int = 512):
-        """(f, row and col pixels of the cells) of the labelled area in the training extent, in cells of f
-        pixels (none when it lies elsewhere); None without a labelled area."""
+        """(f, cells, their (row, col) indices): the labelled area over the training extent in cells of f x f
+        pixels (none set when it lies elsewhere); None without a labelled area."""
         area = labelled_area(s.labels)
         if not area:
             return None
-        y0, y1, x0, x1 = extent = train_extent(s)
-        f, cells = area_cells(s, area, extent, most, all_touched=True)
-        rows, cols = np.nonzero(cells)
-        return f, y0 + rows * f, x0 + cols * f
+        f, cells = area_cells(s, area, train_extent(s), most, all_touched=True)
+        return f, cells.astype(bool), np.argwhere(cells)
 
     @staticmethod
     def _pixel_centres(s, ground):
@@ -223,10 +221,8 @@ class RandomWindows:
         y0, y1, x0, x1 = train_extent(s)
         keep = (cols >= x0) & (cols < x1) & (rows >= y0) & (rows < y1)
         if ground is not None:  # buildings outside the labelled area are not taught
-            f, gr, gc = ground
-            on = np.zeros((int((y1 - y0) // f) + 1, int((x1 - x0) // f) + 1), bool)
-            on[(gr - y0) // f, (gc - x0) // f] = True
-            keep[keep] = on[((rows[keep] - y0) // f).astype(int), ((cols[keep] - x0) // f).astype(int)]
+            f, cells, _ = ground
+            keep[keep] = cells[((rows[keep] - y0) // f).astype(int), ((cols[keep] - x0) // f).astype(int)]
         return np.stack([rows[keep], cols[keep]], 1) if keep.any() else None
 
     def sample(self, size: int = None, out: int = None):
@@ -243,10 +239,10 @@ class RandomWindows:
             row = int(r - size / 2 + self.rng.integers(-size // 4, size // 4 + 1))
             col = int(c - size / 2 + self.rng.integers(-size // 4, size // 4 + 1))
         elif ground is not None:  # centred on a random point of the labelled area
-            f, rows, cols = ground
-            k = self.rng.integers(len(rows))
-            row = int(rows[k] + self.rng.random() * f - size / 2)
-            col = int(cols[k] + self.rng.random() * f - size / 2)
+            f, _, labelled = ground
+            r, c = labelled[self.rng.integers(len(labelled))]
+            row = int(y0 + (r + self.rng.random()) * f - size / 2)
+            col = int(x0 + (c + self.rng.random()) * f - size / 2)
         else:
             row = int(self.rng.integers(y0, max(y0 + 1, y1 - size + 1)))
             col = int(self.rng.integers(x0, max(x0 + 1, x1 - size + 1)))
