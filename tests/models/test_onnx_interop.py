@@ -26,7 +26,7 @@ def deepness_onnx(tmp_path_factory, qgis_app):
 @pytest.fixture(scope="module")
 def austin_tile(tmp_path_factory):
     """One model tile (256 px at the model's 0.3 m) of a city the default model never saw."""
-    return crop(str(AUSTIN), str(tmp_path_factory.mktemp("austin") / "tile.tif"), 500, 300, 256, 256)
+    return crop(str(AUSTIN), str(tmp_path_factory.mktemp("austin") / "tile.tif"), 128, 512, 256, 256)
 
 
 def _mask(path):

@@ -55,20 +55,21 @@ def _place(place, tmp_path):
     return image, crs, transform, shape, shapes, inside, prob
 
 
-def _ground_squares(inside, shapes, transform, shape, count, seed=0):
-    """Building-sized squares (4 m) on labelled ground at least 6 m from any labelled building: stand-ins for
-    demolished or misplaced outlines."""
+def _ground_squares(inside, shapes, transform, shape, count, seed=0, side=6.0):
+    """House-sized squares (`side` m) on labelled ground, their edges at least 6 m from any labelled building:
+    stand-ins for demolished or misplaced outlines."""
     import cv2
 
     res = abs(transform.a)
+    reach = int((6 + side / 2) / res)
     near = cv2.dilate((rasterize(shapes, out_shape=shape, transform=transform, fill=0) == 1).astype(np.uint8),
-                      np.ones((2 * int(6 / res) + 1,) * 2, np.uint8)) > 0
+                      np.ones((2 * reach + 1,) * 2, np.uint8)) > 0
     ys, xs = np.nonzero(inside & ~near)
-    out = []
+    out, h = [], side / 2
     for k in np.random.default_rng(seed).choice(len(ys), count, replace=False):
-        x, y = transform * (xs[k], ys[k])
-        out.append(({"type": "Polygon", "coordinates": [[[x, y], [x + 4, y], [x + 4, y - 4], [x, y - 4], [x, y]]]},
-                    1))
+        x, y = transform * (xs[k] + 0.5, ys[k] + 0.5)
+        out.append(({"type": "Polygon", "coordinates": [[[x - h, y + h], [x + h, y + h], [x + h, y - h],
+                                                         [x - h, y - h], [x - h, y + h]]]}, 1))
     return out
 
 
@@ -81,6 +82,8 @@ def test_stale_outlines_over_bare_ground_are_found(tmp_path, place):
     flagged = {s.index for s in stale_labels(shapes + fakes, prob)}
     assert sum(i >= len(shapes) for i in flagged) >= 0.7 * len(fakes)  # most stale outlines found
     assert sum(i < len(shapes) for i in flagged) <= 0.1 * len(shapes)  # few real buildings flagged
+    sheds = _ground_squares(inside, shapes, transform, shape, 20, seed=1, side=4.0)
+    assert not stale_labels(sheds, prob)  # 16 m2: too small to judge, never flagged
 
 
 @pytest.mark.parametrize("place", ["austin", "kampala"])
