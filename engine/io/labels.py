@@ -125,7 +125,6 @@ class IncompleteLabels:
 
         self.labels, self.threshold = labels, threshold
         self.ds = rasterio.open(probability)
-        self.area_bounds = getattr(labels, "area_bounds", None)
         # validation scores on the labels as given: ignoring where the starting model sees buildings would
         # spare the starting model every false positive by construction, so no fine-tune could beat it
         self.validation = labels

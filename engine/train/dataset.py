@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import BuildSegError
-from ..io.labels import IGNORE, PolygonLabels, as_target
+from ..io.labels import IGNORE, PolygonLabels, as_target, geojson_bounds
 from ..io.raster import RasterSource
 
 
@@ -100,9 +100,10 @@ def labelled_extent(scene: Scene) -> tuple:
     """(row0, row1, col0, col1) pixels of the raster where labels count: the labelled area's bounds, else the
     whole raster."""
     h, w = scene.src.height, scene.src.width
-    bounds = getattr(scene.labels, "area_bounds", None)
-    if bounds is None or not len(bounds):
+    area = labelled_area(scene.labels)
+    if not area:
         return 0, h, 0, w
+    bounds = np.array([geojson_bounds(g) for g in area])
     inv = ~scene.src.transform
     xs = [bounds[:, 0].min(), bounds[:, 2].max()]
     ys = [bounds[:, 1].min(), bounds[:, 3].max()]

@@ -261,7 +261,7 @@ def test_training_windows_lie_on_the_labelled_area(tmp_path):
 
     from buildseg.engine.evaluation.evaluate import polygons_from_file
     from buildseg.engine.io.labels import IGNORE, AreaSplitLabels, PolygonLabels
-    from buildseg.engine.train.dataset import RandomWindows, Scene, labelled_area, split_scenes
+    from buildseg.engine.train.dataset import RandomWindows, Scene, labelled_area, labelled_extent, split_scenes
 
     from conftest import DATA
 
@@ -276,6 +276,9 @@ def test_training_windows_lie_on_the_labelled_area(tmp_path):
     labels = PolygonLabels(shapes, area)
     assert labelled_area(AreaSplitLabels(labels, area, keep_inside=False)) is labels.area  # through wrappers
     scene = Scene(image, labels).open()
+    extent = labelled_extent(scene)
+    assert extent[0] == 0 and extent[2] > 0.6 * scene.src.width  # the patch's pixels, in the north-east
+    assert labelled_extent(Scene(image, AreaSplitLabels(labels, area, keep_inside=False)).open()) == extent
     split_scenes([scene], 0.2, 256, 0)
     windows = RandomWindows([scene], [1, 2, 3], 256, seed=0)
     outside = [(c0 + c2) / 2 < x0 - 2 or (c1 + c3) / 2 < y0 - 2 for c0, c1, c2, c3 in labels.bounds]
