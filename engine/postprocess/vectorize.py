@@ -37,7 +37,8 @@ class Measurer:
         self.geographic = bool(srs.IsGeographic())
         self.factor = 1.0 if self.geographic else (srs.GetLinearUnits() or 1.0)
         self.crs = None if self.geographic else CRS.from_wkt(srs.ExportToWkt())
-        self.distorted, self.cells = None, {}  # whether the CRS stretches the ground (told at the first geometry)
+        self.distorted = None  # whether the CRS stretches the ground (told at the first geometry)
+        self.cells = {}  # metres per unit by 2 km cell (projected), or the transformation by UTM zone (geographic)
 
     def unit(self, geom) -> float:
         """Metres in one CRS unit at `geom` (projected CRSs)."""
@@ -56,13 +57,15 @@ class Measurer:
         from osgeo import osr
 
         c = geom.Centroid()
-        lon, lat = c.GetX(), c.GetY()
-        utm = osr.SpatialReference()
-        utm.SetWellKnownGeogCS("WGS84")
-        utm.SetUTM(int((lon + 180) // 6) % 60 + 1, lat >= 0)
-        utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        zone = (int((c.GetX() + 180) // 6) % 60 + 1, c.GetY() >= 0)
+        if zone not in self.cells:  # one transformation per UTM zone, not per geometry
+            utm = osr.SpatialReference()
+            utm.SetWellKnownGeogCS("WGS84")
+            utm.SetUTM(*zone)
+            utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+            self.cells[zone] = osr.CoordinateTransformation(self.srs, utm)
         g = geom.Clone()
-        g.Transform(osr.CoordinateTransformation(self.srs, utm))
+        g.Transform(self.cells[zone])
         return g
 
     def area(self, geom) -> float:
