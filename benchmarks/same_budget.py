@@ -9,10 +9,11 @@ alternating in one run with the same threads:
   would with the defaults), and with FROM_SCRATCH (--scratch, the same recipe from ImageNet weights);
 - baseline: benchmarks/baseline.py, a plain U-Net minimal loop given the same minutes.
 
-Each model is measured by BuildSeg's own extraction on the test part (building IoU, F1, building-level F1).
+At 0 minutes the default model itself is scored (where the fine-tune starts). Each model is measured by
+BuildSeg's own extraction on the test part (building IoU, F1, building-level F1).
 Rows are appended to --csv as they come, so a long run can be read (and resumed) part way.
 
-    python benchmarks/same_budget.py [--minutes 5 15 30] [--places austin kampala nairobi rio] [--threads 2]
+    python benchmarks/same_budget.py [--minutes 0 5 15 30] [--places austin kampala nairobi rio] [--threads 2]
         [--param AUGMENT=false ...] [--no-baseline]
 
 Each BuildSeg model's epoch history (validation IoU, loss, learning rate) is written beside it as MODEL.csv.
@@ -142,12 +143,14 @@ def main():
                 crs = src.crs.to_wkt()
             area_path = write_area(train, crs, os.path.join(work, f"{place}-train.gpkg"))
             labels = str(CITIES / place / "buildings.gpkg")
-            for method in methods:
+            for method in (["default model, no training"] if minutes == 0 else methods):
                 if (place, minutes, method) in done:
                     continue
-                out = os.path.join(work, f"{place}-{minutes}-{methods.index(method)}.safetensors")
+                out = os.path.join(work, f"{place}-{minutes}-{methods.index(method) if minutes else 0}.safetensors")
                 t0 = time.time()
-                if method == "baseline":
+                if minutes == 0:  # where the fine-tune starts
+                    out = str(DEFAULT_MODEL)
+                elif method == "baseline":
                     lab = label_raster(image, train, os.path.join(work, f"{place}-labels.tif"))
                     baseline_run(image, lab, minutes, args.threads, out)
                 else:
