@@ -25,7 +25,7 @@ from ..engine.core.options import LOSSES as LOSS_OPTIONS  # one source of truth:
 from ..engine.core.options import OPTIMIZERS as OPTIMIZER_OPTIONS
 from ..engine.core.options import SCHEDULES as SCHEDULE_OPTIONS
 from ..engine.models.registry import DEFAULT_ARCHITECTURE
-from ..engine.train.label_review import LABELLED_COVER, STALE_BELOW
+from ..engine.train.label_review import LABELLED_COVER, STALE_BELOW, STALE_MIN_M2
 from . import layers
 from .base import DEVICE_OPTIONS, BuildSegAlgorithm, FeedbackProgress
 
@@ -601,7 +601,8 @@ class TrainModel(TrainingRecipe):
         "estimated and corrected when clear (or give a known offset). <b>Labels are incomplete</b> runs the model "
         "over the raster first: unlabelled pixels it sees as buildings are ignored, not taught as background; "
         f"label polygons over what it sees as bare ground (mean probability below {STALE_BELOW:g}: demolished, "
-        "misplaced) are left out of training and written to <b>stale labels</b> for review; and without a labelled "
+        f"misplaced; polygons under {STALE_MIN_M2:g} m² are not judged) are left out of training and written to "
+        "<b>stale labels</b> for review; and without a labelled "
         f"area one is estimated (cells of 128 px where the labels cover at least {LABELLED_COVER:.0%} of what the "
         "model sees as buildings, "
         "and the building-free cells next to them).\n"
