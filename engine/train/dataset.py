@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import BuildSegError
-from ..io.labels import IGNORE, PolygonLabels, as_target, geojson_bounds
+from ..io.labels import IGNORE, PolygonLabels, as_target
 from ..io.raster import RasterSource
 
 
@@ -75,12 +75,18 @@ def labelled_strip(scene: Scene, vertical: bool, share: float, most: int = 1024)
     return min(length, (int(np.searchsorted(profile, share * profile[-1])) + 1) * f)
 
 
-def labelled_area(labels):
-    """The labelled-area polygons of polygon labels, through any wrapper (incomplete labels, a validation area
-    split); None without one (raster labels, or labels complete everywhere)."""
+def _polygon_labels(labels):
+    """The PolygonLabels inside any wrapper (incomplete labels, a validation area split); None for raster labels."""
     while labels is not None and not isinstance(labels, PolygonLabels):
         labels = getattr(labels, "labels", None)
-    return labels.area if labels is not None else None
+    return labels
+
+
+def labelled_area(labels):
+    """The labelled-area polygons of polygon labels, through any wrapper; None without one (raster labels, or
+    labels complete everywhere)."""
+    poly = _polygon_labels(labels)
+    return poly.area if poly is not None else None
 
 
 def area_cells(scene: Scene, area, extent: tuple, most: int, all_touched: bool = False) -> tuple:
@@ -100,10 +106,10 @@ def labelled_extent(scene: Scene) -> tuple:
     """(row0, row1, col0, col1) pixels of the raster where labels count: the labelled area's bounds, else the
     whole raster."""
     h, w = scene.src.height, scene.src.width
-    area = labelled_area(scene.labels)
-    if not area:
+    poly = _polygon_labels(scene.labels)
+    bounds = poly.area_bounds if poly is not None else None
+    if bounds is None or not len(bounds):
         return 0, h, 0, w
-    bounds = np.array([geojson_bounds(g) for g in area])
     inv = ~scene.src.transform
     xs = [bounds[:, 0].min(), bounds[:, 2].max()]
     ys = [bounds[:, 1].min(), bounds[:, 3].max()]
