@@ -37,8 +37,8 @@ class Measurer:
         self.geographic = bool(srs.IsGeographic())
         self.factor = 1.0 if self.geographic else (srs.GetLinearUnits() or 1.0)
         self.crs = None if self.geographic else CRS.from_wkt(srs.ExportToWkt())
-        self.distorted = None  # whether the CRS stretches the ground (told at the first geometry)
-        self.cells = {}  # metres per unit by 2 km cell (projected), or the transformation by UTM zone (geographic)
+        self.distorted, self.cells = None, {}  # whether the CRS stretches the ground (told at the first geometry)
+        self.zones = {}  # geographic CRSs: the transformation to each UTM zone met
 
     def unit(self, geom) -> float:
         """Metres in one CRS unit at `geom` (projected CRSs)."""
@@ -58,14 +58,14 @@ class Measurer:
 
         c = geom.Centroid()
         zone = (int((c.GetX() + 180) // 6) % 60 + 1, c.GetY() >= 0)
-        if zone not in self.cells:  # one transformation per UTM zone, not per geometry
+        if zone not in self.zones:
             utm = osr.SpatialReference()
             utm.SetWellKnownGeogCS("WGS84")
             utm.SetUTM(*zone)
             utm.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-            self.cells[zone] = osr.CoordinateTransformation(self.srs, utm)
+            self.zones[zone] = osr.CoordinateTransformation(self.srs, utm)
         g = geom.Clone()
-        g.Transform(self.cells[zone])
+        g.Transform(self.zones[zone])
         return g
 
     def area(self, geom) -> float:
