@@ -36,7 +36,7 @@ def stale_labels(shapes, probability: str, threshold: float = STALE_BELOW, min_a
     from ..io.raster import RasterSource
 
     with RasterSource(probability) as rs:
-        pixel_m2 = rs.ground_resolution() * abs(rs.transform.e) * rs.unit_metres()
+        pixel_m2 = np.prod(rs.pixel_size()) * rs.unit_metres() ** 2
     min_pixels = max(min_pixels, int(math.ceil(min_area_m2 / pixel_m2)))
 
     n = len(shapes)
