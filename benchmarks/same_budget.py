@@ -146,14 +146,14 @@ def main():
             for method in (["default model, no training"] if minutes == 0 else methods):
                 if (place, minutes, method) in done:
                     continue
-                out = os.path.join(work, f"{place}-{minutes}-{methods.index(method) if minutes else 0}.safetensors")
+                # at 0 minutes the default model itself: where the fine-tune starts
+                out = os.path.join(work, f"{place}-{minutes}-{methods.index(method)}.safetensors") if minutes \
+                    else str(DEFAULT_MODEL)
                 t0 = time.time()
-                if minutes == 0:  # where the fine-tune starts
-                    out = str(DEFAULT_MODEL)
-                elif method == "baseline":
+                if minutes and method == "baseline":
                     lab = label_raster(image, train, os.path.join(work, f"{place}-labels.tif"))
                     baseline_run(image, lab, minutes, args.threads, out)
-                else:
+                elif minutes:
                     buildseg_run(image, labels, area_path, minutes, args.threads, out,
                                  method.startswith("buildseg from"), args.param)
                 seconds = time.time() - t0
