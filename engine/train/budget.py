@@ -1,5 +1,5 @@
 """A training time budget: the learning-rate schedule runs on the share of the budget spent, and training
-stops before a step (plus the validation that follows) would end past it."""
+stops before a step (plus the end of epoch that follows: validation, checkpoint) would end past it."""
 
 import time
 
@@ -11,14 +11,19 @@ class TimeBudget:
         self.seconds = max(0.0, float(minutes) * 60.0)
         self.start = time.monotonic() - spent
         self.step_seconds = 0.0  # running estimate of one training step
-        self.validation_seconds = 0.0  # last validation's duration
+        self.epoch_end_seconds = 0.0  # the longest end of epoch seen (validation, checkpoint)
+        self.stopped = None  # spent seconds when training ended
 
     @property
     def active(self) -> bool:
         return self.seconds > 0
 
     def spent(self) -> float:
-        return time.monotonic() - self.start
+        return self.stopped if self.stopped is not None else time.monotonic() - self.start
+
+    def stop(self) -> None:
+        """Training is over: the time spent no longer grows (writing the outputs is not training)."""
+        self.stopped = self.spent()
 
     def fraction(self) -> float:
         return min(1.0, self.spent() / self.seconds) if self.active else 0.0
@@ -29,9 +34,12 @@ class TimeBudget:
     def record_step(self, seconds: float) -> None:
         self.step_seconds = seconds if not self.step_seconds else 0.8 * self.step_seconds + 0.2 * seconds
 
+    def record_epoch_end(self, seconds: float) -> None:
+        self.epoch_end_seconds = max(self.epoch_end_seconds, seconds)
+
     def no_time_for_step(self) -> bool:
-        """True when one more step and a validation would end past the budget."""
-        return self.active and self.spent() + self.step_seconds + self.validation_seconds > self.seconds
+        """True when one more step and an end of epoch would end past the budget."""
+        return self.active and self.spent() + self.step_seconds + self.epoch_end_seconds > self.seconds
 
     def describe_left(self) -> str:
         m, s = divmod(int(round(self.left())), 60)

@@ -211,11 +211,11 @@ def _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress
 
 def _timed_validation(run, validate):
     """Validate once the batch loader is idle (a GDAL dataset must not be read from two threads), and remember
-    how long it took: the time budget keeps room for the last validation."""
+    how long it took: the time budget keeps room for the last end of epoch."""
     run.loader.idle()
     t0 = time.monotonic()
     out = validate()
-    run.budget.validation_seconds = time.monotonic() - t0
+    run.budget.record_epoch_end(time.monotonic() - t0)
     return out
 
 
@@ -402,7 +402,9 @@ def _epochs(run, t0) -> None:
             losses, out_of_time = _train_epoch(run, epoch)
             if not losses:
                 break
+            t_end = time.monotonic()
             _end_of_epoch(run, epoch, losses, t0)
+            run.budget.record_epoch_end(time.monotonic() - t_end)
             if ddp.from_main(bool(params.patience and epoch + 1 - run.peak["epoch"] >= params.patience), run.dist):
                 progress.info(f"Early stopping: no improvement for {params.patience} epoch(s).")
                 break
@@ -417,6 +419,7 @@ def _epochs(run, t0) -> None:
                       "again with resume to continue.")
     finally:
         run.loader.close()
+        run.budget.stop()
     _keep_start_if_better(run)
 
 

@@ -51,6 +51,22 @@ def test_time_budget_stops_within_one_step_and_writes_the_chosen_epoch(run_alg, 
     assert t["sensor_augment"] is False
 
 
+def test_budget_keeps_room_for_the_longest_end_of_epoch_and_stops_its_clock():
+    from buildseg.engine.train.budget import TimeBudget
+
+    budget = TimeBudget(1.0, spent=50.0)  # 10 s of a minute left
+    budget.record_step(2.0)
+    budget.record_epoch_end(3.0)
+    assert not budget.no_time_for_step()
+    budget.record_epoch_end(1.0)  # a quicker validation does not shrink the room kept for a slow checkpoint
+    budget.record_epoch_end(8.5)
+    assert budget.no_time_for_step()
+    budget.stop()
+    spent = budget.spent()
+    time.sleep(0.05)
+    assert budget.spent() == spent and 50.0 <= spent < 51.0
+
+
 def test_budget_learning_rate_follows_the_budget():
     from buildseg.engine.train.loop import _lr_at
 
