@@ -3,10 +3,11 @@
 # ../shared/data/cities (the places marked "train" in cities/index.csv; a quarter of each place, in 150 m
 # cells, is held out as its test area and never trained on; Austin is evaluation only), from ImageNet encoder
 # weights.
-# Optional second stage (FINE_TUNE_EPOCHS > 0; measured, not shipped: see resources/models/README.md): a
-# fine-tune of that model with one crop of each of Dubai Tiles 1-7 added, DUBAI=negatives (their land, road
-# and water taught as background, their block-level building outlines ignored) or DUBAI=blocks (the block
-# outlines taught as buildings, at about a fifth of the samples), written to WORKDIR/dubai-DUBAI.safetensors.
+# Optional second stage (FINE_TUNE_EPOCHS > 0; see resources/models/README.md): a fine-tune of that model
+# with one crop of each of Dubai Tiles 1-7 added, DUBAI=negatives (their land, road and water taught as
+# background, their block-level building outlines ignored; measured, not shipped) or DUBAI=blocks (the block
+# outlines taught as buildings, at about a fifth of the samples; shipped as buildings-blocks.safetensors),
+# written to WORKDIR/dubai-DUBAI.safetensors.
 # Its labels are not re-aligned (Dubai's classes were drawn on these very images, and the first stage found
 # no city's labels shifted), and its own weights are written even when they score below the start on the
 # cities' validation cells: the stage is judged on the places it never trained on, Dubai Tile 8 included.
