@@ -37,7 +37,8 @@ class Measurer:
         self.geographic = bool(srs.IsGeographic())
         self.factor = 1.0 if self.geographic else (srs.GetLinearUnits() or 1.0)
         self.crs = None if self.geographic else CRS.from_wkt(srs.ExportToWkt())
-        self.distorted, self.cells = None, {}  # whether the CRS stretches the ground (told at the first geometry)
+        self.distorted = None  # whether the CRS stretches the ground (told at the first geometry)
+        self.cells = {}  # projected CRSs: metres per unit by 2 km cell
         self.zones = {}  # geographic CRSs: the transformation to each UTM zone met
 
     def unit(self, geom) -> float:
