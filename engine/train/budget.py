@@ -1,5 +1,6 @@
 """A training time budget: the learning-rate schedule runs on the share of the budget spent, and training
-stops before a step (plus the end of epoch that follows: validation, checkpoint) would end past it."""
+stops before a step (plus the end of epoch that follows: validation, checkpoint; and a fine-tune's closing
+validations) would end past it."""
 
 import time
 
@@ -13,6 +14,7 @@ class TimeBudget:
         self.step_seconds = 0.0  # running estimate of one training step
         self.epoch_end_seconds = 0.0  # the longest end of epoch seen (validation, checkpoint)
         self.stopped = None  # spent seconds when training ended
+        self.closing_validations = 0  # validations after the last epoch (a fine-tune's blends with its start)
 
     @property
     def active(self) -> bool:
@@ -38,8 +40,10 @@ class TimeBudget:
         self.epoch_end_seconds = max(self.epoch_end_seconds, seconds)
 
     def no_time_for_step(self) -> bool:
-        """True when one more step and an end of epoch would end past the budget."""
-        return self.active and self.spent() + self.step_seconds + self.epoch_end_seconds > self.seconds
+        """True when one more step, an end of epoch and the closing validations (each reserved as long as the
+        longest end of epoch) would end past the budget."""
+        reserve = self.epoch_end_seconds * (1 + self.closing_validations)
+        return self.active and self.spent() + self.step_seconds + reserve > self.seconds
 
     def describe_left(self) -> str:
         m, s = divmod(int(round(self.left())), 60)

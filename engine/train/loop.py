@@ -21,6 +21,7 @@ from ..models import modelfile, stac
 from ..models.registry import DEFAULT_ARCHITECTURE
 from ..scaleout import ddp
 from .augment import sensor_augment
+from .blend import SHARES, blend
 from .budget import TimeBudget
 from .dataset import RandomWindows, band_statistics, read_sample, split_scenes, val_windows
 from .ema import averaged_model
@@ -388,6 +389,8 @@ def _resume_or_score_start(run, scenes, out_model) -> None:
     if params.resume and os.path.exists(run.ckpt):
         run.start_epoch, spent = _load_checkpoint(run.torch, run.ckpt, run)
     run.budget = TimeBudget(params.time_budget, spent)
+    if params.init_model and run.vwin:
+        run.budget.closing_validations = len(SHARES)  # the blends with the start
     if params.init_model and run.vwin and run.dist.is_main and run.start_epoch == 0:
         run.start, run.start_state = _starting_score(run)
         run.kept, run.kept_state = run.start, run.start_state
@@ -420,7 +423,30 @@ def _epochs(run, t0) -> None:
     finally:
         run.loader.close()
         run.budget.stop()
+    _blend_with_start(run)
     _keep_start_if_better(run)
+
+
+def _blend_with_start(run) -> None:
+    """A fine-tune's kept weights averaged with its start's (blend.SHARES of the fine-tune): a blend that
+    validates above both ends replaces the fine-tune's weights (the guard below then compares it with the
+    start)."""
+    if run.start is None or run.kept["epoch"] == 0 or run.cancelled:
+        return
+    tuned, best = run.kept_state, None
+    for share in SHARES:
+        _kept(run).load_state_dict(blend(run.start_state, tuned, share))
+        sc, score = run.validate()
+        if score > max(run.kept["score"], run.start["score"]) and (best is None or score > best[1]):
+            best = (share, score, sc)
+    if best is None:
+        return
+    share, score, sc = best
+    run.progress.info(f"The fine-tune blended with its start ({share:.0%} fine-tune) validates best: IoU "
+                      f"{score:.4f}, against {run.kept['score']:.4f} for the fine-tune alone and "
+                      f"{run.start['score']:.4f} for the start; the blend is written.")
+    run.kept = {**run.kept, "score": score, "metrics": sc, "blend": share}
+    run.kept_state = blend(run.start_state, tuned, share)
 
 
 def _keep_start_if_better(run) -> None:
@@ -469,6 +495,7 @@ def _write(run, scenes, out_model, out_report, out_csv, t0) -> None:
     info.training = {
         **info.training, "architecture": params.architecture, "epochs_run": len(run.history),
         "best_epoch": run.kept["epoch"], "best_validation_epoch": run.peak["epoch"],
+        "blended_with_start": run.kept.get("blend"),
         "tiles_per_epoch": params.tiles_per_epoch, "sensor_augment": params.sensor_augment,
         "batch_size": params.batch_size, "lr": params.lr, "loss": params.loss, "optimizer": params.optimizer,
         "schedule": params.schedule, "augment": params.augment, "seed": params.seed,
