@@ -433,18 +433,19 @@ def _blend_with_start(run) -> None:
     start)."""
     if run.start is None or run.kept["epoch"] == 0 or run.cancelled:
         return
-    tuned, best = run.kept_state, None
+    tuned, best, scored = run.kept_state, None, []
     for share in SHARES:
         _kept(run).load_state_dict(blend(run.start_state, tuned, share))
         sc, score = run.validate()
+        scored.append(f"{share:.0%} fine-tune {score:.4f}")
         if score > max(run.kept["score"], run.start["score"]) and (best is None or score > best[1]):
             best = (share, score, sc)
+    run.progress.info(f"Validation IoU of the fine-tune blended with its start: {', '.join(scored)} (the "
+                      f"fine-tune alone {run.kept['score']:.4f}, the start {run.start['score']:.4f}).")
     if best is None:
         return
     share, score, sc = best
-    run.progress.info(f"The fine-tune blended with its start ({share:.0%} fine-tune) validates best: IoU "
-                      f"{score:.4f}, against {run.kept['score']:.4f} for the fine-tune alone and "
-                      f"{run.start['score']:.4f} for the start; the blend is written.")
+    run.progress.info(f"The blend of {share:.0%} fine-tune validates best: it is written.")
     run.kept = {**run.kept, "score": score, "metrics": sc, "blend": share}
     run.kept_state = blend(run.start_state, tuned, share)
 

@@ -73,6 +73,7 @@ def test_a_blend_replaces_the_fine_tune_only_when_it_validates_above_both(best_s
     expected = tuned if written is None else blend(start, tuned, written)
     assert all(np.allclose(run.kept_state[k].float().numpy(), expected[k].float().numpy(), atol=1e-6)
                for k in start)
-    assert any("blend is written" in m for m in run.messages) == (written is not None)
+    assert any("validates best: it is written" in m for m in run.messages) == (written is not None)
+    assert any("blended with its start: 50% fine-tune" in m for m in run.messages)
     if written is not None:
         assert run.kept["score"] > max(tuned_score, start_score) and run.kept["epoch"] == 3
