@@ -435,19 +435,19 @@ def _blend_with_start(run) -> None:
         return
     tuned, best, scored = run.kept_state, None, []
     for share in SHARES:
-        _kept(run).load_state_dict(blend(run.start_state, tuned, share))
+        state = blend(run.start_state, tuned, share)
+        _kept(run).load_state_dict(state)
         sc, score = run.validate()
         scored.append(f"{share:.0%} fine-tune {score:.4f}")
         if score > max(run.kept["score"], run.start["score"]) and (best is None or score > best[1]):
-            best = (share, score, sc)
+            best = (share, score, sc, state)
     run.progress.info(f"Validation IoU of the fine-tune blended with its start: {', '.join(scored)} (the "
                       f"fine-tune alone {run.kept['score']:.4f}, the start {run.start['score']:.4f}).")
     if best is None:
         return
-    share, score, sc = best
+    share, score, sc, state = best
     run.progress.info(f"The blend of {share:.0%} fine-tune validates best: it is written.")
-    run.kept = {**run.kept, "score": score, "metrics": sc, "blend": share}
-    run.kept_state = blend(run.start_state, tuned, share)
+    run.kept, run.kept_state = {**run.kept, "score": score, "metrics": sc, "blend": share}, state
 
 
 def _keep_start_if_better(run) -> None:
