@@ -19,13 +19,16 @@ def import_plugin():
     link_dir = Path(tempfile.gettempdir()) / f"buildseg-bench-{os.getuid()}"
     link_dir.mkdir(exist_ok=True)
     link = link_dir / "buildseg"
+    if link.is_symlink() and link.resolve() != ROOT:  # left by another checkout, maybe one since removed
+        link.unlink()
     if not link.exists():
         link.symlink_to(ROOT)
     sys.path.insert(0, str(link_dir))
 
 
-def synthetic_scene(path: str, size: int) -> str:
-    """A size x size RGB GeoTIFF tiled from the real sample scene (real content, any size)."""
+def synthetic_scene(path: str, size: int, res: float = 1.0) -> str:
+    """A size x size RGB GeoTIFF tiled from the real sample scene (real content, any size), with `res` m
+    pixels (at the bundled model's 0.3 m extraction reads it without resampling)."""
     import numpy as np
     import rasterio
     from rasterio.transform import from_origin
@@ -37,7 +40,7 @@ def synthetic_scene(path: str, size: int) -> str:
         crs = src.crs
     reps = -(-size // tile.shape[1])
     profile = {"driver": "GTiff", "width": size, "height": size, "count": 3, "dtype": "uint8", "crs": crs,
-               "transform": from_origin(300000, 2800000, 1.0, 1.0), "tiled": True, "blockxsize": 256,
+               "transform": from_origin(300000, 2800000, res, res), "tiled": True, "blockxsize": 256,
                "blockysize": 256, "compress": "deflate"}
     with rasterio.open(path, "w", **profile) as dst:
         strip = 512
