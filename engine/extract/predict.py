@@ -151,9 +151,6 @@ class TorchPredictor:
         self.net = _Softmax.wrap(model).to(device)
         if device.type == "cuda":
             self.net = self.net.to(memory_format=torch.channels_last)
-            # tiles come in one or two shapes per run: cuDNN's fastest kernels for them are worth finding
-            # (measured on an H200: 16.0 -> 12.5 s for 67 MP, benchmarks/cuda_check.py)
-            torch.backends.cudnn.benchmark = True
         set_torch_threads(device, threads)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
