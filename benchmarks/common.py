@@ -14,8 +14,9 @@ SAMPLE = ROOT / "resources" / "sample" / "sample.tif"
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def import_plugin():
-    """Make the checkout importable as the `buildseg` package, whatever its folder is called."""
+def import_plugin() -> str:
+    """Make the checkout importable as the `buildseg` package, whatever its folder is called; returns the
+    folder to put on a child process's PYTHONPATH for the same."""
     link_dir = Path(tempfile.gettempdir()) / f"buildseg-bench-{os.getuid()}"
     link_dir.mkdir(exist_ok=True)
     link = link_dir / "buildseg"
@@ -24,6 +25,7 @@ def import_plugin():
     if not link.exists():
         link.symlink_to(ROOT)
     sys.path.insert(0, str(link_dir))
+    return str(link_dir)
 
 
 def synthetic_scene(path: str, size: int, res: float = 1.0) -> str:

@@ -215,25 +215,24 @@ def training(data: str, work: str, device: str, minutes: float, figures: dict) -
           f"{t['training_seconds']} s), kept epoch {result.best_epoch}", flush=True)
 
 
-def torchrun(data: str, work: str, shim: str, dev: str, figures: dict) -> None:
+def torchrun(data: str, work: str, paths: list, dev: str, figures: dict) -> None:
+    """`paths`: the folders a child process needs on PYTHONPATH (the plugin's, the GDAL shim's)."""
     from common import ROOT
+
+    from buildseg.engine.scaleout.train_cli import write_config
 
     cfg, _ = _scenes(data)
     out = os.path.join(work, "torchrun.safetensors")
     cfg.update(out_model=out, params={**cfg["params"], "epochs": 1, "tiles_per_epoch": 64, "device": dev,
                                      "init_model": str(DEFAULT_MODEL)})
-    path = os.path.join(work, "torchrun.json")
-    with open(path, "w") as f:
-        json.dump(cfg, f)
-    link_dir = os.path.join(tempfile.gettempdir(), f"buildseg-bench-{os.getuid()}")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (link_dir, shim, os.environ.get("PYTHONPATH"))
-                                                      if p))
+    path = write_config(os.path.join(work, "torchrun.json"), cfg)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (*paths, os.environ.get("PYTHONPATH")) if p))
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=1",
                            "-m", "buildseg.engine.scaleout.train_cli", path], env=env, cwd=str(ROOT))
     figures["torchrun"] = {"exit": proc.returncode, "model_written": os.path.exists(out),
                            "seconds": round(time.perf_counter() - t0, 1)}
-    print(f"torchrun on one GPU: exit {proc.returncode}, model written: {os.path.exists(out)}")
+    print(f"torchrun, one process on {dev}: exit {proc.returncode}, model written: {os.path.exists(out)}")
 
 
 def main():
@@ -252,7 +251,7 @@ def main():
         return
     work = tempfile.mkdtemp(prefix="buildseg-cuda-")
     shim = gdal_fallback(work)
-    import_plugin()
+    plugin_path = import_plugin()
     import torch
 
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -264,7 +263,7 @@ def main():
              ("gradcam", lambda: gradcam(work, dev, figures)),
              ("training", lambda: training(args.data, work, dev, args.minutes, figures)),
              ("training cpu", lambda: training(args.data, work, "cpu", 1.0, figures) if dev != "cpu" else None),
-             ("torchrun", lambda: torchrun(args.data, work, shim, dev, figures))]
+             ("torchrun", lambda: torchrun(args.data, work, [plugin_path, shim], dev, figures))]
     for name, step in steps:  # each step reports even when an earlier one failed
         try:
             step()
