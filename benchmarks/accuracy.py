@@ -7,7 +7,11 @@ Each image is run through BuildSeg's own extraction at its native resolution and
 a user's run would). Per place: pixel IoU and F1 of the building class, and building-level F1 (one-to-one
 matches at IoU >= 0.5; buildings touching the evaluated area).
 
-    python benchmarks/accuracy.py [--model NEW] [--previous OLD | --previous-rev GIT_REV] [--backend auto] [--tta none]
+    python benchmarks/accuracy.py [--model NEW|auto] [--previous OLD | --previous-rev GIT_REV] [--backend auto]
+        [--tta none]
+
+`--model auto` runs, on each image, the bundled model that extraction chooses for it by its ground resolution
+when MODEL is left empty (engine/models/choice.py), as a user's run would.
 """
 
 import argparse
@@ -200,11 +204,15 @@ def main():
     args = ap.parse_args()
     from buildseg.engine.extract.inference import ExtractParams
     from buildseg.engine.models import modelfile
+    from buildseg.engine.models.choice import for_raster
 
     work = tempfile.mkdtemp(prefix="buildseg-accuracy-")
     old = args.previous or previous_model(args.previous_rev, work)
     models = {"new": args.model, "previous": old}
     for label, path in models.items():
+        if path == "auto":
+            print(f"{label}: the bundled model chosen by each image's ground resolution")
+            continue
         info = modelfile.read_info(path)
         rasters = info.training.get("rasters", [])
         print(f"{label}: {path}\n  {info.summary()}\n  trained on {len(rasters)} raster(s): "
@@ -212,13 +220,16 @@ def main():
     params = ExtractParams(backend=args.backend, tta=args.tta)
     selected = [p for p in places(work) if not args.only or p[0] in args.only.split(";")]
     results = {}
-    stored = {label: modelfile.read_info(path).metrics.get("test", {}).get("per_place", {}) if args.reuse_stored
-              else {} for label, path in models.items()}
     for place in selected:
         for label, path in models.items():
             t0 = time.perf_counter()
-            if place[0] in stored[label]:
-                s = stored[label][place[0]]
+            if path == "auto":
+                path, why = for_raster(place[2], str(DEFAULT_MODEL))
+                print(f"  {place[0]:<32} {label:<9} {why}", file=sys.stderr, flush=True)
+            stored = modelfile.read_info(path).metrics.get("test", {}).get("per_place", {}) if args.reuse_stored \
+                else {}
+            if place[0] in stored:
+                s = stored[place[0]]
                 results[(place[0], label)] = {"pixel_iou": s["building_iou"], "pixel_f1": s["f1"],
                                               "object_f1": s["building_f1_iou50"], "count_reference": "stored"}
                 continue

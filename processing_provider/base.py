@@ -170,6 +170,15 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
             return layer_source.web_input(self, parameters, context, feedback, layer, resolution, aoi_source)
         return self.file_window(parameters, context, feedback, layer), None, layer.crs()
 
+    def suited_model(self, parameters, context, feedback, layer) -> str:
+        """MODEL (model_file), the bundled model chosen by the resolution of the file behind `layer` when empty
+        (a web or in-memory layer is fetched at the default model's resolution: the default)."""
+        from . import layer_source
+
+        file_layer = layer is not None and layer.isValid() and layer_source.is_file_layer(layer)
+        return self.model_file(parameters, context, raster=layer.source().split("|")[0] if file_layer else None,
+                               feedback=feedback)
+
     def file_window(self, parameters, context, feedback, layer) -> str:
         """The file of a file-backed raster layer; with EXTENT, a VRT window of it (e.g. the map view; nothing
         copied) in the Processing temporary folder."""
@@ -204,11 +213,20 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
 
         return settings.threads()
 
-    def model_file(self, parameters, context, name: str = "MODEL") -> str:
-        """MODEL resolved through the model folder setting; empty = the folder's default or the bundled model."""
+    def model_file(self, parameters, context, name: str = "MODEL", raster=None, feedback=None) -> str:
+        """MODEL resolved through the model folder setting; empty = the folder's default model, else the bundled
+        model that suits `raster`'s ground resolution (engine/models/choice.py; the default without a raster)."""
         from . import settings
 
-        return settings.model_path(self.parameterAsFile(parameters, name, context), DEFAULT_MODEL)
+        path = settings.model_path(self.parameterAsFile(parameters, name, context), DEFAULT_MODEL)
+        if path != DEFAULT_MODEL or raster is None:
+            return path
+        from ..engine.models.choice import for_raster
+
+        path, why = for_raster(raster, DEFAULT_MODEL)
+        if feedback is not None:
+            feedback.pushInfo(f"Model: {why}; choose another in MODEL.")
+        return path
 
     def model_parameter(self, label: str, name: str = "MODEL"):
         """MODEL: a file path, shown in dialogs as a chooser of the default and the model folder's models."""

@@ -47,7 +47,8 @@ class CheckFit(BuildSegAlgorithm):
         from ..engine.extract.fit import check_fit
 
         raster = layers.raster_file(self.parameterAsRasterLayer(parameters, self.INPUT, context))
-        report = self.run_engine(check_fit, raster, self.model_file(parameters, context),
+        model = self.model_file(parameters, context, raster=raster, feedback=feedback)
+        report = self.run_engine(check_fit, raster, model,
                                  progress=FeedbackProgress(feedback))
         (feedback.pushInfo if report.verdict == "fits" else feedback.pushWarning)(report.summary())
         out = {"FIT_SCORE": report.score, "VERDICT": report.verdict}

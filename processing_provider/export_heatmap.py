@@ -90,7 +90,7 @@ class ExportHeatmap(BuildSegAlgorithm):
         from ..engine.explain.heatmap import HeatmapParams, export_heatmap
 
         layer = layers.input_raster_layer(self, parameters, self.INPUT, context)
-        model = self.model_file(parameters, context)
+        model = self.suited_model(parameters, context, feedback, layer)
         source = self.parameterAsSource(parameters, self.AOI, context)
         raster, fetcher, crs = self.raster_input(parameters, context, feedback, layer, model, source)
         text = self.parameterAsString(parameters, self.CHANNELS, context).strip()

@@ -96,7 +96,7 @@ class ExtractBuildings(BuildSegAlgorithm):
         from ..engine.extract.inference import extract
 
         layer = layers.input_raster_layer(self, parameters, self.INPUT, context)
-        model = self.model_file(parameters, context)
+        model = self.suited_model(parameters, context, feedback, layer)
         source = self.parameterAsSource(parameters, self.AOI, context)
         raster, fetcher, crs = self.raster_input(parameters, context, feedback, layer, model, source)
         aoi = None

@@ -67,7 +67,6 @@ class ExtractFolder(BuildSegAlgorithm):
         os.makedirs(out_dir, exist_ok=True)
         if os.path.samefile(out_dir, folder):
             raise QgsProcessingException("The output folder is the input folder: choose another output folder.")
-        model = self.model_file(parameters, context)
         params = extraction_options.extract_params(self, parameters, context)
         wanted = {k: self.parameterAsBool(parameters, k, context)
                   for k in (self.WRITE_MASK, self.WRITE_PROBABILITY, self.WRITE_POLYGONS)}
@@ -81,8 +80,10 @@ class ExtractFolder(BuildSegAlgorithm):
                     for key, suffix in ((self.WRITE_MASK, "mask.tif"), (self.WRITE_PROBABILITY, "probability.tif"),
                                         (self.WRITE_POLYGONS, "buildings.gpkg"))]
             feedback.pushInfo(f"[{i + 1}/{len(rasters)}] {name}")
+            path = os.path.join(folder, name)
+            model = self.model_file(parameters, context, raster=path, feedback=feedback)  # by its resolution
             try:
-                result = extract(os.path.join(folder, name), model, *outs, params=params,
+                result = extract(path, model, *outs, params=params,
                                  progress=progress.sub(100 * i / len(rasters), 100 * (i + 1) / len(rasters)),
                                  model_cache=extraction_options.MODEL_CACHE)
             except BuildSegError as exc:

@@ -501,6 +501,7 @@ def _write(run, scenes, out_model, out_report, out_csv, t0) -> None:
         "batch_size": params.batch_size, "lr": params.lr, "loss": params.loss, "optimizer": params.optimizer,
         "schedule": params.schedule, "augment": params.augment, "seed": params.seed,
         "rasters": [os.path.basename(s.raster) for s in scenes], "seconds": round(time.time() - t0, 1),
+        "imagery_resolution_m": _imagery_range(scenes, info.training.get("imagery_resolution_m")),
         "device": str(run.dev),
         "fine_tuned_from": os.path.basename(params.init_model) if params.init_model else None,
         "params": {k: v for k, v in asdict(params).items() if k not in ("classes",)},
@@ -559,13 +560,20 @@ def _optimizer(torch, model, p):
     return torch.optim.AdamW(groups, lr=p.lr, weight_decay=p.weight_decay)
 
 
+def _imagery_range(scenes, start=None) -> "list | None":
+    """[finest, coarsest] ground resolution (m) of the training imagery, with the starting model's range: what
+    choosing a model by resolution reads (engine/models/choice.py)."""
+    res = [r for r in [getattr(s, "ground_m", None) for s in scenes] + list(start or []) if r]
+    return [round(min(res), 4), round(max(res), 4)] if res else None
+
+
 def _at_model_resolution(scenes, resolution, progress) -> None:
     """Windows of each raster read at the model's ground resolution, as extraction will run the model (a
     fine-tune of a 0.3 m model on 0.5 m imagery learns from 0.3 m pixels, not from pixels it never sees)."""
     from ..extract.resample import ground_metres, pixels_per_model_pixel
 
     for s in scenes:
-        res = ground_metres(s.src)
+        res = s.ground_m = ground_metres(s.src)
         s.scale = pixels_per_model_pixel(res, resolution)
         if s.scale != 1.0:
             progress.info(f"{os.path.basename(s.raster)} ({res:.2f} m) is read at the model's {resolution:g} m, "

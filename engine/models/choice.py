@@ -1,0 +1,85 @@
+"""Which of the bundled models suits an input: the one whose training imagery covers the input's ground
+resolution. Every model runs at its own resolution (the input is resampled), but resampling cannot add what
+coarse imagery lacks: a model taught on 0.08-0.5 m imagery has never seen what 1 m imagery looks like once it
+is upsampled. Model files record the range of their training imagery (`training["imagery_resolution_m"]`,
+written by training); the first candidate is the default and is kept unless another covers the input and it
+does not.
+"""
+
+import math
+import os
+
+from ..core.errors import BuildSegError
+from . import modelfile
+
+SCALE_MARGIN = 1.25  # training's scale augmentation (windows of 0.75-1.25 tiles) widens the range a model has seen
+
+
+def imagery_range(info) -> "tuple | None":
+    """(finest, coarsest) ground resolution in metres of the imagery a model was trained on; None if unknown."""
+    span = (info.training or {}).get("imagery_resolution_m")
+    if not span or len(span) != 2 or not all(isinstance(v, (int, float)) and v > 0 for v in span):
+        return None
+    return float(min(span)), float(max(span))
+
+
+def distance(span, resolution_m: float) -> float:
+    """0 when `resolution_m` lies in the training range (widened by SCALE_MARGIN), else the log ratio to its
+    nearer end; infinite for a model that does not say what it was trained on."""
+    if span is None:
+        return math.inf
+    lo, hi = span[0] / SCALE_MARGIN, span[1] * SCALE_MARGIN
+    return 0.0 if lo <= resolution_m <= hi else min(abs(math.log(resolution_m / lo)), abs(math.log(resolution_m / hi)))
+
+
+def choose(candidates: list, resolution_m: float) -> "tuple[str, str]":
+    """(model path, why) for imagery at `resolution_m`: the first candidate (the default) unless another's
+    training imagery is strictly nearer to it."""
+    if not candidates:
+        raise BuildSegError("No model to choose from: reinstall the plugin (its bundled models are missing).")
+    scored = []
+    for path in candidates:
+        try:
+            span = imagery_range(modelfile.read_info(path))
+        except BuildSegError:
+            continue
+        scored.append((distance(span, resolution_m), path, span))
+    if not scored:
+        return candidates[0], "no readable model to choose by resolution"
+    best = min(scored, key=lambda s: s[0])  # min keeps the first (the default) on ties
+    default = scored[0] if scored[0][1] == candidates[0] else (math.inf, candidates[0], None)
+    if best[0] >= default[0]:
+        best = default
+    span = best[2]
+    trained = f"trained on {span[0]:.2g}-{span[1]:.2g} m imagery" if span else "no training range recorded"
+    return best[1], f"{os.path.basename(best[1])} for {resolution_m:.2f} m imagery ({trained})"
+
+
+def bundled_models(default: str) -> list:
+    """The default model first, then the other bundled .safetensors models beside it (sorted)."""
+    folder = os.path.dirname(default)
+    others = sorted(os.path.join(folder, f) for f in os.listdir(folder)
+                    if f.endswith(".safetensors") and os.path.join(folder, f) != default) if os.path.isdir(folder) \
+        else []
+    return [default] + others
+
+
+def for_raster(raster, default: str) -> "tuple[str, str]":
+    """(model path, why): the bundled model that suits a raster's ground resolution (a path, or a source that
+    knows its own); the default when the resolution is unknown (no CRS) or the raster cannot be read here (the
+    extraction reports that itself, with its own message)."""
+    from ..extract.resample import ground_metres
+    from ..io.raster import open_source
+
+    try:
+        src = open_source(raster)
+        try:
+            resolution = ground_metres(src) if src.crs else None
+        finally:
+            if isinstance(raster, str):
+                src.close()
+    except Exception:  # nosec B110 - an unreadable input is the extraction's to report
+        return default, "the input's ground resolution could not be read"
+    if not resolution or not math.isfinite(resolution):
+        return default, "the input has no ground resolution (no coordinate system)"
+    return choose(bundled_models(default), resolution)
