@@ -11,7 +11,7 @@ matches at IoU >= 0.5; buildings touching the evaluated area).
         [--tta none]
 
 `--model auto` runs, on each image, the bundled model that extraction chooses for it by its ground resolution
-when MODEL is left empty (engine/models/choice.py), as a user's run would.
+with MODEL=auto (engine/models/choice.py), as a user's run would.
 """
 
 import argparse

@@ -19,6 +19,7 @@ from .provider import ICON
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL = os.path.join(PLUGIN_DIR, "resources", "models", "buildings-default.safetensors")
+AUTO_MODEL = "auto"  # MODEL value: the bundled model chosen by the input's ground resolution
 README_URL = "https://github.com/buildseg/buildseg#"
 GROUPS = {"extraction": "Extraction", "training": "Training", "analysis": "Analysis", "tools": "Tools"}
 DEVICE_OPTIONS = DEVICES  # the engine's list
@@ -171,8 +172,8 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         return self.file_window(parameters, context, feedback, layer), None, layer.crs()
 
     def suited_model(self, parameters, context, feedback, layer) -> str:
-        """MODEL (model_file), the bundled model chosen by the resolution of the file behind `layer` when empty
-        (a web or in-memory layer is fetched at the default model's resolution: the default)."""
+        """MODEL (model_file), judged by the file behind `layer` when it is `auto` (a web or in-memory layer is
+        fetched at the default model's resolution: the default)."""
         from . import layer_source
 
         file_layer = layer is not None and layer.isValid() and layer_source.is_file_layer(layer)
@@ -214,26 +215,29 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         return settings.threads()
 
     def model_file(self, parameters, context, name: str = "MODEL", raster=None, feedback=None) -> str:
-        """MODEL resolved through the model folder setting; empty = the folder's default model, else the bundled
-        model that suits `raster`'s ground resolution (engine/models/choice.py; the default without a raster)."""
+        """MODEL resolved through the model folder setting; empty = the folder's default or the bundled model;
+        `auto` = the bundled model that suits `raster`'s ground resolution (engine/models/choice.py; the default
+        model when there is no raster file to judge by)."""
         from . import settings
 
-        path = settings.model_path(self.parameterAsFile(parameters, name, context), DEFAULT_MODEL)
-        if path != DEFAULT_MODEL or raster is None:
-            return path
+        chosen = self.parameterAsFile(parameters, name, context)
+        if chosen.strip().lower() != AUTO_MODEL:
+            return settings.model_path(chosen, DEFAULT_MODEL)
         from ..engine.models.choice import for_raster
 
-        path, why = for_raster(raster, DEFAULT_MODEL)
+        path, why = for_raster(raster, DEFAULT_MODEL) if raster is not None else (
+            DEFAULT_MODEL, f"{os.path.basename(DEFAULT_MODEL)} (no raster file to choose by)")
         if feedback is not None:
-            feedback.pushInfo(f"Model: {why}; choose another in MODEL.")
+            feedback.pushInfo(f"Model (auto): {why}.")
         return path
 
     def model_parameter(self, label: str, name: str = "MODEL"):
         """MODEL: a file path, shown in dialogs as a chooser of the default and the model folder's models."""
         from qgis.core import QgsProcessingParameterFile
 
-        param = QgsProcessingParameterFile(name, label, optional=True,
-                                           fileFilter="BuildSeg or ONNX models (*.safetensors *.onnx)")
+        # the second filter lets MODEL take the word `auto` (Processing checks a file name against the filters)
+        param = QgsProcessingParameterFile(name, label, optional=True, fileFilter="BuildSeg or ONNX models "
+                                           f"(*.safetensors *.onnx);;Chosen by resolution ({AUTO_MODEL})")
         param.setMetadata({"widget_wrapper": {"class": f"{__package__}.model_chooser.ModelChooserWrapper"}})
         return param
 

@@ -81,7 +81,7 @@ class ExtractFolder(BuildSegAlgorithm):
                                         (self.WRITE_POLYGONS, "buildings.gpkg"))]
             feedback.pushInfo(f"[{i + 1}/{len(rasters)}] {name}")
             path = os.path.join(folder, name)
-            model = self.model_file(parameters, context, raster=path, feedback=feedback)  # by its resolution
+            model = self.model_file(parameters, context, raster=path, feedback=feedback)  # auto: each by its own
             try:
                 result = extract(path, model, *outs, params=params,
                                  progress=progress.sub(100 * i / len(rasters), 100 * (i + 1) / len(rasters)),

@@ -2,8 +2,8 @@
 resolution. Every model runs at its own resolution (the input is resampled), but resampling cannot add what
 coarse imagery lacks: a model taught on 0.08-0.5 m imagery has never seen what 1 m imagery looks like once it
 is upsampled. Model files record the range of their training imagery (`training["imagery_resolution_m"]`,
-written by training); the first candidate is the default and is kept unless another covers the input and it
-does not.
+written by training); the first candidate is the default and is kept unless another's training range is
+nearer to the input's resolution. MODEL=auto asks for this choice.
 """
 
 import math

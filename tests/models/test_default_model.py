@@ -145,3 +145,33 @@ def test_model_chooser_lists_the_bundled_alternative(qgis_app):
 
     models = available_models()
     assert models[0][0] == "" and (BLOCKS, f"Bundled: {BLOCKS}") in [m[:2] for m in models]
+
+
+@pytest.mark.parametrize("clip, expected", [
+    ("gdl-massachusetts/22978945_15_uint8_clipped.tif", BLOCKS),  # 1 m: beyond the default's 0.08-0.5 m imagery
+    ("gdl-spacenet/SN4_buildings_train_AOI_6_Atlanta_nadir10_catid_1030010003993E00_PS-RGB_732701_3729639_clipped.tif",
+     "buildings-default.safetensors"),  # 0.5 m: within it
+])
+def test_auto_model_follows_the_input_resolution(run_alg, tmp_path, clip, expected):
+    """MODEL=auto runs the bundled model whose training imagery covers the input's ground resolution; the
+    polygons record which model drew them."""
+    from osgeo import ogr
+
+    out = str(tmp_path / "b.gpkg")
+    run_alg("buildseg:extractbuildings", {"INPUT": str(DATA / "fixtures" / clip), "MODEL": "auto",
+                                          "OUTPUT_POLYGONS": out})
+    ds = ogr.Open(out)
+    assert {f.GetField("model") for f in ds.GetLayer(0)} == {expected}
+
+
+def test_model_choice_reads_the_training_imagery_range():
+    """The ranges come from the model files; a model that records none is never preferred to the default."""
+    from buildseg.engine.models import choice, modelfile
+
+    blocks = os.path.join(os.path.dirname(DEFAULT_MODEL), BLOCKS)
+    assert choice.imagery_range(modelfile.read_info(DEFAULT_MODEL)) == pytest.approx((0.0775, 0.5))
+    assert choice.imagery_range(modelfile.read_info(blocks)) == pytest.approx((0.0775, 1.0))
+    assert choice.distance((0.0775, 0.5), 0.6) == 0 < choice.distance((0.0775, 0.5), 0.7)
+    assert choice.distance(None, 0.3) == float("inf")
+    assert choice.choose([DEFAULT_MODEL, blocks], 0.05)[0] == DEFAULT_MODEL  # both cover it: the default
+    assert choice.choose([DEFAULT_MODEL, blocks], 4.8)[0] == blocks  # neither: the nearer

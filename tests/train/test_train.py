@@ -44,6 +44,7 @@ def test_training_from_layers_learns_and_writes_outputs(run_alg, tmp_path):
     info = modelfile.read_info(res["OUTPUT_MODEL"])
     assert info.architecture == "unet" and info.bands == [1, 2, 3] and info.tile_size == 128
     assert info.resolution == pytest.approx(1.0) and len(info.mean) == 3 and info.std[0] > 1
+    assert info.training["imagery_resolution_m"] == pytest.approx([1.0, 1.0])  # what MODEL=auto chooses by
     assert [c["name"] for c in info.classes] == ["background", "building"]
     assert info.training["epochs_run"] == 3 and "validation" in info.metrics
     assert 0 <= info.metrics["validation"]["iou"][1] <= 1
