@@ -35,24 +35,18 @@ def distance(span, resolution_m: float) -> float:
 def choose(candidates: list, resolution_m: float) -> "tuple[str, str]":
     """(model path, why) for imagery at `resolution_m`: the first candidate (the default) unless another's
     training imagery is strictly nearer to it."""
-    if not candidates:
-        raise BuildSegError("No model to choose from: reinstall the plugin (its bundled models are missing).")
     scored = []
     for path in candidates:
         try:
             span = imagery_range(modelfile.read_info(path))
-        except BuildSegError:
+        except BuildSegError:  # an unreadable candidate is skipped; extraction reports a bad chosen file itself
             continue
         scored.append((distance(span, resolution_m), path, span))
     if not scored:
-        return candidates[0], "no readable model to choose by resolution"
-    best = min(scored, key=lambda s: s[0])  # min keeps the first (the default) on ties
-    default = scored[0] if scored[0][1] == candidates[0] else (math.inf, candidates[0], None)
-    if best[0] >= default[0]:
-        best = default
-    span = best[2]
+        raise BuildSegError("No readable bundled model to choose from: reinstall the plugin.")
+    _, path, span = min(scored, key=lambda s: s[0])  # min keeps the first (the default) on ties
     trained = f"trained on {span[0]:.2g}-{span[1]:.2g} m imagery" if span else "no training range recorded"
-    return best[1], f"{os.path.basename(best[1])} for {resolution_m:.2f} m imagery ({trained})"
+    return path, f"{os.path.basename(path)} for {resolution_m:.2f} m imagery ({trained})"
 
 
 def bundled_models(default: str) -> list:
@@ -78,7 +72,7 @@ def for_raster(raster, default: str) -> "tuple[str, str]":
         finally:
             if isinstance(raster, str):
                 src.close()
-    except Exception:  # nosec B110 - an unreadable input is the extraction's to report
+    except Exception:  # any failure to read it: the extraction reports an unreadable input itself
         return default, "the input's ground resolution could not be read"
     if not resolution or not math.isfinite(resolution):
         return default, "the input has no ground resolution (no coordinate system)"
