@@ -231,14 +231,16 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
             feedback.pushInfo(f"Model (auto): {why}.")
         return path
 
-    def model_parameter(self, label: str, name: str = "MODEL"):
-        """MODEL: a file path, shown in dialogs as a chooser of the default and the model folder's models."""
+    def model_parameter(self, label: str, name: str = "MODEL", by_resolution: bool = False):
+        """MODEL: a file path, shown in dialogs as a chooser of the default and the model folder's models (and,
+        `by_resolution`, of `auto`: the algorithm chooses the bundled model by its input's resolution)."""
         from qgis.core import QgsProcessingParameterFile
 
         # the second filter lets MODEL take the word `auto` (Processing checks a file name against the filters)
         param = QgsProcessingParameterFile(name, label, optional=True, fileFilter="BuildSeg or ONNX models "
                                            f"(*.safetensors *.onnx);;Chosen by resolution ({AUTO_MODEL})")
-        param.setMetadata({"widget_wrapper": {"class": f"{__package__}.model_chooser.ModelChooserWrapper"}})
+        param.setMetadata({"widget_wrapper": {"class": f"{__package__}.model_chooser.ModelChooserWrapper",
+                                              "by_resolution": by_resolution}})
         return param
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name

@@ -36,7 +36,7 @@ class CheckFit(BuildSegAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")))
-        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
+        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)"), by_resolution=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT_REPORT, self.tr("Report"), "JSON files (*.json)", optional=True, createByDefault=False))
         self.addOutput(QgsProcessingOutputNumber("FIT_SCORE", self.tr("Fit score (0..1)")))

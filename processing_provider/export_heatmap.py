@@ -71,7 +71,7 @@ class ExportHeatmap(BuildSegAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")))
-        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
+        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)"), by_resolution=True))
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterEnum(self.MODE, self.tr("Mode"), MODES, defaultValue=1))

@@ -68,7 +68,7 @@ class ExtractBuildings(BuildSegAlgorithm):
 
     def initAlgorithm(self, config=None):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster")))
-        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
+        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)"), by_resolution=True))
         self.addParameter(QgsProcessingParameterBand(
             extraction_options.BANDS, self.tr("Bands (empty: the model's)"), None, self.INPUT,
             optional=True, allowMultiple=True))

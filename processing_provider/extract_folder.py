@@ -42,7 +42,7 @@ class ExtractFolder(BuildSegAlgorithm):
                                                      QgsProcessingParameterFile.Folder))
         self.addParameter(QgsProcessingParameterString(self.PATTERN, self.tr("File patterns"),
                                                        "*.tif;*.tiff;*.jp2;*.vrt"))
-        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)")))
+        self.addParameter(self.model_parameter(self.tr("Model (empty: the default model)"), by_resolution=True))
         for name, label, default in ((self.WRITE_MASK, "Write building masks", True),
                                      (self.WRITE_PROBABILITY, "Write probability rasters", False),
                                      (self.WRITE_POLYGONS, "Write building polygons", True)):

@@ -1,6 +1,7 @@
 """The MODEL parameter's widget in dialogs: a list of the bundled model and the model folder's models, each
-with its description (architecture, bands, resolution, classes), plus a browse button for any other file.
-The parameter stays a plain file path, so qgis_process, batch runs and the model builder take paths."""
+with its description (architecture, bands, resolution, classes), the choice by resolution (`auto`), plus a
+browse button for any other file. The parameter stays a plain file path (or `auto`), so qgis_process, batch runs
+and the model builder take paths."""
 
 import glob
 import os
@@ -11,7 +12,10 @@ from qgis.PyQt.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QToolButton
 
 from ..engine.models.modelfile import catalogue
 from . import settings
-from .base import DEFAULT_MODEL
+from .base import AUTO_MODEL, DEFAULT_MODEL
+
+AUTO_ENTRY = ("Chosen by resolution (auto)", "the bundled model whose training imagery covers each input's ground "
+              "resolution (buildings-blocks for imagery coarser than about 0.63 m)")
 
 
 def available_models() -> list:
@@ -39,7 +43,9 @@ class ModelChooserWrapper(WidgetWrapper):
         self.combo.setEditable(True)
         self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(20)
-        for value, label, desc in available_models():
+        wrapper = self.parameterDefinition().metadata().get("widget_wrapper", {})
+        auto = [(AUTO_MODEL, *AUTO_ENTRY)] if wrapper.get("by_resolution") else []
+        for value, label, desc in available_models() + auto:
             self.combo.addItem(f"{label} — {desc}", value)
             self.combo.setItemData(self.combo.count() - 1, desc, Qt.ToolTipRole)
         browse = QToolButton()
