@@ -93,13 +93,16 @@ def label_raster(image: str, area, path: str) -> str:
 
 
 def buildseg_run(image, labels, area_path, minutes, threads, out, scratch, extra=()):
-    """trainmodel with the defaults (and `extra` KEY=VALUE parameters); its epoch history goes to out + .csv."""
+    """trainmodel with the defaults (and `extra` KEY=VALUE parameters, which replace these: SEED=1...); its epoch
+    history goes to out + .csv."""
     env = dict(os.environ, BUILDSEG_THREADS=str(threads), QT_QPA_PLATFORM="offscreen")
-    args = [str(ROOT / "scripts" / "qgis_process"), "run", "buildseg:trainmodel", "--", f"INPUT={image}",
-            f"LABELS={labels}", f"LABELLED_AREA={area_path}", f"TIME_BUDGET={minutes}", "RESUME=false",
-            "SEED=0", f"OUTPUT_MODEL={out}", f"OUTPUT_METRICS={out}.csv", *extra]
+    params = {"INPUT": image, "LABELS": labels, "LABELLED_AREA": area_path, "TIME_BUDGET": minutes,
+              "RESUME": "false", "SEED": 0, "OUTPUT_MODEL": out, "OUTPUT_METRICS": f"{out}.csv"}
     if scratch:
-        args += ["FROM_SCRATCH=true", "ARCHITECTURE=14"]  # unet-efficientnet-lite0 from ImageNet weights
+        params.update(FROM_SCRATCH="true", ARCHITECTURE=14)  # unet-efficientnet-lite0 from ImageNet weights
+    params.update(kv.split("=", 1) for kv in extra)
+    args = [str(ROOT / "scripts" / "qgis_process"), "run", "buildseg:trainmodel", "--",
+            *(f"{k}={v}" for k, v in params.items())]
     subprocess.run(args, check=True, env=env, capture_output=True)  # nosec B603
 
 

@@ -34,7 +34,7 @@ def available_models() -> list:
 
 
 class ModelChooserWrapper(WidgetWrapper):
-    def createWidget(self):  # noqa: N802 - Processing API name
+    def createWidget(self, by_resolution: bool = False):  # noqa: N802 - Processing API name; keyword from metadata
         box = QWidget()
         layout = QHBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -43,8 +43,7 @@ class ModelChooserWrapper(WidgetWrapper):
         self.combo.setEditable(True)
         self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(20)
-        wrapper = self.parameterDefinition().metadata().get("widget_wrapper", {})
-        auto = [(AUTO_MODEL, *AUTO_ENTRY)] if wrapper.get("by_resolution") else []
+        auto = [(AUTO_MODEL, *AUTO_ENTRY)] if by_resolution else []
         for value, label, desc in available_models() + auto:
             self.combo.addItem(f"{label} — {desc}", value)
             self.combo.setItemData(self.combo.count() - 1, desc, Qt.ToolTipRole)
