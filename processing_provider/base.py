@@ -174,10 +174,10 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
     def suited_model(self, parameters, context, feedback, layer) -> str:
         """MODEL (model_file), judged by the file behind `layer` when it is `auto` (a web or in-memory layer is
         fetched at the default model's resolution: the default)."""
-        from . import layer_source
+        from . import layer_source, layers
 
         file_layer = layer is not None and layer.isValid() and layer_source.is_file_layer(layer)
-        return self.model_file(parameters, context, raster=layer.source().split("|")[0] if file_layer else None,
+        return self.model_file(parameters, context, raster=layers.raster_file(layer) if file_layer else None,
                                feedback=feedback)
 
     def file_window(self, parameters, context, feedback, layer) -> str:

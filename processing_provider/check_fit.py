@@ -48,8 +48,7 @@ class CheckFit(BuildSegAlgorithm):
 
         raster = layers.raster_file(self.parameterAsRasterLayer(parameters, self.INPUT, context))
         model = self.model_file(parameters, context, raster=raster, feedback=feedback)
-        report = self.run_engine(check_fit, raster, model,
-                                 progress=FeedbackProgress(feedback))
+        report = self.run_engine(check_fit, raster, model, progress=FeedbackProgress(feedback))
         (feedback.pushInfo if report.verdict == "fits" else feedback.pushWarning)(report.summary())
         out = {"FIT_SCORE": report.score, "VERDICT": report.verdict}
         path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)

@@ -10,6 +10,7 @@ from processing.gui.wrappers import WidgetWrapper
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QToolButton, QWidget
 
+from ..engine.models.choice import bundled_models
 from ..engine.models.modelfile import catalogue
 from . import settings
 from .base import AUTO_MODEL, DEFAULT_MODEL
@@ -25,8 +26,7 @@ def available_models() -> list:
     files = sorted(p for ext in ("*.safetensors", "*.onnx") for p in glob.glob(os.path.join(folder, ext))) \
         if os.path.isdir(folder) else []
     default = settings.model_path("", DEFAULT_MODEL)
-    bundled = sorted(p for p in glob.glob(os.path.join(os.path.dirname(DEFAULT_MODEL), "*.safetensors"))
-                     if p not in (DEFAULT_MODEL, default))
+    bundled = [p for p in bundled_models(DEFAULT_MODEL)[1:] if p != default]
     out = [("", f"Default model ({os.path.basename(default)})", desc) for _, _, desc in catalogue([default])]
     out += [(os.path.basename(path), f"Bundled: {name}", desc) for path, name, desc in catalogue(bundled)]
     out += [(path, name, desc) for path, name, desc in catalogue(files) if path != default]
