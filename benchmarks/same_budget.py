@@ -14,7 +14,12 @@ BuildSeg's own extraction on the test part (building IoU, F1, building-level F1)
 Rows are appended to --csv as they come, so a long run can be read (and resumed) part way.
 
     python benchmarks/same_budget.py [--minutes 0 5 15 30] [--places austin kampala nairobi rio] [--threads 2]
-        [--param AUGMENT=false ...] [--no-baseline]
+        [--param AUGMENT=false ...] [--no-baseline] [--far FOLDER] [--side-by-side]
+
+--far FOLDER runs on the far places of benchmarks/far_places.py instead (made in FOLDER when missing; default
+places: all four): imagery the shipped model never trained on, scored against the true outlines.
+--side-by-side runs BuildSeg's fine-tune and the baseline at the same time, one process each (give --threads 1
+on a 2-core machine), instead of one after the other.
 
 Each BuildSeg model's epoch history (validation IoU, loss, learning rate) is written beside it as MODEL.csv.
 """
@@ -58,6 +63,15 @@ def parts(place: str, work: str, split_dir: str) -> tuple:
     return image, out[0], out[1]
 
 
+def far_parts(place: str, folder: str) -> tuple:
+    """(image, train areas, test areas, training labels, true outlines) of a far place."""
+    from far_places import place as far_place
+    from far_places import prepare
+
+    p = far_place(prepare(folder, [place])[place])
+    return p["image"], p["train"], p["test"], p["labels"], p["truth"]
+
+
 def write_area(geoms, crs_wkt: str, path: str) -> str:
     from osgeo import ogr, osr
 
@@ -72,7 +86,7 @@ def write_area(geoms, crs_wkt: str, path: str) -> str:
     return path
 
 
-def label_raster(image: str, area, path: str) -> str:
+def label_raster(image: str, area, path: str, labels: str) -> str:
     """0 background / 1 building inside the training part, 255 elsewhere, on the image's grid (baseline)."""
     import rasterio
     from rasterio.features import rasterize
@@ -82,8 +96,7 @@ def label_raster(image: str, area, path: str) -> str:
     with rasterio.open(image) as src:
         profile = dict(driver="GTiff", width=src.width, height=src.height, count=1, dtype="uint8",
                        crs=src.crs, transform=src.transform, compress="deflate")
-        shapes = [g for g, _ in polygons_from_file(str(CITIES / os.path.basename(os.path.dirname(image))
-                                                       / "buildings.gpkg"), src.crs.to_wkt())]
+        shapes = [g for g, _ in polygons_from_file(labels, src.crs.to_wkt())]
         inside = rasterize([(g, 1) for g in area], (src.height, src.width), transform=src.transform)
         lab = rasterize([(g, 1) for g in shapes], (src.height, src.width), transform=src.transform)
     out = np.where(inside == 1, lab, 255).astype(np.uint8)
@@ -92,7 +105,7 @@ def label_raster(image: str, area, path: str) -> str:
     return path
 
 
-def buildseg_run(image, labels, area_path, minutes, threads, out, scratch, extra=()):
+def buildseg_command(image, labels, area_path, minutes, threads, out, scratch, extra=()):
     """trainmodel with the defaults (and `extra` KEY=VALUE parameters, which replace these: SEED=1...); its epoch
     history goes to out + .csv."""
     env = dict(os.environ, BUILDSEG_THREADS=str(threads), QT_QPA_PLATFORM="offscreen")
@@ -103,32 +116,55 @@ def buildseg_run(image, labels, area_path, minutes, threads, out, scratch, extra
     params.update(kv.split("=", 1) for kv in extra)
     args = [str(ROOT / "scripts" / "qgis_process"), "run", "buildseg:trainmodel", "--",
             *(f"{k}={v}" for k, v in params.items())]
-    subprocess.run(args, check=True, env=env, capture_output=True)  # nosec B603
+    return args, env
 
 
-def baseline_run(image, label_path, minutes, threads, out):
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "baseline.py"), "--seconds", str(minutes * 60),
-                    "--out", out, "--pair", image, label_path, "--threads", str(threads)],
-                   check=True, capture_output=True)  # nosec B603
+def run_all(commands: list, side_by_side: bool) -> list:
+    """Run [(args, env)] one after the other, or all at once; returns each one's seconds."""
+    if not side_by_side:
+        out = []
+        for args, env in commands:
+            t0 = time.time()
+            subprocess.run(args, check=True, env=env, capture_output=True)  # nosec B603
+            out.append(time.time() - t0)
+        return out
+    t0 = time.time()
+    procs = [subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # nosec B603
+             for args, env in commands]
+    out = []
+    for p in procs:
+        err = p.communicate()[1]
+        if p.returncode:
+            raise RuntimeError(err.decode(errors="replace")[-2000:])
+        out.append(time.time() - t0)
+    return out
+
+
+def baseline_command(image, label_path, minutes, threads, out) -> list:
+    return [sys.executable, str(ROOT / "benchmarks" / "baseline.py"), "--seconds", str(minutes * 60),
+            "--out", out, "--pair", image, label_path, "--threads", str(threads)]
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, nargs="+", default=[5, 15, 30])
-    ap.add_argument("--places", nargs="+", default=["austin", "kampala", "nairobi", "rio"])
+    ap.add_argument("--places", nargs="+", default=None)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--scratch", action="store_true", help="also train BuildSeg's recipe from ImageNet weights")
     ap.add_argument("--csv", default="same_budget.csv")
     ap.add_argument("--param", nargs="+", default=[], metavar="KEY=VALUE",
                     help="a recipe variant: extra trainmodel parameters for BuildSeg's runs (named in the method)")
     ap.add_argument("--no-baseline", action="store_true", help="BuildSeg's runs only")
+    ap.add_argument("--far", metavar="FOLDER", help="the far places of far_places.py, made in FOLDER")
+    ap.add_argument("--side-by-side", action="store_true", help="the methods of a place and budget run at once")
+    ap.add_argument("--work", help="folder for the models (default: a new temporary folder)")
     args = ap.parse_args()
-    import rasterio
+    from far_places import PLACES as FAR
 
-    from buildseg.engine.extract.inference import ExtractParams
-
-    work = tempfile.mkdtemp(prefix="buildseg-budget-")
-    split = test_areas(work) and os.path.join(work, "split")
+    places = args.places or (FAR if args.far else ["austin", "kampala", "nairobi", "rio"])
+    work = args.work or tempfile.mkdtemp(prefix="buildseg-budget-")
+    os.makedirs(work, exist_ok=True)
+    split = None if args.far else (test_areas(work) and os.path.join(work, "split"))
     done = set()
     if os.path.exists(args.csv):
         done = {(r["place"], float(r["minutes"]), r["method"]) for r in csv.DictReader(open(args.csv))}
@@ -138,34 +174,50 @@ def main():
     variant = f" [{' '.join(args.param)}]" if args.param else ""
     methods = [f"buildseg fine-tune{variant}"] + ([] if args.no_baseline else ["baseline"]) + \
         ([f"buildseg from ImageNet{variant}"] if args.scratch else [])
-    print(f"machine: {os.cpu_count()} cores, {args.threads} threads per run; default model {DEFAULT_MODEL.name}")
+    print(f"machine: {os.cpu_count()} cores, {args.threads} threads per run"
+          f"{', methods side by side' if args.side_by_side else ''}; default model {DEFAULT_MODEL.name}")
     for minutes in args.minutes:
-        for place in args.places:
-            image, train, test = parts(place, work, split)
-            with rasterio.open(image) as src:
-                crs = src.crs.to_wkt()
-            area_path = write_area(train, crs, os.path.join(work, f"{place}-train.gpkg"))
-            labels = str(CITIES / place / "buildings.gpkg")
-            for method in (["default model, no training"] if minutes == 0 else methods):
-                if (place, minutes, method) in done:
-                    continue
-                # at 0 minutes the default model itself: where the fine-tune starts
-                out = os.path.join(work, f"{place}-{minutes}-{methods.index(method)}.safetensors") if minutes \
-                    else str(DEFAULT_MODEL)
-                t0 = time.time()
-                if minutes and method == "baseline":
-                    lab = label_raster(image, train, os.path.join(work, f"{place}-labels.tif"))
-                    baseline_run(image, lab, minutes, args.threads, out)
-                elif minutes:
-                    buildseg_run(image, labels, area_path, minutes, args.threads, out,
-                                 method.startswith("buildseg from"), args.param)
-                seconds = time.time() - t0
-                m = score(out, (place, "test", image, labels, test), ExtractParams(aoi=test), work)
-                row = [place, minutes, method, f"{m['pixel_iou']:.3f}", f"{m['pixel_f1']:.3f}", f"{m['object_f1']:.3f}",
-                       f"{seconds:.0f}", args.threads]
-                print(" | ".join(map(str, row)), flush=True)
-                with open(args.csv, "a", newline="") as f:
-                    csv.writer(f).writerow(row)
+        for place in places:
+            todo = [m for m in (["default model, no training"] if minutes == 0 else methods)
+                    if (place, minutes, m) not in done]
+            if todo:
+                measure(place, minutes, todo, methods, args, work, split)
+
+
+def measure(place, minutes, todo, methods, args, work, split) -> None:
+    """Train each method in `todo` on the place's training part for `minutes`, score it on the test part and
+    append its row to the CSV."""
+    import rasterio
+
+    from buildseg.engine.extract.inference import ExtractParams
+
+    if args.far:
+        image, train, test, labels, truth = far_parts(place, args.far)
+    else:
+        image, train, test = parts(place, work, split)
+        labels = truth = str(CITIES / place / "buildings.gpkg")
+    with rasterio.open(image) as src:
+        crs = src.crs.to_wkt()
+    area_path = write_area(train, crs, os.path.join(work, f"{place}-train.gpkg"))
+    outs, commands = {}, []
+    for method in todo:
+        # at 0 minutes the default model itself: where the fine-tune starts
+        outs[method] = os.path.join(work, f"{place}-{minutes:g}-{methods.index(method)}.safetensors") \
+            if minutes else str(DEFAULT_MODEL)
+        if minutes and method == "baseline":
+            lab = label_raster(image, train, os.path.join(work, f"{place}-labels.tif"), labels)
+            commands.append((baseline_command(image, lab, minutes, args.threads, outs[method]), None))
+        elif minutes:
+            commands.append(buildseg_command(image, labels, area_path, minutes, args.threads, outs[method],
+                                             method.startswith("buildseg from"), args.param))
+    seconds = run_all(commands, args.side_by_side) if commands else [0.0]
+    for method, sec in zip(todo, seconds * (len(todo) if not commands else 1)):
+        m = score(outs[method], (place, "test", image, truth, test), ExtractParams(aoi=test), work)
+        row = [place, minutes, method, f"{m['pixel_iou']:.3f}", f"{m['pixel_f1']:.3f}", f"{m['object_f1']:.3f}",
+               f"{sec:.0f}", args.threads]
+        print(" | ".join(map(str, row)), flush=True)
+        with open(args.csv, "a", newline="") as f:
+            csv.writer(f).writerow(row)
 
 
 if __name__ == "__main__":

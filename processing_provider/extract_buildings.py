@@ -114,6 +114,9 @@ class ExtractBuildings(BuildSegAlgorithm):
             if fetcher is not None:
                 raise QgsProcessingException("Dask workers read files: save the web or non-file layer as a GeoTIFF "
                                              "first, or set WORKERS to 0.")
+            if params.adapt:
+                raise QgsProcessingException("Adapting the model to the imagery needs the whole scene: switch "
+                                             "adaptation off for a Dask block run, or set WORKERS to 0.")
             from ..engine.scaleout.cluster import extract_blocks
 
             result = self.run_engine(extract_blocks, raster, model, *targets, params,

@@ -22,6 +22,7 @@ SEPARATE = "SEPARATE"
 REGULARIZE = "REGULARIZE"
 PROBABILITY_UINT8 = "PROBABILITY_UINT8"
 CHECK_FIT = "CHECK_FIT"
+ADAPT = "ADAPT_NORMALISATION"
 
 MODEL_CACHE = ModelCache()  # loaded models, shared by the extraction algorithms of this QGIS process
 
@@ -43,6 +44,8 @@ def parameters(alg) -> list:
         QgsProcessingParameterBoolean(REGULARIZE, tr("Regularize footprints"), False),
         QgsProcessingParameterBoolean(PROBABILITY_UINT8, tr("Probability as uint8 (0..254)"), False),
         QgsProcessingParameterBoolean(CHECK_FIT, tr("Check model fit first"), True),
+        QgsProcessingParameterBoolean(ADAPT, tr("Adapt the model's normalisation statistics to this imagery (no "
+                                                "labels needed)"), False),
     ]
 
 
@@ -66,4 +69,5 @@ def extract_params(alg, values, context, aoi=None):
         regularize=alg.parameterAsBool(values, REGULARIZE, context),
         probability_uint8=alg.parameterAsBool(values, PROBABILITY_UINT8, context),
         check_fit=alg.parameterAsBool(values, CHECK_FIT, context),
+        adapt=alg.parameterAsBool(values, ADAPT, context),
         aoi=aoi)

@@ -78,6 +78,8 @@ class TrainingRecipe(BuildSegAlgorithm):
     SEED = "SEED"
     RESUME = "RESUME"
     KEEP_BETTER_START = "KEEP_BETTER_START"
+    NATIVE_RESOLUTION = "NATIVE_RESOLUTION"
+    ADAPT_START = "ADAPT_START"
     TORCHRUN_PROCESSES = "TORCHRUN_PROCESSES"
     OUTPUT_MODEL = "OUTPUT_MODEL"
     OUTPUT_REPORT = "OUTPUT_REPORT"
@@ -160,6 +162,12 @@ class TrainingRecipe(BuildSegAlgorithm):
             QgsProcessingParameterNumber(self.SEED, self.tr("Random seed"), QgsProcessingParameterNumber.Integer,
                                          0, False, 0),
             QgsProcessingParameterBoolean(self.RESUME, self.tr("Resume from the checkpoint if one exists"), True),
+            QgsProcessingParameterBoolean(self.NATIVE_RESOLUTION, self.tr("Fine-tuning: train at the imagery's "
+                                                                          "own resolution when it is coarser than "
+                                                                          "the model's"), True),
+            QgsProcessingParameterBoolean(self.ADAPT_START, self.tr("Fine-tuning: start from the model adapted to "
+                                                                    "the imagery's statistics when that validates "
+                                                                    "better"), True),
             QgsProcessingParameterBoolean(self.KEEP_BETTER_START, self.tr("Fine-tuning: keep the starting model "
                                                                           "when it scores higher on validation"),
                                           True),
@@ -245,6 +253,8 @@ class TrainingRecipe(BuildSegAlgorithm):
             init_model=self._starting_model(parameters, context, feedback, classes, scenes),
             resume=self.parameterAsBool(parameters, self.RESUME, context),
             keep_better_start=self.parameterAsBool(parameters, self.KEEP_BETTER_START, context),
+            native_resolution=self.parameterAsBool(parameters, self.NATIVE_RESOLUTION, context),
+            adapt_start=self.parameterAsBool(parameters, self.ADAPT_START, context),
             time_budget=self.parameterAsDouble(parameters, self.TIME_BUDGET, context),
             fit_check=self._fit_check(parameters, context, feedback, scenes))
 

@@ -53,6 +53,7 @@ class ExtractParams:
     target_class: str = "building"
     max_tile_pixels: int = MAX_TILE_PIXELS
     check_fit: bool = False  # first run the model-fit check on a few tiles (engine.extract.fit.preflight) and record it
+    adapt: bool = False  # re-estimate the model's normalisation statistics on this scene first (engine.extract.adapt)
     threads: int = 0  # CPU threads; 0: every core this process may use
     aoi: list = field(default=None, repr=False)  # GeoJSON geometries in the raster's CRS
 
@@ -114,6 +115,8 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         progress.info(f"Backend: {predictor.name}; tile {plan.tile} px, overlap {params.overlap} px, batch {batch}")
         with contextlib.ExitStack() as stack:
             work = stack.enter_context(work_dir("buildseg-"))
+            if params.adapt:
+                predictor = _adapted_predictor(model_path, info, src, plan, dev, params, work, progress) or predictor
             # the outputs appear together or not at all (a full disk while writing one fails them all)
             mask_path, prob_path, poly_path = stack.enter_context(atomic_paths(out_mask, out_probability,
                                                                                out_polygons))
@@ -183,14 +186,44 @@ def blend_bytes(src, tile: int, channels: int) -> int:
     return (channels + 2) * (tile + 4 * 128) * src.width * 4
 
 
-def int8_calibration(src, plan) -> tuple:
-    """(cache key, callable returning the tiles) for INT8 calibration, read where the model will run: on the
-    model's grid when the input is resampled to it (a 0.5 m scene calibrates a 0.3 m model on 0.3 m tiles)."""
+def _adapted_predictor(model_path, info, src, plan, dev, params, work, progress):
+    """A predictor of the model with its normalisation statistics re-estimated on this scene (a fresh copy: the
+    cached model is not touched); None, with a warning, where the model has none to adapt."""
+    from ..core.device import cpu_threads
+    from .adapt import ADAPT_TILES, adapt_normalisation
+    from .predict import OnnxPredictor, TorchPredictor, export_onnx
+
+    if info.architecture == onnx_interop.ARCHITECTURE:
+        progress.warn("An ONNX model's normalisation statistics cannot be adapted: it runs as it is.")
+        return None
+    if params.backend == "onnxruntime-int8":
+        raise BuildSegError("Adapting the model to the scene and the INT8 backend do not go together: choose "
+                            "backend auto, or switch adaptation off.")
+    model, _ = modelfile.load(model_path, dev)
+    tiles = int8_calibration(src, plan, ADAPT_TILES)[1]()
+    adapted = adapt_normalisation(model, tiles, progress=progress)
+    if not adapted:
+        progress.warn("The model has no normalisation statistics to adapt: it runs as it is.")
+        return None
+    progress.info(f"Normalisation statistics of {adapted} layers re-estimated on {len(tiles)} tiles of this scene "
+                  "(weights unchanged).")
+    threads = cpu_threads(params.threads)
+    if dev.type == "cpu" and params.backend in ("auto", "onnxruntime"):
+        path = os.path.join(work, "adapted.onnx")
+        export_onnx(model, info, path, plan.tile)
+        return OnnxPredictor(path, threads)
+    return TorchPredictor(model, dev, threads)
+
+
+def int8_calibration(src, plan, count: int = 8) -> tuple:
+    """(cache key, callable returning `count` tiles) for INT8 calibration (and scene adaptation), read where the
+    model will run: on the model's grid when the input is resampled to it (a 0.5 m scene calibrates a 0.3 m
+    model on 0.3 m tiles)."""
     def tiles():
         if plan.grid is None:
-            return calibration_tiles(src, plan.bands, plan.info, plan.tile)
+            return calibration_tiles(src, plan.bands, plan.info, plan.tile, count)
         with work_dir("buildseg-calibration-") as work, RasterSource(plan.model_input(src, work)) as warped:
-            return calibration_tiles(warped, plan.bands, plan.info, plan.tile)
+            return calibration_tiles(warped, plan.bands, plan.info, plan.tile, count)
 
     grid = f":{plan.grid[1]:g}m" if plan.grid else ""
     return f"{src.identity()}:{plan.bands}:{plan.tile}{grid}", tiles

@@ -99,12 +99,23 @@ def back_to_input_grid(src, mask_model, mask_out, prob_model, prob_out, prob_uin
 
 
 def warp_to_input(src, model_path: str, out: str, alg: str, nodata) -> None:
-    """One model-grid raster onto the input raster's exact grid."""
+    """One model-grid raster onto the input raster's exact grid: the output is made with the input's own
+    geotransform (a rotated one included) and the model-grid raster is warped into it, so every input pixel
+    gets its value from where it lies on the ground."""
     from osgeo import gdal
 
-    b = src.ds.bounds
-    ds = gdal.Warp(out, model_path, resampleAlg=alg, srcNodata=nodata, dstNodata=nodata, format="GTiff",
-                   dstSRS=src.crs.to_wkt(), outputBounds=(b.left, b.bottom, b.right, b.top), width=src.width,
-                   height=src.height, creationOptions=["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"])
+    model = gdal.Open(model_path)
+    band = model.GetRasterBand(1)
+    ds = gdal.GetDriverByName("GTiff").Create(out, src.width, src.height, 1, band.DataType,
+                                              ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"])
+    if ds is None:
+        raise BuildSegError(f"Cannot create {out}: {gdal.GetLastErrorMsg() or 'check the disk and folder'}.")
     ds.SetGeoTransform(src.transform.to_gdal())  # exactly the input's, not a float round-trip of it
-    ds = None
+    ds.SetProjection(src.crs.to_wkt())
+    ds.GetRasterBand(1).SetNoDataValue(nodata)
+    ds.GetRasterBand(1).Fill(nodata)
+    done = gdal.Warp(ds, model, resampleAlg=alg, srcNodata=nodata, dstNodata=nodata)
+    if done is None:
+        raise BuildSegError(f"Cannot warp the results back onto the input's grid: {gdal.GetLastErrorMsg()}.")
+    ds.FlushCache()
+    ds = done = model = None

@@ -29,7 +29,10 @@ class _Source:
         return self.crs.to_wkt() if self.crs else ""
 
     def pixel_size(self) -> tuple:
-        return abs(self.transform.a), abs(self.transform.e)
+        """(x, y) size of a pixel in CRS units: the lengths of the transform's column and row vectors (a rotated
+        raster's pixels are as large as a north-up one's)."""
+        t = self.transform
+        return float(np.hypot(t.a, t.d)), float(np.hypot(t.b, t.e))
 
     def unit_metres(self) -> float:
         """Metres on the ground in one unit of the CRS (sources that know their ground resolution)."""
@@ -105,9 +108,20 @@ class RasterSource(_Source):
         return f"{os.path.abspath(self.path)}:{os.path.getmtime(self.path)}"
 
 
+DEGREE_M = 111319.49  # metres in a degree of longitude at the equator (WGS 84)
+
+
 def metres_per_unit(crs) -> float:
-    """Metres in one linear unit of a (rasterio) CRS; 1 when unknown."""
-    factor = crs.linear_units_factor[1] if crs and crs.linear_units_factor else 1.0
+    """Metres in one linear unit of a (rasterio) CRS; 1 when unknown. A geographic CRS's unit is a degree: the
+    equator's degree here, measured where a raster lies by local_metres_per_unit."""
+    from rasterio.errors import CRSError
+
+    if crs and crs.is_geographic:
+        return DEGREE_M
+    try:
+        factor = crs.linear_units_factor[1] if crs and crs.linear_units_factor else 1.0
+    except CRSError:  # no linear unit defined
+        return 1.0
     return factor or 1.0
 
 
@@ -122,11 +136,12 @@ def utm_crs(lon: float, lat: float):
 
 
 def local_metres_per_unit(crs, x: float, y: float) -> float:
-    """Metres on the ground in one unit of a projected `crs` around (x, y): its nominal unit, unless the
+    """Metres on the ground in one unit of `crs` around (x, y): a projected CRS's nominal unit, unless the
     projection stretches the ground there by more than 1 % (Web Mercator away from the equator, where one unit
-    is cos(latitude) metres: 0.64 m at 50°), then measured in the local UTM zone. Geographic CRSs: nominal."""
+    is cos(latitude) metres: 0.64 m at 50°), then measured in the local UTM zone; a geographic CRS's degree,
+    measured there (the geometric mean of a degree east and a degree north: a square degree's side)."""
     nominal = metres_per_unit(crs)
-    if not crs or crs.is_geographic:
+    if not crs:
         return nominal
     try:
         from rasterio.warp import transform
@@ -135,8 +150,11 @@ def local_metres_per_unit(crs, x: float, y: float) -> float:
         utm = utm_crs(lon[0], lat[0])
         half = 50.0 / nominal  # 100 m nominally, across the point, along x and along y
         xs, ys = transform(crs, utm, [x - half, x + half, x, x], [y, y, y - half, y + half])
-        along = (np.hypot(xs[1] - xs[0], ys[1] - ys[0]) + np.hypot(xs[3] - xs[2], ys[3] - ys[2])) / 2
+        east, north = np.hypot(xs[1] - xs[0], ys[1] - ys[0]), np.hypot(xs[3] - xs[2], ys[3] - ys[2])
+        along = np.sqrt(east * north) if crs.is_geographic else (east + north) / 2
         measured = float(along / (2 * half))
+        if crs.is_geographic and np.isfinite(measured):
+            return measured
     except Exception:  # a CRS without a way to WGS 84 (a local engineering grid): its word it is
         return nominal
     return measured if np.isfinite(measured) and abs(measured / nominal - 1) > DISTORTION else nominal

@@ -60,6 +60,9 @@ class TrainParams:
     threads: int = 0
     time_budget: float = 0.0  # minutes of training; 0: run `epochs`
     fit_check: dict = None  # the model-fit check of the starting model on the imagery, recorded in the model
+    native_resolution: bool = True  # a fine-tune on imagery coarser than its model trains at the imagery's own
+    adapt_start: bool = True  # a fine-tune starts from the model with its normalisation re-estimated on the
+    # training imagery when that validates better (engine.extract.adapt)
 
 
 @dataclass
@@ -229,10 +232,48 @@ def _score_columns(sc: dict, info) -> dict:
 
 
 def _starting_score(run):
-    """The starting model's validation score and weights: a fine-tune must beat them to replace them."""
-    sc, score = run.validate()
-    run.progress.info(f"Starting model: validation IoU {score:.4f}")
-    return {"score": score, "epoch": 0, "metrics": sc}, _cpu_state(run.model)
+    """The starting model's validation score and weights (at the start's own resolution, as extraction would run
+    it): a fine-tune must beat them to replace them. With `adapt_start`, the start with its normalisation
+    statistics re-estimated on the training imagery is scored too, and the better of the two is where the
+    fine-tune starts."""
+    sc, score = run.validate_start(run.model)
+    at = f" at its {run.start_resolution:g} m" if run.start_resolution != run.info.resolution else ""
+    run.progress.info(f"Starting model: validation IoU {score:.4f}{at}")
+    start = ({"score": score, "epoch": 0, "metrics": sc}, _cpu_state(run.model))
+    if run.params.adapt_start:
+        _adapt_start(run, score if not at else None)
+    return start
+
+
+def _adapt_start(run, before=None) -> None:
+    """The start's batch-normalisation statistics re-estimated on training tiles (AdaBN); kept as the model to
+    fine-tune when it validates at least as well as the start as it is (at the training resolution), else
+    undone. Logged with both scores."""
+    from ..extract.adapt import ADAPT_TILES, adapt_normalisation
+
+    before, state = run.validate()[1] if before is None else before, _cpu_state(run.model)
+    run.loader.idle()  # the windows' rasters are read here now; the loader's streams restart with each epoch
+    windows = run.loader.windows
+    drawn, windows.rng = windows.rng, np.random.default_rng([run.params.seed, 7])
+    try:
+        tiles = [((windows.sample()[0] - run.mean) / run.std)[None].astype(np.float32) for _ in range(ADAPT_TILES)]
+    finally:
+        windows.rng = drawn
+    if not adapt_normalisation(run.model, tiles, progress=run.progress):
+        return
+    run.model.train()
+    if run.ema is not None:
+        run.ema.module.load_state_dict(run.model.state_dict())
+    after = run.validate()[1]
+    if after >= before:
+        run.progress.info(f"Normalisation statistics re-estimated on {len(tiles)} training tiles: validation IoU "
+                          f"{after:.4f} against {before:.4f} as it was; the fine-tune starts from the adapted model.")
+        return
+    run.progress.info(f"Normalisation statistics re-estimated on {len(tiles)} training tiles score lower "
+                      f"({after:.4f} against {before:.4f}): the fine-tune starts from the model as it was.")
+    run.model.load_state_dict(state)
+    if run.ema is not None:
+        run.ema.module.load_state_dict(state)
 
 
 def _cpu_state(model) -> dict:
@@ -353,9 +394,13 @@ def _model_and_data(run, scenes, resolution) -> None:
         model = model.to(memory_format=torch.channels_last)
     mean = np.asarray(info.mean, np.float32)[:, None, None]
     std = np.asarray(info.std, np.float32)[:, None, None]
+    start_resolution = info.resolution
+    info.resolution = _training_resolution(params, info, scenes, progress) or info.resolution
     _at_model_resolution(scenes, info.resolution, progress)
     split_scenes(scenes, params.val_fraction, params.tile_size, params.seed)
     vwin = val_windows(scenes, params.tile_size)
+    start_view = _start_view(scenes, start_resolution, params.tile_size) \
+        if info.resolution != start_resolution else None
     progress.info(f"Training on {sum(s.role != 'val' for s in scenes)} raster(s), validating on "
                   f"{len(vwin)} tile(s) of {params.tile_size} px; model: {info.summary()}")
     if not vwin:
@@ -374,7 +419,10 @@ def _model_and_data(run, scenes, resolution) -> None:
                            (run.dist.rank, run.dist.world), params.augment and params.sensor_augment),
         scaler=torch.amp.GradScaler("cuda") if run.dev.type == "cuda" else None, deep_supervision=deep_supervision,
         validate=lambda: _timed_validation(run, lambda: _validate(
-            _kept(run), scenes, vwin, run.bands, mean, std, info, run.dev, params, progress, target)))
+            _kept(run), scenes, vwin, run.bands, mean, std, info, run.dev, params, progress, target)),
+        start_resolution=start_resolution,
+        validate_start=lambda model: _timed_validation(run, lambda: _validate_at(
+            start_view, model, scenes, vwin, run.bands, mean, std, info, run.dev, params, progress, target)))
 
 
 def _resume_or_score_start(run, scenes, out_model) -> None:
@@ -464,6 +512,7 @@ def _keep_start_if_better(run) -> None:
                       f"{run.kept['score']:.4f} against {run.start['score']:.4f}): the starting model's weights "
                       "are kept.")
     run.kept, run.kept_state = run.start, run.start_state
+    run.info.resolution = run.start_resolution
 
 
 def _end_of_epoch(run, epoch, losses, t0) -> None:
@@ -565,6 +614,62 @@ def _imagery_range(scenes, start=None) -> "list | None":
     choosing a model by resolution reads (engine/models/choice.py)."""
     res = [r for r in [getattr(s, "ground_m", None) for s in scenes] + list(start or []) if r]
     return [round(min(res), 4), round(max(res), 4)] if res else None
+
+
+NATIVE_FACTOR = 1.5  # imagery this much coarser than the starting model's resolution trains at its own
+
+
+def _training_resolution(params, info, scenes, progress) -> "float | None":
+    """A fine-tune on imagery coarser than its model (by NATIVE_FACTOR) trains at the imagery's own resolution
+    (the finest of its rasters) instead of upsampling it to the model's: each step sees (coarser / model)² times
+    the ground, and extraction later runs the fine-tuned model on the imagery as it is. None: the model's."""
+    from ..extract.resample import ground_metres
+
+    if not (params.init_model and params.native_resolution and info.resolution):
+        return None
+    res = [ground_metres(s.src) for s in scenes]
+    if not res or any(not r for r in res) or min(res) < info.resolution * NATIVE_FACTOR:
+        return None
+    finest = round(min(res), 4)
+    progress.info(f"The imagery ({finest:g} m) is {finest / info.resolution:.1f} times coarser than the starting "
+                  f"model's {info.resolution:g} m: the fine-tune trains at {finest:g} m, seeing "
+                  f"{(finest / info.resolution) ** 2:.1f} times the ground per step, and records {finest:g} m "
+                  "(extraction then runs it on such imagery without upsampling it). Switch 'Train at the "
+                  "imagery's own resolution' off to keep the model's.")
+    return finest
+
+
+def _start_view(scenes, resolution, tile) -> tuple:
+    """(scales, validation windows) of the validation area read at `resolution` (the starting model's own)."""
+    from ..extract.resample import pixels_per_model_pixel
+
+    scales = [pixels_per_model_pixel(s.ground_m, resolution) for s in scenes]
+    with _Scaled(scenes, scales):
+        return scales, val_windows(scenes, tile)
+
+
+class _Scaled:
+    """Scenes read at other scales for a while."""
+
+    def __init__(self, scenes, scales):
+        self.scenes, self.scales = scenes, scales
+
+    def __enter__(self):
+        self.saved = [s.scale for s in self.scenes]
+        for s, k in zip(self.scenes, self.scales):
+            s.scale = k
+
+    def __exit__(self, *exc):
+        for s, k in zip(self.scenes, self.saved):
+            s.scale = k
+
+
+def _validate_at(view, model, scenes, vwin, *args):
+    """_validate of `model`, on `view` (scales, windows) when given (the start's resolution)."""
+    if view is None:
+        return _validate(model, scenes, vwin, *args)
+    with _Scaled(scenes, view[0]):
+        return _validate(model, scenes, view[1], *args)
 
 
 def _at_model_resolution(scenes, resolution, progress) -> None:

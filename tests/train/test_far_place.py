@@ -1,0 +1,129 @@
+"""Learning an unfamiliar place: a fine-tune on imagery coarser than the model trains at the imagery's own
+resolution and improves on its start; adaptation without labels changes only the normalisation statistics."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import DATA, DEFAULT_MODEL, recorder
+
+AUSTIN = DATA / "cities" / "austin"
+
+
+def coarse_austin(tmp_path) -> tuple:
+    """Austin (never trained on) averaged to 0.6 m with another sensor's colours: (image, train area, test area)."""
+    import rasterio
+    from rasterio.enums import Resampling
+
+    with rasterio.open(AUSTIN / "image.tif") as src:
+        h, w = src.height // 2, src.width // 2
+        data = src.read([1, 2, 3], out_shape=(3, h, w), resampling=Resampling.average).astype(np.float32) / 255
+        transform = src.transform * src.transform.scale(src.width / w, src.height / h)
+        crs, b = src.crs, src.bounds
+    data = (data ** np.array([1.15, 1.05, 0.9])[:, None, None]) * 0.8 + 0.16
+    path = str(tmp_path / "austin-0.6m.tif")
+    with rasterio.open(path, "w", driver="GTiff", width=w, height=h, count=3, dtype="uint8", crs=crs,
+                       transform=transform) as dst:
+        dst.write(np.clip(np.round(data * 255), 0, 255).astype(np.uint8))
+    mid = (b.left + b.right) / 2
+    return path, crs, (b.left, b.bottom, mid, b.top), (mid, b.bottom, b.right, b.top)
+
+
+def box(bounds) -> dict:
+    x0, y0, x1, y1 = bounds
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+
+def area_layer(path, crs, bounds) -> str:
+    from osgeo import ogr, osr
+
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    lyr = ds.CreateLayer("area", osr.SpatialReference(wkt=crs.to_wkt()), ogr.wkbPolygon)
+    f = ogr.Feature(lyr.GetLayerDefn())
+    f.SetGeometry(ogr.CreateGeometryFromJson(json.dumps(box(bounds))))
+    lyr.CreateFeature(f)
+    ds = None
+    return path
+
+
+def building_iou(model, image, test_bounds, tmp_path, name) -> float:
+    import rasterio
+
+    from buildseg.engine.evaluation.evaluate import EvalParams, evaluate, polygons_from_file
+    from buildseg.engine.extract.inference import ExtractParams, extract
+
+    aoi = [box(test_bounds)]
+    mask, polygons = str(tmp_path / f"{name}.tif"), str(tmp_path / f"{name}.gpkg")
+    extract(image, model, out_mask=mask, out_polygons=polygons, params=ExtractParams(aoi=aoi))
+    with rasterio.open(mask) as m:
+        crs = m.crs.to_wkt()
+    ref = [g for g, _ in polygons_from_file(str(AUSTIN / "buildings.gpkg"), crs)]
+    pred = [g for g, _ in polygons_from_file(polygons, crs)]
+    return evaluate(pred_shapes=pred, ref_shapes=ref, aoi=aoi, crs_wkt=crs, params=EvalParams(pixel_size=0.6))[
+        "pixel_iou"]
+
+
+def test_fine_tune_on_coarse_unseen_imagery_trains_at_its_resolution_and_beats_its_start(run_alg, tmp_path):
+    from buildseg.engine.models import modelfile
+
+    image, crs, train, test = coarse_austin(tmp_path)
+    out = str(tmp_path / "far.safetensors")
+    feedback = recorder()
+    res = run_alg("buildseg:trainmodel", {
+        "INPUT": [image], "LABELS": str(AUSTIN / "buildings.gpkg"),
+        "LABELLED_AREA": area_layer(str(tmp_path / "train.gpkg"), crs, train), "EPOCHS": 4,
+        "TILES_PER_EPOCH": 64, "RESUME": False, "SEED": 0, "OUTPUT_MODEL": out}, feedback)
+    log = "\n".join(feedback.lines)
+    assert "the fine-tune trains at 0.6 m" in log, log
+    assert res["BEST_EPOCH"] >= 1, log  # the fine-tune beat its start on validation
+    info = modelfile.read_info(out)
+    assert info.resolution == pytest.approx(0.6, abs=1e-3)  # extraction runs it on 0.6 m imagery as it is
+    start = building_iou(DEFAULT_MODEL, image, test, tmp_path, "start")
+    tuned = building_iou(out, image, test, tmp_path, "tuned")
+    assert tuned > start + 0.02, (start, tuned, log)  # on the half it never saw
+
+
+def test_adaptation_changes_only_normalisation_statistics_and_is_reproducible():
+    import rasterio
+    import torch
+
+    from buildseg.engine.extract.adapt import adapt_normalisation, batch_norms
+    from buildseg.engine.models import modelfile
+
+    model, info = modelfile.load(DEFAULT_MODEL)
+    mean = np.asarray(info.mean, np.float32)[:, None, None]
+    std = np.asarray(info.std, np.float32)[:, None, None]
+    with rasterio.open(AUSTIN / "image.tif") as src:
+        tiles = [((src.read([1, 2, 3], window=((r, r + 256), (c, c + 256))).astype(np.float32) - mean) / std)[None]
+                 for r in (0, 360, 720) for c in (0, 360, 720)]
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    adapted = []
+    for _ in range(2):
+        m, _ = modelfile.load(DEFAULT_MODEL)
+        assert adapt_normalisation(m, tiles, batch=4) == len(batch_norms(m)) > 0
+        adapted.append(m.state_dict())
+    stats = {k for k in before if k.endswith(("running_mean", "running_var"))}
+    changed = {k for k in before if not torch.equal(before[k], adapted[0][k]) and k not in stats}
+    assert changed <= {k for k in before if k.endswith("num_batches_tracked")}, changed  # weights untouched
+    assert sum(not torch.equal(before[k], adapted[0][k]) for k in stats) > len(stats) // 2
+    assert all(torch.equal(adapted[0][k], adapted[1][k]) for k in before)  # reproducible
+
+
+def test_extraction_with_adaptation_is_reproducible_and_differs_only_through_the_statistics(tmp_path):
+    import rasterio
+
+    from buildseg.engine.extract.inference import ExtractParams, extract
+
+    from conftest import crop
+
+    scene = crop(str(AUSTIN / "image.tif"), str(tmp_path / "crop.tif"), 0, 0, 512, 512)
+    probs = {}
+    for name, adapt in (("plain", False), ("a1", True), ("a2", True)):
+        path = str(tmp_path / f"{name}.tif")
+        extract(scene, DEFAULT_MODEL, out_probability=path, params=ExtractParams(adapt=adapt))
+        with rasterio.open(path) as p:
+            probs[name] = p.read(1)
+    assert np.array_equal(probs["a1"], probs["a2"])
+    assert not np.array_equal(probs["plain"], probs["a1"])
+    assert np.corrcoef(probs["plain"].ravel(), probs["a1"].ravel())[0, 1] > 0.5  # the same model, restated
