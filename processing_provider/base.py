@@ -267,3 +267,18 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         except MemoryError:
             raise QgsProcessingException("Out of memory: lower the tile size or batch size and run again.") \
                 from None
+        except OSError as exc:  # a destination that cannot be written (read-only, full, gone) or an unreadable file
+            raise QgsProcessingException(_os_error_message(exc)) from None
+
+
+def _os_error_message(exc: OSError) -> str:
+    """What an operating-system error means for the user, with the fix."""
+    import errno
+
+    where = exc.filename or "a file"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{where} is not writable ({exc.strerror}): choose a folder you may write to."
+    if exc.errno == errno.ENOSPC:
+        return f"No space left on the disk holding {where}: free some space or choose another disk."
+    return f"Cannot use {where}: {exc.strerror or exc}. Check the path and its permissions."
+

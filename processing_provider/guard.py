@@ -92,6 +92,9 @@ def check_destinations(alg, parameters, context) -> None:
                 f"The outputs {seen[real]} and {p.name()} are the same file {path}: give each output its own file.")
         seen[real] = p.name()
         if isinstance(p, QgsProcessingParameterFolderDestination):
+            holder = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+            if os.path.isdir(holder):
+                _check_writable(label, holder)
             continue
         if os.path.isdir(path):
             raise QgsProcessingException(f"The output {label} is an existing folder ({path}): give a file name, "
@@ -105,6 +108,19 @@ def check_destinations(alg, parameters, context) -> None:
         if not os.path.isdir(folder):
             raise QgsProcessingException(f"The folder of the output {label} does not exist: {folder}. Create it "
                                          "or choose another folder.")
+        _check_writable(label, folder)
+
+
+def _check_writable(label: str, folder: str) -> None:
+    """A real probe (os.access says yes to root on a read-only file system or /proc)."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".buildseg-probe-"):
+            pass
+    except OSError:
+        raise QgsProcessingException(f"The folder {folder} of the output {label} is not writable: choose a folder "
+                                     "you may write to.") from None
 
 
 def _extensions(p) -> set:

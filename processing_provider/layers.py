@@ -8,6 +8,7 @@ from qgis.core import (
     QgsFeatureRequest,
     QgsProcessingException,
     QgsRasterLayer,
+    QgsWkbTypes,
 )
 
 
@@ -60,8 +61,8 @@ def aoi_shapes(source, crs, context, feedback, raster) -> list:
     """The area of interest as GeoJSON geometries in `crs`; refused when empty or off the raster."""
     aoi = [g for g, _ in shapes(source, crs, context, feedback, what="area of interest")]
     if not aoi:
-        raise QgsProcessingException("The area of interest layer has no polygons: choose polygons or leave the "
-                                     "area of interest empty.")
+        raise QgsProcessingException("The area of interest layer has no polygon with an area: draw or choose "
+                                     "polygons, or leave the area of interest empty.")
     if not extent_overlaps([(g, 1) for g in aoi], raster_bounds(raster)):
         raise QgsProcessingException("The area of interest does not overlap the input raster: check both layers "
                                      "and their CRS.")
@@ -100,6 +101,7 @@ def shapes(source, target_crs, context, feedback, value_field: str = None, value
         raise QgsProcessingException(f"The {what} has no valid coordinate reference system: assign one.")
     tr = QgsCoordinateTransform(source.sourceCrs(), target_crs, context.transformContext())
     out, repaired, skipped = [], 0, 0
+    polygons = QgsWkbTypes.geometryType(source.wkbType()) == QgsWkbTypes.PolygonGeometry
     request = QgsFeatureRequest().setInvalidGeometryCheck(QgsFeatureRequest.GeometryNoCheck)
     if extent is not None:
         request.setFilterRect(tr.transformBoundingBox(extent, QgsCoordinateTransform.ReverseTransform))
@@ -116,6 +118,9 @@ def shapes(source, target_crs, context, feedback, value_field: str = None, value
             if geom.isEmpty():
                 skipped += 1
                 continue
+        if polygons and not geom.area() > 0:  # a zero-area ring (repaired into a line): no ground at all
+            skipped += 1
+            continue
         geom.transform(tr)
         value = 1
         if value_field:

@@ -1,5 +1,6 @@
 """Train building model: rasters + labelled polygons (or a label raster) -> a BuildSeg model file."""
 
+import math
 import os
 
 from qgis.core import (
@@ -430,7 +431,8 @@ class TrainingRecipe(BuildSegAlgorithm):
         except QgsProcessingException as exc:
             feedback.pushWarning(f"{name}: the labels' shift could not be estimated ({exc}); used as they are.")
             return shapes
-        (feedback.pushWarning if offset.clear else feedback.pushInfo)(f"{name}: {offset.describe()}.")
+        (feedback.pushWarning if offset.clear or offset.at_edge else feedback.pushInfo)(f"{name}: "
+                                                                                       f"{offset.describe()}.")
         return align.shift_shapes(shapes, offset.dx, offset.dy) if offset.clear else shapes
 
     @staticmethod
@@ -484,16 +486,19 @@ class TrainingRecipe(BuildSegAlgorithm):
         incomplete = bool(work) and self.parameterAsBool(parameters, self.INCOMPLETE_LABELS, context)
         wanted = incomplete and parameters.get(self.OUTPUT_STALE_LABELS) not in (None, "")
         stale_sink = _StaleLabels(rasters[0].crs(), context) if wanted else None
-        scenes, overlapping = [], 0
+        scenes, overlapping, unlabelled = [], 0, []
         for layer, path in zip(rasters, paths):
             ext = layer.extent()
             shapes = layers.shapes(source, layer.crs(), context, feedback, field, value_map, extent=ext)
             shapes = self._aligned(parameters, context, feedback, path, shapes, layer.name())
             area = None
+            bounds = (ext.xMinimum(), ext.yMinimum(), ext.xMaximum(), ext.yMaximum())
             if area_source is not None:
                 area = [g for g, _ in layers.shapes(area_source, layer.crs(), context, feedback,
                                                     what="labelled area", extent=ext)]
-            bounds = (ext.xMinimum(), ext.yMinimum(), ext.xMaximum(), ext.yMaximum())
+                if not layers.extent_overlaps([(g, 1) for g in area], bounds):
+                    unlabelled.append(layer.name())
+                    continue  # no labelled ground on this raster: nothing to learn from it
             if layers.extent_overlaps(shapes, bounds):
                 overlapping += 1
             elif len(rasters) > 1:
@@ -513,6 +518,12 @@ class TrainingRecipe(BuildSegAlgorithm):
                                         val_labels=AreaSplitLabels(labels, val, keep_inside=True)))
             else:
                 scenes.append(scene_cls(path, labels))
+        if unlabelled and not scenes:
+            raise QgsProcessingException("The labelled area does not overlap the input raster(s) (or has no area): "
+                                         "draw it over the imagery where buildings are labelled, check its CRS, "
+                                         "or leave it empty to treat the whole raster as labelled.")
+        if unlabelled:
+            feedback.pushWarning(f"The labelled area does not cover {', '.join(unlabelled)}: not used for training.")
         if not overlapping:
             raise QgsProcessingException("The labelled polygons do not overlap any input raster: check that the "
                                          "labels and the rasters cover the same place (and their CRS).")
@@ -566,6 +577,9 @@ def _label_offset(text: str):
     except ValueError:
         raise QgsProcessingException(f"Label offset '{text}' must be two numbers 'dx,dy' (for example 1.5,-2).") \
             from None
+    if not all(math.isfinite(v) and abs(v) < 1e6 for v in (dx, dy)):
+        raise QgsProcessingException(f"Label offset '{text}' is not a finite shift: give dx,dy in the raster CRS's "
+                                     "units (for example 1.5,-2).")
     return dx, dy
 
 

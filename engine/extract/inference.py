@@ -108,6 +108,10 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             progress = progress.sub(5, 100)
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")
+        if info.training.get("assumed"):
+            progress.warn(f"The model file does not say everything BuildSeg needs; assumed: "
+                          f"{'; '.join(info.training['assumed'])}. Check the results, or export the model with "
+                          "its metadata (Deepness/GeoDeep keys or BuildSeg's).")
         calibration = int8_calibration(src, plan)
         model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
                                  devices.cpu_threads(params.threads))
@@ -257,7 +261,9 @@ def _onnx_model(model_path, info, backend, tile, threads):
         raise BuildSegError(f"ONNX models run with the onnxruntime backend (on CPU), not '{backend}': choose "
                             "backend auto.")
     onnx_interop.check_tile(info, tile)
-    return None, OnnxPredictor(model_path, threads)
+    predictor = OnnxPredictor(model_path, threads)
+    onnx_interop.check_output(predictor, info, tile, model_path)
+    return None, predictor
 
 
 def _load(model_path, info, dev, backend, cache, calibration, tile, threads):

@@ -38,11 +38,17 @@ def read_state(path: str) -> dict:
             return load_file(path)
         except Exception as exc:
             raise BuildSegError(f"Cannot read {path} as safetensors ({exc}).") from None
+    import os
+
+    if os.path.getsize(path) == 0:
+        raise BuildSegError(f"{path} is empty (0 bytes): the download or copy did not finish; fetch the weights "
+                            "again.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses anything that would run code
-        raise BuildSegError(f"{path} is not a plain PyTorch state dict ({str(exc).splitlines()[0][:200]}); "
-                            "BuildSeg reads weights only, never pickled code.") from None
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise BuildSegError(f"{path} is not a plain PyTorch state dict ({first}); BuildSeg reads weights only, "
+                            "never pickled code.") from None
     return unwrap(state)
 
 

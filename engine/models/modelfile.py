@@ -172,7 +172,19 @@ def read_info(path: str) -> ModelInfo:
     except TypeError as exc:
         raise BuildSegError(f"{path}: incomplete BuildSeg metadata ({exc}).") from None
     _check_normalisation(path, info)
+    _check_geometry(path, info)
     return info
+
+
+def _check_geometry(path: str, info: ModelInfo) -> None:
+    """Tile size: a whole number of pixels, 1 to 8192; resolution: none or a positive number of metres."""
+    tile, res = info.tile_size, info.resolution
+    if isinstance(tile, bool) or not isinstance(tile, int) or not 1 <= tile <= 8192:
+        raise BuildSegError(f"{path}: the model's tile size {tile!r} is not a number of pixels from 1 to 8192; the "
+                            "file is damaged: retrain or re-export it.")
+    if res is not None and not (isinstance(res, (int, float)) and res >= 0 and res == res):
+        raise BuildSegError(f"{path}: the model's resolution {res!r} is not a ground resolution in metres; the "
+                            "file is damaged: retrain or re-export it.")
 
 
 def _check_normalisation(path: str, info: ModelInfo) -> None:

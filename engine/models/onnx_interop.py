@@ -89,6 +89,9 @@ def _foreign_info(meta: dict, channels, shape) -> ModelInfo:
                     return meta[k]
         return None
 
+    assumed = []
+    if not channels:
+        assumed.append("3 input bands")
     channels = channels or 3
     names = value("class_names", "names")
     if isinstance(names, dict):
@@ -96,14 +99,38 @@ def _foreign_info(meta: dict, channels, shape) -> ModelInfo:
                    for i, k in enumerate(sorted(names, key=int))]
     else:
         classes = [dict(c) for c in DEFAULT_CLASSES]
+        assumed.append("classes background, building")
     if len(classes) == 1:  # a one-channel (sigmoid) segmentor: background is implied
         classes = [dict(DEFAULT_CLASSES[0]), {**classes[0], "id": 1}]
     resolution = value("resolution")
     tile = value("tiles_size", "tile_size") or next((s for s in shape[2:] if isinstance(s, int)), 512)
+    if not meta:
+        assumed.insert(0, "input scaled to 0..1 (8-bit values / 255, as Deepness and GeoDeep feed models)")
+    if not resolution:
+        assumed.append("no ground resolution (the imagery is used as it is)")
     return ModelInfo(architecture=ARCHITECTURE, in_channels=int(channels), classes=classes,
                      mean=[0.0] * int(channels), std=[DEEPNESS_SCALE] * int(channels), tile_size=int(tile),
                      resolution=float(resolution) / 100 if resolution else None,
-                     training={"source": "ONNX model with Deepness/GeoDeep metadata"})
+                     training={"source": "ONNX model with Deepness/GeoDeep metadata" if meta else
+                               "ONNX model without metadata", "assumed": assumed})
+
+
+def check_output(predictor, info, tile: int, path: str) -> None:
+    """Run one empty tile through an ONNX model: its output must be class scores of the tile's size, (batch,
+    classes, tile, tile) with the classes it declares, else a clear refusal (not a broadcasting error later)."""
+    import numpy as np
+
+    try:
+        out = predictor(np.zeros((1, info.in_channels, tile, tile), np.float32))
+    except Exception as exc:  # onnxruntime's own refusal of the input
+        raise BuildSegError(f"{path} does not run on a {tile} px tile of {info.in_channels} band(s) "
+                            f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}).") from None
+    if out.ndim != 4 or out.shape[0] != 1 or tuple(out.shape[2:]) != (tile, tile) or \
+            out.shape[1] != info.num_classes:
+        raise BuildSegError(f"{path}: its output has the shape {tuple(out.shape)} for one {tile} px tile; BuildSeg "
+                            f"needs class scores of the tile's size, (batch, {info.num_classes} classes, {tile}, "
+                            f"{tile}). Export the segmentation model with such an output (an upsampled, "
+                            "per-class score map), or give its class names in the metadata.")
 
 
 def _colour(name: str, i: int) -> str:

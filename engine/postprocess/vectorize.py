@@ -139,7 +139,8 @@ class StripPolygonizer:
         """The next rows: `building` (rows, width) bool; `probability` float in 0..1, NaN where unknown."""
         import cv2
 
-        n, labels = cv2.connectedComponents(building.astype(np.uint8), connectivity=4, ltype=cv2.CV_32S)
+        n, labels, boxes, _ = cv2.connectedComponentsWithStats(building.astype(np.uint8), connectivity=4,
+                                                              ltype=cv2.CV_32S)
         h = building.shape[0]
         last = self.row + h >= self.height
         flat = labels.ravel().astype(np.intp)
@@ -154,7 +155,8 @@ class StripPolygonizer:
             else:
                 counts = np.bincount(flat, minlength=n)
             sums = np.bincount(flat, weights=p, minlength=n)
-        parts = {("c", label): [[geom], sums[label], counts[label]] for label, geom in self._trace(labels)}
+        parts = {("c", label): [[geom], sums[label], counts[label], [self._crop(labels, label, boxes, probability)]]
+                 for label, geom in self._trace(labels)}
         parts.update({("o", gid): group for gid, group in self.open.items()})
         roots = _Joiner(parts)
         if self.bottom is not None:  # components sharing an edge across the seam are one building
@@ -165,12 +167,13 @@ class StripPolygonizer:
         self.open, group_of = {}, {}
         for members in roots.groups().values():
             merged = [sum((parts[m][0] for m in members), []), sum(parts[m][1] for m in members),
-                      sum(parts[m][2] for m in members)]
+                      sum(parts[m][2] for m in members), sum((parts[m][3] for m in members), [])]
             if touching.intersection(members):
                 self.open[len(self.open) + 1] = merged
                 group_of.update({m[1]: len(self.open) for m in members if m[0] == "c"})
             else:
-                self._emit(_union(merged[0], 1e-6 * abs(self.gt[1])), merged[1] / merged[2] if merged[2] else np.nan)
+                self._emit(_union(merged[0], 1e-6 * abs(self.gt[1])), merged[1] / merged[2] if merged[2] else np.nan,
+                           merged[3])
         lut = np.zeros(n, np.int64)
         for label, gid in group_of.items():
             lut[label] = gid
@@ -193,7 +196,35 @@ class StripPolygonizer:
             raise BuildSegError("Polygonizing the mask failed: " + gdal_error())
         return [(feat.GetField(0), feat.GetGeometryRef().Clone()) for feat in layer]
 
-    def _emit(self, blob, confidence: float) -> None:
+    def _crop(self, labels, label, boxes, probability):
+        """(first row, first column, the component's pixels, their probabilities) in its bounding box: kept while
+        the building is open, to give each part of a split building the mean probability of its own pixels."""
+        if probability is None:
+            return None
+        x, y, w, h = boxes[label][:4]
+        window = (slice(y, y + h), slice(x, x + w))
+        return self.row + y, x, labels[window] == label, probability[window].astype(np.float32)
+
+    def _mean_inside(self, piece, crops) -> float:
+        """The mean probability of the pixels whose centres lie in `piece` (NaN: none known)."""
+        from osgeo import gdal, ogr
+
+        gt, total, count = self.gt, 0.0, 0
+        for row, col, pixels, prob in crops:
+            mem = gdal.GetDriverByName("MEM").Create("", pixels.shape[1], pixels.shape[0], 1, gdal.GDT_Byte)
+            mem.SetGeoTransform((gt[0] + col * gt[1] + row * gt[2], gt[1], gt[2],
+                                 gt[3] + col * gt[4] + row * gt[5], gt[4], gt[5]))
+            vec = ogr.GetDriverByName("Memory").CreateDataSource("piece")
+            layer = vec.CreateLayer("piece", srs=self.srs, geom_type=ogr.wkbPolygon)
+            feat = ogr.Feature(layer.GetLayerDefn())
+            feat.SetGeometry(piece)
+            layer.CreateFeature(feat)
+            gdal.RasterizeLayer(mem, [1], layer, burn_values=[1])
+            inside = (mem.GetRasterBand(1).ReadAsArray() == 1) & pixels & np.isfinite(prob)
+            total, count = total + float(prob[inside].sum()), count + int(inside.sum())
+        return total / count if count else np.nan
+
+    def _emit(self, blob, confidence: float, crops=()) -> None:
         from osgeo import ogr
 
         params, gt = self.params, self.gt
@@ -201,7 +232,10 @@ class StripPolygonizer:
         # square metres in one square unit of the layer, for dropping holes (approximate for geographic CRSs)
         unit_area = 111_320.0 ** 2 if self.measurer.geographic else self.measurer.unit(blob) ** 2
         pieces = split_blob(blob, gt, params.separation_h, params.separation_neck) if params.separate else [blob]
+        split = len(pieces) > 1 and crops and all(c is not None for c in crops)
         for piece in pieces:
+            if split:  # each building its own pixels' mean, not the whole blob's
+                confidence = self._mean_inside(piece, crops)
             geom = _clean(piece, min_area_m2 / unit_area, params.fill_holes, params.simplify)
             if params.regularize and not geom.IsEmpty():
                 geom = regularize(geom, RegularizeParams(tolerance=abs(gt[1])))

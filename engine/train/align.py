@@ -15,6 +15,7 @@ import numpy as np
 from ..core.errors import BuildSegError
 
 SEARCH_M = 6.0  # largest shift looked for, metres
+WIDE_M = 60.0  # the wider search reported (never applied) when the best shift lies at the edge of SEARCH_M
 CLEAR = 1.25  # the peak must beat the unshifted agreement by this factor to be applied (block-level or
 # unshifted labels reach about 1.0-1.22, labels shifted by 1.5 m or more 1.3-3.5 on the places tested)
 
@@ -26,13 +27,20 @@ class Offset:
     gain: float  # agreement at the peak / agreement unshifted
     clear: bool
     at_edge: bool = False  # the best shift is the largest looked for
+    wide: tuple = None  # at the edge: (dx, dy, gain) of the best shift in a search WIDE_M wide
 
     def describe(self) -> str:
         state = "applied" if self.clear else (
-            f"not applied (the best agreement lies at the edge of the {SEARCH_M:g} m search: the labels' shapes "
-            "differ from the buildings seen, rather than being shifted)" if self.at_edge else
+            f"not applied (the best agreement lies at the edge of the {SEARCH_M:g} m search: the labels are "
+            "shifted further, or their shapes differ from the buildings seen)" if self.at_edge else
             "not applied (no clear peak)")
-        return f"labels shifted by ({-self.dx:+.2f}, {-self.dy:+.2f}) map units against the imagery: {state}"
+        text = f"labels shifted by ({-self.dx:+.2f}, {-self.dy:+.2f}) map units against the imagery: {state}"
+        if self.wide:
+            dx, dy, gain = self.wide
+            text += (f". A search of {WIDE_M:g} m finds its best agreement with the labels moved by ({dx:+.2f}, "
+                     f"{dy:+.2f}) map units (agreement x{gain:.2f}): if they are that far off, give that as the "
+                     "known label offset (LABEL_OFFSET) and train again; the labels were used as they are")
+        return text
 
 
 def shift_shapes(shapes, dx: float, dy: float) -> list:
@@ -61,7 +69,7 @@ def estimate(raster: str, shapes, model_path: str, work: str, size: int = 2048, 
     if model_res:
         size = max(128, int(size * model_res / ground))
     with rasterio.open(raster) as src:
-        res = abs(src.transform.a)
+        res = float(np.hypot(src.transform.a, src.transform.d))
         row, col = _densest_window(src, shapes, size)
     crop = os.path.join(work, "align.tif")
     transform = crop_to_file(raster, row, col, size, size, crop)
@@ -77,8 +85,12 @@ def estimate(raster: str, shapes, model_path: str, work: str, size: int = 2048, 
     sy, sx, gain = _peak(prob, labels, px)
     # a label pixel at (r, c) matches the image at (r + sy, c + sx): move the labels by that much
     dx, dy = sx * transform.a, sy * transform.e
-    at_edge = max(abs(sx), abs(sy)) >= px
-    return Offset(dx, dy, gain, gain >= CLEAR and 0.5 <= max(abs(sx), abs(sy)) and not at_edge, at_edge)
+    # a wider search: labels further off than SEARCH_M peak beyond it (a local peak is then a neighbour's echo)
+    wy, wx, wgain = _peak(prob, labels, max(px, min(int(math.ceil(WIDE_M / res)), min(prob.shape) // 3)))
+    beyond = max(abs(wx), abs(wy)) > px and wgain > gain
+    at_edge = max(abs(sx), abs(sy)) >= px or beyond
+    wide = (wx * transform.a, wy * transform.e, wgain) if at_edge else None
+    return Offset(dx, dy, gain, gain >= CLEAR and 0.5 <= max(abs(sx), abs(sy)) and not at_edge, at_edge, wide)
 
 
 def _densest_window(src, shapes, size):

@@ -347,6 +347,7 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
     _model_and_data(run, scenes, resolution)
     _resume_or_score_start(run, scenes, out_model)
     _epochs(run, t0)
+    _check_trained(run)
     if run.dist.is_main:
         _write(run, scenes, out_model, out_report, out_csv, t0)
     ddp.finish(run.dist)
@@ -473,6 +474,17 @@ def _epochs(run, t0) -> None:
         run.budget.stop()
     _blend_with_start(run)
     _keep_start_if_better(run)
+
+
+def _check_trained(run) -> None:
+    """A time budget that ended before one step trained nothing: refused, no model written (it would be the
+    start, or untrained weights, under a new name)."""
+    if run.history or run.cancelled or not run.budget.active:
+        return
+    need = (run.budget.spent() + max(run.budget.step_seconds, 1.0) * run.steps) / 60
+    raise BuildSegError(f"The time budget of {run.params.time_budget:g} min ended before the first training step "
+                        f"(scoring the start and validating take {run.budget.spent():.0f} s here): nothing was "
+                        f"trained and no model is written. Give a time budget of at least {max(0.5, need):.1f} min.")
 
 
 def _blend_with_start(run) -> None:

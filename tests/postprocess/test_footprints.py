@@ -107,3 +107,38 @@ def test_regularize_tolerance_in_web_mercator_follows_latitude(lat, units):
     factor = _metres_to_map_units(QgsCoordinateReferenceSystem("EPSG:3857"), extent, QgsProcessingContext(),
                                   QgsProcessingFeedback())
     assert factor == pytest.approx(units, rel=0.01)
+
+
+@pytest.mark.parametrize("strip", [64, 13])  # the pair in one strip, and cut across strips
+def test_each_part_of_a_split_building_gets_its_own_confidence(tmp_path, strip):
+    """Two houses touching through a narrow waist are separated; each footprint's confidence is the mean
+    probability of its own pixels, not of the pair (the pair's mean sat between them)."""
+    from osgeo import ogr
+
+    from buildseg.engine.extract.inference import ExtractParams
+    from buildseg.engine.models.modelfile import DEFAULT_CLASSES, ModelInfo
+    from buildseg.engine.postprocess.vectorize import StripPolygonizer
+
+    mask = np.zeros((64, 80), bool)
+    mask[10:40, 5:35] = mask[10:40, 45:75] = True
+    mask[23:27, 35:45] = True  # a 4 px waist between two 30 px houses
+    prob = np.where(mask, 0.6, 0.1).astype(np.float32)
+    prob[:, 40:] = np.where(mask[:, 40:], 0.95, 0.1)
+    info = ModelInfo(architecture="unet", in_channels=3, classes=[dict(c) for c in DEFAULT_CLASSES])
+    out = str(tmp_path / f"pair{strip}.gpkg")
+    poly = StripPolygonizer(out, _utm_wkt(), (500000.0, 0.5, 0, 4000000.0, 0, -0.5), 64, info,
+                            ExtractParams(min_area=1.0))
+    for r in range(0, 64, strip):
+        poly.add(mask[r:r + strip], prob[r:r + strip])
+    assert poly.close()[0] == 2
+    ds = ogr.Open(out)
+    conf = sorted(round(f["confidence"], 2) for f in ds.GetLayer(0))
+    assert conf[0] == pytest.approx(0.6, abs=0.02) and conf[1] == pytest.approx(0.95, abs=0.02), conf
+
+
+def _utm_wkt() -> str:
+    from osgeo import osr
+
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32632)
+    return srs.ExportToWkt()

@@ -69,7 +69,58 @@ def files(tmp_path_factory, tiny_model):
     f["nan_mean"] = edited_header_copy(tiny_model, str(d / "nan_mean.safetensors"), mean=[0.0, "NaN", 1.0])
     f["mask255"] = _mask_0_255(good, f["labels"], str(d / "mask255.tif"))
     f["prob_255"] = crop(good, str(d / "prob_255.tif"), 0, 0, 300, 300, bandList=[1], outputType=gdal.GDT_Float32)
+    f["far_area"] = f["far_labels"]  # a labelled area in another 5 km cell
+    f["flat_aoi"] = _zero_area_polygon(f["labels"], str(d / "flat_aoi.gpkg"))
+    (d / "empty.pt").write_bytes(b"")
+    f["empty_weights"] = str(d / "empty.pt")
+    f["negative_tile"] = edited_header_copy(tiny_model, str(d / "negative_tile.safetensors"), tile_size=-64)
+    f["onnx_5d"] = _onnx_with_output(str(d / "five_d.onnx"), 5)
+    f["onnx_small"] = _onnx_with_output(str(d / "small_out.onnx"), 4, pool=True)
     return f
+
+
+def _zero_area_polygon(labels, out):
+    """A polygon layer holding one ring with no area (three points on a line) over the raster."""
+    from osgeo import gdal, ogr
+
+    gdal.VectorTranslate(out, labels, format="GPKG", where="1 = 0")
+    ds = ogr.Open(out, 1)
+    layer = ds.GetLayer(0)
+    ref_ds = ogr.Open(labels)  # kept open while its layer is read
+    x0, _, _, y1 = ref_ds.GetLayer(0).GetExtent()
+    ref_ds = None
+    feat = ogr.Feature(layer.GetLayerDefn())
+    feat.SetGeometry(ogr.CreateGeometryFromWkt(
+        f"MULTIPOLYGON((({x0 + 50} {y1 - 50},{x0 + 80} {y1 - 50},{x0 + 110} {y1 - 50},{x0 + 50} {y1 - 50})))"))
+    layer.CreateFeature(feat)
+    feat = layer = ds = None
+    return out
+
+
+def _onnx_with_output(path, rank, pool=False):
+    """A foreign ONNX model (no BuildSeg metadata) taking (N, 3, H, W): its output has `rank` dimensions, or (with
+    `pool`) is half the input's size."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[1, 1])]
+    w = helper.make_tensor("w", TensorProto.FLOAT, [2, 3, 1, 1], [0.1] * 6)
+    last = "c"
+    if pool:
+        nodes.append(helper.make_node("MaxPool", ["c"], ["p"], kernel_shape=[2, 2], strides=[2, 2]))
+        last = "p"
+    if rank == 5:
+        axes = helper.make_tensor("axes", TensorProto.INT64, [1], [1])
+        nodes.append(helper.make_node("Unsqueeze", [last, "axes"], ["y"]))
+        inits = [w, axes]
+    else:
+        nodes.append(helper.make_node("Identity", [last], ["y"]))
+        inits = [w]
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    graph = helper.make_graph(nodes, "foreign", [x], [y], initializer=inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), path)
+    return path
 
 
 def _mask_0_255(raster, labels, out):
@@ -196,6 +247,22 @@ CASES = [
                                                            "OUTPUT_REPORT": "@out/m.csv"}, "do not overlap"),
     ("prepare-into-used-folder", "buildseg:preparetiles", {"INPUT": ["good"], "LABELS": "labels", "TILE_SIZE": 64,
                                                            "OUTPUT": "@used"}, "already holds files"),
+    # reliability, third round: what a careless user met (issue 44)
+    ("train-labelled-area-elsewhere", TRAIN, dict(_T, LABELLED_AREA="far_area"), "labelled area does not overlap"),
+    ("train-time-budget-too-short", TRAIN, dict(_T, MODEL="", VAL_FRACTION=0.3, TIME_BUDGET=0.002),
+     "ended before the first training step"),
+    ("train-label-offset-infinite", TRAIN, dict(_T, LABEL_OFFSET="1e400,0"), "not a finite shift"),
+    ("extract-zero-area-aoi", EXTRACT, dict(_E, AOI="flat_aoi"), "no polygon with an area"),
+    ("import-empty-weights", "buildseg:importweights", {"INPUT": "empty_weights",
+                                                        "OUTPUT_MODEL": "@out/m.safetensors"}, "empty"),
+    ("onnx-negative-tile-size", "buildseg:exportonnx", {"MODEL": "negative_tile", "OUTPUT": "@out/m.onnx"},
+     "tile size"),
+    ("extract-onnx-5d-output", EXTRACT, dict(_E, MODEL="onnx_5d"), "output"),
+    ("extract-onnx-output-smaller", EXTRACT, dict(_E, MODEL="onnx_small"), "output"),
+    ("prepare-read-only-folder", "buildseg:preparetiles", {"INPUT": ["good"], "LABELS": "labels", "TILE_SIZE": 64,
+                                                           "OUTPUT": "@ro/tiles"}, "not writable"),
+    ("extract-folder-read-only", "buildseg:extractfolder", {"INPUT": "@goodfolder", "MODEL": "model",
+                                                            "TILE_SIZE": 128, "OUTPUT": "@ro/out"}, "not writable"),
     ("train-0-255-label-raster", "buildseg:trainfrommasks",
      {"INPUT": ["good"], "LABEL_RASTER": "mask255", "ARCHITECTURE": 0, "TILE_SIZE": 64, "EPOCHS": 1,
       "TILES_PER_EPOCH": 8, "BATCH_SIZE": 4, "VAL_FRACTION": 0.3, "FROM_SCRATCH": True,
@@ -217,6 +284,11 @@ def _resolve(value, files, out, ro):
             folder = out.parent / "used_folder"
             (folder / "train" / "images").mkdir(parents=True, exist_ok=True)
             (folder / "train" / "images" / "old_r0_c0.tif").write_bytes(b"earlier tile")
+            return str(folder)
+        if value == "@goodfolder":  # a folder holding one good raster
+            folder = out.parent / "good_folder"
+            folder.mkdir(exist_ok=True)
+            shutil.copy(files["good"], folder / "good.tif")
             return str(folder)
         if value == "@dir":  # an existing folder, outside the output folder
             folder = out.parent / "existing_folder"

@@ -65,3 +65,21 @@ def test_a_best_shift_at_the_edge_of_the_search_is_not_applied(tmp_path, scene="
     offset = align.estimate(image, shapes, DEFAULT_MODEL, str(tmp_path))
     assert offset.at_edge and not offset.clear, offset.describe()
     assert "edge of the 6 m search" in offset.describe()
+
+
+def test_labels_far_beyond_the_search_are_reported_with_their_offset_not_applied(tmp_path):
+    """Outlines 20 m off (a wrong datum, another place's cadastre): the 6 m search ends at its edge; the wider
+    search reports the offset to give, and nothing is applied."""
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+    from buildseg.engine.train import align
+
+    image = str(DATA / "cities" / "kampala" / "image.tif")
+    with rasterio.open(image) as src:
+        crs, res = src.crs.to_wkt(), abs(src.transform.a)
+    shapes = [(g, 1) for g, _ in polygons_from_file(str(DATA / "cities" / "kampala" / "buildings.gpkg"), crs)]
+    base = align.estimate(image, shapes, DEFAULT_MODEL, str(tmp_path))
+    far = align.estimate(image, align.shift_shapes(shapes, 16.0, -12.0), DEFAULT_MODEL, str(tmp_path))
+    assert far.at_edge and not far.clear and far.wide is not None, far.describe()
+    dx, dy, _ = far.wide
+    assert abs(dx - base.dx + 16.0) <= 2 * res and abs(dy - base.dy - 12.0) <= 2 * res, far.describe()
+    assert "LABEL_OFFSET" in far.describe()
