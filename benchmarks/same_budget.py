@@ -17,7 +17,9 @@ Rows are appended to --csv as they come, so a long run can be read (and resumed)
         [--param AUGMENT=false ...] [--no-baseline] [--far FOLDER] [--side-by-side]
 
 --far FOLDER runs on the far places of benchmarks/far_places.py instead (made in FOLDER when missing; default
-places: all four): imagery the shipped model never trained on, scored against the true outlines.
+places: all four): imagery the shipped model never trained on, scored against the true outlines; the baseline
+there is issue 41's minimal loop (a 16-channel U-Net, cross-entropy + Dice, trained at the imagery's own
+resolution).
 --side-by-side runs BuildSeg's fine-tune and the baseline at the same time, one process each (give --threads 1
 on a 2-core machine), instead of one after the other.
 
@@ -140,9 +142,11 @@ def run_all(commands: list, side_by_side: bool) -> list:
     return out
 
 
-def baseline_command(image, label_path, minutes, threads, out) -> list:
+def baseline_command(image, label_path, minutes, threads, out, minimal16=False) -> list:
+    """baseline.py; `minimal16`: issue 41's minimal loop (16-channel U-Net, cross-entropy + Dice)."""
     return [sys.executable, str(ROOT / "benchmarks" / "baseline.py"), "--seconds", str(minutes * 60),
-            "--out", out, "--pair", image, label_path, "--threads", str(threads)]
+            "--out", out, "--pair", image, label_path, "--threads", str(threads)] + \
+        (["--base", "16", "--dice"] if minimal16 else [])
 
 
 def main():
@@ -206,7 +210,8 @@ def measure(place, minutes, todo, methods, args, work, split) -> None:
             if minutes else str(DEFAULT_MODEL)
         if minutes and method == "baseline":
             lab = label_raster(image, train, os.path.join(work, f"{place}-labels.tif"), labels)
-            commands.append((baseline_command(image, lab, minutes, args.threads, outs[method]), None))
+            commands.append((baseline_command(image, lab, minutes, args.threads, outs[method], bool(args.far)),
+                             None))
         elif minutes:
             commands.append(buildseg_command(image, labels, area_path, minutes, args.threads, outs[method],
                                              method.startswith("buildseg from"), args.param))

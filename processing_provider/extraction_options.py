@@ -2,7 +2,12 @@
 buildings', 'Extract buildings from a folder'): their names, their Processing parameters (the advanced group)
 and the engine's ExtractParams made from them."""
 
-from qgis.core import QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterNumber
+from qgis.core import (
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterString,
+)
 
 from ..engine.core.cache import ModelCache
 from ..engine.extract.predict import BACKENDS as BACKEND_OPTIONS
@@ -23,6 +28,7 @@ REGULARIZE = "REGULARIZE"
 PROBABILITY_UINT8 = "PROBABILITY_UINT8"
 CHECK_FIT = "CHECK_FIT"
 ADAPT = "ADAPT_NORMALISATION"
+TARGET_CLASS = "TARGET_CLASS"
 
 MODEL_CACHE = ModelCache()  # loaded models, shared by the extraction algorithms of this QGIS process
 
@@ -46,6 +52,8 @@ def parameters(alg) -> list:
         QgsProcessingParameterBoolean(CHECK_FIT, tr("Check model fit first"), True),
         QgsProcessingParameterBoolean(ADAPT, tr("Adapt the model's normalisation statistics to this imagery (no "
                                                 "labels needed)"), False),
+        QgsProcessingParameterString(TARGET_CLASS, tr("Class to extract, by name or id (multi-class models)"),
+                                     "building"),
     ]
 
 
@@ -70,4 +78,5 @@ def extract_params(alg, values, context, aoi=None):
         probability_uint8=alg.parameterAsBool(values, PROBABILITY_UINT8, context),
         check_fit=alg.parameterAsBool(values, CHECK_FIT, context),
         adapt=alg.parameterAsBool(values, ADAPT, context),
+        target_class=alg.parameterAsString(values, TARGET_CLASS, context).strip() or "building",
         aoi=aoi)

@@ -65,3 +65,33 @@ class _QuietProgress(_SubProgress):
 
     def warn(self, message: str) -> None:
         pass
+
+
+class EtaProgress(_SubProgress):
+    """Progress that, once a small share of the work is done, logs how long the rest should take at the speed
+    seen so far (one line; long runs say early what they will cost)."""
+
+    def __init__(self, parent: Progress, what: str, after_percent: float = 2.0, after_seconds: float = 20.0):
+        import time
+
+        super().__init__(parent, 0, 100)
+        self.what, self.after_percent, self.after_seconds = what, after_percent, after_seconds
+        self.t0, self.told = time.monotonic(), False
+
+    def set_progress(self, percent: float) -> None:
+        import time
+
+        super().set_progress(percent)
+        spent = time.monotonic() - self.t0
+        if not self.told and percent >= self.after_percent and spent >= self.after_seconds and percent < 90:
+            self.told = True
+            left = spent * (100 - percent) / percent
+            self.info(f"{self.what}: {percent:.0f} % done in {_duration(spent)}; about {_duration(left)} left at "
+                      "this speed.")
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} min" if h else f"{m} min {s:02d} s"
+

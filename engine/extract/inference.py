@@ -15,7 +15,7 @@ from ..core import memory
 from ..core.atomic import atomic_paths, check_space, check_writable, work_dir
 from ..core.errors import BuildSegError
 from ..core.options import MASK_NODATA, PROB_NODATA, prob_nodata
-from ..core.progress import Progress
+from ..core.progress import EtaProgress, Progress
 from ..io.raster import RasterSource, RowWriter, open_source, src_path
 from ..models import modelfile, onnx_interop
 from . import resample, windows
@@ -93,6 +93,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         plan = make_plan(src, info, params.bands, params.tile_size, params.overlap, progress,
                          params.max_tile_pixels)
         _check_output_space(src, out_mask, out_probability, params.probability_uint8)
+        _check_work_space(src, plan, out_polygons and not (out_mask and out_probability), progress)
         from ..core import device as devices
 
         dev = devices.resolve(params.device)
@@ -117,6 +118,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                                  devices.cpu_threads(params.threads))
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {plan.tile} px, overlap {params.overlap} px, batch {batch}")
+        progress = EtaProgress(progress, "Extraction")
         with contextlib.ExitStack() as stack:
             work = stack.enter_context(work_dir("buildseg-"))
             if params.adapt:
@@ -182,6 +184,32 @@ def _check_output_space(src, out_mask, out_probability, probability_uint8: bool)
     for out, per_pixel in ((out_mask, 0.05), (out_probability, 0.5 if probability_uint8 else 2.0)):
         if out:
             check_space(out, int(pixels * per_pixel))
+
+
+def _check_work_space(src, plan, polygons_only: bool, progress) -> None:
+    """Say up front how much the run reads and writes (pixels on the model's grid, tiles), and refuse a run
+    whose work folder cannot hold the resampled results (the model's grid: a 1 m scene is 11 times the pixels
+    at 0.3 m) or the rasters polygons are traced from."""
+    import tempfile
+
+    from ..core.atomic import DiskFull, free_bytes
+
+    scale = 1.0
+    if plan.grid is not None and plan.info.resolution:
+        scale = (resample.ground_metres(src) / plan.info.resolution) ** 2
+    model_px = src.width * src.height * scale
+    stride = max(1, plan.tile - 2 * plan.overlap)
+    tiles = int(np.ceil(src.width * np.sqrt(scale) / stride) * np.ceil(src.height * np.sqrt(scale) / stride))
+    work = (model_px * 2.05 if plan.grid is not None else 0) + (src.width * src.height * 2.05 if polygons_only else 0)
+    folder = tempfile.gettempdir()
+    free = free_bytes(folder)
+    progress.info(f"Work: {model_px / 1e6:,.1f} MP on the model's grid, about {tiles:,} tiles of {plan.tile} px"
+                  + (f"; the work folder needs about {work / 2**20:,.0f} MB ({free / 2**20:,.0f} MB free in {folder})"
+                     if work else "") + ".")
+    if work > free:
+        raise DiskFull(f"Not enough disk space for the work folder: this run needs about {work / 2**30:.1f} GB in "
+                       f"{folder}, which has {free / 2**30:.1f} GB free. Extract a smaller area (area of interest), "
+                       "free some space, or point TMPDIR at a larger disk.")
 
 
 def blend_bytes(src, tile: int, channels: int) -> int:

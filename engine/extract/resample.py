@@ -56,7 +56,10 @@ def _model_grid(src, info, progress: Progress):
 
 
 def ground_metres(src) -> float:
-    """The raster's pixel size in metres (in its UTM zone when its CRS is geographic)."""
+    """The raster's pixel size in metres (in its UTM zone when its CRS is geographic); None without a CRS (a
+    dataset's PNG tiles: their ground resolution is unknown, and they are used as they are)."""
+    if not src.crs:
+        return None
     return _native_metres(src, _utm_zone(src)) if src.crs.is_geographic else src.ground_resolution()
 
 

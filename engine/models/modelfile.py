@@ -54,7 +54,8 @@ class ModelInfo:
             if str(c["name"]) == str(name_or_id) or str(c["id"]) == str(name_or_id):
                 return i
         raise BuildSegError(f"The model has no class '{name_or_id}'; its classes are "
-                            + ", ".join(c["name"] for c in self.classes) + ".")
+                            + ", ".join(c["name"] for c in self.classes) + ": choose the one to extract (TARGET_CLASS, "
+                            "by name or id).")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

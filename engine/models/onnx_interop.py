@@ -94,6 +94,10 @@ def _foreign_info(meta: dict, channels, shape) -> ModelInfo:
         assumed.append("3 input bands")
     channels = channels or 3
     names = value("class_names", "names")
+    if isinstance(names, list) and all(isinstance(n, dict) for n in names):  # Deepness' [{"0": "coffee"}, ...]
+        names = {k: v for n in names for k, v in n.items()}
+    elif isinstance(names, list):  # ["background", "building"]
+        names = {str(i): n for i, n in enumerate(names)}
     if isinstance(names, dict):
         classes = [{"id": i, "name": str(names[k]), "color": _colour(str(names[k]), i)}
                    for i, k in enumerate(sorted(names, key=int))]

@@ -72,10 +72,8 @@ def test_inria_folder_trains_with_its_buildings(run_alg, tmp_path):
     assert [c["name"] for c in info.classes][:2] == ["background", "building"]
 
 
-def test_loveda_layout_maps_building_and_nodata(tmp_path):
-    from buildseg.engine.io import layouts
-    from buildseg.engine.io.labels import IGNORE
-
+def loveda_folder(tmp_path):
+    """A LoveDA folder as the dataset ships it: PNG images and masks with no georeferencing at all."""
     for split, n in (("Train", SCENES[0]), ("Val", SCENES[1])):
         d = tmp_path / "LoveDA" / split / "Urban"
         with rasterio.open(dubai(n)) as src:
@@ -88,6 +86,14 @@ def test_loveda_layout_maps_building_and_nodata(tmp_path):
         for k, v in LOVEDA_OF_DUBAI.items():
             lut[k] = v
         _write(d / "masks_png" / "1.png", lut[_classes(n)], dubai(n), driver="PNG")
+    return tmp_path / "LoveDA"
+
+
+def test_loveda_layout_maps_building_and_nodata(tmp_path):
+    from buildseg.engine.io import layouts
+    from buildseg.engine.io.labels import IGNORE
+
+    loveda_folder(tmp_path)
     found = layouts.detect(str(tmp_path / "LoveDA"))
     assert sorted((s.layout.name, s.role) for s in found) == [("LoveDA", "train"), ("LoveDA", "val")]
     scenes = layouts.scenes(str(tmp_path / "LoveDA"))
@@ -96,6 +102,18 @@ def test_loveda_layout_maps_building_and_nodata(tmp_path):
     lab = val.labels.read(rasterio.Affine.identity(), 0, 0, *cls.shape)
     assert ((lab == 1) == (cls == 1)).all() and ((lab == IGNORE) == (cls == 0)).all()
     assert set(np.unique(lab[cls > 1]).tolist()) == {0}  # roads, water, land, vegetation: background
+
+
+def test_loveda_as_shipped_trains(run_alg, tmp_path):
+    """PNG tiles without a CRS or geotransform (LoveDA as downloaded) train: their pixels are used as they are."""
+    from buildseg.engine.models import modelfile
+
+    root = loveda_folder(tmp_path)
+    res = run_alg("buildseg:trainfrommasks", {
+        "DATASET_FOLDER": str(root), "ARCHITECTURE": 0, "FROM_SCRATCH": True, "TILE_SIZE": 64, "EPOCHS": 1,
+        "TILES_PER_EPOCH": 8, "BATCH_SIZE": 4, "OUTPUT_MODEL": str(tmp_path / "m.safetensors")})
+    info = modelfile.read_info(res["OUTPUT_MODEL"])
+    assert info.training["epochs_run"] == 1 and [c["name"] for c in info.classes][:2] == ["background", "building"]
 
 
 def test_spacenet_layout_pairs_tiles_with_their_geojson(tmp_path):

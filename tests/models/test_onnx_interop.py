@@ -93,3 +93,39 @@ def test_onnx_model_refuses_what_needs_weights(deepness_onnx, austin_tile, tmp_p
     with pytest.raises(BuildSegError, match="takes tiles of 256 px"):
         extract(austin_tile, deepness_onnx, out_mask=str(tmp_path / "m.tif"), params=ExtractParams(tile_size=512))
     assert not (tmp_path / "m.tif").exists()
+
+
+@pytest.mark.parametrize("names", ['[{"0": "background"}, {"1": "buildings"}]', '{"0": "background", "1": "buildings"}',
+                                   '["background", "buildings"]'])
+def test_deepness_class_names_in_every_form_are_read(names):
+    """Deepness writes class_names as a dict or as a list of one-entry dicts; both (and a plain list) name the
+    classes, in order."""
+    from buildseg.engine.models import onnx_interop
+
+    info = onnx_interop._foreign_info({"class_names": names}, 3, [1, 3, 256, 256])
+    assert [c["name"] for c in info.classes] == ["background", "buildings"]
+    assert "classes background, building" not in info.training["assumed"]
+
+
+def test_a_building_class_of_another_name_is_chosen_with_target_class(run_alg, deepness_onnx, austin_tile, tmp_path):
+    """The default model exported for Deepness with its classes renamed (background, buildings): refused with the
+    classes named and the way to choose one; TARGET_CLASS=buildings extracts what the model's own name gives."""
+    from qgis.core import QgsProcessingException
+
+    proto = onnx.load(deepness_onnx)
+    for prop in proto.metadata_props:
+        if prop.key == "class_names":
+            prop.value = json.dumps([{"0": "background"}, {"1": "buildings"}])
+    renamed = [p for p in proto.metadata_props if p.key != "buildseg"]  # a foreign model: Deepness keys only
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(renamed)
+    path = str(tmp_path / "renamed.onnx")
+    onnx.save(proto, path)
+    base = {"INPUT": austin_tile, "MODEL": path, "CHECK_FIT": False}
+    with pytest.raises(QgsProcessingException, match="TARGET_CLASS"):
+        run_alg("buildseg:extractbuildings", {**base, "OUTPUT_MASK": str(tmp_path / "a.tif")})
+    chosen = run_alg("buildseg:extractbuildings", {**base, "TARGET_CLASS": "buildings",
+                                                   "OUTPUT_MASK": str(tmp_path / "b.tif")})
+    same = run_alg("buildseg:extractbuildings", {**base, "MODEL": deepness_onnx, "OUTPUT_MASK": str(tmp_path / "c.tif")})
+    assert (_mask(chosen["OUTPUT_MASK"]) == 1).sum() > 100
+    assert (_mask(chosen["OUTPUT_MASK"]) == _mask(same["OUTPUT_MASK"])).mean() > 0.99

@@ -70,6 +70,10 @@ def files(tmp_path_factory, tiny_model):
     f["mask255"] = _mask_0_255(good, f["labels"], str(d / "mask255.tif"))
     f["prob_255"] = crop(good, str(d / "prob_255.tif"), 0, 0, 300, 300, bandList=[1], outputType=gdal.GDT_Float32)
     f["far_area"] = f["far_labels"]  # a labelled area in another 5 km cell
+    with rasterio.open(good) as src:
+        x0, _, _, y1 = src.bounds
+    f["huge_vrt"] = str(d / "huge.vrt")  # 400,000 px a side at 1 m: days of work, terabytes on the model's grid
+    gdal.BuildVRT(f["huge_vrt"], [good], outputBounds=(x0, y1 - 400000, x0 + 400000, y1))
     f["flat_aoi"] = _zero_area_polygon(f["labels"], str(d / "flat_aoi.gpkg"))
     (d / "empty.pt").write_bytes(b"")
     f["empty_weights"] = str(d / "empty.pt")
@@ -252,6 +256,7 @@ CASES = [
     ("train-time-budget-too-short", TRAIN, dict(_T, MODEL="", VAL_FRACTION=0.3, TIME_BUDGET=0.002),
      "ended before the first training step"),
     ("train-label-offset-infinite", TRAIN, dict(_T, LABEL_OFFSET="1e400,0"), "not a finite shift"),
+    ("extract-work-folder-cannot-fit", EXTRACT, dict(_E, INPUT="huge_vrt", TILE_SIZE=256), "Not enough disk space"),
     ("extract-zero-area-aoi", EXTRACT, dict(_E, AOI="flat_aoi"), "no polygon with an area"),
     ("import-empty-weights", "buildseg:importweights", {"INPUT": "empty_weights",
                                                         "OUTPUT_MODEL": "@out/m.safetensors"}, "empty"),
