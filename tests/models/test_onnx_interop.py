@@ -126,6 +126,7 @@ def test_a_building_class_of_another_name_is_chosen_with_target_class(run_alg, d
         run_alg("buildseg:extractbuildings", {**base, "OUTPUT_MASK": str(tmp_path / "a.tif")})
     chosen = run_alg("buildseg:extractbuildings", {**base, "TARGET_CLASS": "buildings",
                                                    "OUTPUT_MASK": str(tmp_path / "b.tif")})
-    same = run_alg("buildseg:extractbuildings", {**base, "MODEL": deepness_onnx, "OUTPUT_MASK": str(tmp_path / "c.tif")})
+    same = run_alg("buildseg:extractbuildings", {**base, "MODEL": deepness_onnx,
+                                                 "OUTPUT_MASK": str(tmp_path / "c.tif")})
     assert (_mask(chosen["OUTPUT_MASK"]) == 1).sum() > 100
     assert (_mask(chosen["OUTPUT_MASK"]) == _mask(same["OUTPUT_MASK"])).mean() > 0.99
