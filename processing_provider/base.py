@@ -20,7 +20,16 @@ from .provider import ICON
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL = os.path.join(PLUGIN_DIR, "resources", "models", "buildings-default.safetensors")
 AUTO_MODEL = "auto"  # MODEL value: the bundled model chosen by the input's ground resolution
-README_URL = "https://github.com/buildseg/buildseg#"
+REPO_URL = "https://github.com/buildseg/buildseg/blob/main/"
+# the guide page of each help anchor (README.md is the manual's front page; the guides are in docs/)
+HELP_PAGES = {"dependencies": "docs/desktop.md", "check-model-fit": "docs/analysis.md",
+              "the-buildseg-panel-run-on-the-view-label-retrain-label-next": "docs/desktop.md",
+              "evaluate-building-extraction": "docs/analysis.md", "heatmaps-and-explainability": "docs/analysis.md",
+              "onnx-both-ways": "docs/tools.md", "extract-buildings": "docs/extraction.md",
+              "in-qgis-styles-help-settings-model-builder-batch-translations": "docs/desktop.md",
+              "import-weights": "docs/tools.md", "prepare-training-tiles": "docs/training.md",
+              "weak-supervision-and-dense-crf": "docs/weak-supervision.md",
+              "regularize-building-footprints": "docs/tools.md", "train-a-model": "docs/training.md"}
 GROUPS = {"extraction": "Extraction", "training": "Training", "analysis": "Analysis", "tools": "Tools"}
 DEVICE_OPTIONS = DEVICES  # the engine's list
 
@@ -89,7 +98,8 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
                                      "remote sensing") + self.TAGS]
 
     def helpUrl(self):
-        return README_URL + (self.README_ANCHOR or self.NAME)
+        anchor = self.README_ANCHOR or self.NAME
+        return f"{REPO_URL}{HELP_PAGES.get(anchor, 'README.md')}#{anchor}"
 
     def icon(self):
         return QIcon(ICON)

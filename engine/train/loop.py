@@ -657,7 +657,8 @@ def _start_view(scenes, resolution, tile) -> tuple:
 
     scales = [pixels_per_model_pixel(s.ground_m, resolution) for s in scenes]
     with _Scaled(scenes, scales):
-        return scales, val_windows(scenes, tile)
+        windows = val_windows(scenes, tile)
+    return (scales, windows) if windows else None  # none there: the start is scored on the training's windows
 
 
 class _Scaled:
