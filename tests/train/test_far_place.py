@@ -127,3 +127,26 @@ def test_extraction_with_adaptation_is_reproducible_and_differs_only_through_the
     assert np.array_equal(probs["a1"], probs["a2"])
     assert not np.array_equal(probs["plain"], probs["a1"])
     assert np.corrcoef(probs["plain"].ravel(), probs["a1"].ravel())[0, 1] > 0.5  # the same model, restated
+
+
+@pytest.mark.parametrize("pixel, native, expected", [(0.6, True, 0.6), (0.45, True, None), (1.0, False, None),
+                                                     (0.3, True, None)])
+def test_training_resolution_is_the_imagery_s_when_much_coarser_than_the_model(tmp_path, pixel, native, expected):
+    """A fine-tune of the 0.3 m default trains at the imagery's own resolution from 1.5x coarser (0.45 m and 0.3 m
+    imagery are read at the model's), unless switched off."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from buildseg.engine.core.progress import Progress
+    from buildseg.engine.models import modelfile
+    from buildseg.engine.train.dataset import Scene
+    from buildseg.engine.train.loop import TrainParams, _training_resolution
+
+    path = str(tmp_path / "scene.tif")
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8", crs="EPSG:32632",
+                       transform=from_origin(500000, 4000000, pixel, pixel)) as dst:
+        dst.write(np.zeros((3, 64, 64), np.uint8))
+    scene = Scene(path, None).open()
+    params = TrainParams(init_model=DEFAULT_MODEL, native_resolution=native)
+    got = _training_resolution(params, modelfile.read_info(DEFAULT_MODEL), [scene], Progress())
+    assert got == (pytest.approx(expected) if expected else None)
