@@ -472,8 +472,21 @@ def _epochs(run, t0) -> None:
     finally:
         run.loader.close()
         run.budget.stop()
+    _explain_learning(run)
     _blend_with_start(run)
     _keep_start_if_better(run)
+
+
+def _explain_learning(run) -> None:
+    """Where validation peaked, when a budgeted run spent its last two thirds without improving on it: the user
+    learns that more labels, not more minutes, are what would help."""
+    n, peak = len(run.history), run.peak["epoch"]
+    if not run.budget.active or n < 6 or peak > n / 3:
+        return
+    minute = run.history[peak - 1]["seconds"] / 60 if peak else 0
+    run.progress.info(f"Validation peaked at epoch {peak} of {n} (after {minute:.0f} min) and did not improve in "
+                      "the rest of the budget: the model has learnt what these labels teach; more labelled ground "
+                      "(another area, other imagery) would help more than more minutes.")
 
 
 def _check_trained(run) -> None:

@@ -150,3 +150,27 @@ def test_training_resolution_is_the_imagery_s_when_much_coarser_than_the_model(t
     params = TrainParams(init_model=DEFAULT_MODEL, native_resolution=native)
     got = _training_resolution(params, modelfile.read_info(DEFAULT_MODEL), [scene], Progress())
     assert got == (pytest.approx(expected) if expected else None)
+
+
+def test_a_budgeted_run_that_stopped_improving_early_says_why():
+    from types import SimpleNamespace
+
+    from buildseg.engine.core.progress import Progress
+    from buildseg.engine.train.budget import TimeBudget
+    from buildseg.engine.train.loop import _explain_learning
+
+    class Log(Progress):
+        def __init__(self):
+            self.lines = []
+
+        def info(self, message):
+            self.lines.append(message)
+
+    def run(peak, budget=30.0):
+        log = Log()
+        _explain_learning(SimpleNamespace(budget=TimeBudget(budget), progress=log, peak={"epoch": peak},
+                                          history=[{"seconds": 120.0 * (e + 1)} for e in range(12)]))
+        return log.lines
+
+    assert any("peaked at epoch 3 of 12 (after 6 min)" in line for line in run(3))
+    assert run(10) == [] and run(3, budget=0) == []  # still improving late; epoch runs say nothing
