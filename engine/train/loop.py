@@ -1,9 +1,7 @@
 """The training loop: tiles sampled from rasters, the averaged weights of the epoch that validates best written
 (or the last epoch's; a fine-tune's start instead when it scores better on validation), resumable."""
 
-import csv
 import dataclasses
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -12,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..core import memory
-from ..core.atomic import atomic_path, check_writable
+from ..core.atomic import check_writable
 from ..core.errors import BuildSegError, Cancelled
 from ..core.options import OPTIMIZERS, SCHEDULES
 from ..core.progress import Progress
@@ -20,11 +18,14 @@ from ..io.labels import IGNORE
 from ..models import modelfile, stac
 from ..models.registry import DEFAULT_ARCHITECTURE
 from ..scaleout import ddp
-from .augment import sensor_augment
+from .batches import BatchLoader
 from .blend import SHARES, blend
 from .budget import TimeBudget
+from .checkpoint import _load_checkpoint, _save_checkpoint, checkpoint_path, run_fingerprint, write_csv
 from .dataset import RandomWindows, band_statistics, read_sample, split_scenes, val_windows
 from .ema import averaged_model
+from .resolution import _at_model_resolution, _imagery_range, _Scaled, _start_view, _training_resolution
+from .schedule import _lr_at, _lr_factor, _optimizer
 
 
 @dataclass
@@ -74,107 +75,6 @@ class TrainResult:
     history: list
     cancelled: bool = False
     seconds: float = 0.0
-
-
-def checkpoint_path(model_path: str) -> str:
-    return model_path + ".ckpt"
-
-
-def _augment(torch, x, y, rng):
-    """Random flips, 90° rotations, brightness/contrast on a batch (in place order kept per batch)."""
-    if rng.random() < 0.5:
-        x, y = x.flip(-1), y.flip(-1)
-    if rng.random() < 0.5:
-        x, y = x.flip(-2), y.flip(-2)
-    k = int(rng.integers(4))
-    if k:
-        x, y = torch.rot90(x, k, (-2, -1)), torch.rot90(y, k, (-2, -1))
-    n = x.shape[0]
-    contrast = torch.from_numpy(rng.uniform(0.8, 1.2, (n, 1, 1, 1)).astype(np.float32))
-    bright = torch.from_numpy(rng.normal(0, 0.1, (n, 1, 1, 1)).astype(np.float32))
-    return x * contrast + bright, y
-
-
-def _scaled_sample(windows, tile, rng, augment):
-    """One training sample; with augmentation a window of a random scale, resampled once to `tile`."""
-    if not augment:
-        return windows.sample(tile)
-    scale = float(rng.uniform(0.75, 1.25))
-    return windows.sample(max(16, int(round(tile * scale))), out=tile)
-
-
-class BatchLoader:
-    """Training batches (normalised, augmented CPU tensors), the next one prepared in a background thread
-    while the model trains on the current one (GDAL reads and numpy release the GIL). Its own random
-    generator keeps the sequence of batches reproducible for a seed."""
-
-    def __init__(self, windows, tile, batch_size, mean, std, augment, seed, shard=(0, 1), sensor=False):
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.windows, self.tile, self.batch_size = windows, tile, batch_size
-        self.mean, self.std, self.augment, self.sensor, self.seed = mean, std, augment, sensor, seed
-        self.rank, self.world = shard
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="buildseg-batches")
-        self.next = None
-        self.set_epoch(0)
-
-    def set_epoch(self, epoch: int) -> None:
-        """Restart the random streams for `epoch`: a resumed run draws what an uninterrupted one would."""
-        if self.next is not None:
-            self.next.cancel() or self.next.result()
-        self.rng = np.random.default_rng([self.seed + 1, epoch])
-        self.windows.rng = np.random.default_rng([self.seed, epoch])
-        self.next = self.pool.submit(self._make)
-
-    def _make(self):
-        """This rank's slice of the global batch (every rank draws the same global batch)."""
-        import torch
-
-        n = self.batch_size * self.world
-        batch = [_scaled_sample(self.windows, self.tile, self.rng, self.augment) for _ in range(n)]
-        norm = [((b[0] - self.mean) / self.std).astype(np.float32) for b in batch]
-        if self.sensor:
-            norm = [sensor_augment(x, self.rng) for x in norm]
-        x = torch.from_numpy(np.stack(norm))
-        y = torch.from_numpy(np.stack([b[1] for b in batch]).astype(np.int64))
-        if self.augment:
-            x, y = _augment(torch, x, y, self.rng)
-        part = slice(self.rank * self.batch_size, (self.rank + 1) * self.batch_size)
-        return x[part].contiguous(), y[part].contiguous()
-
-    def get(self):
-        batch = self.next.result()
-        self.next = self.pool.submit(self._make)
-        return batch
-
-    def idle(self):
-        """Wait for the batch being prepared: GDAL datasets must not be read from two threads (validation)."""
-        if self.next is not None:
-            from concurrent.futures import wait
-
-            wait([self.next])  # an error in it surfaces at the next get()
-
-    def close(self):
-        self.next.cancel()
-        self.pool.shutdown(wait=True)
-
-
-def _lr_at(schedule: str, p: float, warm: float) -> float:
-    """Learning-rate factor when a share `p` of the training is done, `warm` of it being warm-up."""
-    if warm and p < warm:
-        return max(0.05, p / warm)
-    q = min(1.0, (p - warm) / max(1e-9, 1 - warm))
-    if schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * q))
-    if schedule == "poly":
-        return (1 - q) ** 0.9
-    if schedule == "step":
-        return 0.1 ** int(q * 3)
-    return 1.0
-
-
-def _lr_factor(schedule, epoch, step, steps_per_epoch, epochs, warmup):
-    return _lr_at(schedule, (epoch + step / steps_per_epoch) / epochs, warmup / epochs)
 
 
 def validation_confusion(model, scenes, windows, bands, mean, std, num_classes, device, batch, progress=None):
@@ -617,98 +517,12 @@ def _check_params(p: TrainParams):
         raise BuildSegError("Epochs and batch size must be at least 1.")
 
 
-def _optimizer(torch, model, p):
-    """The optimizer over two parameter groups: the encoder's at `encoder_lr_scale` of the rate, the rest.
-    A fine-tune moves its encoder ten times slower by default: measured on Austin and Kampala (12 min, one
-    thread), it keeps what the starting model knows (test IoU 0.600 and 0.707, against 0.553 and 0.623 with one
-    rate for all)."""
-    scale = p.encoder_lr_scale if p.encoder_lr_scale is not None else (0.1 if p.init_model else 1.0)
-    encoder = [v for k, v in model.named_parameters() if k.startswith("encoder.")]
-    rest = [v for k, v in model.named_parameters() if not k.startswith("encoder.")]
-    groups = [g for g in ({"params": encoder, "scale": scale}, {"params": rest, "scale": 1.0})
-              if g["params"]]
-    for g in groups:
-        g["lr"] = p.lr * g["scale"]
-    if p.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=p.lr, momentum=0.9, weight_decay=p.weight_decay)
-    return torch.optim.AdamW(groups, lr=p.lr, weight_decay=p.weight_decay)
-
-
-def _imagery_range(scenes, start=None) -> "list | None":
-    """[finest, coarsest] ground resolution (m) of the training imagery, with the starting model's range: what
-    choosing a model by resolution reads (engine/models/choice.py)."""
-    res = [r for r in [getattr(s, "ground_m", None) for s in scenes] + list(start or []) if r]
-    return [round(min(res), 4), round(max(res), 4)] if res else None
-
-
-NATIVE_FACTOR = 1.5  # imagery this much coarser than the starting model's resolution trains at its own
-
-
-def _training_resolution(params, info, scenes, progress) -> "float | None":
-    """A fine-tune on imagery coarser than its model (by NATIVE_FACTOR) trains at the imagery's own resolution
-    (the finest of its rasters) instead of upsampling it to the model's: each step sees (coarser / model)² times
-    the ground, and extraction later runs the fine-tuned model on the imagery as it is. None: the model's."""
-    from ..extract.resample import ground_metres
-
-    if not (params.init_model and params.native_resolution and info.resolution):
-        return None
-    res = [ground_metres(s.src) for s in scenes]
-    if not res or any(not r for r in res) or min(res) < info.resolution * NATIVE_FACTOR:
-        return None
-    finest = round(min(res), 4)
-    progress.info(f"The imagery ({finest:g} m) is {finest / info.resolution:.1f} times coarser than the starting "
-                  f"model's {info.resolution:g} m: the fine-tune trains at {finest:g} m, seeing "
-                  f"{(finest / info.resolution) ** 2:.1f} times the ground per step, and records {finest:g} m "
-                  "(extraction then runs it on such imagery without upsampling it). Switch 'Train at the "
-                  "imagery's own resolution' off to keep the model's.")
-    return finest
-
-
-def _start_view(scenes, resolution, tile) -> tuple:
-    """(scales, validation windows) of the validation area read at `resolution` (the starting model's own)."""
-    from ..extract.resample import pixels_per_model_pixel
-
-    scales = [pixels_per_model_pixel(s.ground_m, resolution) for s in scenes]
-    with _Scaled(scenes, scales):
-        windows = val_windows(scenes, tile)
-    return (scales, windows) if windows else None  # none there: the start is scored on the training's windows
-
-
-class _Scaled:
-    """Scenes read at other scales for a while."""
-
-    def __init__(self, scenes, scales):
-        self.scenes, self.scales = scenes, scales
-
-    def __enter__(self):
-        self.saved = [s.scale for s in self.scenes]
-        for s, k in zip(self.scenes, self.scales):
-            s.scale = k
-
-    def __exit__(self, *exc):
-        for s, k in zip(self.scenes, self.saved):
-            s.scale = k
-
-
 def _validate_at(view, model, scenes, vwin, *args):
     """_validate of `model`, on `view` (scales, windows) when given (the start's resolution)."""
     if view is None:
         return _validate(model, scenes, vwin, *args)
     with _Scaled(scenes, view[0]):
         return _validate(model, scenes, view[1], *args)
-
-
-def _at_model_resolution(scenes, resolution, progress) -> None:
-    """Windows of each raster read at the model's ground resolution, as extraction will run the model (a
-    fine-tune of a 0.3 m model on 0.5 m imagery learns from 0.3 m pixels, not from pixels it never sees)."""
-    from ..extract.resample import ground_metres, pixels_per_model_pixel
-
-    for s in scenes:
-        res = s.ground_m = ground_metres(s.src)
-        s.scale = pixels_per_model_pixel(res, resolution)
-        if s.scale != 1.0:
-            progress.info(f"{os.path.basename(s.raster)} ({res:.2f} m) is read at the model's {resolution:g} m, "
-                          "as extraction will run the model on it.")
 
 
 def _initial_model(params, bands, scenes, resolution, progress):
@@ -765,83 +579,6 @@ def _rescale_for(info, scenes, bands, params, progress) -> None:
             info.mean, info.std = band_statistics(scenes, bands, params.tile_size, seed=params.seed)
             progress.warn(f"{reason}; the fine-tuned model records the training rasters' statistics.")
             return
-
-
-def run_fingerprint(scenes, params) -> str:
-    """What makes a checkpoint belong to a run: the rasters (path, size, time), the labels and the parameters
-    that shape training (not device, threads or resume)."""
-    import hashlib
-    import json
-
-    h = hashlib.sha256()
-    for s in scenes:
-        st = os.stat(s.raster)
-        h.update(f"{os.path.abspath(s.raster)}|{st.st_size}|{int(st.st_mtime)}|{s.role}|".encode())
-        h.update(_labels_signature(s.labels).encode())
-    keep = {k: v for k, v in asdict(params).items() if k not in ("device", "threads", "resume", "fit_check",
-                                                                         "keep_better_start")}
-    h.update(json.dumps(keep, sort_keys=True, default=str).encode())
-    return h.hexdigest()
-
-
-def _labels_signature(labels) -> str:
-    inner = getattr(labels, "labels", None)
-    if inner is not None and hasattr(labels, "threshold"):  # IncompleteLabels
-        return "incomplete:" + _labels_signature(inner)
-    if inner is not None:  # AreaSplitLabels
-        return "split:" + _labels_signature(inner) + _labels_signature(labels.area)
-    if hasattr(labels, "bounds"):  # PolygonLabels
-        area = labels.area_bounds if labels.area_bounds is not None else np.zeros(0)
-        return f"poly:{len(labels.shapes)}:{labels.bounds.round(3).tobytes().hex()[:4000]}:{area.sum():.3f}:" \
-               f"{labels.gap_px}:{sorted({v for _, v in labels.shapes})}"
-    ds = getattr(labels, "ds", None)  # RasterLabels
-    return f"raster:{ds.name if ds is not None else type(labels).__name__}"
-
-
-def _save_checkpoint(torch, path, run, epoch):
-    import json
-
-    state = {"model": run.model.state_dict(), "optimizer": run.opt.state_dict(), "epoch": epoch,
-             "history": json.dumps(run.history), "kept": json.dumps(run.kept), "kept_state": run.kept_state or {},
-             "start": json.dumps(run.start), "start_state": run.start_state or {}, "peak": json.dumps(run.peak),
-             "spent": torch.tensor(float(run.budget.spent())), "fingerprint": run.fingerprint,
-             "ema": run.ema.state_dict() if run.ema is not None else {}}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _load_checkpoint(torch, path, run) -> tuple:
-    """(epochs done, seconds spent) of this run's checkpoint, its state restored into `run`; (0, 0) when the
-    checkpoint is another run's or unreadable."""
-    import json
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("fingerprint", "") != run.fingerprint:
-            run.progress.warn(f"The checkpoint {path} belongs to another run (other rasters, labels or "
-                              "parameters): starting afresh; it will be replaced.")
-            return 0, 0.0
-        run.model.load_state_dict(state["model"])
-        run.opt.load_state_dict(state["optimizer"])
-        if run.ema is not None and state.get("ema"):
-            run.ema.load_state_dict(state["ema"])
-        run.kept, run.kept_state = json.loads(state["kept"]), state["kept_state"] or None
-        run.start, run.start_state = json.loads(state["start"]), state["start_state"] or None
-        run.peak, run.history = json.loads(state["peak"]), json.loads(state["history"])
-    except Exception as exc:
-        run.progress.warn(f"Ignoring the unreadable checkpoint {path} ({exc}); starting afresh.")
-        return 0, 0.0
-    epoch = int(state["epoch"])
-    run.progress.info(f"Resuming from checkpoint {path} after epoch {epoch}.")
-    return epoch, float(state["spent"])
-
-
-def write_csv(path: str, history: list) -> None:
-    keys = sorted({k for row in history for k in row}, key=lambda k: (k != "epoch", k))
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=keys)
-        w.writeheader()
-        w.writerows(history)
 
 
 __all__ = ["IGNORE", "TrainParams", "TrainResult", "train"]
