@@ -5,7 +5,7 @@ import dataclasses
 import os
 import time
 from dataclasses import asdict, dataclass, field
-from types import SimpleNamespace
+from typing import Any, Callable
 
 import numpy as np
 
@@ -255,7 +255,50 @@ def train(scenes, out_model: str, params: TrainParams, progress: Progress = None
                        run.cancelled, time.time() - t0)
 
 
-def _setup(scenes, params, progress) -> SimpleNamespace:
+@dataclass(slots=True)  # an attribute not declared here cannot be set
+class TrainingRun:
+    """The state of one training run, declared: set up by _setup (device, process group, bands, parameters),
+    _model_and_data (model, data, optimizer, validation) and _resume_or_score_start (history, kept weights,
+    the start, budget, checkpoint), then advanced by the epochs."""
+
+    torch: Any
+    dev: Any
+    dist: Any
+    progress: Progress
+    bands: list
+    params: TrainParams
+    cancelled: bool = False
+    # the model and its data (_model_and_data)
+    model: Any = None
+    info: Any = None  # the ModelInfo written with the weights (its resolution: what training reads at)
+    ema: Any = None  # the moving average of the weights (validated and written), or None
+    net: Any = None  # the model as trained (DDP-wrapped under torchrun)
+    mean: np.ndarray = None
+    std: np.ndarray = None
+    vwin: list = None  # validation windows (scene index, row, col)
+    loss_fn: Callable = None
+    deep_supervision: Callable = None
+    opt: Any = None
+    scaler: Any = None  # fp16 gradient scaler on CUDA
+    steps: int = 0  # steps per epoch
+    loader: Any = None  # the BatchLoader
+    validate: Callable = None  # () -> (scores, score) of the kept weights
+    validate_start: Callable = None  # (model) -> (scores, score) at the start's own resolution
+    start_resolution: float = None
+    # progress and what is kept (_resume_or_score_start, the epochs)
+    history: list = field(default_factory=list)
+    start_epoch: int = 0
+    kept: dict = None  # {"score", "epoch", "metrics"} of the weights to write
+    kept_state: dict = None
+    start: dict = None  # a fine-tune's starting score, and its weights
+    start_state: dict = None
+    peak: dict = None  # the best validation score so far (early stopping)
+    fingerprint: str = ""
+    ckpt: str = ""
+    budget: TimeBudget = None
+
+
+def _setup(scenes, params, progress) -> TrainingRun:
     """Seed, device (and the process group under torchrun), threads, the rasters opened and checked, the batch
     size fitted to memory."""
     import torch
@@ -280,8 +323,8 @@ def _setup(scenes, params, progress) -> SimpleNamespace:
     for s in scenes:
         s.src.check_bands(bands)
     fits = memory.fit_batch(params.tile_size, params.batch_size, len(bands), 0, progress, dev, kind="training")
-    return SimpleNamespace(torch=torch, dev=dev, dist=dist, progress=progress, bands=bands,
-                           params=dataclasses.replace(params, batch_size=fits), cancelled=False)
+    return TrainingRun(torch=torch, dev=dev, dist=dist, progress=progress, bands=bands,
+                       params=dataclasses.replace(params, batch_size=fits))
 
 
 def _model_and_data(run, scenes, resolution) -> None:
@@ -312,18 +355,19 @@ def _model_and_data(run, scenes, resolution) -> None:
     target = info.class_index("building") if any(c["name"] == "building" for c in info.classes) else None
     windows = RandomWindows(scenes, run.bands, params.tile_size, seed=params.seed)
     ema = averaged_model(model, params.ema_decay) if params.ema_decay > 0 else None
-    run.__dict__.update(ema=ema,
-        model=model, info=info, mean=mean, std=std, vwin=vwin, net=ddp.wrap(model, run.dist, run.dev),
-        loss_fn=make_loss(params.loss, weights), opt=_optimizer(torch, model, params),
-        steps=max(1, params.tiles_per_epoch // (params.batch_size * run.dist.world)),
-        loader=BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed,
-                           (run.dist.rank, run.dist.world), params.augment and params.sensor_augment),
-        scaler=torch.amp.GradScaler("cuda") if run.dev.type == "cuda" else None, deep_supervision=deep_supervision,
-        validate=lambda: _timed_validation(run, lambda: _validate(
-            _kept(run), scenes, vwin, run.bands, mean, std, info, run.dev, params, progress, target)),
-        start_resolution=start_resolution,
-        validate_start=lambda model: _timed_validation(run, lambda: _validate_at(
-            start_view, model, scenes, vwin, run.bands, mean, std, info, run.dev, params, progress, target)))
+    run.ema, run.model, run.info, run.mean, run.std, run.vwin = ema, model, info, mean, std, vwin
+    run.net = ddp.wrap(model, run.dist, run.dev)
+    run.loss_fn, run.deep_supervision = make_loss(params.loss, weights), deep_supervision
+    run.opt = _optimizer(torch, model, params)
+    run.steps = max(1, params.tiles_per_epoch // (params.batch_size * run.dist.world))
+    run.loader = BatchLoader(windows, params.tile_size, params.batch_size, mean, std, params.augment, params.seed,
+                             (run.dist.rank, run.dist.world), params.augment and params.sensor_augment)
+    run.scaler = torch.amp.GradScaler("cuda") if run.dev.type == "cuda" else None
+    run.validate = lambda: _timed_validation(run, lambda: _validate(
+        _kept(run), scenes, vwin, run.bands, mean, std, info, run.dev, params, progress, target))
+    run.start_resolution = start_resolution
+    run.validate_start = lambda model: _timed_validation(run, lambda: _validate_at(
+        start_view, model, scenes, vwin, run.bands, mean, std, info, run.dev, params, progress, target))
 
 
 def _resume_or_score_start(run, scenes, out_model) -> None:
