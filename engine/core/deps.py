@@ -104,15 +104,6 @@ def shell_command(lines) -> str:
             + " ".join(f'"{line}"' for line in lines))
 
 
-def require(*modules) -> None:
-    """Raise BuildSegError naming what is missing and how to install it."""
-    from .errors import BuildSegError
-
-    gone = missing(list(modules) if modules else None)
-    if gone:
-        raise BuildSegError(install_hint(gone))
-
-
 def distribution_version(dist: str):
     """Installed version of a pip distribution (its metadata, so packages without __version__ show one)."""
     from importlib import metadata

@@ -5,7 +5,7 @@ import os
 from .errors import BuildSegError
 
 
-def resolve(choice: str = "auto", warn=None):
+def resolve(choice: str = "auto"):
     """A torch.device for 'auto', 'cpu', 'cuda' or 'cuda:N'.
 
     'auto' picks CUDA when available; an explicit CUDA choice where there is

@@ -556,7 +556,7 @@ def _check_params(p: TrainParams):
     if p.schedule not in SCHEDULES:
         raise BuildSegError(f"Unknown schedule '{p.schedule}': use {', '.join(SCHEDULES)}.")
     if p.tile_size < 32 or p.tile_size > 2048:
-        raise BuildSegError(f"Tile size {p.tile_size} is out of range: use 64 to 2048 px (typical 256-512).")
+        raise BuildSegError(f"Tile size {p.tile_size} is out of range: use 32 to 2048 px (typical 256-512).")
     if p.epochs < 1 or p.batch_size < 1:
         raise BuildSegError("Epochs and batch size must be at least 1.")
 
@@ -585,7 +585,7 @@ def _initial_model(params, bands, scenes, resolution, progress):
         progress.info(f"Fine-tuning {params.init_model}")
         _rescale_for(info, scenes, bands, params, progress)
         return model.train(), info
-    mean, std = band_statistics([s.open() if not hasattr(s, "src") else s for s in scenes], bands,
+    mean, std = band_statistics(scenes, bands,
                                 params.tile_size, seed=params.seed)
     info = ModelInfo(architecture=params.architecture, in_channels=len(bands),
                      classes=params.classes or [dict(c) for c in DEFAULT_CLASSES],
