@@ -152,11 +152,11 @@ def test_sensor_augmentation_only_when_asked(monkeypatch):
     """Off by default (a user's model learns their own imagery faster without it); on for the default model's
     recipe (scripts/train_default_model.sh passes SENSOR_AUGMENT=true)."""
     from buildseg.engine.io.labels import PolygonLabels
-    from buildseg.engine.train import loop
+    from buildseg.engine.train import batches, loop
     from buildseg.engine.train.dataset import RandomWindows, Scene
 
     calls = []
-    monkeypatch.setattr(loop, "sensor_augment", lambda x, rng: calls.append(1) or x)
+    monkeypatch.setattr(batches, "sensor_augment", lambda x, rng: calls.append(1) or x)
     scene = Scene(str(CITY / "image.tif"), PolygonLabels([])).open()
     mean, std = np.full((3, 1, 1), 100, np.float32), np.full((3, 1, 1), 50, np.float32)
     for sensor, expected in ((False, 0), (True, 8)):
