@@ -109,10 +109,11 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             progress = progress.sub(5, 100)
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")
-        if info.training.get("assumed"):
-            progress.warn(f"The model file does not say everything BuildSeg needs; assumed: "
-                          f"{'; '.join(info.training['assumed'])}. Check the results, or export the model with "
-                          "its metadata (Deepness/GeoDeep keys or BuildSeg's).")
+        assumed = (info.training or {}).get("assumed")
+        if assumed:
+            progress.warn(f"The model file does not say everything BuildSeg needs; assumed: {'; '.join(assumed)}. "
+                          "Check the results, or export the model with its metadata (Deepness/GeoDeep keys or "
+                          "BuildSeg's).")
         calibration = int8_calibration(src, plan)
         model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
                                  devices.cpu_threads(params.threads))
