@@ -93,7 +93,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         plan = make_plan(src, info, params.bands, params.tile_size, params.overlap, progress,
                          params.max_tile_pixels)
         _check_output_space(src, out_mask, out_probability, params.probability_uint8)
-        _check_work_space(src, plan, out_polygons and not (out_mask and out_probability), progress)
+        _check_work_space(src, plan, out_polygons and not (out_mask and out_probability), progress, params.aoi)
         from ..core import device as devices
 
         dev = devices.resolve(params.device)
@@ -187,7 +187,23 @@ def _check_output_space(src, out_mask, out_probability, probability_uint8: bool)
             check_space(out, int(pixels * per_pixel))
 
 
-def _check_work_space(src, plan, polygons_only: bool, progress) -> None:
+def _aoi_share(src, aoi) -> float:
+    """The share of the raster's extent that the area of interest's bounds cover (1 without one): only there
+    are tiles run and results written (outside, nodata compresses to almost nothing)."""
+    if not aoi:
+        return 1.0
+    from ..io.labels import geojson_bounds
+
+    t = src.transform
+    xs, ys = zip(*[t * (c, r) for c in (0, src.width) for r in (0, src.height)])
+    left, bottom, right, top = min(xs), min(ys), max(xs), max(ys)
+    b = np.array([geojson_bounds(g) for g in aoi])
+    w = max(0.0, min(right, b[:, 2].max()) - max(left, b[:, 0].min()))
+    h = max(0.0, min(top, b[:, 3].max()) - max(bottom, b[:, 1].min()))
+    return min(1.0, w * h / max(1e-12, (right - left) * (top - bottom)))
+
+
+def _check_work_space(src, plan, polygons_only: bool, progress, aoi=None) -> None:
     """Say up front how much the run reads and writes (pixels on the model's grid, tiles), and refuse a run
     whose work folder cannot hold the resampled results (the model's grid: a 1 m scene is 11 times the pixels
     at 0.3 m) or the rasters polygons are traced from."""
@@ -195,13 +211,14 @@ def _check_work_space(src, plan, polygons_only: bool, progress) -> None:
 
     from ..core.atomic import DiskFull, free_bytes
 
-    scale = 1.0
+    scale = _aoi_share(src, aoi)
     if plan.grid is not None and plan.info.resolution:
-        scale = (resample.ground_metres(src) / plan.info.resolution) ** 2
+        scale *= (resample.ground_metres(src) / plan.info.resolution) ** 2
     model_px = src.width * src.height * scale
     stride = max(1, plan.tile - 2 * plan.overlap)
     tiles = int(np.ceil(src.width * np.sqrt(scale) / stride) * np.ceil(src.height * np.sqrt(scale) / stride))
-    work = (model_px * 2.05 if plan.grid is not None else 0) + (src.width * src.height * 2.05 if polygons_only else 0)
+    work = (model_px * 2.05 if plan.grid is not None else 0) + \
+        (src.width * src.height * _aoi_share(src, aoi) * 2.05 if polygons_only else 0)
     folder = tempfile.gettempdir()
     free = free_bytes(folder)
     progress.info(f"Work: {model_px / 1e6:,.1f} MP on the model's grid, about {tiles:,} tiles of {plan.tile} px"

@@ -80,3 +80,29 @@ def test_geographic_raster_is_measured_in_metres_everywhere(grids, tmp_path, run
                                                  "OUTPUT_MASK": str(tmp_path / "auto.tif")})
     with rasterio.open(auto["OUTPUT_MASK"]) as m:
         assert (m.read(1) == 1).any()
+
+
+def test_work_folder_estimate_counts_only_the_area_of_interest(grids, tmp_path):
+    """A 400,000 px VRT at 1 m would need terabytes of work folder on the model's 0.3 m grid: refused; the same
+    raster with a small area of interest needs a sliver of it and is not refused."""
+    from osgeo import gdal
+
+    from buildseg.engine.core.atomic import DiskFull
+    from buildseg.engine.core.progress import Progress
+    from buildseg.engine.extract.inference import _check_work_space
+    from buildseg.engine.extract.plan import make_plan
+    from buildseg.engine.io.raster import RasterSource
+    from buildseg.engine.models import modelfile
+
+    with rasterio.open(grids["north_up"]) as src:
+        x0, _, _, y1 = src.bounds
+    huge = str(tmp_path / "huge.vrt")
+    gdal.BuildVRT(huge, [grids["north_up"]], outputBounds=(x0, y1 - 400000, x0 + 400000, y1), xRes=1.0, yRes=1.0)
+    info = modelfile.read_info(DEFAULT_MODEL)
+    with RasterSource(huge) as src:
+        plan = make_plan(src, info, progress=Progress())
+        with pytest.raises(DiskFull, match="work folder"):
+            _check_work_space(src, plan, False, Progress())
+        aoi = [{"type": "Polygon", "coordinates": [[[x0, y1], [x0 + 300, y1], [x0 + 300, y1 - 300], [x0, y1 - 300],
+                                                    [x0, y1]]]}]
+        _check_work_space(src, plan, False, Progress(), aoi)  # 300 m square: about 1 MP on the model's grid
