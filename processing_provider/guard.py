@@ -112,15 +112,11 @@ def check_destinations(alg, parameters, context) -> None:
 
 
 def _check_writable(label: str, folder: str) -> None:
-    """A real probe (os.access says yes to root on a read-only file system or /proc)."""
-    import tempfile
+    from ..engine.core.atomic import writable
 
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".buildseg-probe-"):
-            pass
-    except OSError:
+    if not writable(folder):
         raise QgsProcessingException(f"The folder {folder} of the output {label} is not writable: choose a folder "
-                                     "you may write to.") from None
+                                     "you may write to.")
 
 
 def _extensions(p) -> set:

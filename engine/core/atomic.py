@@ -26,11 +26,18 @@ def check_writable(path: str, inputs=()) -> None:
                                 "Choose another output file.")
     if not os.path.isdir(folder):
         raise BuildSegError(f"The output folder {folder} does not exist: create it or choose another.")
-    try:  # a real probe: os.access says yes to root on a read-only file system
+    if not writable(folder):
+        raise BuildSegError(f"The output folder {folder} is not writable: choose another folder.")
+
+
+def writable(folder: str) -> bool:
+    """Whether a file can be created in `folder`: a real probe (os.access says yes to root on a read-only file
+    system or /proc)."""
+    try:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".buildseg-probe-"):
-            pass
+            return True
     except OSError:
-        raise BuildSegError(f"The output folder {folder} is not writable: choose another folder.") from None
+        return False
 
 
 def companions(path: str) -> list:

@@ -211,14 +211,14 @@ def _check_work_space(src, plan, polygons_only: bool, progress, aoi=None) -> Non
 
     from ..core.atomic import DiskFull, free_bytes
 
-    scale = _aoi_share(src, aoi)
+    share = scale = _aoi_share(src, aoi)
     if plan.grid is not None and plan.info.resolution:
         scale *= (resample.ground_metres(src) / plan.info.resolution) ** 2
     model_px = src.width * src.height * scale
     stride = max(1, plan.tile - 2 * plan.overlap)
     tiles = int(np.ceil(src.width * np.sqrt(scale) / stride) * np.ceil(src.height * np.sqrt(scale) / stride))
     work = (model_px * 2.05 if plan.grid is not None else 0) + \
-        (src.width * src.height * _aoi_share(src, aoi) * 2.05 if polygons_only else 0)
+        (src.width * src.height * share * 2.05 if polygons_only else 0)
     folder = tempfile.gettempdir()
     free = free_bytes(folder)
     progress.info(f"Work: {model_px / 1e6:,.1f} MP on the model's grid, about {tiles:,} tiles of {plan.tile} px"

@@ -82,11 +82,12 @@ def estimate(raster: str, shapes, model_path: str, work: str, size: int = 2048, 
     if labels.sum() < 50:
         raise BuildSegError("Too few labelled buildings on the raster to estimate their shift.")
     px = max(1, int(math.ceil(SEARCH_M / res)))
-    sy, sx, gain = _peak(prob, labels, px)
+    corr = _correlation(prob, labels)
+    sy, sx, gain = _peak(corr, px)
     # a label pixel at (r, c) matches the image at (r + sy, c + sx): move the labels by that much
     dx, dy = sx * transform.a, sy * transform.e
     # a wider search: labels further off than SEARCH_M peak beyond it (a local peak is then a neighbour's echo)
-    wy, wx, wgain = _peak(prob, labels, max(px, min(int(math.ceil(WIDE_M / res)), min(prob.shape) // 3)))
+    wy, wx, wgain = _peak(corr, max(px, min(int(math.ceil(WIDE_M / res)), min(prob.shape) // 3)))
     beyond = max(abs(wx), abs(wy)) > px and wgain > gain
     at_edge = max(abs(sx), abs(sy)) >= px or beyond
     wide = (wx * transform.a, wy * transform.e, wgain) if at_edge else None
@@ -107,11 +108,16 @@ def _densest_window(src, shapes, size):
             int(min(max(c - size / 2, 0), max(0, src.width - size))))
 
 
-def _peak(prob, labels, px):
-    """(row shift, col shift, gain) maximising the agreement of prob with labels shifted by it."""
-    a, b = _edges(prob), _edges(labels)  # outlines give a sharper peak than filled shapes
+def _correlation(prob, labels):
+    """corr[s] = sum over x of the outlines of prob at x + s times those of labels at x (circular, by FFT):
+    outlines give a sharper peak than filled shapes."""
+    a, b = _edges(prob), _edges(labels)
     a, b = a - a.mean(), b - b.mean()
-    corr = np.real(np.fft.ifft2(np.fft.fft2(a) * np.conj(np.fft.fft2(b))))  # corr[s] = sum a[x + s] b[x]
+    return np.real(np.fft.ifft2(np.fft.fft2(a) * np.conj(np.fft.fft2(b))))
+
+
+def _peak(corr, px):
+    """(row shift, col shift, gain) within +-px maximising the agreement `corr` (_correlation)."""
     shifts = np.arange(-px, px + 1)
     window = corr[np.ix_(shifts % corr.shape[0], shifts % corr.shape[1])]
     i, j = np.unravel_index(np.argmax(window), window.shape)
