@@ -8,7 +8,7 @@ encoder-only weights (keys without a decoder) fill the encoder and leave the dec
 
 from dataclasses import dataclass, field
 
-from ..core.errors import BuildSegError
+from ..core.errors import BuildSegError, first_line
 
 PREFIXES = ("model.", "module.", "net.")
 HEADS = ("fc.", "classifier.", "head.")  # image-classification heads of backbone weights
@@ -46,9 +46,8 @@ def read_state(path: str) -> dict:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # weights_only refuses anything that would run code
-        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-        raise BuildSegError(f"{path} is not a plain PyTorch state dict ({first}); BuildSeg reads weights only, "
-                            "never pickled code.") from None
+        raise BuildSegError(f"{path} is not a plain PyTorch state dict ({first_line(exc)}); BuildSeg reads weights "
+                            "only, never pickled code.") from None
     return unwrap(state)
 
 

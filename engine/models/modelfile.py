@@ -10,7 +10,7 @@ import struct
 from dataclasses import asdict, dataclass, field
 
 from ..core.atomic import atomic_path
-from ..core.errors import BuildSegError
+from ..core.errors import BuildSegError, first_line
 
 FORMAT = "buildseg-model"
 FORMAT_VERSION = 1
@@ -248,5 +248,5 @@ def load(path: str, device="cpu"):
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise BuildSegError(f"{path}: the weights do not match architecture '{info.architecture}' "
-                            f"({str(exc).splitlines()[0]}).") from None
+                            f"({first_line(exc)}).") from None
     return model.to(device).eval(), info

@@ -9,7 +9,7 @@ so such a file runs in those tools as it does in BuildSeg, and carries the full 
 
 import json
 
-from ..core.errors import BuildSegError
+from ..core.errors import BuildSegError, first_line
 from .modelfile import DEFAULT_CLASSES, ModelInfo
 
 ARCHITECTURE = "onnx"  # ModelInfo.architecture of a model read from an ONNX file (runs with onnxruntime only)
@@ -57,7 +57,7 @@ def read_info(path: str) -> ModelInfo:
     except ImportError:
         raise BuildSegError("onnxruntime is not installed: run 'Check / install dependencies'.") from None
     except Exception as exc:
-        raise BuildSegError(f"{path} is not a readable ONNX model ({str(exc).splitlines()[0][:200]}).") from None
+        raise BuildSegError(f"{path} is not a readable ONNX model ({first_line(exc)}).") from None
     inputs = session.get_inputs()
     if len(inputs) != 1 or len(inputs[0].shape) != 4:
         raise BuildSegError(f"{path}: BuildSeg runs ONNX segmentation models with one (batch, bands, height, "
@@ -128,7 +128,7 @@ def check_output(predictor, info, tile: int, path: str) -> None:
         out = predictor(np.zeros((1, info.in_channels, tile, tile), np.float32))
     except Exception as exc:  # onnxruntime's own refusal of the input
         raise BuildSegError(f"{path} does not run on a {tile} px tile of {info.in_channels} band(s) "
-                            f"({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}).") from None
+                            f"({first_line(exc)}).") from None
     if out.ndim != 4 or out.shape[0] != 1 or tuple(out.shape[2:]) != (tile, tile) or \
             out.shape[1] != info.num_classes:
         raise BuildSegError(f"{path}: its output has the shape {tuple(out.shape)} for one {tile} px tile; BuildSeg "
