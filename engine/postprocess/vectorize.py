@@ -199,7 +199,7 @@ class StripPolygonizer:
     def _crop(self, labels, label, boxes, probability):
         """(first row, first column, the component's pixels, their probabilities) in its bounding box: kept while
         the building is open, to give each part of a split building the mean probability of its own pixels."""
-        if probability is None:
+        if probability is None or not self.params.separate:  # never split: the blob's mean is the building's
             return None
         x, y, w, h = boxes[label][:4]
         window = (slice(y, y + h), slice(x, x + w))
