@@ -5,19 +5,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import BuildSegError
+from ..extract.windows import starts
 from ..io.labels import IGNORE, PolygonLabels, as_target
 from ..io.raster import RasterSource
 
 
 @dataclass
 class Scene:
-    """One raster with its labels; `val_cols` is the first tile column of its validation strip."""
+    """One raster with its labels, its role in the train/validation split and the scale it is read at."""
 
     raster: str
     labels: object  # PolygonLabels or RasterLabels
-    role: str = "train"  # train | val | both (split by a column strip) | area (split by a validation area)
-    split_x: int = None  # role both: pixels x >= split_x are validation (a strip at the east of the labels)
-    split_y: int = None  # role both: pixels y >= split_y are validation (a strip at the south)
+    role: str = "train"  # train | val | both (split by held-out blocks) | area (split by a validation area)
+    holdout: object = None  # role both: the HeldOut blocks of its labelled part that validation scores on
     extent: tuple = None  # (row0, row1, col0, col1): the labelled part of the raster, in pixels
     val_labels: object = None  # labels for validation windows (role == area)
     scale: float = 1.0  # raster pixels per model pixel: windows are read at the model's ground resolution
@@ -33,9 +33,12 @@ def native(scene: Scene, size: int) -> int:
 
 
 def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
-    """Spatially separated validation: whole scenes when there are enough, else a strip of each, cut from the
-    end of its labelled part along that part's longer side, as wide as holds `val_fraction` of its labelled
-    area (labelled patches scattered over the raster: a strip of the extent could hold all or none of them)."""
+    """Spatially separated validation: whole scenes when there are enough, else blocks of half a tile held out
+    of each scene's labelled part, spread over all of it in a lattice (every `1 / val_fraction`-th labelled
+    block, the lattice's phase chosen to hold `val_fraction` of the labelled area): validation represents the
+    whole labelled area, not one end of it (a strip at one end of a small place is one neighbourhood: on Dubai's
+    1 m test its two tiles scored a fine-tune 0.05 against its start's 0.13 while the unseen half said 0.43
+    against 0.27; six half-tile blocks said 0.58 against 0.19)."""
     if val_fraction <= 0 or any(s.role in ("val", "area") for s in scenes):  # no split, or one given
         return scenes
     rng = np.random.default_rng(seed)
@@ -45,34 +48,88 @@ def split_scenes(scenes, val_fraction: float, tile: int, seed: int):
             scenes[i].role = "val"
         return scenes
     for s in scenes:
-        r0, r1, c0, c1 = s.extent = labelled_extent(s)
-        vertical = (c1 - c0) >= (r1 - r0)  # a strip across the longer side
-        start, end = (c0, c1) if vertical else (r0, r1)
-        n = native(s, tile)
-        strip = labelled_strip(s, vertical, val_fraction) or max(n, int(round((end - start) * val_fraction / n)) * n)
-        if end - start - strip < n:
-            continue  # too small to split: all training
-        s.role = "both"
-        if vertical:
-            s.split_x = end - strip
-        else:
-            s.split_y = end - strip
+        s.extent = labelled_extent(s)
+        s.holdout = HeldOut.choose(s, max(1, native(s, tile) // 2), val_fraction)
+        if s.holdout is not None:
+            s.role = "both"
     return scenes
 
 
-def labelled_strip(scene: Scene, vertical: bool, share: float, most: int = 1024) -> int:
-    """The width in pixels, from the end of the labelled extent (columns when `vertical`, else rows), of the
-    strip holding `share` of the labelled area (rasterized at most `most` cells a side); None without one."""
+class HeldOut:
+    """Blocks of `size` raster pixels from `origin` (row, col): those set in `grid` are validation's only."""
+
+    def __init__(self, origin: tuple, size: int, grid: np.ndarray):
+        self.origin, self.size, self.grid = origin, size, grid
+
+    @classmethod
+    def choose(cls, scene: Scene, size: int, share: float) -> "HeldOut | None":
+        """Every p-th labelled block (p = 1 / share) in a lattice over the scene's labelled extent (a block
+        counts when a tenth of it is labelled imagery); None when fewer than two blocks hold labels (too small
+        to split: all training)."""
+        r0, r1, c0, c1 = scene.extent
+        shares = block_shares(scene, size)
+        for i, j in np.argwhere(shares > 0):  # labelled imagery only: not labels over no-data
+            shares[i, j] *= scene.src.read([1], r0 + i * size, c0 + j * size, size, size)[1].mean()
+        labelled = shares >= 0.1
+        if labelled.sum() < 2:
+            return None
+        p = max(2, int(round(1 / share)))
+        rows, cols = np.indices(shares.shape)
+        lattice = (rows + max(1, p // 2) * cols) % p  # neighbours in a row or a column differ: spread evenly
+        want = share * shares[labelled].sum()
+        phase = min(range(p), key=lambda k: abs(shares[labelled & (lattice == k)].sum() - want))
+        grid = labelled & (lattice == phase)
+        if not grid.any():  # a small area the lattice missed: its most labelled block
+            grid = np.zeros_like(labelled)
+            grid[np.unravel_index(np.argmax(shares), shares.shape)] = True
+        if grid.sum() == labelled.sum():
+            return None
+        return cls((r0, c0), size, grid)
+
+    def mask(self, row: int, col: int, height: int, width: int) -> np.ndarray:
+        """bool (height, width): the window's pixels inside held-out blocks."""
+        r = (np.arange(row, row + height) - self.origin[0]) // self.size
+        c = (np.arange(col, col + width) - self.origin[1]) // self.size
+        gh, gw = self.grid.shape
+        ok_r, ok_c = (r >= 0) & (r < gh), (c >= 0) & (c < gw)
+        out = np.zeros((height, width), bool)
+        out[np.ix_(ok_r, ok_c)] = self.grid[np.ix_(r[ok_r], c[ok_c])]
+        return out
+
+    def holds(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """bool per pixel position (row, col): inside a held-out block."""
+        r = ((np.asarray(rows) - self.origin[0]) // self.size).astype(int)
+        c = ((np.asarray(cols) - self.origin[1]) // self.size).astype(int)
+        ok = (r >= 0) & (r < self.grid.shape[0]) & (c >= 0) & (c < self.grid.shape[1])
+        out = np.zeros(r.shape, bool)
+        out[ok] = self.grid[r[ok], c[ok]]
+        return out
+
+    def blocks(self):
+        """(row, col) raster pixel origins of the held-out blocks."""
+        return [(self.origin[0] + i * self.size, self.origin[1] + j * self.size) for i, j in np.argwhere(self.grid)]
+
+
+def block_shares(scene: Scene, size: int) -> np.ndarray:
+    """The labelled share of each block of `size` pixels over the scene's labelled extent: of the labelled-area
+    polygons where there are some, else of the labels' non-ignored pixels."""
     r0, r1, c0, c1 = scene.extent
-    length = (c1 - c0) if vertical else (r1 - r0)
+    gh, gw = -(-(r1 - r0) // size), -(-(c1 - c0) // size)
     area = labelled_area(scene.labels)
-    if not area:
-        return None
-    f, cells = area_cells(scene, area, (r0, r1, c0, c1), most)
-    profile = cells.sum(axis=0 if vertical else 1)[::-1].cumsum()  # labelled cells from the end inwards
-    if profile[-1] == 0:
-        return None
-    return min(length, (int(np.searchsorted(profile, share * profile[-1])) + 1) * f)
+    if area:
+        from rasterio.features import rasterize
+        from rasterio.transform import Affine
+
+        k = 4  # cells a block side
+        cells = rasterize([(g, 1) for g in area], out_shape=(gh * k, gw * k), fill=0, dtype="uint8",
+                          transform=scene.src.transform * Affine.translation(c0, r0) * Affine.scale(size / k))
+        return cells.reshape(gh, k, gw, k).mean(axis=(1, 3))
+    out = np.zeros((gh, gw))
+    for i in range(gh):
+        for j in range(gw):
+            lab = scene.labels.read(scene.src.transform, r0 + i * size, c0 + j * size, size, size)
+            out[i, j] = (lab != IGNORE).mean()
+    return out
 
 
 def _polygon_labels(labels):
@@ -119,42 +176,54 @@ def labelled_extent(scene: Scene) -> tuple:
         clip(np.ceil(max(cols)), w)
 
 
-def train_extent(scene: Scene):
-    """(row0, row1, col0, col1) pixels training windows may use."""
-    h, w = scene.src.height, scene.src.width
-    if scene.role != "both":
-        return 0, h, 0, w
-    return 0, scene.split_y or h, 0, scene.split_x or w
-
-
 MAX_VALIDATION_TILES = 64  # validation costs the same every epoch: beyond this, an evenly spread subset
 
 
 def val_windows(scenes, tile: int, min_labelled: float = 0.1, most: int = MAX_VALIDATION_TILES):
     """Grid windows (scene index, row, col) over validation areas that hold labels; at most `most`, evenly spread
     over all of them (a fixed subset, the same every epoch)."""
-    from ..extract.windows import starts
-
     out = []
     for i, s in enumerate(scenes):
         if s.role == "train":
             continue
-        r0, r1, c0, c1 = s.extent or (0, s.src.height, 0, s.src.width)
-        if s.role == "both":  # the strip beyond the split, within the labelled part
-            r0, c0 = s.split_y or r0, s.split_x or c0
-        elif s.role != "area":
-            r0, r1, c0, c1 = 0, s.src.height, 0, s.src.width
-        labels = validation_labels(s)
-        need = 0.25 if s.role == "area" else min_labelled  # area: windows mostly inside the validation area
         n = native(s, tile)
-        for r in starts(r1 - r0, n, 0):
-            for c in starts(c1 - c0, n, 0):
-                lab = labels.read(s.src.transform, r0 + r, c0 + c, n, n)
-                if (lab != IGNORE).mean() >= need:
-                    out.append((i, r0 + r, c0 + c))
+        if s.role == "both":  # each held-out block, in windows of its own or one centred on it
+            b = s.holdout.size
+            need = min_labelled * min(1.0, (b / n) ** 2)
+            origins = [(r0 + r, c0 + c) for r0, c0 in s.holdout.blocks() for r in _block_starts(b, n)
+                       for c in _block_starts(b, n)]
+        else:
+            r0, r1, c0, c1 = s.extent if s.role == "area" and s.extent else (0, s.src.height, 0, s.src.width)
+            need = 0.25 if s.role == "area" else min_labelled  # area: windows mostly inside the validation area
+            origins = [(r0 + r, c0 + c) for r in starts(r1 - r0, n, 0) for c in starts(c1 - c0, n, 0)]
+        for r, c in origins:
+            lab = validation_read(s, r, c, n)
+            if (lab != IGNORE).mean() >= need and ((lab != IGNORE) & s.src.read([1], r, c, n, n)[1]).mean() >= need:
+                out.append((i, r, c))  # labels there, on imagery (not on no-data)
     if len(out) > most:
         out = [out[k] for k in np.linspace(0, len(out) - 1, most).round().astype(int)]
     return out
+
+
+def _block_starts(block: int, n: int) -> list:
+    """Window origins, relative to a block of `block` pixels, covering it with windows of `n`: a grid inside it,
+    or one window centred on it when windows are larger."""
+    return starts(block, n, 0) if n <= block else [(block - n) // 2]
+
+
+def validation_read(scene: Scene, row: int, col: int, n: int) -> np.ndarray:
+    """The labels validation scores a window on (held-out blocks only, where the scene has them)."""
+    return holdout_masked(scene, validation_labels(scene).read(scene.src.transform, row, col, n, n), row, col,
+                          validation=True)
+
+
+def holdout_masked(scene: Scene, lab: np.ndarray, row: int, col: int, validation: bool) -> np.ndarray:
+    """`lab` (a window's labels from (row, col)) with the pixels the other side of the split ignored: held-out
+    blocks for training, everything else for validation."""
+    if scene.role == "both" and scene.holdout is not None:
+        held = scene.holdout.mask(row, col, *lab.shape)
+        lab[~held if validation else held] = IGNORE
+    return lab
 
 
 def validation_labels(scene: Scene):
@@ -170,7 +239,7 @@ def read_sample(scene: Scene, bands, row, col, size, validation: bool = False, o
     img, valid = scene.src.read(bands, row, col, n, n)
     labels = validation_labels(scene) if validation else scene.labels
     lab = labels.read(scene.src.transform, row, col, n, n)
-    lab = as_target(lab) if validation else lab.copy()
+    lab = holdout_masked(scene, as_target(lab) if validation else lab.copy(), row, col, validation)
     lab[~valid] = IGNORE
     if n != out:
         import cv2
@@ -215,8 +284,12 @@ class RandomWindows:
         area = labelled_area(s.labels)
         if not area:
             return None
-        f, cells = area_cells(s, area, train_extent(s), most, all_touched=True)
-        return f, cells.astype(bool), np.argwhere(cells)
+        f, cells = area_cells(s, area, (0, s.src.height, 0, s.src.width), most, all_touched=True)
+        cells = cells.astype(bool)
+        if s.holdout is not None:  # cells whose centre is held out for validation are not drawn
+            rows, cols = (np.indices(cells.shape) + 0.5) * f
+            cells &= ~s.holdout.holds(rows, cols)
+        return f, cells, np.argwhere(cells)
 
     @staticmethod
     def _pixel_centres(s, ground):
@@ -225,11 +298,12 @@ class RandomWindows:
             return None
         inv = ~s.src.transform
         cols, rows = inv * (c[:, 0], c[:, 1])
-        y0, y1, x0, x1 = train_extent(s)
-        keep = (cols >= x0) & (cols < x1) & (rows >= y0) & (rows < y1)
-        if ground is not None:  # buildings outside the labelled area are not taught
+        keep = (cols >= 0) & (cols < s.src.width) & (rows >= 0) & (rows < s.src.height)
+        if ground is not None:  # buildings outside the labelled area (or held out for validation) are not taught
             f, cells, _ = ground
-            keep[keep] = cells[((rows[keep] - y0) // f).astype(int), ((cols[keep] - x0) // f).astype(int)]
+            keep[keep] = cells[(rows[keep] // f).astype(int), (cols[keep] // f).astype(int)]
+        if s.holdout is not None:
+            keep &= ~s.holdout.holds(rows, cols)
         return np.stack([rows[keep], cols[keep]], 1) if keep.any() else None
 
     def sample(self, size: int = None, out: int = None):
@@ -238,7 +312,7 @@ class RandomWindows:
         i = self.rng.choice(len(self.scenes), p=self.weights)
         s = self.scenes[i]
         size = native(s, cover)
-        y0, y1, x0, x1 = train_extent(s)
+        y0, y1, x0, x1 = 0, s.src.height, 0, s.src.width
         centres = self.centres[i]
         ground = self.ground[i]
         if centres is not None and self.rng.random() < self.share:

@@ -348,7 +348,7 @@ def _model_and_data(run, scenes, resolution) -> None:
     progress.info(f"Training on {sum(s.role != 'val' for s in scenes)} raster(s), validating on "
                   f"{len(vwin)} tile(s) of {params.tile_size} px; model: {info.summary()}")
     if not vwin:
-        progress.warn("No validation tile holds labels (the rasters are too small to set a strip aside, or the "
+        progress.warn("No validation tile holds labels (the labelled parts are too small to hold blocks out, or the "
                       "validation fraction is 0): the epoch with the lowest training loss is kept, and a "
                       "fine-tune cannot be checked against its start. Give a validation area, or more labels.")
     weights = torch.tensor(params.class_weights, dtype=torch.float32) if params.class_weights else None

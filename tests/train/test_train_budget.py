@@ -197,73 +197,93 @@ def test_defaults_fine_tune_the_default_model(run_alg, tmp_path):
         default.architecture, default.resolution, os.path.basename(DEFAULT_MODEL))
 
 
-@pytest.mark.parametrize("place", ["austin", "rio"])
-def test_validation_strip_lies_in_the_labelled_part(tmp_path, place):
-    """Austin labelled on its west half only; Rio a 408 px wide, 3209 px tall strip: the validation strip is
-    cut from the labelled part along its longer side, so every validation tile holds labels (before, Austin's
-    strip lay in the unlabelled east and Rio had none: a fine-tune could never beat its start)."""
+def _city_scene(place, area_of):
+    """A Scene of a city with its outlines as labels over the labelled area `area_of(bounds)` (polygons)."""
     import rasterio
 
     from buildseg.engine.evaluation.evaluate import polygons_from_file
-    from buildseg.engine.io.labels import IGNORE, PolygonLabels
-    from buildseg.engine.train.dataset import Scene, split_scenes, train_extent, val_windows
+    from buildseg.engine.io.labels import PolygonLabels
+    from buildseg.engine.train.dataset import Scene
 
     from conftest import DATA
 
     image = str(DATA / "cities" / place / "image.tif")
     with rasterio.open(image) as src:
         b, crs = src.bounds, src.crs
-    area = None
-    if place == "austin":
-        mid = (b.left + b.right) / 2
-        area = [{"type": "Polygon", "coordinates": [[[b.left, b.bottom], [mid, b.bottom], [mid, b.top],
-                                                     [b.left, b.top], [b.left, b.bottom]]]}]
     shapes = [(g, 1) for g, _ in polygons_from_file(str(DATA / "cities" / place / "buildings.gpkg"), crs.to_wkt())]
-    labels = PolygonLabels(shapes, area)
-    scene = Scene(image, labels).open()
-    split_scenes([scene], 0.2, 256, 0)
-    assert scene.role == "both"
-    y0, y1, x0, x1 = train_extent(scene)
-    # the strip crosses the labelled part's longer side: Austin's west half and Rio are both taller than wide
-    assert scene.split_y is not None and scene.split_x is None and y1 == scene.split_y
-    windows = val_windows([scene], 256)
-    assert len(windows) >= 1
-    for _, r, c in windows:
-        assert r >= scene.split_y and c < scene.extent[3]  # beyond the training part, inside the labels
-        lab = labels.read(scene.src.transform, r, c, 256, 256)
-        assert (lab != IGNORE).mean() >= 0.1
+    area = area_of(b)
+    return Scene(image, PolygonLabels(shapes, area)).open(), area
 
 
-def test_validation_strip_holds_its_share_of_scattered_patches(tmp_path):
-    """Kampala labelled in two patches at opposite corners (a small one south-west, a large one north-east, as
-    in the same-budget benchmark): the validation strip holds about a fifth of the labelled area (before, a
-    strip of a fifth of the extent took 59 % of it, most of the large patch, from training)."""
-    import rasterio
+def _rect(x0, y0, x1, y1):
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+
+@pytest.mark.parametrize("place", ["austin", "rio", "nairobi"])
+def test_validation_blocks_spread_over_the_labelled_area(place):
+    """Validation scores blocks held out all over the labelled part (Austin labelled on its west half only,
+    Rio a 408 px wide, 3209 px tall strip, Nairobi whole), not a strip at one end of it (a strip at the
+    east of a city is another neighbourhood than its centre): the held-out blocks hold about a fifth of the
+    labelled area, lie in it, reach both halves of its longer side, and their labels are validation's only
+    (training reads them as ignored, validation ignores the rest)."""
     from rasterio.features import rasterize
 
-    from buildseg.engine.evaluation.evaluate import polygons_from_file
-    from buildseg.engine.io.labels import PolygonLabels
-    from buildseg.engine.train.dataset import Scene, split_scenes, val_windows
+    from buildseg.engine.io.labels import IGNORE
+    from buildseg.engine.train.dataset import RandomWindows, read_sample, split_scenes, val_windows
 
-    from conftest import DATA
+    def west_half(b):
+        return [_rect(b.left, b.bottom, (b.left + b.right) / 2, b.top)] if place == "austin" else \
+            [_rect(b.left, b.bottom, b.right, b.top)]
 
-    image = str(DATA / "cities" / "kampala" / "image.tif")
-    with rasterio.open(image) as src:
-        b, crs, tr, shape = src.bounds, src.crs, src.transform, src.shape
-
-    def rect(x0, y0, x1, y1):
-        return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
-
-    area = [rect(b.left, b.bottom, b.left + 75, b.bottom + 75), rect(b.right - 230, b.top - 150, b.right, b.top)]
-    shapes = [(g, 1) for g, _ in polygons_from_file(str(DATA / "cities" / "kampala" / "buildings.gpkg"),
-                                                    crs.to_wkt())]
-    scene = Scene(image, PolygonLabels(shapes, area)).open()
+    scene, area = _city_scene(place, west_half)
     split_scenes([scene], 0.2, 256, 0)
-    assert scene.role == "both" and scene.split_x is not None  # the labelled extent is wider than tall
-    labelled = rasterize([(g, 1) for g in area], out_shape=shape, transform=tr)
-    share = labelled[:, scene.split_x:].sum() / labelled.sum()
-    assert 0.15 < share < 0.3, share
-    assert val_windows([scene], 256)  # and it holds validation tiles
+    assert scene.role == "both"
+    held = scene.holdout.mask(0, 0, scene.src.height, scene.src.width)
+    labelled = rasterize([(g, 1) for g in area], (scene.src.height, scene.src.width),
+                         transform=scene.src.transform).astype(bool) & (scene.src.ds.dataset_mask() > 0)
+    share = (held & labelled).sum() / labelled.sum()  # of the labelled imagery (Nairobi's is partly no-data)
+    assert 0.08 < share < 0.4, share
+    rows = np.flatnonzero(held.any(axis=1))
+    r0, r1, c0, c1 = scene.extent
+    long_rows = (r1 - r0) >= (c1 - c0)
+    spread = rows if long_rows else np.flatnonzero(held.any(axis=0))
+    mid = (r0 + r1) / 2 if long_rows else (c0 + c1) / 2
+    assert spread.min() < mid < spread.max()  # both halves of the longer side
+    windows = val_windows([scene], 256)
+    assert len(windows) >= 2
+    padded = np.pad(held, 256)  # windows centred on an edge block reach off the raster
+    for _, r, c in windows:
+        lab = read_sample(scene, [1, 2, 3], r, c, 256, validation=True)[1]
+        inside = padded[r + 256:r + 512, c + 256:c + 512]
+        assert (lab != IGNORE).any() and not (lab[~inside] != IGNORE).any()
+    sampler = RandomWindows([scene], [1, 2, 3], 256, seed=0)
+    for r, c in sampler.centres[0]:
+        assert not scene.holdout.holds(np.array([r]), np.array([c]))[0]
+    br, bc = scene.holdout.blocks()[0]
+    lab = read_sample(scene, [1, 2, 3], br, bc, 256)[1]  # a training read over a held-out block
+    n = scene.holdout.size
+    assert (lab[:n, :n] == IGNORE).all()
+
+
+def test_validation_blocks_hold_their_share_of_scattered_patches():
+    """Kampala labelled in two patches at opposite corners (a small one south-west, a large one north-east, as
+    in the same-budget benchmark): the held-out blocks hold about a fifth of the labelled area and lie on
+    labelled imagery (Kampala's scene is mostly no-data)."""
+    from rasterio.features import rasterize
+
+    from buildseg.engine.train.dataset import split_scenes, val_windows
+
+    scene, area = _city_scene("kampala", lambda b: [_rect(b.left, b.bottom, b.left + 75, b.bottom + 75),
+                                                    _rect(b.right - 230, b.top - 150, b.right, b.top)])
+    split_scenes([scene], 0.2, 256, 0)
+    assert scene.role == "both"
+    shape = (scene.src.height, scene.src.width)
+    labelled = rasterize([(g, 1) for g in area], shape, transform=scene.src.transform).astype(bool) & \
+        (scene.src.ds.dataset_mask() > 0)
+    held = scene.holdout.mask(0, 0, *shape)
+    share = (held & labelled).sum() / labelled.sum()
+    assert 0.1 < share < 0.35, share
+    assert len(val_windows([scene], 256)) == len(scene.holdout.blocks())  # each on labelled imagery
 
 
 def test_training_windows_lie_on_the_labelled_area(tmp_path):
