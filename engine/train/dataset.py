@@ -352,3 +352,24 @@ def band_statistics(scenes, bands, tile: int, samples: int = 64, seed: int = 0):
     mean = sums / n
     std = np.sqrt(np.maximum(sq / n - mean ** 2, 1e-12))
     return mean.tolist(), np.maximum(std, 1e-6).tolist()
+
+
+def footprints_wgs84(scenes) -> list:
+    """[west, south, east, north] in WGS84 of each raster that has a CRS: where the model learnt (its STAC item's
+    geometry)."""
+    from rasterio.crs import CRS
+    from rasterio.warp import transform_bounds
+
+    out = []
+    for s in scenes:
+        wkt = s.src.crs_wkt
+        if not wkt:
+            continue
+        corners = [s.src.transform * (c, r) for c in (0, s.src.width) for r in (0, s.src.height)]
+        xs, ys = zip(*corners)
+        try:
+            box = transform_bounds(CRS.from_wkt(wkt), "EPSG:4326", min(xs), min(ys), max(xs), max(ys))
+        except Exception:  # noqa: BLE001 - a CRS PROJ cannot bring to WGS84: no footprint, not a failed run
+            continue
+        out.append([round(v, 6) for v in box])
+    return out

@@ -22,7 +22,7 @@ from .batches import BatchLoader
 from .blend import SHARES, blend
 from .budget import TimeBudget
 from .checkpoint import _load_checkpoint, _save_checkpoint, checkpoint_path, run_fingerprint, write_csv
-from .dataset import RandomWindows, band_statistics, read_sample, split_scenes, val_windows
+from .dataset import RandomWindows, band_statistics, footprints_wgs84, read_sample, split_scenes, val_windows
 from .ema import averaged_model
 from .resolution import _at_model_resolution, _imagery_range, _Scaled, _start_view, _training_resolution
 from .schedule import _lr_at, _lr_factor, _optimizer
@@ -519,6 +519,7 @@ def _write(run, scenes, out_model, out_report, out_csv, t0) -> None:
         "batch_size": params.batch_size, "lr": params.lr, "loss": params.loss, "optimizer": params.optimizer,
         "schedule": params.schedule, "augment": params.augment, "seed": params.seed,
         "rasters": [os.path.basename(s.raster) for s in scenes], "seconds": round(time.time() - t0, 1),
+        "footprint_wgs84": footprints_wgs84(scenes),
         "imagery_resolution_m": _imagery_range(scenes, info.training.get("imagery_resolution_m")),
         "device": str(run.dev),
         "fine_tuned_from": os.path.basename(params.init_model) if params.init_model else None,
