@@ -1,14 +1,17 @@
 """What every BuildSeg algorithm shares: groups, help links, engine calls, feedback adapter."""
 
+import html
 import os
+import re
 
 from qgis.core import (
+    QgsApplication,
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterCrs,
     QgsProcessingParameterExtent,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QCoreApplication, QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from ..engine.core import deps
@@ -20,7 +23,6 @@ from .provider import ICON
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL = os.path.join(PLUGIN_DIR, "resources", "models", "buildings-default.safetensors")
 AUTO_MODEL = "auto"  # MODEL value: the bundled model chosen by the input's ground resolution
-REPO_URL = "https://github.com/buildseg/buildseg/blob/main/"
 # the guide page of each help anchor (README.md is the manual's front page; the guides are in docs/)
 HELP_PAGES = {"dependencies": "docs/desktop.md", "check-model-fit": "docs/analysis.md",
               "the-buildseg-panel-run-on-the-view-label-retrain-label-next": "docs/desktop.md",
@@ -32,6 +34,18 @@ HELP_PAGES = {"dependencies": "docs/desktop.md", "check-model-fit": "docs/analys
               "regularize-building-footprints": "docs/tools.md", "train-a-model": "docs/training.md"}
 GROUPS = {"extraction": "Extraction", "training": "Training", "analysis": "Analysis", "tools": "Tools"}
 DEVICE_OPTIONS = DEVICES  # the engine's list
+
+
+def first_sentence(text: str) -> str:
+    """The text's first sentence, with its full stop: up to the first '. ' of its first line."""
+    line = text.split("\n")[0]
+    end = line.find(". ")
+    return line if end < 0 else line[:end + 1]
+
+
+def plain_text(text: str) -> str:
+    """Help HTML as plain text: tags dropped (a line break kept as one), entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<br\s*/?>", "\n", text)))
 
 
 class FeedbackProgress(Progress):
@@ -86,20 +100,27 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         return self.GROUP
 
     def shortHelpString(self):
-        return self.tr(self.HELP)
+        """The help as HTML for the algorithm dialog (which shows this only); as plain text without its first
+        sentence in qgis_process, which prints the short description above it and shows tags as they are."""
+        text = self.tr(self.HELP)
+        if QgsApplication.instance() is None or QgsApplication.instance().platform() != "qgis_process":
+            return text
+        return plain_text(text[len(first_sentence(text)):].lstrip())
 
     def shortDescription(self):  # noqa: N802 - QGIS API name
-        """The help's first sentence (the toolbox tooltip)."""
-        first = self.HELP.split("\n")[0].split(". ")[0].rstrip(".")
-        return self.tr(first + ".") if first else ""
+        """The help's first sentence (the toolbox tooltip; qgis_process prints it above the help)."""
+        return plain_text(first_sentence(self.tr(self.HELP)))
 
     def tags(self):
         return [self.tr(t) for t in ("buildings", "building footprints", "deep learning", "segmentation",
                                      "remote sensing") + self.TAGS]
 
     def helpUrl(self):
+        """The guide page installed with the plugin (a file: the project has no public site yet)."""
         anchor = self.README_ANCHOR or self.NAME
-        return f"{REPO_URL}{HELP_PAGES.get(anchor, 'README.md')}#{anchor}"
+        url = QUrl.fromLocalFile(os.path.join(PLUGIN_DIR, HELP_PAGES.get(anchor, "README.md")))
+        url.setFragment(anchor)
+        return url.toString()
 
     def icon(self):
         return QIcon(ICON)

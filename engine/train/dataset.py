@@ -369,7 +369,7 @@ def footprints_wgs84(scenes) -> list:
         xs, ys = zip(*corners)
         try:
             box = transform_bounds(CRS.from_wkt(wkt), "EPSG:4326", min(xs), min(ys), max(xs), max(ys))
-        except Exception:  # noqa: BLE001 - a CRS PROJ cannot bring to WGS84: no footprint, not a failed run
-            continue
-        out.append([round(v, 6) for v in box])
+            out.append([round(v, 6) for v in box])
+        except Exception:  # nosec B110 - a CRS PROJ cannot bring to WGS84: no footprint, not a failed run
+            pass
     return out
