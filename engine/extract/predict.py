@@ -77,10 +77,22 @@ def write_onnx(net, channels: int, tile: int, path: str, names: tuple, metadata:
                           output_names=[names[1]], dynamic_axes={n: {0: "batch"} for n in names},
                           opset_version=17, dynamo=False)
         proto = onnx.load(tmp)
+        _static_output_size(proto, tile)
         for key, value in metadata.items():
             entry = proto.metadata_props.add()
             entry.key, entry.value = key, value
         onnx.save(proto, tmp)
+
+
+def _static_output_size(proto, tile: int) -> None:
+    """The output's height and width declared as the tile's (the tracer leaves them symbolic, the height named
+    like the batch: clients reading the declared shape would take it for a second batch axis)."""
+    for out in proto.graph.output:
+        dims = out.type.tensor_type.shape.dim
+        if len(dims) == 4:
+            for d in dims[2:]:
+                d.Clear()
+                d.dim_value = tile
 
 
 def cached_onnx(model_path: str, model, info, tile: int = None) -> str:

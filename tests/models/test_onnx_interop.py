@@ -44,6 +44,8 @@ def test_deepness_profile_reads_back_as_deepness_reads_it(deepness_onnx, austin_
     assert meta["tiles_size"] == 256 and 0 < meta["tiles_overlap"] < 50 and meta["seg_thresh"] == 0.5
     inp = sess.get_inputs()[0]
     assert inp.shape[1:] == [3, 256, 256] and not isinstance(inp.shape[0], int)  # dynamic batch
+    out = sess.get_outputs()[0]  # static spatial sizes (the tracer named the height like the batch)
+    assert out.shape[1:] == [2, 256, 256] and out.shape[0] == inp.shape[0]
     with rasterio.open(austin_tile) as src:
         rgb = src.read()
     x = (rgb.astype(np.float32) / 255.0)[None]  # Deepness: uint8 tile / 255, NCHW
