@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import PLUGIN_DIR as ENGINE_PLUGIN_DIR
+from .errors import BuildSegError
 
 PLUGIN_DIR = Path(ENGINE_PLUGIN_DIR).resolve()
 REQUIREMENTS = PLUGIN_DIR / "requirements.txt"
@@ -100,8 +101,10 @@ def shell_command(lines) -> str:
         python = find_python()
     except Exception:
         python = "python3"
-    return (f'"{python}" -m pip install --target "{private_target()}" -c "{numpy_constraint()}" '
-            + " ".join(f'"{line}"' for line in lines))
+    torch = dict(zip(("torch", "torchvision"), torch_lines()))  # the CPU build, as the installer's plan
+    lines = [torch.get(re.split(r"[=<>!~ ]", line, maxsplit=1)[0].lower(), line) for line in lines]
+    return (f'"{python}" -m pip install --target "{private_target()}" -c "{numpy_constraint(torch.values())}" '
+            + " ".join(index_args()) + (" " if index_args() else "") + " ".join(f'"{line}"' for line in lines))
 
 
 def distribution_version(dist: str):
@@ -174,25 +177,56 @@ def find_python() -> str:
     )
 
 
-def numpy_constraint() -> str:
+def numpy_constraint(extra=()) -> str:
     """A constraints file pinning numpy to the version QGIS's GDAL was built against (the one running here):
-    a newer numpy in the private folder would break GDAL inside QGIS. It is written beside the private folder
-    (the user's own, not a shared temporary folder where another user's file of that name could stand)."""
+    a newer numpy in the private folder would break GDAL inside QGIS; with `extra` requirement lines after it.
+    It is written beside the private folder (the user's own, not a shared temporary folder where another
+    user's file of that name could stand)."""
     import tempfile
 
     import numpy
 
-    line = f"numpy=={numpy.__version__}\n"
+    text = "".join(f"{line}\n" for line in [f"numpy=={numpy.__version__}", *extra])
+    name = "constraints.txt" if extra else "numpy-constraint.txt"
     try:
-        path = private_target().parent / "numpy-constraint.txt"
+        path = private_target().parent / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(line)
+        path.write_text(text)
         return str(path)
     except OSError:  # a read-only home: a file of a fresh, unguessable name instead
-        fd, name = tempfile.mkstemp(prefix="buildseg-numpy-", suffix=".txt")
+        fd, name = tempfile.mkstemp(prefix="buildseg-constraints-", suffix=".txt")
         with os.fdopen(fd, "w") as f:
-            f.write(line)
+            f.write(text)
         return name
+
+
+MIN_PYTHON = (3, 10)  # the oldest Python every pinned package (torch, onnxruntime, distributed, smp) installs on
+
+
+def check_python(version=None) -> None:
+    """Refuse a Python the pinned packages do not install on, naming the fix."""
+    version = tuple(version or sys.version_info[:2])
+    if version < MIN_PYTHON:
+        raise BuildSegError(
+            f"QGIS runs Python {version[0]}.{version[1]}: the packages BuildSeg needs (torch "
+            f"{pins().get('torch', '').split('==')[-1]} and the others in requirements.txt) install on Python "
+            f"{MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer. Use a QGIS built with a newer Python (QGIS 3.34 or newer "
+            "from OSGeo4W or the macOS installer; QGIS 3.22 on Debian 12 and Ubuntu 22.04 runs Python 3.10+).")
+
+
+def torch_lines(platform: str = None, cuda_variant=None) -> list:
+    """torch and torchvision as every step of a plan takes them: the pinned releases, on Linux and Windows of
+    the PyTorch index's CPU or CUDA build (a local version, +cpu / +cu128..., which only that index has), on
+    macOS PyPI's own build."""
+    pinned = pins()
+    local = "" if (platform or sys.platform) == "darwin" else f"+{cuda_variant or 'cpu'}"
+    return [pinned["torch"] + local, pinned["torchvision"] + local]
+
+
+def index_args(platform: str = None, cuda_variant=None) -> list:
+    """The PyTorch index of the chosen build, beside the configured one, for every step (none on macOS)."""
+    return [] if (platform or sys.platform) == "darwin" else ["--extra-index-url",
+                                                               TORCH_INDEX + (cuda_variant or "cpu")]
 
 
 @dataclass
@@ -203,18 +237,22 @@ class Step:
     needed_for: str
 
 
-def install_plan(names, cuda_variant=None) -> list:
-    """pip commands that install the missing import `names` into the private folder: torch from the PyTorch
-    index of the driver's CUDA build (or the CPU build), required packages together, each optional package on
-    its own (its failure skips only what needs it). numpy stays QGIS's in every step."""
+def install_plan(names, cuda_variant=None, platform: str = None) -> list:
+    """pip commands that install the missing import `names` into the private folder: required packages
+    together, each optional package on its own (its failure skips only what needs it). One resolution plan:
+    every step takes numpy at QGIS's version and torch and torchvision at their pins, of the build chosen
+    (`cuda_variant`, else CPU) from the PyTorch index, so an optional package depending on torch never resolves
+    another torch (before, segmentation-models-pytorch pulled PyPI's CUDA torch over the CPU one on Linux)."""
+    check_python()
     target, pinned = str(private_target()), pins()
-    base = [find_python(), "-m", "pip", "install", "--upgrade", "--target", target, "-c", numpy_constraint()]
+    torch = torch_lines(platform, cuda_variant)
+    base = [find_python(), "-m", "pip", "install", "--upgrade", "--target", target,
+            "-c", numpy_constraint(torch)] + index_args(platform, cuda_variant)
     lines = {n: pinned.get((MODULES.get(n) or SYSTEM_MODULES.get(n, n)).lower()) for n in names}
     steps = []
-    torch = [lines[n] for n in ("torch", "torchvision") if n in names]
-    if torch:
-        index = [] if sys.platform == "darwin" else ["--index-url", TORCH_INDEX + (cuda_variant or "cpu")]
-        steps.append(Step(torch, base + index + torch, False, "every algorithm"))
+    wanted = [line for n, line in zip(("torch", "torchvision"), torch) if n in names]
+    if wanted:
+        steps.append(Step(wanted, base + wanted, False, "every algorithm"))
     required = [lines[n] for n in names if n not in ("torch", "torchvision") and n not in OPTIONAL and lines[n]]
     if required:
         steps.append(Step(required, base + required, False, "every algorithm"))

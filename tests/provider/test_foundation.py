@@ -102,20 +102,37 @@ def test_installer_chooses_torch_index_from_the_driver(tmp_path, monkeypatch, dr
 
     monkeypatch.setenv("PATH", _fake_nvidia_smi(tmp_path, driver_cuda) + os.pathsep + os.environ["PATH"])
     assert deps.cuda_variant() == variant
-    steps = deps.install_plan(["torch", "torchvision", "cv2", "rasterio", "pydensecrf", "distributed"], variant)
-    torch_step = steps[0]
-    assert torch_step.packages == ["torch==2.14.1", "torchvision==0.29.1"] and not torch_step.optional
-    index = torch_step.argv[torch_step.argv.index("--index-url") + 1]
-    assert index == deps.TORCH_INDEX + (variant or "cpu")
+    steps = deps.install_plan(["torch", "torchvision", "cv2", "rasterio", "pydensecrf", "distributed"], variant,
+                              platform="linux")
+    torch_step, build = steps[0], variant or "cpu"
+    assert torch_step.packages == [f"torch==2.14.1+{build}", f"torchvision==0.29.1+{build}"]
+    assert not torch_step.optional
     assert steps[1].packages == ["opencv-python-headless==4.11.0.86", "rasterio==1.4.4"]  # rasterio where missing
     assert [(s.packages, s.optional) for s in steps[2:]] == [(["pydensecrf2==1.1"], True),
                                                             (["distributed==2026.8.0"], True)]
-    for step in steps:
+    for step in steps:  # one plan: every step takes torch of the same build from the same index
         assert step.argv[step.argv.index("--target") + 1] == str(deps.private_target())
+        index = step.argv[step.argv.index("--extra-index-url") + 1]
+        assert index == deps.TORCH_INDEX + build and "--index-url" not in step.argv  # beside the configured one
         constraint = step.argv[step.argv.index("-c") + 1]  # numpy stays the one QGIS's GDAL was built against
-        assert open(constraint).read().strip() == f"numpy=={numpy.__version__}"
+        assert open(constraint).read().split() == [f"numpy=={numpy.__version__}", f"torch==2.14.1+{build}",
+                                                   f"torchvision==0.29.1+{build}"]
         assert os.path.dirname(constraint) == str(deps.private_target().parent)  # the user's folder, not /tmp
-        assert "--index-url" not in step.argv or step is torch_step  # the rest from the configured index
+
+
+def test_install_plan_on_macos_takes_pypi_torch_and_python_39_is_refused():
+    from buildseg.engine.core import deps
+    from buildseg.engine.core.errors import BuildSegError
+
+    steps = deps.install_plan(["torch", "segmentation_models_pytorch"], platform="darwin")
+    assert steps[0].packages == ["torch==2.14.1"] and steps[1].optional
+    for step in steps:
+        assert "--extra-index-url" not in step.argv and "--index-url" not in step.argv
+        constraint = step.argv[step.argv.index("-c") + 1]
+        assert "torch==2.14.1" in open(constraint).read().split()  # smp resolves no other torch
+    with pytest.raises(BuildSegError, match=r"Python 3\.9.*3\.10 or newer.*QGIS 3\.34"):
+        deps.check_python((3, 9))
+    deps.check_python((3, 11))
 
 
 def test_installer_installs_into_an_empty_folder_and_skips_a_failed_optional(tmp_path, monkeypatch):
@@ -123,6 +140,8 @@ def test_installer_installs_into_an_empty_folder_and_skips_a_failed_optional(tmp
 
     target = tmp_path / "private"
     monkeypatch.setattr(deps, "private_target", lambda: target)
+    (tmp_path / "torch-index" / "cpu").mkdir(parents=True)  # no network to the PyTorch index in the tests
+    monkeypatch.setattr(deps, "TORCH_INDEX", (tmp_path / "torch-index").as_uri() + "/")
     monkeypatch.setitem(deps.MODULES, "buildseg_no_such_module", "buildseg-no-such-package")
     monkeypatch.setitem(deps.OPTIONAL, "buildseg_no_such_module", "an imaginary algorithm")
     pins = {**deps.pins(), "buildseg-no-such-package": "buildseg-no-such-package==9.9.9"}
