@@ -83,7 +83,7 @@ class BuildSegPlugin:
             from .ui.panel import BuildSegPanel
 
             self.panel = BuildSegPanel(self.iface, self.iface.mainWindow())
-            self.iface.addDockWidget(Qt.RightDockWidgetArea, self.panel)
+            self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel)
             self.panel.visibilityChanged.connect(self.panel_action.setChecked)
         if self.panel is not None:
             self.panel.setVisible(visible)

@@ -30,7 +30,7 @@ def write_label_package(path: str, crs, transform_context) -> str:
     if os.path.exists(path):
         raise FileExistsError(f"{path} exists: choose a new file name (labels are never overwritten).")
     fields = QgsFields()
-    fields.append(QgsField("class", QVariant.String))
+    fields.append(QgsField("class", QVariant.Type.String))
     with atomic_path(path) as tmp:
         for i, (name, geometry, _) in enumerate(LAYERS):
             options = QgsVectorFileWriter.SaveVectorOptions()

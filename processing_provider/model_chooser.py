@@ -41,12 +41,12 @@ class ModelChooserWrapper(WidgetWrapper):
         self.combo = QComboBox()
         self.combo.setObjectName("buildseg_model_chooser")
         self.combo.setEditable(True)
-        self.combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(20)
         auto = [(AUTO_MODEL, *AUTO_ENTRY)] if by_resolution else []
         for value, label, desc in available_models() + auto:
             self.combo.addItem(f"{label} — {desc}", value)
-            self.combo.setItemData(self.combo.count() - 1, desc, Qt.ToolTipRole)
+            self.combo.setItemData(self.combo.count() - 1, desc, Qt.ItemDataRole.ToolTipRole)
         browse = QToolButton()
         browse.setText("…")
         browse.clicked.connect(self._browse)

@@ -82,7 +82,7 @@ class BuildSegPanel(QgsDockWidget):
         self.model_combo.currentIndexChanged.connect(lambda _: self._describe_model())
         self.model_info = QLabel("")
         self.model_info.setWordWrap(True)
-        self.model_info.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.model_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row = QHBoxLayout()
         row.addWidget(_button("Import…", "buildseg_panel_import", self.import_model))
         row.addWidget(_button("Remove", "buildseg_panel_remove", self.remove_model))
@@ -99,7 +99,7 @@ class BuildSegPanel(QgsDockWidget):
         self.model_combo.clear()
         for value, label, desc in available_models():
             self.model_combo.addItem(label, value)
-            self.model_combo.setItemData(self.model_combo.count() - 1, desc, Qt.ToolTipRole)
+            self.model_combo.setItemData(self.model_combo.count() - 1, desc, Qt.ItemDataRole.ToolTipRole)
         index = self.model_combo.findData(current)
         self.model_combo.setCurrentIndex(max(0, index))
         self.model_combo.blockSignals(False)
@@ -158,7 +158,7 @@ class BuildSegPanel(QgsDockWidget):
             self.say("Only models of the model folder can be removed here.")
             return False
         if confirm and QMessageBox.question(self, "BuildSeg", f"Delete {os.path.basename(path)}?") != \
-                QMessageBox.Yes:
+                QMessageBox.StandardButton.Yes:
             return False
         for f in (path, item_path(path)):
             if os.path.exists(f):
@@ -388,7 +388,7 @@ class BuildSegPanel(QgsDockWidget):
             self.hard_list.clear()
             for rank, (value, bounds) in enumerate(hardest_windows(out, UNCERTAIN_TILE_PX), 1):
                 item = QListWidgetItem(f"{rank}. uncertainty {value:.2f}")
-                item.setData(Qt.UserRole, (bounds, layer.crs().authid()))
+                item.setData(Qt.ItemDataRole.UserRole, (bounds, layer.crs().authid()))
                 self.hard_list.addItem(item)
             self.say("The most uncertain tiles are listed: click one to go there and label it.")
 
@@ -397,7 +397,7 @@ class BuildSegPanel(QgsDockWidget):
     def _zoom_to(self, item) -> None:
         from qgis.core import QgsCoordinateReferenceSystem
 
-        (x0, y0, x1, y1), authid = item.data(Qt.UserRole)
+        (x0, y0, x1, y1), authid = item.data(Qt.ItemDataRole.UserRole)
         canvas = self.iface.mapCanvas()
         tr = QgsCoordinateTransform(QgsCoordinateReferenceSystem(authid), canvas.mapSettings().destinationCrs(),
                                     QgsProject.instance())

@@ -169,3 +169,25 @@ def test_parameters_are_checked_before_running(qgis_app, rasters):
                        ({"WORKERS": 2, "SCHEDULER": "tcp://127.0.0.1:8786"}, "not both")):
         ok, message = alg.checkParameterValues(dict(base, **bad), context)
         assert not ok and words in message, message
+
+
+def test_qt_enums_are_scoped(qgis_app):
+    """Qt enum members are written with their enum's name (Qt.ItemDataRole.UserRole, not Qt.UserRole): the
+    only form PyQt6 (QGIS 4) accepts; PyQt5 takes both. Every `Q<Class>.<Name>` of a Qt class in the plugin's
+    code that names an enum member directly is listed."""
+    import re
+    from pathlib import Path
+
+    from qgis.PyQt import QtCore, QtGui, QtWidgets
+
+    root = Path(__file__).resolve().parents[2]
+    modules = (QtCore, QtGui, QtWidgets)
+    unscoped = []
+    for path in [root / "plugin.py", *(root / "processing_provider").glob("*.py"), *(root / "ui").glob("*.py")]:
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            for cls, name in re.findall(r"\b(Q[A-Za-z]\w*)\.([A-Z]\w*)\b(?!\.)", line):
+                owner = next((getattr(m, cls) for m in modules if hasattr(m, cls)), None)
+                member = getattr(owner, name, None) if owner is not None else None
+                if isinstance(member, int) and type(member) is not int:  # an enum member, not its enum
+                    unscoped.append(f"{path.name}:{n}: {cls}.{name}")
+    assert not unscoped, unscoped
