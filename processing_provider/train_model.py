@@ -558,7 +558,8 @@ class _StaleLabels:
         from .sinks import atomic_sink
 
         fields = QgsFields()
-        for name, kind in (("raster", QVariant.Type.String), ("mean_prob", QVariant.Type.Double), ("pixels", QVariant.Type.Int)):
+        for name, kind in (("raster", QVariant.Type.String), ("mean_prob", QVariant.Type.Double),
+                           ("pixels", QVariant.Type.Int)):
             fields.append(QgsField(name, kind))
         with atomic_sink(alg, parameters, alg.OUTPUT_STALE_LABELS, self.context, fields, QgsWkbTypes.MultiPolygon,
                          self.crs) as (sink, dest):
