@@ -108,9 +108,8 @@ def places(work: str, cells: str = "test_area") -> list:
 
 def far_places(folder: str) -> list:
     """The test parts of the far places (far_places.py) as places of this script: cities the model never saw."""
-    from same_budget import far_parts
-
     from far_places import PLACES
+    from same_budget import far_parts
 
     out = []
     for name in PLACES:

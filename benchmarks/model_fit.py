@@ -22,6 +22,7 @@ def main():
 
     from buildseg.engine.core.cache import ModelCache
     from buildseg.engine.extract.fit import check_fit
+    from buildseg.engine.extract.inference import extract
     from buildseg.engine.models import modelfile
 
     measured = modelfile.read_info(args.model).metrics["test"]["per_place"]
@@ -33,7 +34,7 @@ def main():
     for name, kind, image, _, _ in places(work):
         if name not in measured:
             continue
-        r = check_fit(image, args.model, model_cache=cache)
+        r = check_fit(image, args.model, model_cache=cache, run=extract)
         iou = measured[name]["building_iou"]
         rows.append((r.score, iou))
         m = r.measures

@@ -12,7 +12,7 @@ so it runs inside QGIS and in a plain interpreter alike. Heavy dependencies
 
 import os
 
-PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the folder installed as `buildseg`
+from .core.paths import PLUGIN_DIR  # noqa: E402,F401 - the folder installed as `buildseg`
 
 # Spinning OpenMP threads make PyTorch crawl when the machine is busy (QGIS, other jobs):
 # let them sleep. Must be set before torch is first imported.

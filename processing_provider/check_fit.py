@@ -45,10 +45,11 @@ class CheckFit(BuildSegAlgorithm):
     def compute(self, parameters, context, feedback):
         from ..engine.core.atomic import atomic_path
         from ..engine.extract.fit import check_fit
+        from ..engine.extract.inference import extract
 
         raster = layers.raster_file(self.parameterAsRasterLayer(parameters, self.INPUT, context))
         model = self.model_file(parameters, context, raster=raster, feedback=feedback)
-        report = self.run_engine(check_fit, raster, model, progress=FeedbackProgress(feedback))
+        report = self.run_engine(check_fit, raster, model, progress=FeedbackProgress(feedback), run=extract)
         (feedback.pushInfo if report.verdict == "fits" else feedback.pushWarning)(report.summary())
         out = {"FIT_SCORE": report.score, "VERDICT": report.verdict}
         path = self.parameterAsFileOutput(parameters, self.OUTPUT_REPORT, context)

@@ -86,7 +86,7 @@ def native_grid(layer, crs, extent, resolution_m, context):
     """(pixel size, origin) of the layer's own pixels (a zoom level of a tile service, a raster's pixel size)
     when one is within the engine's resampling tolerance of the model's resolution, else None: reading the
     service's pixels as they are avoids a resampling that changes the model's predictions."""
-    from ..engine.extract.resample import RATIO_TOLERANCE
+    from ..engine.io.resample import RATIO_TOLERANCE
 
     if crs != layer.crs():
         return None

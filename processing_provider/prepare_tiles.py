@@ -72,8 +72,8 @@ class PrepareTiles(BuildSegAlgorithm):
 
     def compute(self, parameters, context, feedback):
         from ..engine.io.labels import PolygonLabels
-        from ..engine.io.tile_export import prepare_tiles
         from ..engine.train.dataset import Scene
+        from ..engine.train.tile_export import prepare_tiles
 
         text = self.parameterAsString(parameters, self.SPLIT, context)
         try:

@@ -23,7 +23,8 @@ def algorithm_classes():
     from .pseudo_masks import PseudoMasks
     from .refine_crf import RefineCrf
     from .regularize_footprints import RegularizeFootprints
-    from .train_model import TrainFromMasks, TrainModel
+    from .train_from_masks import TrainFromMasks
+    from .train_model import TrainModel
 
     return [ExtractBuildings, ExtractFolder, TrainModel, TrainFromMasks, PrepareTiles, PseudoMasks, ExportHeatmap,
             ExportKernels, Evaluate, CheckFit, RegularizeFootprints, RefineCrf, ExportOnnx, ImportWeights,

@@ -49,6 +49,7 @@ class StyleLayer(QgsProcessingLayerPostProcessorInterface):
         if layer is None or not layer.isValid():
             return
         layer.loadNamedStyle(os.path.join(STYLES, self.style))
+        layer.setCustomProperty("buildseg/output", self.style)  # the panel offers no output as imagery to run on
         layer.setName(self.name)
         project = context.project() if context is not None else None
         if self.run is not None and project is not None:

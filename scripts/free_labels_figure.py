@@ -82,7 +82,7 @@ def main():
     import json
 
     extracted = [json.loads(f.GetGeometryRef().ExportToJson()) for f in ds.GetLayer(0)]
-    fit = check_fit(image, DEFAULT_MODEL)
+    fit = check_fit(image, DEFAULT_MODEL, run=extract)
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 5.8))
     for ax in axes:

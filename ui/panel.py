@@ -11,7 +11,7 @@ from qgis.core import (
     QgsRectangle,
 )
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -29,6 +29,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from .project_paths import _extent_string, _home, _layer_value, _layers_under, _loaded
 from .tasks import AlgorithmRun
 
 UNCERTAIN_TILE_PX = 256  # windows listed under "where to label next"
@@ -80,6 +81,7 @@ class BuildSegPanel(QgsDockWidget):
         self.model_combo = QComboBox()
         self.model_combo.setObjectName("buildseg_panel_model")
         self.model_combo.currentIndexChanged.connect(lambda _: self._describe_model())
+        self.model_combo.currentIndexChanged.connect(lambda _: self.refresh_rasters())
         self.model_info = QLabel("")
         self.model_info.setWordWrap(True)
         self.model_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -174,6 +176,9 @@ class BuildSegPanel(QgsDockWidget):
         self.raster_combo = QgsMapLayerComboBox()
         self.raster_combo.setObjectName("buildseg_panel_raster")
         self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.raster_combo.setToolTip("Imagery the chosen model can read: BuildSeg's outputs and rasters with too "
+                                     "few bands are not offered.")
+        QgsProject.instance().layersAdded.connect(self.refresh_rasters)
         lay.addWidget(self.raster_combo)
         row = QHBoxLayout()
         row.addWidget(QLabel("Area of interest"))
@@ -190,6 +195,13 @@ class BuildSegPanel(QgsDockWidget):
         row.addWidget(_button("Draw a rectangle…", "buildseg_panel_draw", self.draw_rectangle))
         lay.addLayout(row)
         return box
+
+    def refresh_rasters(self, *_) -> None:
+        """Offer only rasters the chosen model can read (raster_choice); after layers are added, once their
+        post-processing (styles, the output mark) has run."""
+        from .raster_choice import refresh_for_model
+
+        QTimer.singleShot(0, lambda: refresh_for_model(self.raster_combo, self.model(), self.iface))
 
     def view_extent(self) -> str:
         """The map view's extent as a Processing extent string (with its CRS)."""
@@ -343,10 +355,19 @@ class BuildSegPanel(QgsDockWidget):
         self.train_log.setText("")
 
         def done(ok, results):
-            if ok:
-                self.refresh_models(select=results.get("OUTPUT_MODEL", ""))
-                self.say(f"New model {os.path.basename(results.get('OUTPUT_MODEL', ''))} chosen; the previous one "
-                         "is kept in the list.")
+            out = results.get("OUTPUT_MODEL", "")
+            if ok and results.get("BEST_EPOCH") == 0 and out:  # the start was kept: no copy of it as a new model
+                from ..engine.models.stac import item_path
+
+                for f in (out, item_path(out)):
+                    if os.path.exists(f):
+                        os.remove(f)
+                self.refresh_models(select=self.model())
+                self.say("The fine-tune did not beat the model it started from on validation: no new model was "
+                         "written, and that model stays chosen. Label more buildings (or train longer).")
+            elif ok:
+                self.refresh_models(select=out)
+                self.say(f"New model {os.path.basename(out)} chosen; the previous one is kept in the list.")
 
         return self._start("buildseg:trainmodel", params, done, on_message=self._training_line)
 
@@ -414,17 +435,27 @@ class BuildSegPanel(QgsDockWidget):
             return False
         self.run = AlgorithmRun(alg_id, params, self, before_load=before_load)
         self.run.progress.connect(lambda p: self.progress.setValue(int(p)))
-        self.run.message.connect(on_message or (lambda _: None))
+        self.run.message.connect(lambda text: self._message(text, on_message))
         self.run.finished.connect(lambda ok, results: self._finished(ok, results, done))
         self.progress.setValue(0)
         self.say(f"Running {self.run.alg.displayName()}…")
         self.run.start()
         return True
 
+    def _message(self, text: str, on_message=None) -> None:
+        """A run's log line: the up-front estimate of the work ("Work: … MP … tiles … MB") shown under the
+        progress bar while it runs; every line to `on_message`."""
+        if text.startswith("Work:") and self.busy():
+            self.say(f"Running {self.run.alg.displayName()}… {text}")
+        if on_message is not None:
+            on_message(text)
+
     def _finished(self, ok, results, done) -> None:
         self.progress.setValue(100 if ok else 0)
         if not ok:
+            reason = (self.run.feedback.error or "").strip().splitlines()
             self.say("Cancelled: nothing was written." if self.run.feedback.isCanceled() else
+                     f"The run failed: {reason[0]} (the whole log: Log Messages panel, Processing)" if reason else
                      "The run failed: see the Log Messages panel (Processing) for why.")
         done(ok, results)
 
@@ -442,34 +473,3 @@ class BuildSegPanel(QgsDockWidget):
 
     def say(self, text: str) -> None:
         self.status.setText(text)
-
-
-def _layer_value(layer) -> str:
-    """A layer as a Processing parameter value that replays: its file (with its layer name) when it has one,
-    else its id."""
-    source = layer.source()
-    return source if os.path.exists(source.split("|")[0]) else layer.id()
-
-
-def _home() -> str:
-    """Where the panel writes: beside the project when it is saved, else in ~/buildseg."""
-    return QgsProject.instance().homePath() or os.path.join(os.path.expanduser("~"), "buildseg")
-
-
-def _extent_string(rect, crs) -> str:
-    """A rectangle as a Processing extent value, with its CRS."""
-    return f"{rect.xMinimum()},{rect.xMaximum()},{rect.yMinimum()},{rect.yMaximum()} [{crs.authid()}]"
-
-
-def _loaded(path: str):
-    """An output destination that is loaded into the project when the run ends (as the toolbox does)."""
-    from qgis.core import QgsProcessingOutputLayerDefinition
-
-    return QgsProcessingOutputLayerDefinition(path, QgsProject.instance())
-
-
-def _layers_under(folder: str) -> list:
-    """Ids of the project's layers whose files are in `folder`."""
-    folder = os.path.abspath(folder) + os.sep
-    return [lid for lid, lay in QgsProject.instance().mapLayers().items()
-            if os.path.abspath(lay.source().split("|")[0]).startswith(folder)]

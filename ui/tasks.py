@@ -16,6 +16,7 @@ class PanelFeedback(QgsProcessingFeedback):
     """Feedback whose messages also arrive as a signal (queued to the panel's thread)."""
 
     message = pyqtSignal(str)
+    error = ""  # the last error reported: the reason a failed run gives (a QgsProcessingException's text)
 
     def pushInfo(self, info):  # noqa: N802 - QGIS API name
         super().pushInfo(info)
@@ -27,6 +28,7 @@ class PanelFeedback(QgsProcessingFeedback):
 
     def reportError(self, error, fatalError=False):  # noqa: N802, N803 - QGIS API names
         super().reportError(error, fatalError)
+        self.error = error
         self.message.emit(error)
 
 

@@ -1,7 +1,26 @@
-"""A small thread-safe cache of loaded models (one QGIS process may run algorithms in parallel)."""
+"""The cache folder, files' content hashes, and a small thread-safe cache of loaded models (one QGIS process may
+run algorithms in parallel)."""
 
+import hashlib
+import os
 import threading
 from collections import OrderedDict
+
+
+def cache_dir() -> str:
+    """BuildSeg's cache folder (ONNX exports, downloaded weights): $BUILDSEG_CACHE, else ~/.cache/buildseg."""
+    path = os.environ.get("BUILDSEG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "buildseg")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def file_sha256(path: str) -> str:
+    """The SHA-256 of a file's content, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(2**20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 class ModelCache:

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import PLUGIN_DIR as ENGINE_PLUGIN_DIR
 from .errors import BuildSegError
+from .paths import PLUGIN_DIR as ENGINE_PLUGIN_DIR
 
 PLUGIN_DIR = Path(ENGINE_PLUGIN_DIR).resolve()
 REQUIREMENTS = PLUGIN_DIR / "requirements.txt"

@@ -11,9 +11,9 @@ from ..core import memory
 from ..core.atomic import atomic_path, check_writable, work_dir
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
-from ..extract import resample
 from ..extract.blend import blend_scene
 from ..extract.predict import tta_transforms
+from ..io import resample
 from ..io.raster import RasterSource, RowWriter, open_source, src_path
 from ..models import modelfile
 

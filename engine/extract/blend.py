@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core import windows
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
-from . import windows
 
 
 @dataclass

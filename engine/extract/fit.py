@@ -39,15 +39,15 @@ class FitReport:
 
 
 def preflight(raster, model_path: str, progress: Progress, model_cache=None, aoi=None,
-              what: str = "") -> "FitReport | None":
+              what: str = "", *, run) -> "FitReport | None":
     """The fit check as the first step of a run: logged (a warning unless it fits), never fatal; None when it
-    cannot be made (a source without a file, no valid window)."""
+    cannot be made (a source without a file, no valid window). `run`: the extraction (inference.extract)."""
     if not isinstance(raster, str):
         progress.info("Model fit not checked: the input is not a file (web or in-memory layer).")
         return None
     try:
         report = check_fit(raster, model_path, samples=PREFLIGHT_SAMPLES, progress=progress,
-                           model_cache=model_cache, aoi=aoi)
+                           model_cache=model_cache, aoi=aoi, run=run)
     except Cancelled:
         raise
     except BuildSegError as exc:
@@ -61,7 +61,9 @@ PREFLIGHT_SAMPLES = 3  # tiles run at the start of an extraction or training (ab
 
 
 def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress = None,
-              model_cache=None, aoi=None) -> FitReport:
+              model_cache=None, aoi=None, *, run) -> FitReport:
+    """How well the model fits the raster, from `samples` windows run through `run` (the extraction,
+    engine.extract.inference.extract: given, not imported, as extraction itself runs this check first)."""
     from ..io.raster import RasterSource
     from ..io.value_scale import scene_normalisation
     from .plan import validate_bands
@@ -78,7 +80,7 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
             raise BuildSegError("No part of the raster has enough valid pixels to check the model's fit.")
         pixels = np.concatenate([d[:, v] for d, v, _ in windows], axis=1)
         with work_dir("buildseg-fit-") as work:
-            probs = [_probabilities(src, model_path, r, c, size, work, k, model_cache, progress.sub(
+            probs = [_probabilities(run, src, model_path, r, c, size, work, k, model_cache, progress.sub(
                 100 * k / len(windows), 100 * (k + 1) / len(windows)).quiet())
                 for k, (_, _, (r, c)) in enumerate(windows)]
     return _report(info, res, pixels, np.concatenate(probs), normalisation)
@@ -118,16 +120,16 @@ def _sample_windows(src, bands, size, samples, box):
     return out
 
 
-def _probabilities(src, model_path, row, col, size, work, k, model_cache, progress):
-    """Building probabilities of one window, by BuildSeg's own extraction (resampling included)."""
+def _probabilities(run, src, model_path, row, col, size, work, k, model_cache, progress):
+    """Building probabilities of one window, by BuildSeg's own extraction `run` (resampling included)."""
     import rasterio
 
     from ..io.raster import crop_to_file
-    from .inference import ExtractParams, extract
+    from .params import ExtractParams
 
     crop, out = os.path.join(work, f"crop{k}.tif"), os.path.join(work, f"prob{k}.tif")
     crop_to_file(src.path, row, col, size, size, crop)
-    extract(crop, model_path, out_probability=out, params=ExtractParams(overlap=0, separate=False),
+    run(crop, model_path, out_probability=out, params=ExtractParams(overlap=0, separate=False),
             progress=progress, model_cache=model_cache)
     with rasterio.open(out) as p:
         prob = p.read(1, masked=True)

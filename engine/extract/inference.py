@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core import memory
+from ..core import memory, windows
 from ..core.atomic import atomic_paths, check_space, check_writable, work_dir
 from ..core.errors import BuildSegError
 from ..core.options import MASK_NODATA, PROB_NODATA, prob_nodata
 from ..core.progress import EtaProgress, Progress
+from ..io import resample
 from ..io.raster import RasterSource, RowWriter, open_source, src_path
 from ..models import modelfile, onnx_interop
-from . import resample, windows
-from .plan import MAX_TILE_PIXELS, check_tile_size, make_plan
+from .fit import preflight
+from .params import ExtractParams
+from .plan import check_tile_size, make_plan
 from .predict import TTA_MODES, make_predictor, predict_tta
 
 # a CUDA batch of 2 MP: 32 tiles of 256 px ran 22 % faster than 8 on an H200 (benchmarks/cuda_check.py)
@@ -30,32 +32,6 @@ def default_batch(device, tile: int) -> int:
     """Tiles per batch when none is given: one on CPU (ONNX Runtime uses every core on one tile), on CUDA as
     many as make CUDA_BATCH_PIXELS (fewer when memory is short: memory.fit_batch)."""
     return max(1, CUDA_BATCH_PIXELS // (tile * tile)) if device.type == "cuda" else 1
-
-
-@dataclass
-class ExtractParams:
-    bands: list = None  # 1-based raster bands; default: the model's
-    tile_size: int = 0  # 0: the model's
-    overlap: int = 64
-    batch_size: int = 0  # 0: 1 on CPU; on CUDA, tiles of CUDA_BATCH_PIXELS together (32 of 256 px)
-    device: str = "auto"
-    backend: str = "auto"
-    threshold: float = 0.5
-    tta: str = "none"
-    min_area: float = 10.0  # m²
-    simplify: float = 0.0  # map units
-    fill_holes: bool = False
-    separate: bool = True  # split touching buildings (watershed on the distance transform)
-    separation_h: float = 2.0  # px: how much lower a waist must be than both building centres
-    separation_neck: float = 0.5  # split only where the waist's half-width is below this share of the smaller part's
-    regularize: bool = False  # square up footprints (engine.postprocess.regularize), tolerance = one pixel
-    probability_uint8: bool = False
-    target_class: str = "building"
-    max_tile_pixels: int = MAX_TILE_PIXELS
-    check_fit: bool = False  # first run the model-fit check on a few tiles (engine.extract.fit.preflight) and record it
-    adapt: bool = False  # re-estimate the model's normalisation statistics on this scene first (engine.extract.adapt)
-    threads: int = 0  # CPU threads; 0: every core this process may use
-    aoi: list = field(default=None, repr=False)  # GeoJSON geometries in the raster's CRS
 
 
 @dataclass
@@ -103,9 +79,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                                  progress, dev, memory.inference_kind(params.backend, dev))
         result = ExtractResult(device=devices.describe(dev, params.threads))
         if params.check_fit:
-            from .fit import preflight
-
-            result.fit = preflight(raster, model_path, progress.sub(0, 5), model_cache, params.aoi)
+            result.fit = preflight(raster, model_path, progress.sub(0, 5), model_cache, params.aoi, run=extract)
             progress = progress.sub(5, 100)
         progress.info(f"Device: {result.device}")
         progress.info(f"Model: {info.summary()}")
@@ -330,7 +304,7 @@ def _load(model_path, info, dev, backend, cache, calibration, tile, threads):
 def provenance(model_path: str, src, fit=None) -> dict:
     """How the outputs were made: fields of each building polygon (vectorize.PROVENANCE) and metadata of every
     output layer (with the model-fit check's score and verdict when it ran)."""
-    from .predict import file_sha256
+    from ..core.cache import file_sha256
 
     try:
         res = round(float(src.ground_resolution()), 3)

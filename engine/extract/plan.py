@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
-from . import resample
+from ..io import resample
 
 MIN_SIDE = 8  # px: below this no building can be told from its surroundings
 MAX_TILE_PIXELS = 8192 * 8192
@@ -122,7 +122,7 @@ def fit_tile(tile: int, src, info, overlap: int, progress) -> int:
 
 def check_tile_size(tile: int, overlap: int, batch: int, in_ch: int, limit: int = MAX_TILE_PIXELS) -> None:
     if tile < 32:
-        raise BuildSegError(f"Tile size {tile} is too small: use at least 64 px (typical 256-1024).")
+        raise BuildSegError(f"Tile size {tile} is too small: use at least 32 px (typical 256-1024).")
     if tile * tile > limit or tile * tile * batch * max(in_ch, 8) * 4 * 40 > 64 * 2**30:
         raise BuildSegError(f"Tile size {tile} px would not fit in memory; use 2048 px or less "
                             "(typical 512) and a smaller batch.")

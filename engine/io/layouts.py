@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import BuildSegError
-from ..train.dataset import Scene
 from .labels import IGNORE, PolygonLabels, RasterLabels
+from .scene import Scene
 
 IMAGE_EXTS = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".jp2", ".vrt")
 VECTOR_EXTS = (".geojson", ".json", ".gpkg")

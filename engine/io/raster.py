@@ -1,5 +1,7 @@
 """Windowed raster reading and tiled GeoTIFF writing (rasterio/GDAL, no QGIS)."""
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..core.errors import BuildSegError
@@ -320,12 +322,22 @@ def materialize(source, path: str, progress=None, strip: int = 512) -> str:
     return path
 
 
+@dataclass(frozen=True)
+class Grid:
+    """A raster grid: size, CRS and transform (what RowWriter needs of the raster it writes like)."""
+
+    width: int
+    height: int
+    crs: object
+    transform: object
+
+
 class RowWriter:
     """Writes a GeoTIFF top to bottom in strips of whole 256-px blocks (no block is rewritten)."""
 
     BLOCK = 256
 
-    def __init__(self, path: str, like: RasterSource, dtype: str, nodata, count: int = 1):
+    def __init__(self, path: str, like: "RasterSource | Grid", dtype: str, nodata, count: int = 1):
         rasterio = _rasterio()
         profile = {
             "driver": "GTiff", "width": like.width, "height": like.height, "count": count,

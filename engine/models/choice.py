@@ -62,8 +62,8 @@ def for_raster(raster, default: str) -> "tuple[str, str]":
     """(model path, why): the bundled model that suits a raster's ground resolution (a path, or a source that
     knows its own); the default when the resolution is unknown (no CRS) or the raster cannot be read here (the
     extraction reports that itself, with its own message)."""
-    from ..extract.resample import ground_metres
     from ..io.raster import open_source
+    from ..io.resample import ground_metres
 
     try:
         src = open_source(raster)

@@ -9,6 +9,8 @@ import os
 import torch
 from torch import nn
 
+from .layers import adapt_first_conv
+
 # torchvision's file names for its ImageNet weights, as found in the torch cache
 WEIGHT_FILES = {
     "resnet18": "resnet18-f37072fd.pth",
@@ -17,16 +19,6 @@ WEIGHT_FILES = {
     "mobilenet_v2": "mobilenet_v2-7ebf99e0.pth",
     "vgg16_bn": "vgg16_bn-6c64b313.pth",
 }
-
-
-def adapt_first_conv(weight: torch.Tensor, in_ch: int) -> torch.Tensor:
-    """RGB first-conv weights for `in_ch` bands: sum for 1 band, cycle and rescale for more."""
-    if in_ch == weight.shape[1]:
-        return weight
-    if in_ch == 1:
-        return weight.sum(dim=1, keepdim=True)
-    idx = [i % weight.shape[1] for i in range(in_ch)]
-    return weight[:, idx] * (weight.shape[1] / in_ch)
 
 
 def cached_weights(name: str, path: str = None):

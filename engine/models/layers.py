@@ -5,6 +5,16 @@ from torch import nn
 from torch.nn import functional as F
 
 
+def adapt_first_conv(weight: torch.Tensor, in_ch: int) -> torch.Tensor:
+    """RGB first-conv weights for `in_ch` bands: sum for 1 band, cycle and rescale for more."""
+    if in_ch == weight.shape[1]:
+        return weight
+    if in_ch == 1:
+        return weight.sum(dim=1, keepdim=True)
+    idx = [i % weight.shape[1] for i in range(in_ch)]
+    return weight[:, idx] * (weight.shape[1] / in_ch)
+
+
 def conv_bn_relu(cin: int, cout: int, k: int = 3, dilation: int = 1, groups: int = 1) -> nn.Sequential:
     pad = dilation * (k // 2)
     return nn.Sequential(

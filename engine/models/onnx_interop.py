@@ -10,7 +10,7 @@ so such a file runs in those tools as it does in BuildSeg, and carries the full 
 import json
 
 from ..core.errors import BuildSegError, first_line
-from .modelfile import DEFAULT_CLASSES, ModelInfo
+from .info import DEFAULT_CLASSES, ModelInfo
 
 ARCHITECTURE = "onnx"  # ModelInfo.architecture of a model read from an ONNX file (runs with onnxruntime only)
 DEEPNESS_SCALE = 255.0  # Deepness feeds raw / 255
@@ -20,7 +20,7 @@ def export_deepness(model, info: ModelInfo, path: str, overlap_pct: int = 15, th
     """`model` (logits) as a Deepness/GeoDeep segmentor: 0..1 input, normalisation and softmax inside; atomic."""
     import torch
 
-    from ..extract.predict import write_onnx
+    from .onnx_export import write_onnx
 
     class Deepness(torch.nn.Module):
         def __init__(self, net):

@@ -62,7 +62,7 @@ def convert(pth: str, out: str) -> dict:
 
 
 def cache_file(variant: str) -> str:
-    from ..extract.predict import cache_dir
+    from ..core.cache import cache_dir
 
     return os.path.join(cache_dir(), "encoders", f"{variant}-imagenet.safetensors")
 
@@ -83,7 +83,7 @@ def imagenet_state(variant: str):
 
 def load_imagenet(encoder, variant: str, in_channels: int) -> bool:
     """Load ImageNet weights into `encoder` (first conv adapted to `in_channels`); False when unavailable."""
-    from .encoders import adapt_first_conv
+    from .layers import adapt_first_conv
 
     state = imagenet_state(variant)
     if state is None:

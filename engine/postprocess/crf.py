@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core import windows
 from ..core.errors import BuildSegError
 from ..core.options import MASK_NODATA, PROB_NODATA
 from ..core.progress import Progress
-from ..extract import windows
 
 
 @dataclass

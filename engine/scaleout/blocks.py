@@ -12,17 +12,15 @@ import dataclasses
 import hashlib
 import json
 import os
-from types import SimpleNamespace
 
 import numpy as np
 
 from ..core import memory
 from ..core.atomic import atomic_path
-from ..core.cache import ModelCache
+from ..core.cache import ModelCache, file_sha256
 from ..core.errors import BuildSegError
 from ..core.options import MASK_NODATA, prob_nodata
 from ..core.progress import Progress
-from ..extract.predict import file_sha256
 from ..models import modelfile
 
 MANIFEST = "manifest.json"
@@ -76,7 +74,7 @@ def run_block(job: BlockJob) -> dict:
     from ..extract.inference import ExtractParams, write_rows_out
     from ..extract.plan import validate_bands
     from ..extract.predict import predict_tta
-    from ..io.raster import RasterSource, RowWriter
+    from ..io.raster import Grid, RasterSource, RowWriter
 
     params = ExtractParams(**job.params)
     info = modelfile.read_info(job.model)
@@ -85,8 +83,8 @@ def run_block(job: BlockJob) -> dict:
     class_ids = np.asarray([c["id"] for c in info.classes], np.uint8)
     with RasterSource(job.raster) as src:
         bands = validate_bands(info, src, params.bands)
-        like = SimpleNamespace(width=job.width, height=job.height, crs=src.crs,
-                               transform=src.transform * Affine.translation(job.col, job.row))
+        like = Grid(width=job.width, height=job.height, crs=src.crs,
+                    transform=src.transform * Affine.translation(job.col, job.row))
         out = {"name": job.name}
         paths = job.paths()
         with atomic_path(paths["mask"]) as mask_tmp, atomic_path(paths["prob"]) as prob_tmp:

@@ -14,11 +14,11 @@ import time
 import zipfile
 from dataclasses import dataclass
 
-from .. import PLUGIN_DIR
 from ..core.atomic import atomic_path
 from ..core.errors import BuildSegError, Cancelled
+from ..core.paths import PLUGIN_DIR
 from ..core.progress import Progress
-from ..extract import resample
+from ..io import resample
 from ..models import modelfile
 from . import blocks as blk
 
@@ -67,8 +67,9 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     fit = None
     if params.check_fit:  # once for the run, not per block
         from ..extract.fit import preflight
+        from ..extract.inference import extract
 
-        fit = preflight(raster, model, progress.sub(0, 5), aoi=params.aoi)
+        fit = preflight(raster, model, progress.sub(0, 5), aoi=params.aoi, run=extract)
         progress = progress.sub(5, 100)
         params = dataclasses.replace(params, check_fit=False)
     pdict = {**dataclasses.asdict(params), "bands": list(plan.bands)}  # the plan's (colour interpretation)

@@ -112,7 +112,7 @@ def command(config_path: str, processes: int, restarts: int = 3) -> str:
     """The torchrun command line for a configuration file (PYTHONPATH names the plugin's folder)."""
     import shlex
 
-    from .. import PLUGIN_DIR
+    from ..core.paths import PLUGIN_DIR
 
     parent = os.path.dirname(PLUGIN_DIR)
     return (f"PYTHONPATH={shlex.quote(parent)} torchrun --standalone --nproc-per-node={processes} "

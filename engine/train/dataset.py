@@ -1,30 +1,11 @@
 """Training tiles sampled straight from rasters + labels, split spatially into train/val."""
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..core.errors import BuildSegError
-from ..extract.windows import starts
+from ..core.windows import starts
 from ..io.labels import IGNORE, PolygonLabels, as_target
-from ..io.raster import RasterSource
-
-
-@dataclass
-class Scene:
-    """One raster with its labels, its role in the train/validation split and the scale it is read at."""
-
-    raster: str
-    labels: object  # PolygonLabels or RasterLabels
-    role: str = "train"  # train | val | both (split by held-out blocks) | area (split by a validation area)
-    holdout: object = None  # role both: the HeldOut blocks of its labelled part that validation scores on
-    extent: tuple = None  # (row0, row1, col0, col1): the labelled part of the raster, in pixels
-    val_labels: object = None  # labels for validation windows (role == area)
-    scale: float = 1.0  # raster pixels per model pixel: windows are read at the model's ground resolution
-
-    def open(self):
-        self.src = RasterSource(self.raster)
-        return self
+from ..io.scene import Scene
 
 
 def native(scene: Scene, size: int) -> int:

@@ -17,15 +17,26 @@ from ..core.progress import Progress
 from ..io.labels import IGNORE
 from ..models import modelfile, stac
 from ..models.registry import DEFAULT_ARCHITECTURE
-from ..scaleout import ddp
+from . import ddp
 from .batches import BatchLoader
-from .blend import SHARES, blend
+from .blend import SHARES
 from .budget import TimeBudget
 from .checkpoint import _load_checkpoint, _save_checkpoint, checkpoint_path, run_fingerprint, write_csv
-from .dataset import RandomWindows, band_statistics, footprints_wgs84, read_sample, split_scenes, val_windows
+from .dataset import RandomWindows, footprints_wgs84, split_scenes, val_windows
 from .ema import averaged_model
-from .resolution import _at_model_resolution, _imagery_range, _Scaled, _start_view, _training_resolution
+from .resolution import _at_model_resolution, _imagery_range, _start_view, _training_resolution
 from .schedule import _lr_at, _lr_factor, _optimizer
+from .start import _blend_with_start, _colour_bands, _initial_model, _keep_start_if_better
+from .validation import (
+    _cpu_state,
+    _kept,
+    _Quiet,
+    _score_columns,
+    _starting_score,
+    _timed_validation,
+    _validate,
+    _validate_at,
+)
 
 
 @dataclass
@@ -75,114 +86,6 @@ class TrainResult:
     history: list
     cancelled: bool = False
     seconds: float = 0.0
-
-
-def validation_confusion(model, scenes, windows, bands, mean, std, num_classes, device, batch, progress=None):
-    """Confusion matrix over the validation windows."""
-    import torch
-
-    from ..evaluation.metrics import confusion
-
-    cm = np.zeros((num_classes, num_classes), np.int64)
-    model.eval()
-    with torch.inference_mode():
-        for start in range(0, len(windows), batch):
-            if progress:
-                progress.check()
-            chunk = windows[start:start + batch]
-            imgs, labs = [], []
-            for i, r, c in chunk:
-                img, lab = read_sample(scenes[i], bands, r, c, scenes[i].tile, validation=True)
-                imgs.append((img - mean) / std)
-                labs.append(lab)
-            x = torch.from_numpy(np.stack(imgs).astype(np.float32)).to(device)
-            out = model(x)
-            pred = out.argmax(1).cpu().numpy().astype(np.uint8)
-            for p, lab in zip(pred, labs):
-                cm += confusion(p, lab, num_classes)
-    return cm
-
-
-def _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress, target):
-    """(scores, the building IoU, else mean IoU) on the validation tiles."""
-    from ..evaluation.metrics import scores
-
-    cm = validation_confusion(model, scenes, vwin, bands, mean, std, info.num_classes, dev, params.batch_size,
-                              progress)
-    sc = scores(cm)
-    return sc, (sc["iou"][target] if target is not None else sc["mean_iou"])
-
-
-def _timed_validation(run, validate):
-    """Validate once the batch loader is idle (a GDAL dataset must not be read from two threads), and remember
-    how long it took: the time budget keeps room for the last end of epoch."""
-    run.loader.idle()
-    t0 = time.monotonic()
-    out = validate()
-    run.budget.record_epoch_end(time.monotonic() - t0)
-    return out
-
-
-def _score_columns(sc: dict, info) -> dict:
-    if not sc:
-        return {}
-    row = {"val_mean_iou": sc["mean_iou"], "val_accuracy": sc["accuracy"]}
-    row.update({f"val_iou_{c['name']}": iou for c, iou in zip(info.classes, sc["iou"])})
-    return row
-
-
-def _starting_score(run):
-    """The starting model's validation score and weights (at the start's own resolution, as extraction would run
-    it): a fine-tune must beat them to replace them. With `adapt_start`, the start with its normalisation
-    statistics re-estimated on the training imagery is scored too, and the better of the two is where the
-    fine-tune starts."""
-    sc, score = run.validate_start(run.model)
-    at = f" at its {run.start_resolution:g} m" if run.start_resolution != run.info.resolution else ""
-    run.progress.info(f"Starting model: validation IoU {score:.4f}{at}")
-    start = ({"score": score, "epoch": 0, "metrics": sc}, _cpu_state(run.model))
-    if run.params.adapt_start:
-        _adapt_start(run, score if not at else None)
-    return start
-
-
-def _adapt_start(run, before=None) -> None:
-    """The start's batch-normalisation statistics re-estimated on training tiles (AdaBN); kept as the model to
-    fine-tune when it validates at least as well as the start as it is (at the training resolution), else
-    undone. Logged with both scores."""
-    from ..extract.adapt import ADAPT_TILES, adapt_normalisation
-
-    before, state = run.validate()[1] if before is None else before, _cpu_state(run.model)
-    run.loader.idle()  # the windows' rasters are read here now; the loader's streams restart with each epoch
-    windows = run.loader.windows
-    drawn, windows.rng = windows.rng, np.random.default_rng([run.params.seed, 7])
-    try:
-        tiles = [((windows.sample()[0] - run.mean) / run.std)[None].astype(np.float32) for _ in range(ADAPT_TILES)]
-    finally:
-        windows.rng = drawn
-    if not adapt_normalisation(run.model, tiles, progress=run.progress):
-        return
-    run.model.train()
-    if run.ema is not None:
-        run.ema.module.load_state_dict(run.model.state_dict())
-    after = run.validate()[1]
-    if after >= before:
-        run.progress.info(f"Normalisation statistics re-estimated on {len(tiles)} training tiles: validation IoU "
-                          f"{after:.4f} against {before:.4f} as it was; the fine-tune starts from the adapted model.")
-        return
-    run.progress.info(f"Normalisation statistics re-estimated on {len(tiles)} training tiles score lower "
-                      f"({after:.4f} against {before:.4f}): the fine-tune starts from the model as it was.")
-    run.model.load_state_dict(state)
-    if run.ema is not None:
-        run.ema.module.load_state_dict(state)
-
-
-def _cpu_state(model) -> dict:
-    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-
-
-def _kept(run):
-    """The weights that are validated and written: the moving average when there is one."""
-    return run.ema.module if run.ema is not None else run.model
 
 
 def _train_epoch(run, epoch):
@@ -444,46 +347,6 @@ def _check_trained(run) -> None:
                         f"trained and no model is written. Give a time budget of at least {max(0.5, need):.1f} min.")
 
 
-def _blend_with_start(run) -> None:
-    """A fine-tune's kept weights averaged with its start's (blend.SHARES of the fine-tune): a blend that
-    validates above both ends replaces the fine-tune's weights (the guard below then compares it with the
-    start)."""
-    if run.start is None or run.kept["epoch"] == 0 or run.cancelled:
-        return
-    tuned, best, scored = run.kept_state, None, []
-    for share in SHARES:
-        state = blend(run.start_state, tuned, share)
-        _kept(run).load_state_dict(state)
-        sc, score = run.validate()
-        scored.append(f"{share:.0%} fine-tune {score:.4f}")
-        if score > max(run.kept["score"], run.start["score"]) and (best is None or score > best[1]):
-            best = (share, score, sc, state)
-    run.progress.info(f"Validation IoU of the fine-tune blended with its start: {', '.join(scored)} (the "
-                      f"fine-tune alone {run.kept['score']:.4f}, the start {run.start['score']:.4f}).")
-    if best is None:
-        return
-    share, score, sc, state = best
-    run.progress.info(f"The blend of {share:.0%} fine-tune validates best: it is written.")
-    run.kept, run.kept_state = {**run.kept, "score": score, "metrics": sc, "blend": share}, state
-
-
-def _keep_start_if_better(run) -> None:
-    """A fine-tune never ends below its start on the validation tiles: unless it scores higher, the start is
-    written."""
-    if run.start is None or run.kept["epoch"] == 0 or run.kept["score"] > run.start["score"]:
-        return
-    if not run.params.keep_better_start:
-        run.progress.warn(f"Fine-tuning scored below the starting model on the validation tiles (IoU "
-                          f"{run.kept['score']:.4f} against {run.start['score']:.4f}); its weights are written "
-                          "anyway, as asked (keep the better start: off).")
-        return
-    run.progress.warn(f"Fine-tuning did not beat the starting model on the validation tiles (IoU "
-                      f"{run.kept['score']:.4f} against {run.start['score']:.4f}): the starting model's weights "
-                      "are kept.")
-    run.kept, run.kept_state = run.start, run.start_state
-    run.info.resolution = run.start_resolution
-
-
 def _end_of_epoch(run, epoch, losses, t0) -> None:
     """Validate, log, keep this epoch's (averaged) weights, write the checkpoint."""
     row = {"epoch": epoch + 1, "loss": ddp.mean(float(np.mean(losses)), run.dist),
@@ -541,16 +404,6 @@ def _write(run, scenes, out_model, out_report, out_csv, t0) -> None:
         os.remove(run.ckpt)
 
 
-class _Quiet(Progress):
-    """Progress for ranks other than 0: cancel still reaches them, messages do not."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def is_canceled(self) -> bool:
-        return self.inner.is_canceled()
-
-
 def _check_params(p: TrainParams):
     if p.optimizer not in OPTIMIZERS:
         raise BuildSegError(f"Unknown optimizer '{p.optimizer}': use {', '.join(OPTIMIZERS)}.")
@@ -560,70 +413,6 @@ def _check_params(p: TrainParams):
         raise BuildSegError(f"Tile size {p.tile_size} is out of range: use 32 to 2048 px (typical 256-512).")
     if p.epochs < 1 or p.batch_size < 1:
         raise BuildSegError("Epochs and batch size must be at least 1.")
-
-
-def _validate_at(view, model, scenes, vwin, *args):
-    """_validate of `model`, on `view` (scales, windows) when given (the start's resolution)."""
-    if view is None:
-        return _validate(model, scenes, vwin, *args)
-    with _Scaled(scenes, view[0]):
-        return _validate(model, scenes, view[1], *args)
-
-
-def _initial_model(params, bands, scenes, resolution, progress):
-    from ..models.modelfile import DEFAULT_CLASSES, ModelInfo
-
-    if params.init_model:
-        model, info = modelfile.load(params.init_model)
-        if info.in_channels != len(bands):
-            raise BuildSegError(f"The starting model {params.init_model} takes {info.in_channels} band(s) but "
-                                f"{len(bands)} are selected; choose matching bands or train from scratch.")
-        classes = params.classes or info.classes
-        if len(classes) != info.num_classes:
-            raise BuildSegError(f"The starting model has {info.num_classes} classes but the labels have "
-                                f"{len(classes)}; train from scratch for other classes.")
-        info.bands = bands
-        progress.info(f"Fine-tuning {params.init_model}")
-        _rescale_for(info, scenes, bands, params, progress)
-        return model.train(), info
-    mean, std = band_statistics(scenes, bands,
-                                params.tile_size, seed=params.seed)
-    info = ModelInfo(architecture=params.architecture, in_channels=len(bands),
-                     classes=params.classes or [dict(c) for c in DEFAULT_CLASSES],
-                     arch_params=dict(params.arch_params), bands=bands, mean=mean, std=std,
-                     tile_size=params.tile_size, resolution=resolution)
-    model = modelfile.build_model(info, pretrained=True)
-    encoder = getattr(model, "encoder", None)
-    if encoder is not None:
-        info.training["encoder_init"] = "imagenet" if getattr(encoder, "pretrained", False) else "random"
-        progress.info(f"Encoder starts from {info.training['encoder_init']} weights.")
-    return model.train(), info
-
-
-def _colour_bands(params, src, progress) -> list:
-    """A fine-tune of a red, green, blue model on rasters whose colour interpretation puts those bands elsewhere
-    (BGR, BGRN): those bands, as extraction would feed them; else None."""
-    if not params.init_model:
-        return None
-    from ..extract.plan import colour_note, rgb_by_colour
-
-    found = rgb_by_colour(modelfile.read_info(params.init_model), src)
-    if found:
-        progress.info(colour_note(found))
-    return found
-
-
-def _rescale_for(info, scenes, bands, params, progress) -> None:
-    """A model that learnt from 8-bit imagery, fine-tuned on rasters of another value scale (16-bit, 0..1):
-    normalised by the rasters' own band statistics, which the fine-tuned model then records (io.value_scale)."""
-    from ..io.value_scale import scene_normalisation
-
-    for s in scenes:
-        reason = scene_normalisation(s.src, bands, info.mean, info.std)[2]
-        if reason:
-            info.mean, info.std = band_statistics(scenes, bands, params.tile_size, seed=params.seed)
-            progress.warn(f"{reason}; the fine-tuned model records the training rasters' statistics.")
-            return
 
 
 __all__ = ["IGNORE", "TrainParams", "TrainResult", "train"]

@@ -9,10 +9,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..core import device as devices
+from ..core import windows
 from ..core.atomic import atomic_path, check_writable
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
-from ..extract import windows
 from ..io.raster import RasterSource, RowWriter
 from ..postprocess.crf import CrfParams, refine, stretch, to_rgb8
 from . import cam as cams

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..extract import windows
+from ..core import windows
 
 
 @dataclass

@@ -174,7 +174,7 @@ def panel_step(step):
 
     rec = {"id": step["id"], "panel": step["panel"]}
     REPORT["steps"].append(rec)
-    STATE.update(t0=time.time(), progress=[])
+    STATE.update(t0=time.time(), progress=[], statuses=[])
     action, args = step["panel"], step.get("args", [])
     if action == "open":
         QgsProject.instance().setPresetHomePath(args[0])
@@ -182,7 +182,7 @@ def panel_step(step):
         next(a for a in bar.actions() if a.objectName() == "buildseg_panel").trigger()
         rec["started"] = panel() is not None and panel().isVisible()
     elif action == "add_raster":
-        layer = iface.addRasterLayer(args[0], "sample")
+        layer = iface.addRasterLayer(args[0], args[1] if len(args) > 1 else "sample")
         iface.mapCanvas().setExtent(layer.extent())
         iface.mapCanvas().refresh()
         panel().raster_combo.setLayer(layer)
@@ -215,6 +215,8 @@ def panel_step(step):
 @guarded
 def panel_poll(rec, step):
     STATE["progress"].append(panel().progress.value())
+    if panel().status.text() not in STATE.setdefault("statuses", []):
+        STATE["statuses"].append(panel().status.text())
     if panel().busy() and time.time() - STATE["t0"] < step.get("timeout", 300):
         QTimer.singleShot(300, lambda: panel_poll(rec, step))
         return
@@ -228,7 +230,9 @@ def panel_finish(rec):
     p = panel()
     run = p.run
     rec.update(finished=not p.busy(), seconds=round(time.time() - STATE["t0"], 1), progress=STATE["progress"],
-               status=p.status.text(), models=p.model_names(), model=p.model(), model_info=p.model_info.text(),
+               status=p.status.text(), statuses=STATE["statuses"], models=p.model_names(), model=p.model(),
+               model_info=p.model_info.text(), raster=p.raster_combo.currentText(),
+               rasters=[p.raster_combo.itemText(i) for i in range(p.raster_combo.count())],
                validation=p.train_log.text(), hardest=[p.hard_list.item(i).text() for i in range(p.hard_list.count())],
                run_ok=run.ok if run is not None and run.done else None,
                results={k: v for k, v in (run.results if run is not None else {}).items() if not hasattr(v, "id")},

@@ -68,8 +68,9 @@ def test_other_value_scales_are_standardised_on_the_scene(kampala, tmp_path, sca
 
 def test_fit_check_names_the_value_scale(kampala):
     from buildseg.engine.extract.fit import check_fit
+    from buildseg.engine.extract.inference import extract
 
-    report = check_fit(kampala["uint16"], str(DEFAULT_MODEL), samples=2)
+    report = check_fit(kampala["uint16"], str(DEFAULT_MODEL), samples=2, run=extract)
     assert "16-bit" in report.summary() and report.measures["radiometry"] > 0.6
 
 

@@ -38,6 +38,10 @@ def session(tmp_path_factory):
                    '"urn:ogc:def:crs:EPSG::32640"}}, "features": [{"type": "Feature", "properties": {}, "geometry": '
                    '{"type": "Polygon", "coordinates": [[[325490, 2758954], [325790, 2758954], [325790, 2759254], '
                    '[325490, 2759254], [325490, 2758954]]]}}]}')
+    from osgeo import gdal
+
+    one_band = str(work / "one_band.tif")  # imagery the RGB model cannot read: not offered
+    gdal.Translate(one_band, SAMPLE, bandList=[1])
     steps = [
         {"id": "open", "panel": "open", "args": [str(project)]},
         {"id": "raster", "panel": "add_raster", "args": [SAMPLE]},
@@ -57,6 +61,8 @@ def session(tmp_path_factory):
         {"id": "draw_area", "panel": "draw", "args": ["labelled_area", [area]]},
         {"id": "retrain", "panel": "retrain", "args": [1.0], "timeout": 400},
         {"id": "uncertainty", "panel": "uncertainty", "timeout": 300},
+        {"id": "one_band", "panel": "add_raster", "args": [one_band, "one band"]},
+        {"id": "bad_run", "panel": "run_on_view", "args": ["0,100,0,100 [EPSG:32640]"], "timeout": 120},
     ]
     code, report, output = run_plan(steps, work, timeout=1200,
                                     settings={"Processing": {"Configuration\\BUILDSEG_MODEL_FOLDER": str(models)}})
@@ -97,6 +103,25 @@ def test_extraction_on_view_adds_one_group_polygons_on_top(session):
     assert len({lay["group"] for lay in layers}) == 1
     assert "building(s) in view" in s["status"]
     assert any(0 < v < 100 for v in s["progress"]), s["progress"]
+    # the up-front estimate of the work is shown while it runs (issue 44)
+    assert any("Work:" in t and "tiles" in t for t in s["statuses"]), s["statuses"]
+
+
+def test_the_raster_chooser_offers_only_imagery_the_model_reads(session):
+    """After a run, its mask and probability are not offered as imagery (before, the alphabetical chooser
+    picked "Building mask" and the next run failed); a one-band raster is not offered to the RGB model, and
+    the choice stays on the imagery (issue 45)."""
+    after_run, one_band = step(session, "run"), step(session, "one_band")
+    assert after_run["rasters"] == ["sample"], after_run["rasters"]
+    assert one_band["started"] and "one band" not in one_band["rasters"] and one_band["raster"] == "sample"
+
+
+def test_a_failed_run_says_why_in_the_panel(session):
+    """A run that fails shows its reason and fix in the panel, not only "see the Log Messages panel" (the
+    reason was in the Processing log alone: issue 45)."""
+    s = step(session, "bad_run")
+    assert s["run_ok"] is False
+    assert s["status"].startswith("The run failed: ") and "does not overlap" in s["status"], s["status"]
 
 
 def test_rerun_of_the_same_view_replaces_the_result(session):
@@ -152,9 +177,12 @@ def test_retrain_adds_the_new_model_and_keeps_the_old(session):
     s = step(session, "retrain")
     assert s["run_ok"], s["status"]
     new = Path(s["results"]["OUTPUT_MODEL"])
+    assert "validation IoU" in s["validation"]
+    if s["results"]["BEST_EPOCH"] == 0:  # it did not beat its start: no copy of the start as a new model
+        assert not new.exists() and s["model"].endswith("city.safetensors") and "did not beat" in s["status"]
+        return
     assert new.exists() and new.parent == session["models"]
     assert s["model"] == str(new) and new.name in s["models"] and "city.safetensors" in s["models"]
-    assert "validation IoU" in s["validation"]
 
 
 def test_where_to_label_next(session):

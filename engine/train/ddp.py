@@ -95,9 +95,13 @@ def finish(dist: Dist) -> None:
             torch.distributed.destroy_process_group()
 
 
+CRASH_SPEC = os.environ.get("BUILDSEG_CRASH")  # read once at import, not on every training step
+
+
 def maybe_crash(epoch: int, step: int, dist: Dist) -> None:
-    """Fault injection for tests: BUILDSEG_CRASH="epoch,step,rank,marker file" kills that rank once."""
-    spec = os.environ.get("BUILDSEG_CRASH")
+    """Fault injection for tests: BUILDSEG_CRASH="epoch,step,rank,marker file" kills that rank once (the
+    variable is set before the process starts: torchrun's workers)."""
+    spec = CRASH_SPEC
     if not spec:
         return
     e, s, r, marker = spec.split(",", 3)

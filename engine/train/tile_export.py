@@ -8,9 +8,10 @@ import numpy as np
 from ..core.atomic import atomic_dir, atomic_path
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
-from ..extract.windows import starts
-from ..train.dataset import Scene, read_sample
-from .labels import IGNORE, as_target
+from ..core.windows import starts
+from ..io.labels import IGNORE, as_target
+from ..io.scene import Scene
+from .dataset import read_sample
 
 SPLITS = ("train", "val", "test")
 

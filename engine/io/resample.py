@@ -66,7 +66,7 @@ def ground_metres(src) -> float:
 def _utm_zone(src):
     from rasterio.warp import transform as warp_points
 
-    from ..io.raster import utm_crs
+    from .raster import utm_crs
 
     b = src.ds.bounds
     lon, lat = warp_points(src.crs, "EPSG:4326", [(b.left + b.right) / 2], [(b.top + b.bottom) / 2])
