@@ -27,8 +27,9 @@ def available_models() -> list:
         if os.path.isdir(folder) else []
     default = settings.model_path("", DEFAULT_MODEL)
     bundled = [p for p in bundled_models(DEFAULT_MODEL)[1:] if p != default]
-    out = [("", f"Default model ({os.path.basename(default)})", desc) for _, _, desc in catalogue([default])]
-    out += [(os.path.basename(path), f"Bundled: {name}", desc) for path, name, desc in catalogue(bundled)]
+    # the file name first: a narrow chooser shows the start of an entry
+    out = [("", f"{os.path.basename(default)} (default)", desc) for _, _, desc in catalogue([default])]
+    out += [(os.path.basename(path), f"{name} (bundled)", desc) for path, name, desc in catalogue(bundled)]
     out += [(path, name, desc) for path, name, desc in catalogue(files) if path != default]
     return out
 

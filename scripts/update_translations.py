@@ -51,7 +51,6 @@ def label_strings(algorithms) -> list:
 def provider_algorithms() -> list:
     """The provider's algorithms, in a QGIS application of this process (started here, without a screen)."""
     import os
-
     import tempfile
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

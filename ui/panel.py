@@ -16,30 +16,22 @@ from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from .panel_widgets import _button, _narrow, _section
 from .project_paths import _extent_string, _home, _layer_value, _layers_under, _loaded
 from .tasks import AlgorithmRun
 
 UNCERTAIN_TILE_PX = 256  # windows listed under "where to label next"
-
-
-def _button(text: str, name: str, slot) -> QPushButton:
-    b = QPushButton(text)
-    b.setObjectName(name)
-    b.clicked.connect(lambda _=False: slot())
-    return b
 
 
 class BuildSegPanel(QgsDockWidget):
@@ -73,13 +65,15 @@ class BuildSegPanel(QgsDockWidget):
         scroll.setWidget(body)
         self.setWidget(scroll)
         self.refresh_models()
+        self._watch_model_folder()
 
     # --- model -------------------------------------------------------------------------------------------
     def _model_box(self):
-        box = QGroupBox("Model")
+        box = _section("Model")
         lay = QVBoxLayout(box)
         self.model_combo = QComboBox()
         self.model_combo.setObjectName("buildseg_panel_model")
+        _narrow(self.model_combo)
         self.model_combo.currentIndexChanged.connect(lambda _: self._describe_model())
         self.model_combo.currentIndexChanged.connect(lambda _: self.refresh_rasters())
         self.model_info = QLabel("")
@@ -106,6 +100,19 @@ class BuildSegPanel(QgsDockWidget):
         self.model_combo.setCurrentIndex(max(0, index))
         self.model_combo.blockSignals(False)
         self._describe_model()
+
+    def _watch_model_folder(self) -> None:
+        """The model list follows the model folder: a model trained from the Toolbox (or copied there) appears
+        without a restart, a removed one goes."""
+        from qgis.PyQt.QtCore import QFileSystemWatcher
+
+        from ..processing_provider import settings
+
+        self._watcher = QFileSystemWatcher(self)
+        folder = settings.model_folder()
+        if os.path.isdir(folder):
+            self._watcher.addPath(folder)
+        self._watcher.directoryChanged.connect(lambda _: self.refresh_models())
 
     def model(self) -> str:
         """The chosen model file ('' = the default model)."""
@@ -171,10 +178,11 @@ class BuildSegPanel(QgsDockWidget):
 
     # --- run on the map view -------------------------------------------------------------------------------
     def _run_box(self):
-        box = QGroupBox("Run on the map view")
+        box = _section("Run on the map view")
         lay = QVBoxLayout(box)
         self.raster_combo = QgsMapLayerComboBox()
         self.raster_combo.setObjectName("buildseg_panel_raster")
+        _narrow(self.raster_combo)
         self.raster_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         self.raster_combo.setToolTip("Imagery the chosen model can read: BuildSeg's outputs and rasters with too "
                                      "few bands are not offered.")
@@ -184,16 +192,17 @@ class BuildSegPanel(QgsDockWidget):
         row.addWidget(QLabel("Area of interest"))
         self.aoi_combo = QgsMapLayerComboBox()
         self.aoi_combo.setObjectName("buildseg_panel_aoi")
+        _narrow(self.aoi_combo)
         self.aoi_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
         self.aoi_combo.setAllowEmptyLayer(True)
         self.aoi_combo.setLayer(None)
         self.aoi_combo.setToolTip("Empty: the map view. A polygon layer: its features, clipped.")
         row.addWidget(self.aoi_combo, 1)
         lay.addLayout(row)
-        row = QHBoxLayout()
-        row.addWidget(_button("Extract buildings in view", "buildseg_panel_run", self.run_on_view))
-        row.addWidget(_button("Draw a rectangle…", "buildseg_panel_draw", self.draw_rectangle))
-        lay.addLayout(row)
+        lay.addWidget(_button("Extract buildings in view", "buildseg_panel_run", self.run_on_view))
+        draw = _button("Draw a rectangle…", "buildseg_panel_draw", self.draw_rectangle)
+        draw.setToolTip("Drag a rectangle on the map: buildings are extracted inside it.")
+        lay.addWidget(draw)
         return box
 
     def refresh_rasters(self, *_) -> None:
@@ -273,7 +282,7 @@ class BuildSegPanel(QgsDockWidget):
 
     # --- labels --------------------------------------------------------------------------------------------
     def _label_box(self):
-        box = QGroupBox("Label")
+        box = _section("Label")
         lay = QVBoxLayout(box)
         lay.addWidget(_button("Create label layers", "buildseg_panel_labels", self.create_labels))
         lay.addWidget(_button("Extracted buildings → labels", "buildseg_panel_to_labels", self.to_labels))
@@ -318,7 +327,7 @@ class BuildSegPanel(QgsDockWidget):
 
     # --- retrain -------------------------------------------------------------------------------------------
     def _train_box(self):
-        box = QGroupBox("Retrain")
+        box = _section("Retrain")
         lay = QVBoxLayout(box)
         row = QHBoxLayout()
         row.addWidget(QLabel("Time budget (minutes)"))
@@ -378,7 +387,7 @@ class BuildSegPanel(QgsDockWidget):
 
     # --- where to label next -------------------------------------------------------------------------------
     def _next_box(self):
-        box = QGroupBox("Where to label next")
+        box = _section("Where to label next")
         lay = QVBoxLayout(box)
         lay.addWidget(_button("Uncertainty of the view", "buildseg_panel_uncertainty", self.uncertainty))
         self.hard_list = QListWidget()

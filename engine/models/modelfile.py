@@ -19,7 +19,9 @@ def describe(info: "ModelInfo") -> str:
     res = f"{info.resolution:g} m" if info.resolution else "any resolution"
     classes = ", ".join(c["name"] for c in info.classes if c["name"] != "background")
     score = (info.metrics or {}).get("validation_score")
-    quality = f", validation IoU {score:.2f}" if isinstance(score, (int, float)) and score >= 0 else ""
+    tiles = (info.metrics or {}).get("validation_tiles")
+    quality = f", validation IoU {score:.2f}" + (f" ({tiles} tiles)" if tiles else "") \
+        if isinstance(score, (int, float)) and score >= 0 else ""
     return f"{info.architecture}, {info.in_channels} band(s), {res}, {classes}{quality}"
 
 
@@ -32,7 +34,10 @@ def details(info: "ModelInfo", licences: bool = True) -> str:
              f"Classes: {names}"]
     score = (info.metrics or {}).get("validation_score")
     if isinstance(score, (int, float)) and score >= 0:
-        lines.append(f"Validation building IoU: {score:.3f}")
+        tiles, where = (info.metrics or {}).get("validation_tiles"), (info.metrics or {}).get("validation_rasters")
+        size = f" on {tiles} tile(s) of {', '.join(where[:2])}{' …' if len(where) > 2 else ''} (its own " \
+            "validation: not comparable with another model's figure)" if tiles and where else ""
+        lines.append(f"Validation building IoU: {score:.3f}{size}")
     test = (info.metrics or {}).get("test") or {}
     if isinstance(test.get("mean_building_iou"), (int, float)):
         lines.append(f"Mean building IoU on unseen places: {test['mean_building_iou']:.3f}")

@@ -390,7 +390,9 @@ def _write(run, scenes, out_model, out_report, out_csv, t0) -> None:
         "time_budget_min": params.time_budget, "training_seconds": round(run.budget.spent(), 1),
         "steps": int(sum(h.get("steps", 0) for h in run.history)), "fit_check": params.fit_check,
     }
-    info.metrics = {"validation": run.kept["metrics"], "validation_score": run.kept["score"]}
+    info.metrics = {"validation": run.kept["metrics"], "validation_score": run.kept["score"],
+                    "validation_tiles": len(run.vwin),  # the figure's size and place, shown with it
+                    "validation_rasters": sorted({os.path.basename(scenes[i].raster) for i, _, _ in run.vwin})}
     modelfile.save(out_model, model, info)
     stac.write_item(out_model, info, model)
     if out_csv:

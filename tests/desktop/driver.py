@@ -194,6 +194,11 @@ def panel_step(step):
     elif action == "choose_model":
         panel().model_combo.setCurrentIndex(args[0])
         rec["started"] = True
+    elif action == "copy_file":  # a file copied behind the panel's back (a model trained from the Toolbox)
+        import shutil
+
+        shutil.copy(args[0], args[1])
+        rec["started"] = True
     elif action == "draw":  # polygons (WKT, in the label layers' CRS) into a label layer, saved
         layer = panel().labels[args[0]]
         layer.startEditing()
@@ -232,6 +237,7 @@ def panel_finish(rec):
     rec.update(finished=not p.busy(), seconds=round(time.time() - STATE["t0"], 1), progress=STATE["progress"],
                status=p.status.text(), statuses=STATE["statuses"], models=p.model_names(), model=p.model(),
                model_info=p.model_info.text(), raster=p.raster_combo.currentText(),
+               min_width=p.widget().widget().minimumSizeHint().width(),
                rasters=[p.raster_combo.itemText(i) for i in range(p.raster_combo.count())],
                validation=p.train_log.text(), hardest=[p.hard_list.item(i).text() for i in range(p.hard_list.count())],
                run_ok=run.ok if run is not None and run.done else None,

@@ -129,8 +129,8 @@ def test_menu_and_toolbar_entries(desktop):
 
 def test_model_chooser_lists_default_bundled_and_folder_models(desktop):
     choices = step(desktop, "extract")["model_choices"]
-    assert choices[0].startswith("Default model (buildings-default.safetensors) — ")
-    assert choices[1].startswith("Bundled: buildings-blocks.safetensors — ")
+    assert choices[0].startswith("buildings-default.safetensors (default) — ")  # the name first
+    assert choices[1].startswith("buildings-blocks.safetensors (bundled) — ")
     assert len(choices) == 4 and choices[2].startswith("city.safetensors — ")  # the broken file is left out
     assert choices[3].startswith("Chosen by resolution (auto) — ")
     assert "band(s)" in choices[2] and " m, building" in choices[2]

@@ -144,7 +144,7 @@ def test_model_chooser_lists_the_bundled_alternative(qgis_app):
     from buildseg.processing_provider.model_chooser import available_models
 
     models = available_models()
-    assert models[0][0] == "" and (BLOCKS, f"Bundled: {BLOCKS}") in [m[:2] for m in models]
+    assert models[0][0] == "" and (BLOCKS, f"{BLOCKS} (bundled)") in [m[:2] for m in models]
 
 
 @pytest.mark.parametrize("clip, expected", [

@@ -46,6 +46,7 @@ def session(tmp_path_factory):
         {"id": "open", "panel": "open", "args": [str(project)]},
         {"id": "raster", "panel": "add_raster", "args": [SAMPLE]},
         {"id": "model", "panel": "choose_model", "args": [2]},  # after the default and the bundled blocks model
+        {"id": "toolbox_model", "panel": "copy_file", "args": [DEFAULT_MODEL, str(models / "zz-toolbox.safetensors")]},
         {"id": "run", "panel": "run_on_view", "timeout": 300},
         {"id": "rerun", "panel": "run_on_view", "timeout": 300},
         {"id": "cancel", "panel": "run_on_view", "cancel_after": 1.0, "timeout": 300},
@@ -88,10 +89,24 @@ def test_panel_session_runs_clean(session):
 
 def test_model_chooser_describes_models(session):
     s = step(session, "model")
-    assert s["models"][0].startswith("Default model") and s["models"][1:3] == [
-        "Bundled: buildings-blocks.safetensors", "city.safetensors"]
+    assert s["models"][0] == "buildings-default.safetensors (default)" and s["models"][1:3] == [
+        "buildings-blocks.safetensors (bundled)", "city.safetensors"]  # the file name first: a narrow chooser
     assert s["model"].endswith("city.safetensors")
     assert "Classes: background, building" in s["model_info"] and "Validation building IoU" in s["model_info"]
+
+
+def test_the_panel_fits_a_narrow_dock(session):
+    """The panel's content needs at most 300 px of width (before: 349 px against a 282 px dock, so it scrolled
+    sideways and cut "buildings-default.safete" and "Draw a recta"; issue 45), with every step's text."""
+    widths = [s["min_width"] for s in session["report"]["steps"] if "min_width" in s]
+    assert widths and max(widths) <= 300, widths
+
+
+def test_the_model_list_follows_the_model_folder(session):
+    """A model written into the model folder by another run (the Toolbox) appears without a restart, and the
+    chosen model stays chosen (issue 45)."""
+    s = step(session, "toolbox_model")
+    assert "zz-toolbox.safetensors" in s["models"] and s["model"].endswith("city.safetensors"), s["models"]
 
 
 def test_extraction_on_view_adds_one_group_polygons_on_top(session):
