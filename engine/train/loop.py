@@ -2,6 +2,7 @@
 (or the last epoch's; a fine-tune's start instead when it scores better on validation), resumable."""
 
 import dataclasses
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -325,15 +326,23 @@ def _epochs(run, t0) -> None:
 
 
 def _explain_learning(run) -> None:
-    """Where validation peaked, when a budgeted run spent its last two thirds without improving on it: the user
-    learns that more labels, not more minutes, are what would help."""
+    """When a budgeted run stopped improving early, the log says where validation peaked and what would help
+    (more labels, not more minutes): its peak came in its first third, or its last third of epochs validates no
+    better than its 4th epoch did (the plateau issue 41 asks a run to explain)."""
     n, peak = len(run.history), run.peak["epoch"]
-    if not run.budget.active or n < 6 or peak > n / 3:
+    if not run.budget.active or n < 6:
+        return
+    scores = [h.get("val_score") for h in run.history]
+    last = scores[math.ceil(2 * n / 3):]
+    stalled = None not in scores and sum(last) / len(last) <= scores[3]
+    if peak > n / 3 and not stalled:
         return
     minute = run.history[peak - 1]["seconds"] / 60 if peak else 0
+    plateau = f"; its last third validated {sum(last) / len(last):.3f} against {scores[3]:.3f} at epoch 4" \
+        if stalled else ""
     run.progress.info(f"Validation peaked at epoch {peak} of {n} (after {minute:.0f} min) and did not improve in "
-                      "the rest of the budget: the model has learnt what these labels teach; more labelled ground "
-                      "(another area, other imagery) would help more than more minutes.")
+                      f"the rest of the budget{plateau}: the model has learnt what these labels teach; more "
+                      "labelled ground (another area, other imagery) would help more than more minutes.")
 
 
 def _check_trained(run) -> None:
@@ -353,6 +362,8 @@ def _end_of_epoch(run, epoch, losses, t0) -> None:
            "lr": run.opt.param_groups[0]["lr"], "seconds": round(time.time() - t0, 1), "steps": len(losses)}
     sc, score = run.validate() if run.vwin and run.dist.is_main else ({}, -row["loss"])
     row.update(_score_columns(sc, run.info))
+    if run.vwin and run.dist.is_main:
+        row["val_score"] = score  # what epochs are ranked by (the building IoU)
     run.history.append(row)
     left = f", {run.budget.describe_left()}" if run.budget.active else ""
     run.progress.info("Epoch {epoch}/{n}: loss {loss:.4f}".format(

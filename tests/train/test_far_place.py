@@ -164,11 +164,17 @@ def test_a_budgeted_run_that_stopped_improving_early_says_why():
         def info(self, message):
             self.lines.append(message)
 
-    def run(peak, budget=30.0):
+    def run(peak, budget=30.0, scores=None):
         log = Log()
+        history = [{"seconds": 120.0 * (e + 1), "val_score": (scores or [None] * 12)[e]} for e in range(12)]
         _explain_learning(SimpleNamespace(budget=TimeBudget(budget), progress=log, peak={"epoch": peak},
-                                          history=[{"seconds": 120.0 * (e + 1)} for e in range(12)]))
+                                          history=history))
         return log.lines
 
     assert any("peaked at epoch 3 of 12 (after 6 min)" in line for line in run(3))
     assert run(10) == [] and run(3, budget=0) == []  # still improving late; epoch runs say nothing
+    # Austin's 30-minute run: best late, yet its last third no better than its 4th epoch: a plateau, explained
+    austin = [0.71, 0.71, 0.73, 0.75, 0.74, 0.73, 0.74, 0.74, 0.74, 0.75, 0.74, 0.74]
+    assert any("last third validated 0.742 against 0.750 at epoch 4" in line for line in run(10, scores=austin))
+    rising = [0.5 + 0.01 * e for e in range(12)]
+    assert run(12, scores=rising) == []
