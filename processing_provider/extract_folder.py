@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ..engine.core.errors import Cancelled
 from . import extraction_options
 from .base import BuildSegAlgorithm, FeedbackProgress
 
@@ -95,7 +96,7 @@ class ExtractFolder(BuildSegAlgorithm):
             done += 1
             buildings += result.buildings
         if feedback.isCanceled():
-            raise QgsProcessingException("Cancelled by the user; rasters finished before the cancel are kept.")
+            raise Cancelled("Cancelled by the user; rasters finished before the cancel are kept.")
         if not done:
             raise QgsProcessingException(f"No raster could be processed ({len(failed)} failed): see the log.")
         feedback.pushInfo(f"{done} raster(s) processed, {len(failed)} failed, {buildings} building(s).")

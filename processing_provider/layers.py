@@ -11,6 +11,8 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from ..engine.core.errors import Cancelled
+
 
 def raster_file(layer: QgsRasterLayer, what: str = "input raster") -> str:
     """The file behind a GDAL raster layer, or a clear error for other layers."""
@@ -107,7 +109,7 @@ def shapes(source, target_crs, context, feedback, value_field: str = None, value
         request.setFilterRect(tr.transformBoundingBox(extent, QgsCoordinateTransform.ReverseTransform))
     for feat in source.getFeatures(request):
         if feedback and feedback.isCanceled():
-            break
+            raise Cancelled()  # never a partial label list taken for the whole
         geom = feat.geometry()
         if geom is None or geom.isEmpty():
             skipped += 1

@@ -10,6 +10,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ..engine.core.errors import Cancelled
 from .base import BuildSegAlgorithm
 from .layers import source_path
 from .sinks import atomic_sink
@@ -88,7 +89,7 @@ class RegularizeFootprints(BuildSegAlgorithm):
             total = max(1, source.featureCount())
             for i, feat in enumerate(source.getFeatures()):
                 if feedback.isCanceled():
-                    raise QgsProcessingException("Cancelled by the user; no output was written.")
+                    raise Cancelled()
                 geom = feat.geometry()
                 if not geom.isEmpty():
                     out = regularize(ogr.CreateGeometryFromWkb(bytes(geom.asWkb())), params)

@@ -374,3 +374,23 @@ def test_invalid_label_geometries_are_reported(run_alg, files, tmp_path):
     run_alg(TRAIN, {k: _resolve(v, files, tmp_path, "/proc") for k, v in dict(_T, LABELS="bowtie").items()},
             feedback=feedback)
     assert any("repaired 1 invalid" in w for w in feedback.warnings)
+
+
+def test_cancel_while_reading_labels_is_a_cancel_not_a_partial_list(qgis_app):
+    """Cancelling while the label polygons are read raised nothing: the loop stopped and the features read so
+    far went on as if they were all the labels (issue 47: one way to cancel, the engine's Cancelled)."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingContext, QgsProcessingFeedback, QgsVectorLayer
+
+    from buildseg.engine.core.errors import Cancelled
+    from buildseg.processing_provider.layers import shapes
+
+    from conftest import DATA
+
+    layer = QgsVectorLayer(str(DATA / "cities" / "austin" / "buildings.gpkg"), "labels", "ogr")
+    assert layer.isValid() and layer.featureCount() > 10
+    feedback, context = QgsProcessingFeedback(), QgsProcessingContext()
+    crs = QgsCoordinateReferenceSystem("EPSG:3857")
+    assert len(shapes(layer, crs, context, feedback)) == layer.featureCount()
+    feedback.cancel()
+    with pytest.raises(Cancelled):
+        shapes(layer, crs, context, feedback)
