@@ -153,7 +153,7 @@ class ExtractBuildings(BuildSegAlgorithm):
             return False, self.tr("The tile overlap must be at most half the tile size ({} px).").format(tile // 2)
         outputs = [k for k in (self.OUTPUT_MASK, self.OUTPUT_PROBABILITY, self.OUTPUT_POLYGONS)
                    if parameters.get(k) is not None]
-        if not outputs and self.NAME == "extractbuildings":
+        if not outputs:
             return False, self.tr("Choose at least one output: building mask, probability or polygons.")
         if self.parameterAsInt(parameters, "WORKERS", context) and \
                 self.parameterAsString(parameters, "SCHEDULER", context).strip():

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core.atomic import atomic_path, check_writable
 from ..core.errors import BuildSegError
+from ..core.options import MASK_NODATA
 from ..core.progress import Progress
 from ..io.labels import IGNORE
 from .matching import match
@@ -134,7 +135,7 @@ def binary_confusion(pred_path: str, reference, target: int = 1, ignore_values=(
     if isinstance(reference, str):
         with rasterio.open(reference) as r:
             ref = r.read(1)
-    ignore = (pred == 255) | np.isin(ref, list(ignore_values) + [IGNORE])
+    ignore = (pred == MASK_NODATA) | np.isin(ref, list(ignore_values) + [IGNORE])
     pb = (pred == target).astype(np.uint8)
     rb = (ref == target).astype(np.uint8)
     rb[ignore] = IGNORE

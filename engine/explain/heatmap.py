@@ -166,15 +166,14 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
 def _compute(src, job, out_path, work, progress) -> dict:
     """The heatmap of `src` (on the model's grid) into `out_path`; Grad-CAM rescaled over the whole scene."""
     from ..extract.inference import blend_bytes
-    from ..extract.plan import check_tile_size
 
     plan, fn, channels, params, dev = job
-    bands, info, tile = plan.bands, plan.info, plan.tile
+    info, tile = plan.info, plan.tile
     stats = {"min": np.inf, "max": -np.inf}
-    batch = params.batch_size or (4 if dev.type == "cuda" else 1)
-    check_tile_size(tile, params.overlap, batch, info.in_channels)
-    batch = memory.fit_batch(tile, batch, info.in_channels, blend_bytes(src, tile, channels), progress, dev,
-                             kind="training" if params.mode in ("gradcam", "gradcam++") else "inference")
+    plan = plan.for_batch(params.batch_size or (4 if dev.type == "cuda" else 1))
+    plan = plan.for_batch(memory.fit_batch(tile, plan.batch, info.in_channels, blend_bytes(src, tile, channels),
+                                           progress, dev,
+                                           kind="training" if params.mode in ("gradcam", "gradcam++") else "inference"))
     normalise = params.mode in ("gradcam", "gradcam++")
     first = os.path.join(work, "raw.tif") if normalise else out_path
     writer = RowWriter(first, src, "float32", NODATA)
@@ -187,8 +186,7 @@ def _compute(src, job, out_path, work, progress) -> dict:
         writer.write_rows(np.where(ok, v, NODATA).astype(np.float32))
 
     try:
-        blend_scene(src, bands, info.mean, info.std, fn, channels, tile, params.overlap, batch, on_rows,
-                    progress.sub(0, 90 if normalise else 100), params.aoi)
+        blend_scene(src, plan, fn, channels, on_rows, progress.sub(0, 90 if normalise else 100), params.aoi)
     finally:
         writer.close()
     if normalise:  # one scale for the whole scene, not per tile (no seams)

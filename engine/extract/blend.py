@@ -28,9 +28,10 @@ def aoi_mask(aoi, transform, shape):
     return geometry_mask(aoi, out_shape=shape, transform=transform, invert=True, all_touched=True)
 
 
-def blend_scene(src, bands, mean, std, tile_fn, channels: int, tile: int, overlap: int, batch: int, on_rows,
-                progress: Progress, aoi=None, region: tuple = None) -> BlendStats:
-    """Run `tile_fn` ((N, bands, tile, tile) normalised -> (N, channels, tile, tile)) over `src`.
+def blend_scene(src, plan, tile_fn, channels: int, on_rows, progress: Progress, aoi=None,
+                region: tuple = None) -> BlendStats:
+    """Run `tile_fn` ((N, bands, tile, tile) normalised -> (N, channels, tile, tile)) over `src` as `plan` says
+    (its bands, normalisation, tile, overlap and batch).
 
     `on_rows(values, ok)` receives each finished strip: blended values (channels, rows, width) and the
     mask of pixels that are valid (not nodata, inside `aoi`, covered by a tile). All-invalid tiles are skipped.
@@ -39,11 +40,12 @@ def blend_scene(src, bands, mean, std, tile_fn, channels: int, tile: int, overla
     """
     from rasterio.transform import Affine
 
+    bands, tile, batch = plan.bands, plan.tile, plan.batch
     r0, c0, r1, c1 = region or (0, 0, src.height, src.width)
-    rows = windows.tile_rows(src.height, src.width, tile, overlap, region)
-    blend = _Blend(channels, tile, c1 - c0, windows.blend_window(tile, overlap), tile_fn)
-    mean = np.asarray(mean, np.float32)[:, None, None]
-    std = np.asarray(std, np.float32)[:, None, None]
+    rows = windows.tile_rows(src.height, src.width, tile, plan.overlap, region)
+    blend = _Blend(channels, tile, c1 - c0, windows.blend_window(tile, plan.overlap), tile_fn)
+    mean = np.asarray(plan.info.mean, np.float32)[:, None, None]
+    std = np.asarray(plan.info.std, np.float32)[:, None, None]
     stats, total, done, buf_y = BlendStats(), sum(len(r.windows) for r in rows), 0, r0
     for row in rows:
         pending = []

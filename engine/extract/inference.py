@@ -14,14 +14,14 @@ import numpy as np
 from ..core import memory, windows
 from ..core.atomic import atomic_paths, check_space, check_writable, work_dir
 from ..core.errors import BuildSegError
-from ..core.options import MASK_NODATA, PROB_NODATA, prob_nodata
+from ..core.options import MASK_NODATA, PROB_NODATA, PROB_UINT8_NODATA, prob_nodata
 from ..core.progress import EtaProgress, Progress
 from ..io import resample
 from ..io.raster import RasterSource, RowWriter, open_source, src_path
 from ..models import modelfile, onnx_interop
 from .fit import preflight
 from .params import ExtractParams
-from .plan import check_tile_size, make_plan
+from .plan import make_plan
 from .predict import TTA_MODES, make_predictor, predict_tta
 
 # a CUDA batch of 2 MP: 32 tiles of 256 px ran 22 % faster than 8 on an H200 (benchmarks/cuda_check.py)
@@ -73,10 +73,10 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         from ..core import device as devices
 
         dev = devices.resolve(params.device)
-        batch = params.batch_size or default_batch(dev, plan.tile)
-        check_tile_size(plan.tile, plan.overlap, batch, info.in_channels, params.max_tile_pixels)
-        batch = memory.fit_batch(plan.tile, batch, info.in_channels, blend_bytes(src, plan.tile, info.num_classes),
-                                 progress, dev, memory.inference_kind(params.backend, dev))
+        plan = plan.for_batch(params.batch_size or default_batch(dev, plan.tile), params.max_tile_pixels)
+        plan = plan.for_batch(memory.fit_batch(plan.tile, plan.batch, info.in_channels,
+                                               blend_bytes(src, plan.tile, info.num_classes), progress, dev,
+                                               memory.inference_kind(params.backend, dev)))
         result = ExtractResult(device=devices.describe(dev, params.threads))
         if params.check_fit:
             result.fit = preflight(raster, model_path, progress.sub(0, 5), model_cache, params.aoi, run=extract)
@@ -92,7 +92,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
                                  devices.cpu_threads(params.threads))
         result.backend = predictor.name
-        progress.info(f"Backend: {predictor.name}; tile {plan.tile} px, overlap {params.overlap} px, batch {batch}")
+        progress.info(f"Backend: {predictor.name}; tile {plan.tile} px, overlap {plan.overlap} px, batch {plan.batch}")
         progress = EtaProgress(progress, "Extraction")
         with contextlib.ExitStack() as stack:
             work = stack.enter_context(work_dir("buildseg-"))
@@ -102,12 +102,12 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
             mask_path, prob_path, poly_path = stack.enter_context(atomic_paths(out_mask, out_probability,
                                                                                out_polygons))
             prov = provenance(model_path, src, result.fit)
-            run = (plan.bands, plan.info, predictor, params, plan.tile, batch)  # plan.info: its normalisation
             if plan.grid is None:  # polygons are traced from the rows as they are finished
-                _sliding_window(src, *run, mask_path, prob_path, result, progress, poly_path, prov)
+                _sliding_window(src, plan, predictor, params, (mask_path, prob_path, poly_path), result, progress,
+                                prov)
             else:
-                mask_path, prob_path = _via_model_grid(src, plan, run, (mask_path, prob_path, poly_path), result,
-                                                       progress, work, prov)
+                mask_path, prob_path = _via_model_grid(src, plan, predictor, params, (mask_path, prob_path,
+                                                       poly_path), result, progress, work, prov)
             tag_rasters((mask_path, prob_path), prov)
     return result.finish((out_mask, out_probability, out_polygons), t0, progress)
 
@@ -130,24 +130,24 @@ def _check_request(raster, model_path, outputs, params) -> None:
     check_outputs(raster, model_path, outputs)
 
 
-def _via_model_grid(src, plan, run, paths, result, progress, work, prov):
+def _via_model_grid(src, plan, predictor, params, paths, result, progress, work, prov):
     """The model run on a warped view of `src` at the model's resolution, its outputs warped back onto the input's
     grid, polygons traced from them. Returns the (mask, probability) paths written (in `work` when only polygons
     were asked for)."""
     mask_path, prob_path, poly_path = paths
-    _, info, _, params, _, _ = run
     if poly_path:  # polygons need a mask and a probability raster, kept in `work` if not asked for
         mask_path = mask_path or os.path.join(work, "mask.tif")
         prob_path = prob_path or os.path.join(work, "probability.tif")
     with RasterSource(plan.model_input(src, work)) as warped:
         m = os.path.join(work, "mask_model_grid.tif") if mask_path else None
         p = os.path.join(work, "prob_model_grid.tif") if prob_path else None
-        _sliding_window(warped, *run, m, p, result, progress.sub(0, 85 if poly_path else 100).sub(0, 90))
+        _sliding_window(warped, plan, predictor, params, (m, p, None), result,
+                        progress.sub(0, 85 if poly_path else 100).sub(0, 90))
     resample.back_to_input_grid(src, m, mask_path, p, prob_path, params.probability_uint8)
     if poly_path:
         from ..postprocess.vectorize import polygonize
 
-        result.buildings, result.building_area_m2 = polygonize(mask_path, prob_path, poly_path, info, params,
+        result.buildings, result.building_area_m2 = polygonize(mask_path, prob_path, poly_path, plan.info, params,
                                                                progress.sub(85, 100), provenance=prov)
     return mask_path, prob_path
 
@@ -334,13 +334,15 @@ def tag_rasters(paths, provenance: dict) -> None:
         ds = None  # closes and flushes
 
 
-def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path, prob_path, result, progress,
-                    poly_path=None, prov=None):
-    """Blend the model's output over `src`; a background stage writes the finished rows and traces polygons."""
+def _sliding_window(src, plan, predictor, params, paths, result, progress, prov=None):
+    """Blend the model's output over `src` as `plan` says; a background stage writes the finished rows to the
+    (mask, probability, polygons) `paths` asked for and traces polygons."""
     from ..postprocess.vectorize import StripPolygonizer
     from .blend import blend_scene
     from .pipeline import Background
 
+    mask_path, prob_path, poly_path = paths
+    info = plan.info
     target = info.class_index(params.target_class) if info.num_classes > 1 else 0
     class_ids = np.asarray([c["id"] for c in info.classes], np.uint8)
     prob_dtype = "uint8" if params.probability_uint8 else "float32"
@@ -358,10 +360,8 @@ def _sliding_window(src, bands, info, predictor, params, tile, batch, mask_path,
         tile_fn = memory.split_on_oom(lambda x: predict_tta(predictor, x, params.tta)[:, keep], progress)
         channels = 1 if info.num_classes == 2 else info.num_classes
         with Background() as rows:
-            stats = blend_scene(src, bands, info.mean, info.std, tile_fn, channels, tile, params.overlap,
-                                batch, lambda prob, ok: rows.submit(
-                                    lambda: write_rows_out(prob, ok, target, class_ids, params, outs)),
-                                progress, params.aoi)
+            stats = blend_scene(src, plan, tile_fn, channels, lambda prob, ok: rows.submit(
+                lambda: write_rows_out(prob, ok, target, class_ids, params, outs)), progress, params.aoi)
         result.building_pixels += sum(rows.results)  # counts returned by the writing stage, summed here
         if poly_path:
             result.buildings, result.building_area_m2 = outs.pop("polygons").close()
@@ -378,7 +378,7 @@ def write_rows_out(prob, ok, target, class_ids, params, outs) -> int:
     p = np.clip(p_target, 0, 1)
     if "prob" in outs:
         if params.probability_uint8:
-            outs["prob"].write_rows(np.where(ok, np.round(p * 254), 255).astype(np.uint8))
+            outs["prob"].write_rows(np.where(ok, np.round(p * 254), PROB_UINT8_NODATA).astype(np.uint8))
         else:
             outs["prob"].write_rows(np.where(ok, p, PROB_NODATA).astype(np.float32))
     if len(class_ids) == 2:

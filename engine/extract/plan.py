@@ -2,6 +2,7 @@
 which raster bands feed the model, the tile size and overlap, and the grid the model runs on (its own ground
 resolution: the input is warped on the fly when it differs)."""
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -17,11 +18,20 @@ MAX_TILE_PIXELS = 8192 * 8192
 
 @dataclass(frozen=True)
 class Plan:
+    """What runs where: passed whole to every stage (the sliding window, the blend, the block workers)."""
+
     info: object  # the model's ModelInfo; its mean/std: the normalisation this raster gets (io.value_scale)
     bands: list  # raster bands in the model's order
     tile: int  # px on the model's grid
     overlap: int
     grid: tuple = None  # (CRS WKT, pixel size) the model runs on; None: the input's own grid
+    batch: int = 1  # tiles per model call
+
+    def for_batch(self, batch: int, max_tile_pixels: int = MAX_TILE_PIXELS) -> "Plan":
+        """The plan with `batch` tiles per model call, refused when tile and batch cannot fit in memory (the
+        one place tile sizes are checked)."""
+        check_tile_size(self.tile, self.overlap, batch, self.info.in_channels, max_tile_pixels)
+        return dataclasses.replace(self, batch=batch)
 
     def model_input(self, src, work: str) -> str:
         """The path of a VRT (written in `work`) warping `src` onto the model's grid; only when `grid` is set."""
@@ -40,16 +50,13 @@ def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progr
     if not bands_given and bands != list(info.bands):
         progress.info(colour_note(bands))
     tile = fit_tile(tile_size or info.tile_size, src, info, overlap, progress)
-    check_tile_size(tile, overlap, 1, info.in_channels, max_tile_pixels)
     return Plan(normalised_for(src, info, bands, progress), bands, tile, overlap,
-                resample.model_grid(src, info, progress))
+                resample.model_grid(src, info, progress)).for_batch(1, max_tile_pixels)
 
 
 def normalised_for(src, info, bands, progress: Progress):
     """`info`, or a copy normalising with the scene's own band statistics when the raster is on another value
     scale than the model learnt from (warned)."""
-    import dataclasses
-
     from ..io.value_scale import scene_normalisation
 
     mean, std, reason = scene_normalisation(src, bands, info.mean, info.std)

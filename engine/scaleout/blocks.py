@@ -72,7 +72,7 @@ def run_block(job: BlockJob) -> dict:
 
     from ..extract.blend import blend_scene
     from ..extract.inference import ExtractParams, write_rows_out
-    from ..extract.plan import validate_bands
+    from ..extract.plan import Plan, validate_bands
     from ..extract.predict import predict_tta
     from ..io.raster import Grid, RasterSource, RowWriter
 
@@ -94,9 +94,10 @@ def run_block(job: BlockJob) -> dict:
             try:
                 region = (job.row, job.col, job.row + job.height, job.col + job.width)
                 mean, std = job.normalisation or (info.mean, info.std)
+                plan = Plan(dataclasses.replace(info, mean=list(mean), std=list(std)), bands, job.tile,
+                            params.overlap)  # the driver's plan, as the job carries it (batch 1)
                 blended = blend_scene(
-                    src, bands, mean, std, lambda x: predict_tta(predictor, x, params.tta),
-                    info.num_classes, job.tile, params.overlap, 1,
+                    src, plan, lambda x: predict_tta(predictor, x, params.tta), info.num_classes,
                     lambda values, ok: write_rows_out(values, ok, target, class_ids, params, outs),
                     Progress(), params.aoi, region)
             finally:

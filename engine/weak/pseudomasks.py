@@ -12,6 +12,7 @@ from ..core import device as devices
 from ..core import windows
 from ..core.atomic import atomic_path, check_writable
 from ..core.errors import BuildSegError
+from ..core.options import PROB_NODATA
 from ..core.progress import Progress
 from ..io.raster import RasterSource, RowWriter
 from ..postprocess.crf import CrfParams, refine, stretch, to_rgb8
@@ -121,7 +122,7 @@ def _write(src, bands, tiles, maps, labels, normalise, net, head, lo, hi, params
     shares = {"building": 0, "background": 0, "ignore": 0}
     with contextlib.ExitStack() as stack:
         mask_w = RowWriter(stack.enter_context(atomic_path(out_mask)), src, "uint8", IGNORE)
-        cam_w = RowWriter(stack.enter_context(atomic_path(out_cam)), src, "float32", -1.0) if out_cam else None
+        cam_w = RowWriter(stack.enter_context(atomic_path(out_cam)), src, "float32", PROB_NODATA) if out_cam else None
         try:
             for i, row in enumerate(rows):
                 y, (r0, r1) = row.y, row.core
