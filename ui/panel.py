@@ -56,7 +56,9 @@ class BuildSegPanel(QgsDockWidget):
         self.status.setObjectName("buildseg_panel_status")
         row = QHBoxLayout()
         row.addWidget(self.progress, 1)
-        row.addWidget(_button("Cancel", "buildseg_panel_cancel", self.cancel))
+        self.cancel_button = _button("Cancel", "buildseg_panel_cancel", self.cancel)
+        self.cancel_button.setEnabled(False)  # only while a run goes
+        row.addWidget(self.cancel_button)
         layout.addLayout(row)
         layout.addWidget(self.status)
         layout.addStretch(1)
@@ -303,7 +305,7 @@ class BuildSegPanel(QgsDockWidget):
         from ..processing_provider.label_layers import open_label_layers
 
         made = open_label_layers(path)
-        group = QgsProject.instance().layerTreeRoot().insertGroup(0, "BuildSeg labels")
+        group = QgsProject.instance().layerTreeRoot().insertGroup(0, f"BuildSeg labels – {os.path.basename(path)}")
         for name in ("points", "labelled_area", "buildings"):
             QgsProject.instance().addMapLayer(made[name], False)
             group.insertLayer(0, made[name])
@@ -408,6 +410,7 @@ class BuildSegPanel(QgsDockWidget):
         out = os.path.join(folder, "uncertainty.tif")
         params = {"INPUT": _layer_value(layer), "MODEL": self.model(), "EXTENT": extent or self.view_extent(),
                   "MODE": MODES.index("entropy"), "OUTPUT": _loaded(out)}
+        self.hard_list.clear()  # no stale list of another view while this one runs
 
         def done(ok, results):
             if not ok:
@@ -447,6 +450,7 @@ class BuildSegPanel(QgsDockWidget):
         self.run.message.connect(lambda text: self._message(text, on_message))
         self.run.finished.connect(lambda ok, results: self._finished(ok, results, done))
         self.progress.setValue(0)
+        self.cancel_button.setEnabled(True)
         self.say(f"Running {self.run.alg.displayName()}…")
         self.run.start()
         return True
@@ -461,6 +465,7 @@ class BuildSegPanel(QgsDockWidget):
 
     def _finished(self, ok, results, done) -> None:
         self.progress.setValue(100 if ok else 0)
+        self.cancel_button.setEnabled(False)
         if not ok:
             reason = (self.run.feedback.error or "").strip().splitlines()
             self.say("Cancelled: nothing was written." if self.run.feedback.isCanceled() else

@@ -173,12 +173,12 @@ def test_import_and_remove_models(session):
     assert imported["model"] == imported["started"] and name in imported["models"]
     assert Path(imported["started"]).parent == session["models"]
     assert removed["started"] is True and name not in removed["models"] and not Path(imported["started"]).exists()
-    assert removed["models"][0].startswith("Default model") and "city.safetensors" in removed["models"]
+    assert removed["models"][0].endswith("(default)") and "city.safetensors" in removed["models"]
 
 
 def test_label_layers_are_created_and_editable(session):
     s = step(session, "labels")
-    names = [lay["name"] for lay in s["layers"] if lay["group"] == "BuildSeg labels"]
+    names = [lay["name"] for lay in s["layers"] if lay["group"] == "BuildSeg labels – labels.gpkg"]  # whose
     assert names == ["Labelled buildings", "Labelled area", "Building points"]
     assert (session["project"] / "labels.gpkg").exists() and s["active_layer"] == "Labelled buildings"
     assert s["editing"]
