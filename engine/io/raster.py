@@ -81,6 +81,8 @@ class RasterSource(_Source):
 
         r0, c0 = max(row, 0), max(col, 0)
         r1, c1 = min(row + height, self.height), min(col + width, self.width)
+        if r1 <= r0 or c1 <= c0:  # wholly off the raster: nothing valid
+            return _outside(bands, height, width)
         win = Window(c0, r0, c1 - c0, r1 - r0)
         data = self.ds.read(list(bands), window=win, out_dtype="float32")
         # a pixel is nodata when every band is (a 0 in one band of RGB is real data)
@@ -162,6 +164,11 @@ def local_metres_per_unit(crs, x: float, y: float) -> float:
     return measured if np.isfinite(measured) and abs(measured / nominal - 1) > DISTORTION else nominal
 
 
+def _outside(bands, height: int, width: int):
+    """A window that lies wholly off the raster: zeros, none of them valid."""
+    return np.zeros((len(bands), height, width), np.float32), np.zeros((height, width), bool)
+
+
 def _finish_window(data, valid, row, col, height, width, r0, c0, r1, c1):
     """NaN/inf -> invalid 0, then reflect-pad the part of the window outside the raster (marked invalid)."""
     finite = np.isfinite(data).all(axis=0)
@@ -226,6 +233,8 @@ class BlockSource(_Source):
     def read(self, bands, row: int, col: int, height: int, width: int):
         r0, c0 = max(row, 0), max(col, 0)
         r1, c1 = min(row + height, self.height), min(col + width, self.width)
+        if r1 <= r0 or c1 <= c0:  # wholly off the grid: nothing valid
+            return _outside(bands, height, width)
         idx = [b - 1 for b in bands]
         data = np.zeros((len(idx), r1 - r0, c1 - c0), np.float32)
         valid = np.zeros((r1 - r0, c1 - c0), bool)

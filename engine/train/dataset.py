@@ -178,6 +178,8 @@ def val_windows(scenes, tile: int, min_labelled: float = 0.1, most: int = MAX_VA
             need = 0.25 if s.role == "area" else min_labelled  # area: windows mostly inside the validation area
             origins = [(r0 + r, c0 + c) for r in starts(r1 - r0, n, 0) for c in starts(c1 - c0, n, 0)]
         for r, c in origins:
+            if r >= s.src.height or c >= s.src.width or r + n <= 0 or c + n <= 0:
+                continue  # the part of an edge block beyond the raster
             lab = validation_read(s, r, c, n)
             if (lab != IGNORE).mean() >= need and ((lab != IGNORE) & s.src.read([1], r, c, n, n)[1]).mean() >= need:
                 out.append((i, r, c))  # labels there, on imagery (not on no-data)

@@ -181,3 +181,19 @@ def test_xyz_uri_through_qgis_process(mercator, servers, tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     with rasterio.open(tmp_path / "mask.tif") as ds:
         assert ds.crs.to_epsg() == 3857 and (ds.read(1) == 1).any()
+
+
+def test_a_window_wholly_off_the_raster_reads_as_nothing_valid():
+    """A window that lies entirely beyond the raster (a validation block's tail at a coarser scale) reads as
+    zeros with no valid pixel instead of failing in rasterio ("Number of columns or rows must be non-negative":
+    a training run of the bad-input table crashed on it)."""
+    from buildseg.engine.io.raster import RasterSource
+
+    from conftest import ROOT
+
+    with RasterSource(str(ROOT / "resources" / "sample" / "sample.tif")) as src:
+        for row, col in ((src.height + 10, 0), (0, src.width), (-300, -300)):
+            data, valid = src.read([1, 2, 3], row, col, 256, 256)
+            assert data.shape == (3, 256, 256) and not valid.any() and not data.any()
+        data, valid = src.read([1, 2, 3], src.height - 100, 0, 256, 256)  # partly off: as before
+        assert valid[:100].all() and not valid[100:].any() and np.isfinite(data).all()
