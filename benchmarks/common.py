@@ -17,10 +17,14 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 def import_plugin() -> str:
     """Make the checkout importable as the `buildseg` package, whatever its folder is called; returns the
     folder to put on a child process's PYTHONPATH for the same."""
-    link_dir = Path(tempfile.gettempdir()) / f"buildseg-bench-{os.getuid()}"
+    import hashlib
+
+    # one link folder per checkout: two checkouts running benchmarks at once must not flip each other's link
+    tag = hashlib.md5(str(ROOT).encode()).hexdigest()[:8]  # nosec B324 - a folder name, not security
+    link_dir = Path(tempfile.gettempdir()) / f"buildseg-bench-{os.getuid()}-{tag}"
     link_dir.mkdir(exist_ok=True)
     link = link_dir / "buildseg"
-    if link.is_symlink() and link.resolve() != ROOT:  # left by another checkout, maybe one since removed
+    if link.is_symlink() and link.resolve() != ROOT:  # the checkout moved
         link.unlink()
     if not link.exists():
         link.symlink_to(ROOT)
