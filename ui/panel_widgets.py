@@ -16,7 +16,7 @@ def _narrow(combo) -> None:
     """A combo box that fits a narrow dock: its width follows the dock, not its longest entry (the entry's
     start, the name, stays in view)."""
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(12)
+    combo.setMinimumContentsLength(10)
 
 
 def _button(text: str, name: str, slot) -> QPushButton:
