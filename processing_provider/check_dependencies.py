@@ -46,12 +46,8 @@ class CheckDependencies(BuildSegAlgorithm):
 
     def compute(self, parameters, context, feedback):
         report = dependency_report()
-        for row in report["rows"]:
-            kind = "required" if row["required"] else f"optional: {row['needed_for']}"
-            state = row["version"] or ("MISSING" if row["required"] else "not installed")
-            feedback.pushInfo(f"{row['package']:<34} {state:<16} ({kind})")
-        feedback.pushInfo(f"Device: {report['device']}")
-        feedback.pushInfo(f"triton: {report['triton']}")
+        for line in _readable(report):
+            feedback.pushInfo(line)
         absent = report["missing"] + report["optional_missing"]
         if self.parameterAsBool(parameters, self.INSTALL, context) and absent:
             report = self._install(absent, feedback)
@@ -59,12 +55,11 @@ class CheckDependencies(BuildSegAlgorithm):
             feedback.pushWarning(deps.install_hint(report["missing"]))
         else:
             feedback.pushInfo("Every required package is installed.")
-        text = json.dumps(report, indent=2, default=str)
-        out = {self.REPORT: text}
+        out = {self.REPORT: "\n".join(_readable(report))}  # the Results panel shows it: words, not JSON
         path = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if path:
             with open(path, "w") as f:
-                f.write(text)
+                f.write(json.dumps(report, indent=2, default=str))
             out[self.OUTPUT] = path
         return out
 
@@ -105,3 +100,13 @@ def dependency_report() -> dict:
             "optional_missing": optional_missing, "device": device,
             "triton": "hidden from this process (BuildSeg does not need it; it crashes OpenGL desktops)"
             if triton_blocked() else "not blocked", "private_folder": str(deps.private_target())}
+
+
+def _readable(report: dict) -> list:
+    """The report as lines a user reads: each package by its pip name, version or state, what needs it."""
+    lines = []
+    for row in report["rows"]:
+        kind = "required" if row["required"] else f"optional: {row['needed_for']}"
+        state = row["version"] or ("MISSING" if row["required"] else "not installed")
+        lines.append(f"{row['package']:<34} {state:<16} ({kind})")
+    return lines + [f"Device: {report['device']}", f"triton: {report['triton']}"]
