@@ -1,6 +1,7 @@
 """Extract buildings: raster + model -> building mask, probability heatmap, polygons."""
 
 from qgis.core import (
+    QgsApplication,
     QgsProcessing,
     QgsProcessingException,
     QgsProcessingParameterBand,
@@ -75,13 +76,16 @@ class ExtractBuildings(BuildSegAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource(
             self.AOI, self.tr("Area of interest"), [QgsProcessing.TypeVectorPolygon], optional=True))
         integer = QgsProcessingParameterNumber.Integer
-        self.add_advanced(self.add_web_layer_parameters() + extraction_options.parameters(self) + [
-            QgsProcessingParameterNumber(self.WORKERS, self.tr("Dask worker processes (0: no Dask)"), integer, 0,
-                                         False, 0, 256),
-            QgsProcessingParameterString(self.SCHEDULER, self.tr("Dask scheduler address (tcp://host:8786)"),
-                                         optional=True),
-            QgsProcessingParameterNumber(self.BLOCK_SIZE, self.tr("Block size for Dask (px)"), integer, 2048,
-                                         False, 128, 65536)])
+        dask = [QgsProcessingParameterNumber(self.WORKERS, self.tr("Dask worker processes (0: no Dask)"), integer, 0,
+                                             False, 0, 256),
+                QgsProcessingParameterString(self.SCHEDULER, self.tr("Dask scheduler address (tcp://host:8786)"),
+                                             optional=True),
+                QgsProcessingParameterNumber(self.BLOCK_SIZE, self.tr("Block size for Dask (px)"), integer, 2048,
+                                             False, 128, 65536)]
+        if QgsApplication.instance() is not None and QgsApplication.instance().platform() == "desktop":
+            for p in dask:  # cluster runs are for qgis_process and scripts: not in the desktop dialog's way
+                p.setFlags(p.flags() | p.FlagHidden)
+        self.add_advanced(self.add_web_layer_parameters() + extraction_options.parameters(self) + dask)
         self.addParameter(QgsProcessingParameterRasterDestination(
             self.OUTPUT_MASK, self.tr("Building mask"), optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterRasterDestination(

@@ -105,6 +105,7 @@ def press_run(rec, dlg):
             for a in dlg.findChildren(QScrollArea) for w in a.widget().findChildren(QWidget)
             if w.minimumSizeHint().width() > a.viewport().width() and w.isVisible()][:12]
         rec["optional_labels"] = [w.text() for w in dlg.findChildren(QLabel) if w.text().endswith("[optional]")]
+        rec["labels"] = [w.text() for w in dlg.findChildren(QLabel)]
         rec["dialog_shot"] = shoot(dlg, rec["id"] + "_dialog")
         dlg.runButton().click()
     except Exception:

@@ -89,6 +89,14 @@ def test_dependency_report_in_desktop(desktop):
     assert "torch" in s["results"]["REPORT"] and "Device:" in s["log_tail"]
 
 
+def test_dask_options_are_not_in_the_desktop_dialog(desktop):
+    """The Dask options (for qgis_process and scripts) are not among Extract's parameters in the desktop
+    dialog (issue 45); the dialog still offers the other advanced options."""
+    labels = step(desktop, "extract")["labels"]
+    assert any("Tile size" in t for t in labels), labels
+    assert not [t for t in labels if "Dask" in t], labels
+
+
 def test_extraction_outputs_grouped_and_ordered(desktop):
     s = step(desktop, "extract")
     assert s["outputs_exist"] == {"OUTPUT_MASK": True, "OUTPUT_PROBABILITY": True, "OUTPUT_POLYGONS": True}
