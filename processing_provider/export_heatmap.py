@@ -114,7 +114,8 @@ class ExportHeatmap(BuildSegAlgorithm):
             feedback.pushWarning(fetcher.summary())
         feedback.pushInfo(f"{NAMES[mode]}: values {stats['min']:.4g} .. {stats['max']:.4g}")
         if mode != "features":
-            StyleLayer.attach(context, out, "probability.qml", NAMES[mode], RunGroup(layer.name()))
+            kind = NAMES[mode] if mode.startswith("gradcam") else NAMES[mode].lower()  # the group says what ran
+            StyleLayer.attach(context, out, "probability.qml", NAMES[mode], RunGroup(layer.name(), kind))
         result = {self.OUTPUT: out}
         if quicklook:
             result[self.OUTPUT_QUICKLOOK] = quicklook

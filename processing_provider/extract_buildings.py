@@ -130,7 +130,7 @@ class ExtractBuildings(BuildSegAlgorithm):
         else:
             result = self.run_engine(extract, raster, model, *targets, params, FeedbackProgress(feedback),
                                      model_cache=extraction_options.MODEL_CACHE)
-        run = RunGroup(layer.name())
+        run = RunGroup(layer.name(), "extraction")
         for rank, (key, style, name, visible) in enumerate((
                 (self.OUTPUT_POLYGONS, "buildings.qml", "Buildings", True),
                 (self.OUTPUT_PROBABILITY, "probability.qml", "Building probability", False),

@@ -1,9 +1,10 @@
 """Give outputs loaded into the project a style, a unique name and a place in the layer tree
 (a layer post-processor: it runs on the main thread after Processing has added the layer).
 
-The outputs of one run go into one group named after the run ("BuildSeg: Extract buildings – sample"; a
-second run gets "(2)"), vector outputs on top; outputs marked hidden (masks, probabilities) are added with
-their visibility off, so the imagery and the polygons stay visible.
+The outputs of one run go into one group named after what the run was and its input ("BuildSeg extraction:
+sample", "BuildSeg uncertainty (entropy): sample"; a second run gets "(2)"), vector outputs on top; outputs
+marked hidden (masks, probabilities) are added with their visibility off, so the imagery and the polygons stay
+visible.
 """
 
 import os
@@ -18,24 +19,24 @@ STYLES = os.path.join(PLUGIN_DIR, "resources", "styles")
 class RunGroup:
     """The layer-tree group shared by the outputs of one algorithm run; named on first use (main thread)."""
 
-    def __init__(self, title: str):
-        self.title = title
+    def __init__(self, title: str, kind: str):
+        self.title, self.prefix = title, f"BuildSeg {kind}: "  # kind: what the run was (extraction, Grad-CAM…)
         self.name = None
 
     def group(self, project):
         root = project.layerTreeRoot()
         if self.name is None:
             existing = {g.name() for g in root.findGroups(True)}
-            n, name = 1, f"BuildSeg: {self.title}"
+            n, name = 1, f"{self.prefix}{self.title}"
             while name in existing:
                 n += 1
-                name = f"BuildSeg: {self.title} ({n})"
+                name = f"{self.prefix}{self.title} ({n})"
             self.name = name
             return root.insertGroup(0, name)
         return root.findGroup(self.name) or root.insertGroup(0, self.name)
 
     def suffix(self) -> str:
-        return self.name[len("BuildSeg: "):] if self.name else self.title
+        return self.name[len(self.prefix):] if self.name else self.title
 
 
 class StyleLayer(QgsProcessingLayerPostProcessorInterface):

@@ -28,7 +28,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .panel_widgets import _button, _narrow, _section
-from .project_paths import _extent_string, _home, _layer_value, _layers_under, _loaded
+from .project_paths import _extent_string, _home, _layer_value, _layers_under, _loaded, below_labels
 from .tasks import AlgorithmRun
 
 UNCERTAIN_TILE_PX = 256  # windows listed under "where to label next"
@@ -421,6 +421,7 @@ class BuildSegPanel(QgsDockWidget):
                 return
             from ..engine.explain.heatmap import hardest_windows
 
+            below_labels(_layers_under(folder))  # the label layers being edited stay on top
             self.hard_list.clear()
             for rank, (value, bounds) in enumerate(hardest_windows(out, UNCERTAIN_TILE_PX), 1):
                 item = QListWidgetItem(f"{rank}. uncertainty {value:.2f}")

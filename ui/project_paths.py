@@ -35,3 +35,20 @@ def _layers_under(folder: str) -> list:
     folder = os.path.abspath(folder) + os.sep
     return [lid for lid, lay in QgsProject.instance().mapLayers().items()
             if os.path.abspath(lay.source().split("|")[0]).startswith(folder)]
+
+
+def below_labels(layer_ids) -> None:
+    """Move the groups of `layer_ids` (a heatmap's) just below the panel's label layers, so the layers being
+    edited stay on top; nothing when there are no label layers."""
+    root = QgsProject.instance().layerTreeRoot()
+    labels = next((g for g in root.children() if g.name().startswith("BuildSeg labels")), None)
+    if labels is None:
+        return
+    for lid in layer_ids:
+        node = root.findLayer(lid)
+        group = node.parent() if node is not None else None
+        if group is None or group is root or group.parent() is not root:
+            continue
+        clone = group.clone()
+        root.insertChildNode(root.children().index(labels) + 1, clone)
+        root.removeChildNode(group)

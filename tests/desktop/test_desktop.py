@@ -100,7 +100,7 @@ def test_dask_options_are_not_in_the_desktop_dialog(desktop):
 def test_extraction_outputs_grouped_and_ordered(desktop):
     s = step(desktop, "extract")
     assert s["outputs_exist"] == {"OUTPUT_MASK": True, "OUTPUT_PROBABILITY": True, "OUTPUT_POLYGONS": True}
-    ours = [lay for lay in s["layers"] if lay["group"].startswith("BuildSeg:")]
+    ours = [lay for lay in s["layers"] if lay["group"].startswith("BuildSeg extraction:")]
     assert [lay["name"] for lay in ours] == ["Buildings – sample", "Building probability – sample",
                                              "Building mask – sample"]
     assert [lay["visible"] for lay in ours] == [True, False, False]
@@ -108,8 +108,8 @@ def test_extraction_outputs_grouped_and_ordered(desktop):
 
 
 def test_second_run_gets_unique_names(desktop):
-    first = [lay for lay in step(desktop, "extract")["layers"] if lay["group"].startswith("BuildSeg:")]
-    both = [lay for lay in step(desktop, "extract_again")["layers"] if lay["group"].startswith("BuildSeg:")]
+    first = [lay for lay in step(desktop, "extract")["layers"] if lay["group"].startswith("BuildSeg extraction:")]
+    both = [lay for lay in step(desktop, "extract_again")["layers"] if lay["group"].startswith("BuildSeg extraction:")]
     names = [lay["name"] for lay in both]
     assert len(both) == 2 * len(first) and len(set(names)) == len(names)
     assert both[0]["group"] != both[-1]["group"] and both[0]["group"].endswith("(2)")

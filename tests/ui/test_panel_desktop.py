@@ -76,7 +76,7 @@ def step(session, name):
 
 
 def ours(s):
-    return [lay for lay in s["layers"] if lay["group"].startswith("BuildSeg:")]
+    return [lay for lay in s["layers"] if lay["group"].startswith("BuildSeg extraction:")]
 
 
 def test_panel_session_runs_clean(session):
@@ -205,7 +205,10 @@ def test_where_to_label_next(session):
     assert s["run_ok"] and len(s["hardest"]) >= 3, s["status"]
     values = [float(t.split()[-1]) for t in s["hardest"]]
     assert values == sorted(values, reverse=True) and 0 <= values[-1] <= values[0] <= 1
-    assert any(lay["name"].startswith("Uncertainty") and lay["group"].startswith("BuildSeg:") for lay in s["layers"])
+    assert any(lay["name"].startswith("Uncertainty") and lay["group"] == "BuildSeg uncertainty (entropy): sample"
+               for lay in s["layers"])  # the group says what the run was
+    order = [lay["group"] for lay in s["layers"]]  # the heatmap below the label layers being edited (issue 45)
+    assert order.index("BuildSeg labels – labels.gpkg") < order.index("BuildSeg uncertainty (entropy): sample")
 
 
 def test_every_action_is_in_the_processing_history(session):
