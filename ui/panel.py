@@ -40,7 +40,7 @@ class BuildSegPanel(QgsDockWidget):
         self.setObjectName("BuildSegPanel")
         self.iface = iface
         self.run = None  # the AlgorithmRun in progress or last finished
-        self.results = {}  # (raster layer id, extent) -> [layer ids] of the panel's extractions
+        self.results = {}  # (raster layer id, extent, AOI id, model) -> [layer ids] of the panel's extractions
         self.labels = {}  # name -> label layer made by the panel
         self.last_polygons = None
         body = QWidget()
@@ -247,7 +247,8 @@ class BuildSegPanel(QgsDockWidget):
         if extent is None and aoi is not None:
             extent = _extent_string(aoi.extent(), aoi.crs())
         extent = extent or self.view_extent()
-        key = (layer.id(), extent, aoi.id() if aoi is not None else "")
+        # the same view with another model keeps both results side by side; with the same model it replaces
+        key = (layer.id(), extent, aoi.id() if aoi is not None else "", self.model())
         folder = self._run_folder("extract")
         polygons = os.path.join(folder, "buildings.gpkg")
         params = {"INPUT": _layer_value(layer), "MODEL": self.model(), "EXTENT": extent,

@@ -49,6 +49,9 @@ def session(tmp_path_factory):
         {"id": "toolbox_model", "panel": "copy_file", "args": [DEFAULT_MODEL, str(models / "zz-toolbox.safetensors")]},
         {"id": "run", "panel": "run_on_view", "timeout": 300},
         {"id": "rerun", "panel": "run_on_view", "timeout": 300},
+        {"id": "other_model", "panel": "choose_model", "args": [1]},  # the bundled blocks model
+        {"id": "run_other", "panel": "run_on_view", "timeout": 300},
+        {"id": "model_back", "panel": "choose_model", "args": [2]},
         {"id": "cancel", "panel": "run_on_view", "cancel_after": 1.0, "timeout": 300},
         {"id": "set_aoi", "panel": "set_aoi", "args": [str(aoi)]},
         {"id": "run_aoi", "panel": "run_on_view", "timeout": 300},
@@ -149,8 +152,17 @@ def test_rerun_of_the_same_view_replaces_the_result(session):
     assert not old & {f.split("/")[0] for f in second["run_files"]}  # the old files are gone too
 
 
+def test_another_model_on_the_same_view_keeps_both_results(session):
+    """The same view run with another model adds its result beside the first instead of replacing it
+    (issue 45: a second run with another model silently replaced the first)."""
+    before, s = step(session, "rerun"), step(session, "run_other")
+    assert s["run_ok"], s["status"]
+    groups = {lay["group"] for lay in ours(s)}
+    assert len(groups) == 2 and {lay["source"] for lay in ours(before)} <= {lay["source"] for lay in ours(s)}
+
+
 def test_cancel_leaves_no_layer_or_file(session):
-    before, s = step(session, "rerun"), step(session, "cancel")
+    before, s = step(session, "model_back"), step(session, "cancel")
     assert s["run_ok"] is False and "Cancelled" in s["status"], s["status"]
     assert s["layers"] == before["layers"] and s["run_files"] == before["run_files"]
 
@@ -164,7 +176,7 @@ def test_area_of_interest_layer_limits_the_run(session):
         assert (m.width, m.height) == (300, 300)  # the AOI's window of the 768 px sample, not the view
         inside = m.read(1)
     assert (inside != 255).any()
-    assert len({lay["group"] for lay in ours(s)}) == 2  # a result of its own beside the view's
+    assert len({lay["group"] for lay in ours(s)}) == 3  # a result of its own beside the view's two (two models)
 
 
 def test_import_and_remove_models(session):
@@ -216,6 +228,6 @@ def test_every_action_is_in_the_processing_history(session):
     for alg in ("buildseg:extractbuildings", "buildseg:trainmodel", "buildseg:exportheatmap"):
         entries = [h for h in history if alg in h]
         assert entries and all(h.startswith("processing.run(") and "sample.tif" in h for h in entries), alg
-    assert sum("buildseg:extractbuildings" in h for h in history) == 4  # view, again, cancelled, AOI
+    assert sum("buildseg:extractbuildings" in h for h in history) == 5  # view, again, other model, cancelled, AOI
     assert any("buildseg:extractbuildings" in h and "aoi.geojson" in h for h in history)
     assert any("buildseg:createlabels" in h and "labels.gpkg" in h for h in history)
