@@ -5,10 +5,8 @@ import os
 import shutil
 
 from qgis.core import (
-    QgsCoordinateTransform,
     QgsMapLayerProxyModel,
     QgsProject,
-    QgsRectangle,
 )
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt, QTimer
@@ -18,8 +16,6 @@ from qgis.PyQt.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QProgressBar,
     QScrollArea,
@@ -27,14 +23,14 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from .label_next import LabelNext
 from .panel_widgets import _button, _narrow, _section
-from .project_paths import _extent_string, _home, _layer_value, _layers_under, _loaded, below_labels
+from .project_paths import _extent_string, _home, _layer_value, _layers_under, _loaded
 from .tasks import AlgorithmRun
 
-UNCERTAIN_TILE_PX = 256  # windows listed under "where to label next"
 
 
-class BuildSegPanel(QgsDockWidget):
+class BuildSegPanel(LabelNext, QgsDockWidget):
     def __init__(self, iface, parent=None):
         super().__init__("BuildSeg", parent)
         self.setObjectName("BuildSegPanel")
@@ -43,6 +39,7 @@ class BuildSegPanel(QgsDockWidget):
         self.results = {}  # (raster layer id, extent, AOI id, model) -> [layer ids] of the panel's extractions
         self.labels = {}  # name -> label layer made by the panel
         self.last_polygons = None
+        self.tile_outline = None  # the rubber band around the tile chosen under "where to label next"
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.addWidget(self._model_box())
@@ -390,57 +387,6 @@ class BuildSegPanel(QgsDockWidget):
         if "validation IoU" in text or "starting model" in text.lower():
             lines = (self.train_log.text().splitlines() + [text.strip()])[-4:]
             self.train_log.setText("\n".join(lines))
-
-    # --- where to label next -------------------------------------------------------------------------------
-    def _next_box(self):
-        box = _section("Where to label next")
-        lay = QVBoxLayout(box)
-        lay.addWidget(_button("Uncertainty of the view", "buildseg_panel_uncertainty", self.uncertainty))
-        self.hard_list = QListWidget()
-        self.hard_list.setObjectName("buildseg_panel_hardest")
-        self.hard_list.itemActivated.connect(self._zoom_to)
-        self.hard_list.itemClicked.connect(self._zoom_to)
-        lay.addWidget(self.hard_list)
-        return box
-
-    def uncertainty(self, extent: str = None) -> bool:
-        from ..engine.explain.heatmap import MODES
-
-        layer = self.raster_combo.currentLayer()
-        if layer is None:
-            self.say("Choose a raster layer first.")
-            return False
-        folder = self._run_folder("uncertainty")
-        out = os.path.join(folder, "uncertainty.tif")
-        params = {"INPUT": _layer_value(layer), "MODEL": self.model(), "EXTENT": extent or self.view_extent(),
-                  "MODE": MODES.index("entropy"), "OUTPUT": _loaded(out)}
-        self.hard_list.clear()  # no stale list of another view while this one runs
-
-        def done(ok, results):
-            if not ok:
-                shutil.rmtree(folder, ignore_errors=True)
-                return
-            from ..engine.explain.heatmap import hardest_windows
-
-            below_labels(_layers_under(folder))  # the label layers being edited stay on top
-            self.hard_list.clear()
-            for rank, (value, bounds) in enumerate(hardest_windows(out, UNCERTAIN_TILE_PX), 1):
-                item = QListWidgetItem(f"{rank}. uncertainty {value:.2f}")
-                item.setData(Qt.ItemDataRole.UserRole, (bounds, layer.crs().authid()))
-                self.hard_list.addItem(item)
-            self.say("The most uncertain tiles are listed: click one to go there and label it.")
-
-        return self._start("buildseg:exportheatmap", params, done)
-
-    def _zoom_to(self, item) -> None:
-        from qgis.core import QgsCoordinateReferenceSystem
-
-        (x0, y0, x1, y1), authid = item.data(Qt.ItemDataRole.UserRole)
-        canvas = self.iface.mapCanvas()
-        tr = QgsCoordinateTransform(QgsCoordinateReferenceSystem(authid), canvas.mapSettings().destinationCrs(),
-                                    QgsProject.instance())
-        canvas.setExtent(tr.transformBoundingBox(QgsRectangle(x0, y0, x1, y1)))
-        canvas.refresh()
 
     # --- running -------------------------------------------------------------------------------------------
     def busy(self) -> bool:

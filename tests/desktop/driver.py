@@ -239,6 +239,8 @@ def panel_finish(rec):
                status=p.status.text(), statuses=STATE["statuses"], models=p.model_names(), model=p.model(),
                model_info=p.model_info.text(), raster=p.raster_combo.currentText(),
                min_width=p.widget().widget().minimumSizeHint().width(),
+               outline=p.tile_outline.asGeometry().boundingBox().toString(1) if p.tile_outline is not None else "",
+               view=iface.mapCanvas().extent().toString(1),
                rasters=[p.raster_combo.itemText(i) for i in range(p.raster_combo.count())],
                validation=p.train_log.text(), hardest=[p.hard_list.item(i).text() for i in range(p.hard_list.count())],
                run_ok=run.ok if run is not None and run.done else None,

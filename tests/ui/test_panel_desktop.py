@@ -65,6 +65,7 @@ def session(tmp_path_factory):
         {"id": "draw_area", "panel": "draw", "args": ["labelled_area", [area]]},
         {"id": "retrain", "panel": "retrain", "args": [1.0], "timeout": 400},
         {"id": "uncertainty", "panel": "uncertainty", "timeout": 300},
+        {"id": "zoom", "panel": "zoom_to_tile", "args": [0]},
         {"id": "one_band", "panel": "add_raster", "args": [one_band, "one band"]},
         {"id": "bad_run", "panel": "run_on_view", "args": ["0,100,0,100 [EPSG:32640]"], "timeout": 120},
     ]
@@ -221,6 +222,15 @@ def test_where_to_label_next(session):
                for lay in s["layers"])  # the group says what the run was
     order = [lay["group"] for lay in s["layers"]]  # the heatmap below the label layers being edited (issue 45)
     assert order.index("BuildSeg labels – labels.gpkg") < order.index("BuildSeg uncertainty (entropy): sample")
+
+
+def test_the_chosen_tile_is_outlined_on_the_map(session):
+    """Going to the most uncertain tile outlines it on the map, inside the new view (issue 45)."""
+    s = step(session, "zoom")
+    assert s["started"] and s["outline"], s
+    (ox0, oy0), (ox1, oy1) = [map(float, c.split(",")) for c in s["outline"].split(" : ")]
+    (vx0, vy0), (vx1, vy1) = [map(float, c.split(",")) for c in s["view"].split(" : ")]
+    assert vx0 <= ox0 < ox1 <= vx1 and vy0 <= oy0 < oy1 <= vy1 and (ox1 - ox0) > 0.3 * (vx1 - vx0)
 
 
 def test_every_action_is_in_the_processing_history(session):
