@@ -29,7 +29,6 @@ from .project_paths import _extent_string, _home, _layer_value, _layers_under, _
 from .tasks import AlgorithmRun
 
 
-
 class BuildSegPanel(LabelNext, QgsDockWidget):
     def __init__(self, iface, parent=None):
         super().__init__("BuildSeg", parent)
