@@ -168,9 +168,7 @@ def _aoi_share(src, aoi) -> float:
         return 1.0
     from ..io.labels import geojson_bounds
 
-    t = src.transform
-    xs, ys = zip(*[t * (c, r) for c in (0, src.width) for r in (0, src.height)])
-    left, bottom, right, top = min(xs), min(ys), max(xs), max(ys)
+    left, bottom, right, top = src.bounds()
     b = np.array([geojson_bounds(g) for g in aoi])
     w = max(0.0, min(right, b[:, 2].max()) - max(left, b[:, 0].min()))
     h = max(0.0, min(top, b[:, 3].max()) - max(bottom, b[:, 1].min()))

@@ -30,6 +30,11 @@ class _Source:
     def crs_wkt(self) -> str:
         return self.crs.to_wkt() if self.crs else ""
 
+    def bounds(self) -> tuple:
+        """(left, bottom, right, top) in CRS units: the box around the four corners (a rotated grid too)."""
+        xs, ys = zip(*[self.transform * (c, r) for c in (0, self.width) for r in (0, self.height)])
+        return min(xs), min(ys), max(xs), max(ys)
+
     def pixel_size(self) -> tuple:
         """(x, y) size of a pixel in CRS units: the lengths of the transform's column and row vectors (a rotated
         raster's pixels are as large as a north-up one's)."""

@@ -180,8 +180,8 @@ def val_windows(scenes, tile: int, min_labelled: float = 0.1, most: int = MAX_VA
         for r, c in origins:
             if r >= s.src.height or c >= s.src.width or r + n <= 0 or c + n <= 0:
                 continue  # the part of an edge block beyond the raster
-            lab = validation_read(s, r, c, n)
-            if (lab != IGNORE).mean() >= need and ((lab != IGNORE) & s.src.read([1], r, c, n, n)[1]).mean() >= need:
+            labelled = validation_read(s, r, c, n) != IGNORE
+            if (labelled & s.src.read([1], r, c, n, n)[1]).mean() >= need:
                 out.append((i, r, c))  # labels there, on imagery (not on no-data)
     if len(out) > most:
         out = [out[k] for k in np.linspace(0, len(out) - 1, most).round().astype(int)]
@@ -348,10 +348,8 @@ def footprints_wgs84(scenes) -> list:
         wkt = s.src.crs_wkt
         if not wkt:
             continue
-        corners = [s.src.transform * (c, r) for c in (0, s.src.width) for r in (0, s.src.height)]
-        xs, ys = zip(*corners)
         try:
-            box = transform_bounds(CRS.from_wkt(wkt), "EPSG:4326", min(xs), min(ys), max(xs), max(ys))
+            box = transform_bounds(CRS.from_wkt(wkt), "EPSG:4326", *s.src.bounds())
             out.append([round(v, 6) for v in box])
         except Exception:  # nosec B110 - a CRS PROJ cannot bring to WGS84: no footprint, not a failed run
             pass
