@@ -53,7 +53,7 @@ class BuildSegPlugin:
         from qgis.PyQt.QtGui import QIcon
         from qgis.PyQt.QtWidgets import QAction
 
-        from .processing_provider.provider import ICON
+        from .processing_provider.provider import ICON, icon_path
 
         self.toolbar = self.iface.addToolBar("BuildSeg")
         self.toolbar.setObjectName("BuildSegToolbar")
@@ -67,7 +67,8 @@ class BuildSegPlugin:
         self.actions.append(panel)
         self.panel_action = panel
         for alg_id, text, on_toolbar in self.ENTRIES:
-            action = QAction(QIcon(ICON), QCoreApplication.translate("BuildSeg", text), self.iface.mainWindow())
+            action = QAction(QIcon(icon_path(alg_id.split(":")[1])), QCoreApplication.translate("BuildSeg", text),
+                             self.iface.mainWindow())
             action.setObjectName("buildseg_" + alg_id.split(":")[1])
             action.triggered.connect(lambda _=False, a=alg_id: self.open_dialog(a))
             self.iface.addPluginToRasterMenu("BuildSeg", action)

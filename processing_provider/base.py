@@ -18,7 +18,7 @@ from ..engine.core import deps
 from ..engine.core.errors import BuildSegError
 from ..engine.core.options import DEVICES
 from ..engine.core.progress import Progress
-from .provider import ICON
+from .provider import ICON, icon_path
 
 PLUGIN_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MODEL = os.path.join(PLUGIN_DIR, "resources", "models", "buildings-default.safetensors")
@@ -123,7 +123,9 @@ class BuildSegAlgorithm(QgsProcessingAlgorithm):
         return url.toString()
 
     def icon(self):
-        return QIcon(ICON)
+        """The algorithm's own icon where it has one (the three on the toolbar and menu), else BuildSeg's."""
+        own = icon_path(self.NAME)
+        return QIcon(own if os.path.exists(own) else ICON)
 
     def declare_outputs(self, *outputs) -> None:
         """Declare (name, kind, label) outputs that are values, not layers: kind is number, boolean, string or

@@ -5,7 +5,13 @@ import os
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-ICON = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icons", "buildseg.svg")
+ICONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "resources", "icons")
+ICON = os.path.join(ICONS, "buildseg.svg")
+
+
+def icon_path(name: str) -> str:
+    """resources/icons/<name>.svg: the toolbar, menu and toolbox icon of an entry."""
+    return os.path.join(ICONS, f"{name}.svg")
 
 
 def algorithm_classes():

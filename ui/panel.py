@@ -5,6 +5,7 @@ import os
 import shutil
 
 from qgis.core import (
+    Qgis,
     QgsMapLayerProxyModel,
     QgsProject,
 )
@@ -232,7 +233,9 @@ class BuildSegPanel(LabelNext, QgsDockWidget):
 
         self._tool.extentChanged.connect(drawn)
         canvas.setMapTool(self._tool)
-        self.say("Drag a rectangle on the map: buildings are extracted inside it.")
+        hint = "Drag a rectangle on the map: buildings are extracted inside it (another map tool cancels)."
+        self.say(hint)
+        self.iface.messageBar().pushMessage("BuildSeg", hint, Qgis.Info, 10)  # where the eyes are: on the map
 
     def run_on_view(self, extent: str = None) -> bool:
         """Extract buildings over `extent` (default: the area of interest layer's extent, else the map view)."""

@@ -7,13 +7,14 @@ progress values seen, the log's last lines, the project's layers (name, group, v
 Mesa's libLLVM was loaded in this process (the condition of the triton crash).
 """
 
+import hashlib
 import json
 import os
 import time
 import traceback
 
 from qgis.core import QgsApplication, QgsProject
-from qgis.PyQt.QtCore import QTimer
+from qgis.PyQt.QtCore import QBuffer, QIODevice, QTimer
 from qgis.PyQt.QtWidgets import QComboBox, QLabel, QProgressBar, QScrollArea, QTextEdit, QToolBar, QWidget
 from qgis.utils import iface, plugins
 
@@ -38,16 +39,28 @@ def write_report():
     REPORT["libllvm_loaded"] = "libLLVM" in maps
     REPORT["triton_loaded"] = "libtriton" in maps
     REPORT["plugins"] = sorted(plugins)
-    REPORT["toolbar"], REPORT["raster_menu"] = [], []
+    REPORT["toolbar"], REPORT["raster_menu"], REPORT["menu_icons"] = [], [], []
     if iface is not None:
         bar = iface.mainWindow().findChild(QToolBar, "BuildSegToolbar")
         REPORT["toolbar"] = [a.text() for a in bar.actions()] if bar is not None else []
         for action in iface.rasterMenu().actions():
             if action.menu() is not None and action.text().replace("&", "") == "BuildSeg":
                 REPORT["raster_menu"] = [a.text() for a in action.menu().actions()]
+                REPORT["menu_icons"] = [icon_digest(a.icon()) for a in action.menu().actions()]
     with open(PLAN["report"] + ".part", "w") as f:
         json.dump(REPORT, f, indent=1, default=str)
     os.replace(PLAN["report"] + ".part", PLAN["report"])
+
+
+def icon_digest(icon) -> str:
+    """A digest of the icon as drawn at 32 px (empty: no icon): equal digests, the same picture."""
+    if icon.isNull():
+        return ""
+    image = icon.pixmap(32, 32).toImage()
+    buffer = QBuffer()
+    buffer.open(QIODevice.WriteOnly)
+    image.save(buffer, "PNG")
+    return hashlib.sha256(bytes(buffer.data())).hexdigest()[:16]
 
 
 def shoot(widget, name):
@@ -211,11 +224,38 @@ def panel_step(step):
             layer.addFeature(feat)
         rec["started"] = layer.commitChanges()
         rec["count"] = layer.featureCount()
+    elif action == "drag_rectangle":  # *Draw a rectangle*, then a drag on the map between two canvas fractions
+        drag_rectangle(rec, *args)
     else:
         rec["started"] = getattr(panel(), action)(*args)
     if step.get("cancel_after"):
         QTimer.singleShot(int(step["cancel_after"] * 1000), panel().cancel)
     QTimer.singleShot(300, lambda: panel_poll(rec, step))
+
+
+def drag_rectangle(rec, start, end):
+    """Click the panel's *Draw a rectangle* button, record the hint the user sees, then drag on the map with
+    the map tool it set (mouse events from `start` to `end`, fractions of the canvas)."""
+    from qgis.gui import QgsMapMouseEvent
+    from qgis.PyQt.QtCore import QEvent, QPoint, Qt
+    from qgis.PyQt.QtWidgets import QPushButton
+
+    canvas = iface.mapCanvas()
+    panel().findChild(QPushButton, "buildseg_panel_draw").click()
+    rec["hint"] = [item.text() for item in iface.messageBar().items()]
+    tool = canvas.mapTool()
+    rec["map_tool"] = type(tool).__name__
+    w, h = canvas.width(), canvas.height()
+    a, b = (QPoint(int(f[0] * w), int(f[1] * h)) for f in (start, end))
+    tool.canvasPressEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonPress, a, Qt.LeftButton))
+    tool.canvasMoveEvent(QgsMapMouseEvent(canvas, QEvent.MouseMove, b, Qt.NoButton, Qt.LeftButton))
+    tool.canvasReleaseEvent(QgsMapMouseEvent(canvas, QEvent.MouseButtonRelease, b, Qt.LeftButton))
+    to_map = canvas.getCoordinateTransform().toMapCoordinates
+    corners = [to_map(p.x(), p.y()) for p in (a, b)]
+    rec["rectangle"] = [min(c.x() for c in corners), min(c.y() for c in corners),
+                        max(c.x() for c in corners), max(c.y() for c in corners)]
+    rec["tool_after"] = type(canvas.mapTool()).__name__ if canvas.mapTool() is not None else None
+    rec["started"] = panel().busy()
 
 
 @guarded

@@ -133,6 +133,8 @@ def test_menu_and_toolbar_entries(desktop):
     assert report["toolbar"] == ["BuildSeg panel", "Extract buildings…", "Train building model…"]
     assert report["raster_menu"] == ["BuildSeg panel", "Extract buildings…", "Train building model…",
                                      "Check / install dependencies…"]
+    icons = report["menu_icons"]
+    assert all(icons) and len(set(icons)) == len(icons), icons  # each entry its own picture (issue 45)
 
 
 def test_model_chooser_lists_default_bundled_and_folder_models(desktop):

@@ -36,6 +36,12 @@ def test_provider_lists_grouped_algorithms(qgis_app):
         assert url.isLocalFile() and os.path.isfile(url.toLocalFile()), alg.helpUrl()
         for p in alg.parameterDefinitions():
             assert p.name() == p.name().upper(), f"{name}: parameter {p.name()} is not UPPER_CASE"
+    # the toolbar's three algorithms each show their own picture in the toolbox too (issue 45)
+    keys = {name: algs[name].icon().pixmap(32, 32).toImage() for name in
+            ("extractbuildings", "trainmodel", "checkdependencies", "evaluate")}
+    assert all(not image.isNull() for image in keys.values())
+    pictures = list(keys.values())
+    assert all(pictures[i] != pictures[j] for i in range(4) for j in range(i + 1, 4))
 
 
 def test_metadata_passes_repository_rules():

@@ -56,6 +56,7 @@ def session(tmp_path_factory):
         {"id": "set_aoi", "panel": "set_aoi", "args": [str(aoi)]},
         {"id": "run_aoi", "panel": "run_on_view", "timeout": 300},
         {"id": "clear_aoi", "panel": "set_aoi"},
+        {"id": "rectangle", "panel": "drag_rectangle", "args": [[0.35, 0.35], [0.6, 0.6]], "timeout": 300},
         {"id": "import", "panel": "import_model", "args": [DEFAULT_MODEL]},
         {"id": "remove", "panel": "remove_model", "args": [False]},
         {"id": "model_again", "panel": "choose_model", "args": [2]},
@@ -178,6 +179,23 @@ def test_area_of_interest_layer_limits_the_run(session):
         inside = m.read(1)
     assert (inside != 255).any()
     assert len({lay["group"] for lay in ours(s)}) == 3  # a result of its own beside the view's two (two models)
+
+
+def test_draw_a_rectangle_hints_on_the_map_and_extracts_inside_it(session):
+    """*Draw a rectangle* says on the map's message bar what to do (issue 45), and a drag runs the extraction
+    over the dragged rectangle only, then gives the map its tool back."""
+    import rasterio
+
+    s = step(session, "rectangle")
+    assert any("Drag a rectangle on the map" in text for text in s["hint"]), s["hint"]
+    assert s["map_tool"] == "QgsMapToolExtent" and s["tool_after"] != "QgsMapToolExtent"
+    assert s["started"] and s["run_ok"], s["status"]
+    x0, y0, x1, y1 = s["rectangle"]
+    with rasterio.open(s["results"]["OUTPUT_MASK"]) as m:
+        b = m.bounds
+        assert (m.read(1) != 255).any()
+    assert x0 - 2 <= b.left and b.right <= x1 + 2 and y0 - 2 <= b.bottom and b.top <= y1 + 2, (b, s["rectangle"])
+    assert b.right - b.left > 0.8 * (x1 - x0) and b.top - b.bottom > 0.8 * (y1 - y0)
 
 
 def test_import_and_remove_models(session):
