@@ -169,7 +169,6 @@ def find_python() -> str:
     for cand in candidates:
         if cand.is_file() and os.access(cand, os.X_OK):
             return str(cand)
-    from .errors import BuildSegError
 
     raise BuildSegError(
         f"No Python {ver} interpreter found beside QGIS ({prefix}); install the packages of "

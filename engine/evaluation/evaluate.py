@@ -14,7 +14,8 @@ from ..core.atomic import atomic_path, check_writable
 from ..core.errors import BuildSegError
 from ..core.options import MASK_NODATA
 from ..core.progress import Progress
-from ..io.labels import IGNORE
+from ..io.labels import IGNORE, geojson_bounds, is_binary_255
+from ..postprocess.vectorize import driver_for
 from .matching import match
 from .metrics import confusion, scores
 
@@ -34,7 +35,6 @@ def _grid(raster_path, shapes, pixel_size):
     import rasterio
     from rasterio.transform import from_origin
 
-    from ..io.labels import geojson_bounds
 
     if raster_path:
         with rasterio.open(raster_path) as ds:
@@ -54,7 +54,6 @@ def _class_raster(path, transform, shape, target_id, ignore_values):
     import rasterio
     from rasterio.warp import Resampling, reproject
 
-    from ..io.labels import is_binary_255
 
     with rasterio.open(path) as ds:
         data = np.full(shape, 254, np.uint8)
@@ -303,8 +302,6 @@ def _warn_beyond_prediction(pred, ref, progress) -> None:
 def _check_comparable(pred, ref, ref_whole, pred_shapes, ref_shapes, progress) -> None:
     """Refuse a comparison that could only report zeros (nothing in common); warn when the reference holds no
     building where it is evaluated."""
-    from ..io.labels import geojson_bounds
-
     def box(shapes_):
         b = np.array([geojson_bounds(g) for g in shapes_])
         return b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()
@@ -346,7 +343,6 @@ def write_features(path: str, pred, ref, objects, crs_wkt) -> None:
     """A polygon layer with field status = TP / FP / FN and the matched IoU."""
     from osgeo import ogr, osr
 
-    from ..postprocess.vectorize import driver_for
 
     srs = None
     if crs_wkt:

@@ -7,15 +7,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core import device as devices
 from ..core import memory
 from ..core.atomic import atomic_path, check_writable, work_dir
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
 from ..extract.blend import blend_scene
+from ..extract.inference import blend_bytes
+from ..extract.plan import make_plan
 from ..extract.predict import tta_transforms
 from ..io import resample
 from ..io.raster import RasterSource, RowWriter, open_source, src_path
-from ..models import modelfile
+from ..models import modelfile, registry
 
 MODES = ["probability", "gradcam", "gradcam++", "entropy", "tta-variance", "features"]
 NODATA = -9999.0
@@ -41,8 +44,6 @@ def layer_names(model, depth: int = 3) -> list:
 
 
 def _layer(model, name: str, arch: str):
-    from ..models import registry
-
     name = name or (registry.ARCHITECTURES[arch].gradcam_layer if arch in registry.ARCHITECTURES else "")
     modules = dict(model.named_modules())
     if name not in modules:
@@ -120,8 +121,6 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
     """Write the heatmap of `params.mode` as a float32 GeoTIFF on the input grid (NODATA outside data)."""
     import torch
 
-    from ..core import device as devices
-    from ..extract.plan import make_plan
 
     params = params or HeatmapParams()
     progress = progress or Progress()
@@ -165,8 +164,6 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
 
 def _compute(src, job, out_path, work, progress) -> dict:
     """The heatmap of `src` (on the model's grid) into `out_path`; Grad-CAM rescaled over the whole scene."""
-    from ..extract.inference import blend_bytes
-
     plan, fn, channels, params, dev = job
     info, tile = plan.info, plan.tile
     stats = {"min": np.inf, "max": -np.inf}

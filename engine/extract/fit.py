@@ -17,7 +17,12 @@ import numpy as np
 from ..core.atomic import work_dir
 from ..core.errors import BuildSegError, Cancelled
 from ..core.progress import Progress
+from ..io.labels import geojson_bounds
+from ..io.raster import RasterSource, crop_to_file
+from ..io.value_scale import scene_normalisation
 from ..models import modelfile
+from .params import ExtractParams
+from .plan import validate_bands
 
 FITS, UNCERTAIN = 0.5, 0.3  # score thresholds for the verdicts
 
@@ -64,10 +69,6 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
               model_cache=None, aoi=None, *, run) -> FitReport:
     """How well the model fits the raster, from `samples` windows run through `run` (the extraction,
     engine.extract.inference.extract: given, not imported, as extraction itself runs this check first)."""
-    from ..io.raster import RasterSource
-    from ..io.value_scale import scene_normalisation
-    from .plan import validate_bands
-
     progress = progress or Progress()
     info = modelfile.read_info(model_path)
     with RasterSource(raster) as src:
@@ -93,7 +94,6 @@ def _aoi_box(src, aoi):
         return 0, 0, src.height, src.width
     from rasterio.windows import from_bounds
 
-    from ..io.labels import geojson_bounds
 
     b = np.array([geojson_bounds(g) for g in aoi])
     w = from_bounds(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max(), src.transform)
@@ -124,8 +124,6 @@ def _probabilities(run, src, model_path, row, col, size, work, k, model_cache, p
     """Building probabilities of one window, by BuildSeg's own extraction `run` (resampling included)."""
     import rasterio
 
-    from ..io.raster import crop_to_file
-    from .params import ExtractParams
 
     crop, out = os.path.join(work, f"crop{k}.tif"), os.path.join(work, f"prob{k}.tif")
     crop_to_file(src.path, row, col, size, size, crop)

@@ -11,18 +11,35 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core import device as devices
 from ..core import memory, windows
-from ..core.atomic import atomic_paths, check_space, check_writable, work_dir
+from ..core.atomic import (
+    LOW_SPACE,
+    DiskFull,
+    atomic_paths,
+    check_space,
+    check_writable,
+    disk_full_error,
+    free_bytes,
+    work_dir,
+)
+from ..core.cache import file_sha256
+from ..core.device import cpu_threads
 from ..core.errors import BuildSegError
 from ..core.options import MASK_NODATA, PROB_NODATA, PROB_UINT8_NODATA, prob_nodata
 from ..core.progress import EtaProgress, Progress
 from ..io import resample
+from ..io.labels import geojson_bounds
 from ..io.raster import RasterSource, RowWriter, open_source, src_path
 from ..models import modelfile, onnx_interop
+from ..postprocess.vectorize import StripPolygonizer, polygonize
+from .adapt import ADAPT_TILES, adapt_normalisation
+from .blend import blend_scene
 from .fit import preflight
 from .params import ExtractParams
+from .pipeline import Background
 from .plan import make_plan
-from .predict import TTA_MODES, make_predictor, predict_tta
+from .predict import TTA_MODES, OnnxPredictor, TorchPredictor, export_onnx, make_predictor, predict_tta
 
 # a CUDA batch of 2 MP: 32 tiles of 256 px ran 22 % faster than 8 on an H200 (benchmarks/cuda_check.py)
 CUDA_BATCH_PIXELS = 32 * 256 * 256
@@ -70,7 +87,6 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                          params.max_tile_pixels)
         _check_output_space(src, out_mask, out_probability, params.probability_uint8)
         _check_work_space(src, plan, out_polygons and not (out_mask and out_probability), progress, params.aoi)
-        from ..core import device as devices
 
         dev = devices.resolve(params.device)
         plan = plan.for_batch(params.batch_size or default_batch(dev, plan.tile), params.max_tile_pixels)
@@ -145,8 +161,6 @@ def _via_model_grid(src, plan, predictor, params, paths, result, progress, work,
                         progress.sub(0, 85 if poly_path else 100).sub(0, 90))
     resample.back_to_input_grid(src, m, mask_path, p, prob_path, params.probability_uint8)
     if poly_path:
-        from ..postprocess.vectorize import polygonize
-
         result.buildings, result.building_area_m2 = polygonize(mask_path, prob_path, poly_path, plan.info, params,
                                                                progress.sub(85, 100), provenance=prov)
     return mask_path, prob_path
@@ -166,7 +180,6 @@ def _aoi_share(src, aoi) -> float:
     are tiles run and results written (outside, nodata compresses to almost nothing)."""
     if not aoi:
         return 1.0
-    from ..io.labels import geojson_bounds
 
     left, bottom, right, top = src.bounds()
     b = np.array([geojson_bounds(g) for g in aoi])
@@ -181,7 +194,6 @@ def _check_work_space(src, plan, polygons_only: bool, progress, aoi=None) -> Non
     at 0.3 m) or the rasters polygons are traced from."""
     import tempfile
 
-    from ..core.atomic import DiskFull, free_bytes
 
     share = scale = _aoi_share(src, aoi)
     if plan.grid is not None and plan.info.resolution:
@@ -211,10 +223,6 @@ def blend_bytes(src, tile: int, channels: int) -> int:
 def _adapted_predictor(model_path, info, src, plan, dev, params, work, progress):
     """A predictor of the model with its normalisation statistics re-estimated on this scene (a fresh copy: the
     cached model is not touched); None, with a warning, where the model has none to adapt."""
-    from ..core.device import cpu_threads
-    from .adapt import ADAPT_TILES, adapt_normalisation
-    from .predict import OnnxPredictor, TorchPredictor, export_onnx
-
     if info.architecture == onnx_interop.ARCHITECTURE:
         progress.warn("An ONNX model's normalisation statistics cannot be adapted: it runs as it is.")
         return None
@@ -273,8 +281,6 @@ def calibration_tiles(src, bands, info, tile, count: int = 8):
 
 
 def _onnx_model(model_path, info, backend, tile, threads):
-    from .predict import OnnxPredictor
-
     if backend not in ("auto", "onnxruntime"):
         raise BuildSegError(f"ONNX models run with the onnxruntime backend (on CPU), not '{backend}': choose "
                             "backend auto.")
@@ -302,8 +308,6 @@ def _load(model_path, info, dev, backend, cache, calibration, tile, threads):
 def provenance(model_path: str, src, fit=None) -> dict:
     """How the outputs were made: fields of each building polygon (vectorize.PROVENANCE) and metadata of every
     output layer (with the model-fit check's score and verdict when it ran)."""
-    from ..core.cache import file_sha256
-
     try:
         res = round(float(src.ground_resolution()), 3)
     except Exception:
@@ -321,8 +325,6 @@ def tag_rasters(paths, provenance: dict) -> None:
             continue
         ds = gdal.Open(path, gdal.GA_Update)
         if ds is None:
-            from ..core.atomic import LOW_SPACE, disk_full_error, free_bytes
-
             if free_bytes(os.path.dirname(os.path.abspath(path))) < LOW_SPACE:  # the raster was cut short
                 raise disk_full_error(path)
             raise BuildSegError(f"Cannot reopen {path} to record its provenance: " + gdal.GetLastErrorMsg())
@@ -335,10 +337,6 @@ def tag_rasters(paths, provenance: dict) -> None:
 def _sliding_window(src, plan, predictor, params, paths, result, progress, prov=None):
     """Blend the model's output over `src` as `plan` says; a background stage writes the finished rows to the
     (mask, probability, polygons) `paths` asked for and traces polygons."""
-    from ..postprocess.vectorize import StripPolygonizer
-    from .blend import blend_scene
-    from .pipeline import Background
-
     mask_path, prob_path, poly_path = paths
     info = plan.info
     target = info.class_index(params.target_class) if info.num_classes > 1 else 0

@@ -11,6 +11,7 @@ import numpy as np
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
 from ..io import resample
+from ..io.value_scale import scene_normalisation
 
 MIN_SIDE = 8  # px: below this no building can be told from its surroundings
 MAX_TILE_PIXELS = 8192 * 8192
@@ -57,8 +58,6 @@ def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progr
 def normalised_for(src, info, bands, progress: Progress):
     """`info`, or a copy normalising with the scene's own band statistics when the raster is on another value
     scale than the model learnt from (warned)."""
-    from ..io.value_scale import scene_normalisation
-
     mean, std, reason = scene_normalisation(src, bands, info.mean, info.std)
     if not reason:
         return info

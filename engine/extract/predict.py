@@ -10,6 +10,7 @@ import threading
 
 import numpy as np
 
+from ..core.atomic import atomic_path
 from ..core.cache import cache_dir, file_sha256
 from ..core.device import cpu_threads, set_torch_threads
 from ..core.errors import BuildSegError
@@ -49,7 +50,6 @@ def cached_int8(model_path: str, model, info, calibration, key: str, tile: int =
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from ..core.atomic import atomic_path
 
     fp32 = cached_onnx(model_path, model, info, tile)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]

@@ -10,6 +10,7 @@ import math
 import os
 
 from ..core.errors import BuildSegError
+from ..io.resample import ground_metres
 from . import modelfile
 
 SCALE_MARGIN = 1.25  # training's scale augmentation (windows of 0.75-1.25 tiles) widens the range a model has seen
@@ -63,7 +64,6 @@ def for_raster(raster, default: str) -> "tuple[str, str]":
     knows its own); the default when the resolution is unknown (no CRS) or the raster cannot be read here (the
     extraction reports that itself, with its own message)."""
     from ..io.raster import open_source
-    from ..io.resample import ground_metres
 
     try:
         src = open_source(raster)

@@ -10,6 +10,8 @@ import math
 
 from torch import nn
 
+from .pretrained import load_imagenet
+
 # (repeats, kernel, stride, expand ratio, in, out): the EfficientNet-Lite0 stages
 STAGES = [(1, 3, 1, 1, 32, 16), (2, 3, 2, 6, 16, 24), (2, 5, 2, 6, 24, 40), (3, 3, 2, 6, 40, 80),
           (3, 5, 1, 6, 80, 112), (4, 5, 2, 6, 112, 192), (1, 3, 1, 6, 192, 320)]
@@ -78,8 +80,6 @@ class EfficientNetLiteEncoder(nn.Module):
                 self.channels.append(cout)
         self.pretrained = False
         if pretrained:
-            from .pretrained import load_imagenet
-
             self.pretrained = load_imagenet(self, variant, in_channels)
 
     def forward(self, x):

@@ -9,6 +9,7 @@ import os
 import torch
 from torch import nn
 
+from .efficientnet import VARIANTS, EfficientNetLiteEncoder
 from .layers import adapt_first_conv
 
 # torchvision's file names for its ImageNet weights, as found in the torch cache
@@ -118,8 +119,6 @@ def build_encoder(backbone: str, in_channels: int, output_stride: int = 32, pret
     if backbone == "mobilenet_v2":
         return MobileNetV2Encoder(in_channels, pretrained, output_stride=output_stride)
     if backbone.startswith("efficientnet-lite") and output_stride == 32:
-        from .efficientnet import VARIANTS, EfficientNetLiteEncoder
-
         if backbone in VARIANTS:
             return EfficientNetLiteEncoder(backbone, in_channels, pretrained)
     raise ValueError(f"unknown backbone '{backbone}' (resnet18, resnet34, resnet50, mobilenet_v2, "

@@ -9,6 +9,7 @@ encoder-only weights (keys without a decoder) fill the encoder and leave the dec
 from dataclasses import dataclass, field
 
 from ..core.errors import BuildSegError, first_line
+from . import modelfile, stac
 
 PREFIXES = ("model.", "module.", "net.")
 HEADS = ("fc.", "classifier.", "head.")  # image-classification heads of backbone weights
@@ -68,7 +69,6 @@ def import_weights(path: str, spec: ImportSpec, out: str, progress=None) -> dict
     """Write `out` (BuildSeg model) from the weights in `path`; returns {"loaded", "encoder_only", ...}."""
     import torch
 
-    from . import modelfile, stac
 
     n = len(spec.bands)
     mean = spec.mean or [0.0] * n

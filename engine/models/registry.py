@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..core.errors import BuildSegError
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -62,8 +64,6 @@ def _smp(in_channels: int, num_classes: int, arch: str, encoder: str, **_):
     try:
         import segmentation_models_pytorch as smp
     except ImportError:
-        from ..core.errors import BuildSegError
-
         raise BuildSegError("This model needs the optional package segmentation-models-pytorch: run 'Check / "
                             "install dependencies'.") from None
     return smp.create_model(arch, encoder_name=encoder, encoder_weights=None, in_channels=in_channels,
@@ -127,8 +127,6 @@ DEFAULT_ARCHITECTURE = "unet-efficientnet-lite0"  # the default model's, so that
 
 
 def get(name: str) -> Architecture:
-    from ..core.errors import BuildSegError
-
     if name not in ARCHITECTURES:
         raise BuildSegError(f"Unknown architecture '{name}'. Known: {', '.join(ARCHITECTURES)}.")
     return ARCHITECTURES[name]

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core import windows
+from ..core.atomic import atomic_path, check_writable
 from ..core.errors import BuildSegError
 from ..core.options import MASK_NODATA, PROB_NODATA
 from ..core.progress import Progress
+from ..io.raster import RasterSource, RowWriter
 
 
 @dataclass
@@ -87,8 +89,6 @@ def refine_raster(image_path: str, prob_path: str, out_mask: str, out_prob: str 
     """Refine a building probability raster (float 0..1 with nodata, or uint8 0..254) with its image."""
     import rasterio
 
-    from ..core.atomic import atomic_path, check_writable
-    from ..io.raster import RasterSource, RowWriter
 
     params = params or CrfParams()
     progress = progress or Progress()

@@ -15,12 +15,18 @@ import os
 
 import numpy as np
 
+from ..core import device as devices
 from ..core import memory
 from ..core.atomic import atomic_path
 from ..core.cache import ModelCache, file_sha256
 from ..core.errors import BuildSegError
 from ..core.options import MASK_NODATA, prob_nodata
 from ..core.progress import Progress
+from ..extract.blend import blend_scene
+from ..extract.inference import ExtractParams, write_rows_out
+from ..extract.plan import Plan, validate_bands
+from ..extract.predict import make_predictor, predict_tta
+from ..io.raster import Grid, RasterSource, RowWriter
 from ..models import modelfile
 
 MANIFEST = "manifest.json"
@@ -70,11 +76,6 @@ def run_block(job: BlockJob) -> dict:
     """
     from rasterio.transform import Affine
 
-    from ..extract.blend import blend_scene
-    from ..extract.inference import ExtractParams, write_rows_out
-    from ..extract.plan import Plan, validate_bands
-    from ..extract.predict import predict_tta
-    from ..io.raster import Grid, RasterSource, RowWriter
 
     params = ExtractParams(**job.params)
     info = modelfile.read_info(job.model)
@@ -110,9 +111,6 @@ def run_block(job: BlockJob) -> dict:
 
 
 def _predictor(job, info, params):
-    from ..core import device as devices
-    from ..extract.predict import make_predictor
-
     def load():
         model, _ = modelfile.load(job.model, devices.resolve("cpu"))
         return make_predictor(job.model, model, info, devices.resolve("cpu"),

@@ -15,11 +15,17 @@ import zipfile
 from dataclasses import dataclass
 
 from ..core.atomic import atomic_path
+from ..core.device import cpu_threads
 from ..core.errors import BuildSegError, Cancelled
 from ..core.paths import PLUGIN_DIR
 from ..core.progress import Progress
+from ..extract.fit import preflight
+from ..extract.inference import ExtractParams, ExtractResult, check_outputs, extract, provenance, tag_rasters
+from ..extract.plan import make_plan
 from ..io import resample
+from ..io.raster import RasterSource
 from ..models import modelfile
+from ..postprocess.vectorize import polygonize
 from . import blocks as blk
 
 EXECUTORS = ("inprocess", "local", "scheduler")
@@ -45,10 +51,6 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
                    progress: Progress = None, threads: int = None):
     """Extraction by blocks; the same outputs as inference.extract, bit for bit, and the same result type
     (ExtractResult, with `blocks` telling how the blocks went)."""
-    from ..extract.inference import ExtractParams, ExtractResult
-    from ..extract.plan import make_plan
-    from ..io.raster import RasterSource
-
     params = params or ExtractParams()
     progress = progress or Progress()
     t0 = time.time()
@@ -66,8 +68,6 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     side = blk.block_size(block, tile, params.overlap)
     fit = None
     if params.check_fit:  # once for the run, not per block
-        from ..extract.fit import preflight
-        from ..extract.inference import extract
 
         fit = preflight(raster, model, progress.sub(0, 5), aoi=params.aoi, run=extract)
         progress = progress.sub(5, 100)
@@ -103,16 +103,12 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
 
 def _check_request(raster, model, outputs, executor) -> list:
     """Refusals before any work; returns the outputs asked for."""
-    from ..extract.inference import check_outputs
-
     if executor not in EXECUTORS:
         raise BuildSegError(f"Unknown executor '{executor}': use {', '.join(EXECUTORS)}.")
     return check_outputs(raster, model, outputs)
 
 
 def _cpu_threads(requested: int) -> int:
-    from ..core.device import cpu_threads
-
     return cpu_threads(requested)
 
 
@@ -222,8 +218,6 @@ def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
             raise BuildSegError(f"Cannot build the {kind} mosaic of {work_dir}: " + gdal.GetLastErrorMsg())
         ds = None
         mosaics[kind] = vrt
-    from ..extract.inference import provenance, tag_rasters
-    from ..io.raster import RasterSource
 
     prov = None
     if os.path.exists(raster):
@@ -247,8 +241,6 @@ def _finalize(jobs, src_info, outs, params, work_dir, progress, run):
             if prov:
                 tag_rasters([tmp], prov)
     if out_polygons:
-        from ..postprocess.vectorize import polygonize
-
         with atomic_path(out_polygons) as tmp:
             run.buildings, run.building_area_m2 = polygonize(finals["mask"], finals["prob"], tmp, info, params,
                                                              progress, provenance=prov)

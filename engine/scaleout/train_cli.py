@@ -16,10 +16,14 @@ import json
 import os
 import sys
 
+from ..core.atomic import atomic_path
+from ..core.errors import BuildSegError
+from ..core.paths import PLUGIN_DIR
+from ..core.progress import PrintProgress
+
 
 def scene_entry(scene) -> dict:
     """A training scene as a configuration entry; scene_from reads it back."""
-    from ..core.errors import BuildSegError
     from ..io.labels import IncompleteLabels, PolygonLabels, RasterLabels
 
     incomplete = isinstance(scene.labels, IncompleteLabels) and isinstance(scene.labels.labels, PolygonLabels)
@@ -75,7 +79,6 @@ def keep_probability_rasters(scenes, out_model: str, work: str) -> list:
     import dataclasses
     import shutil
 
-    from ..core.atomic import atomic_path
     from ..io.labels import IncompleteLabels
 
     out = []
@@ -101,8 +104,6 @@ def config_for(scenes, out_model: str, params, resolution=None, out_report=None,
 
 def write_config(path: str, config: dict) -> str:
     """Write a configuration file (atomically: a full disk leaves no half file); returns `path`."""
-    from ..core.atomic import atomic_path
-
     with atomic_path(path) as tmp, open(tmp, "w") as f:
         json.dump(config, f)
     return path
@@ -112,7 +113,6 @@ def command(config_path: str, processes: int, restarts: int = 3) -> str:
     """The torchrun command line for a configuration file (PYTHONPATH names the plugin's folder)."""
     import shlex
 
-    from ..core.paths import PLUGIN_DIR
 
     parent = os.path.dirname(PLUGIN_DIR)
     return (f"PYTHONPATH={shlex.quote(parent)} torchrun --standalone --nproc-per-node={processes} "
@@ -120,7 +120,6 @@ def command(config_path: str, processes: int, restarts: int = 3) -> str:
 
 
 def run(config: dict):
-    from ..core.progress import PrintProgress
     from ..train.loop import TrainParams, train
 
     scenes = [scene_from(e) for e in config["scenes"]]

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import BuildSegError
+from ..extract.inference import ExtractParams, extract
+from ..io.labels import geojson_bounds
+from ..io.raster import RasterSource, crop_to_file
+from ..models import modelfile
 
 SEARCH_M = 6.0  # largest shift looked for, metres
 WIDE_M = 60.0  # the wider search reported (never applied) when the best shift lies at the edge of SEARCH_M
@@ -59,9 +63,6 @@ def estimate(raster: str, shapes, model_path: str, work: str, size: int = 2048, 
     import rasterio
     from rasterio.features import rasterize
 
-    from ..extract.inference import ExtractParams, extract
-    from ..io.raster import RasterSource, crop_to_file
-    from ..models import modelfile
 
     model_res = modelfile.read_info(model_path).resolution
     with RasterSource(raster) as rs:
@@ -96,8 +97,6 @@ def estimate(raster: str, shapes, model_path: str, work: str, size: int = 2048, 
 
 def _densest_window(src, shapes, size):
     """The top-left pixel of a `size` window centred on the median building."""
-    from ..io.labels import geojson_bounds
-
     inv = ~src.transform
     centres = [inv * ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in (geojson_bounds(g) for g, _ in shapes)]
     inside = [(r, c) for c, r in centres if 0 <= r < src.height and 0 <= c < src.width]

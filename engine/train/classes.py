@@ -2,14 +2,13 @@
 their colours) and whether a run fine-tunes the default model or starts from scratch."""
 
 from ..core.errors import BuildSegError
+from ..models.modelfile import DEFAULT_CLASSES
 
 COLOURS = ["#00000000", "#e31a1c", "#1f78b4", "#33a02c", "#a6cee3", "#ff7f00", "#6a3d9a", "#b15928"]
 
 
 def from_values(values) -> tuple:
     """({value: class id}, classes) for the distinct values of a class field; id 0 is the background."""
-    from ..models.modelfile import DEFAULT_CLASSES
-
     values = sorted({v for v in values if v is not None}, key=str)
     if not values:
         raise BuildSegError("The class field is empty in every feature: fill it, or leave the class field empty "
@@ -20,8 +19,6 @@ def from_values(values) -> tuple:
 
 
 def buildings_only() -> list:
-    from ..models.modelfile import DEFAULT_CLASSES
-
     return [dict(c) for c in DEFAULT_CLASSES]
 
 

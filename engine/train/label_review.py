@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..io.labels import IGNORE, window_transform
+from ..io.raster import RasterSource
+
 STRIP = 1024  # rows read at a time
 STALE_BELOW = 0.2  # mean building probability under which an outline counts as stale
 STALE_MIN_M2 = 25.0  # smaller outlines are not judged: sheds the model misses, or a 2 m label shift, leave them
@@ -32,8 +35,6 @@ def stale_labels(shapes, probability: str, threshold: float = STALE_BELOW, min_a
     import rasterio
     from rasterio.features import rasterize
 
-    from ..io.labels import window_transform
-    from ..io.raster import RasterSource
 
     with RasterSource(probability) as rs:
         pixel_m2 = np.prod(rs.pixel_size()) * rs.unit_metres() ** 2
@@ -70,7 +71,6 @@ def estimate_labelled_area(shapes, probability: str, cell_px: int = 128, covered
     from rasterio.features import shapes as trace
     from rasterio.transform import Affine
 
-    from ..io.labels import IGNORE, window_transform
 
     labels = [(g, 1) for g, v in shapes if v not in (0, IGNORE)]
     with rasterio.open(probability) as ds:

@@ -10,6 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core import device as devices
 from ..core import memory
 from ..core.atomic import check_writable
 from ..core.errors import BuildSegError, Cancelled
@@ -25,6 +26,7 @@ from .budget import TimeBudget
 from .checkpoint import _load_checkpoint, _save_checkpoint, checkpoint_path, run_fingerprint, write_csv
 from .dataset import RandomWindows, footprints_wgs84, split_scenes, val_windows
 from .ema import averaged_model
+from .report import training_report
 from .resolution import _at_model_resolution, _imagery_range, _start_view, _training_resolution
 from .schedule import _lr_at, _lr_factor, _optimizer
 from .start import _blend_with_start, _colour_bands, _initial_model, _keep_start_if_better
@@ -207,7 +209,6 @@ def _setup(scenes, params, progress) -> TrainingRun:
     size fitted to memory."""
     import torch
 
-    from ..core import device as devices
 
     torch.manual_seed(params.seed)
     dist, dev = ddp.setup(devices.resolve(params.device))
@@ -409,8 +410,6 @@ def _write(run, scenes, out_model, out_report, out_csv, t0) -> None:
     if out_csv:
         write_csv(out_csv, run.history)
     if out_report:
-        from .report import training_report
-
         training_report(out_report, run.history, info, scenes, run.vwin, model.cpu().eval(), run.bands, run.mean,
                         run.std)
     if not run.cancelled and os.path.exists(run.ckpt):

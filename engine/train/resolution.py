@@ -3,6 +3,7 @@ imagery the imagery's own; and the imagery range a model file records."""
 
 import os
 
+from ..io.resample import ground_metres, pixels_per_model_pixel
 from .dataset import val_windows
 
 
@@ -23,8 +24,6 @@ def _training_resolution(params, info, scenes, progress) -> "float | None":
     """A fine-tune on imagery coarser than its model (by NATIVE_FACTOR) trains at the imagery's own resolution
     (the finest of its rasters) instead of upsampling it to the model's: each step sees (coarser / model)² times
     the ground, and extraction later runs the fine-tuned model on the imagery as it is. None: the model's."""
-    from ..io.resample import ground_metres
-
     if not (params.init_model and params.native_resolution and info.resolution):
         return None
     res = [ground_metres(s.src) for s in scenes]
@@ -41,8 +40,6 @@ def _training_resolution(params, info, scenes, progress) -> "float | None":
 
 def _start_view(scenes, resolution, tile) -> tuple:
     """(scales, validation windows) of the validation area read at `resolution` (the starting model's own)."""
-    from ..io.resample import pixels_per_model_pixel
-
     scales = [pixels_per_model_pixel(s.ground_m, resolution) for s in scenes]
     with _Scaled(scenes, scales):
         windows = val_windows(scenes, tile)
@@ -68,8 +65,6 @@ class _Scaled:
 def _at_model_resolution(scenes, resolution, progress) -> None:
     """Windows of each raster read at the model's ground resolution, as extraction will run the model (a
     fine-tune of a 0.3 m model on 0.5 m imagery learns from 0.3 m pixels, not from pixels it never sees)."""
-    from ..io.resample import ground_metres, pixels_per_model_pixel
-
     for s in scenes:
         res = s.ground_m = ground_metres(s.src)
         s.scale = pixels_per_model_pixel(res, resolution)

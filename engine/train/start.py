@@ -4,7 +4,10 @@ blend with it, or the start itself, validates better than what was learnt."""
 
 
 from ..core.errors import BuildSegError
+from ..extract.plan import colour_note, rgb_by_colour
+from ..io.value_scale import scene_normalisation
 from ..models import modelfile
+from ..models.modelfile import DEFAULT_CLASSES, ModelInfo
 from .blend import SHARES, blend
 from .dataset import band_statistics
 from .validation import _kept
@@ -51,8 +54,6 @@ def _keep_start_if_better(run) -> None:
 
 
 def _initial_model(params, bands, scenes, resolution, progress):
-    from ..models.modelfile import DEFAULT_CLASSES, ModelInfo
-
     if params.init_model:
         model, info = modelfile.load(params.init_model)
         if info.in_channels != len(bands):
@@ -85,7 +86,6 @@ def _colour_bands(params, src, progress) -> list:
     (BGR, BGRN): those bands, as extraction would feed them; else None."""
     if not params.init_model:
         return None
-    from ..extract.plan import colour_note, rgb_by_colour
 
     found = rgb_by_colour(modelfile.read_info(params.init_model), src)
     if found:
@@ -96,8 +96,6 @@ def _colour_bands(params, src, progress) -> list:
 def _rescale_for(info, scenes, bands, params, progress) -> None:
     """A model that learnt from 8-bit imagery, fine-tuned on rasters of another value scale (16-bit, 0..1):
     normalised by the rasters' own band statistics, which the fine-tuned model then records (io.value_scale)."""
-    from ..io.value_scale import scene_normalisation
-
     for s in scenes:
         reason = scene_normalisation(s.src, bands, info.mean, info.std)[2]
         if reason:

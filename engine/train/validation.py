@@ -6,6 +6,8 @@ import time
 import numpy as np
 
 from ..core.progress import Progress
+from ..evaluation.metrics import confusion, scores
+from ..extract.adapt import ADAPT_TILES, adapt_normalisation
 from .dataset import read_sample
 from .resolution import _Scaled
 
@@ -23,7 +25,6 @@ def validation_confusion(model, scenes, windows, bands, mean, std, num_classes, 
     """Confusion matrix over the validation windows."""
     import torch
 
-    from ..evaluation.metrics import confusion
 
     cm = np.zeros((num_classes, num_classes), np.int64)
     model.eval()
@@ -47,8 +48,6 @@ def validation_confusion(model, scenes, windows, bands, mean, std, num_classes, 
 
 def _validate(model, scenes, vwin, bands, mean, std, info, dev, params, progress, target):
     """(scores, the building IoU, else mean IoU) on the validation tiles."""
-    from ..evaluation.metrics import scores
-
     cm = validation_confusion(model, scenes, vwin, bands, mean, std, info.num_classes, dev, params.batch_size,
                               progress)
     sc = scores(cm)
@@ -91,8 +90,6 @@ def _adapt_start(run, before=None) -> None:
     """The start's batch-normalisation statistics re-estimated on training tiles (AdaBN); kept as the model to
     fine-tune when it validates at least as well as the start as it is (at the training resolution), else
     undone. Logged with both scores."""
-    from ..extract.adapt import ADAPT_TILES, adapt_normalisation
-
     before, state = run.validate()[1] if before is None else before, _cpu_state(run.model)
     run.loader.idle()  # the windows' rasters are read here now; the loader's streams restart with each epoch
     windows = run.loader.windows
