@@ -35,7 +35,6 @@ def _grid(raster_path, shapes, pixel_size):
     import rasterio
     from rasterio.transform import from_origin
 
-
     if raster_path:
         with rasterio.open(raster_path) as ds:
             return ds.transform, ds.shape, ds.crs.to_wkt() if ds.crs else None
@@ -53,7 +52,6 @@ def _class_raster(path, transform, shape, target_id, ignore_values):
     """Binary building raster (IGNORE for nodata/unlabelled) resampled onto the grid if needed."""
     import rasterio
     from rasterio.warp import Resampling, reproject
-
 
     with rasterio.open(path) as ds:
         data = np.full(shape, 254, np.uint8)
@@ -342,7 +340,6 @@ def write_table(path: str, metrics: dict) -> None:
 def write_features(path: str, pred, ref, objects, crs_wkt) -> None:
     """A polygon layer with field status = TP / FP / FN and the matched IoU."""
     from osgeo import ogr, osr
-
 
     srs = None
     if crs_wkt:

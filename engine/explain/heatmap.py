@@ -121,7 +121,6 @@ def export_heatmap(raster, model_path: str, out_path: str, params: HeatmapParams
     """Write the heatmap of `params.mode` as a float32 GeoTIFF on the input grid (NODATA outside data)."""
     import torch
 
-
     params = params or HeatmapParams()
     progress = progress or Progress()
     if params.mode not in MODES:

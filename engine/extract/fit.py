@@ -94,7 +94,6 @@ def _aoi_box(src, aoi):
         return 0, 0, src.height, src.width
     from rasterio.windows import from_bounds
 
-
     b = np.array([geojson_bounds(g) for g in aoi])
     w = from_bounds(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max(), src.transform)
     row0, col0 = max(0, int(w.row_off)), max(0, int(w.col_off))
@@ -123,7 +122,6 @@ def _sample_windows(src, bands, size, samples, box):
 def _probabilities(run, src, model_path, row, col, size, work, k, model_cache, progress):
     """Building probabilities of one window, by BuildSeg's own extraction `run` (resampling included)."""
     import rasterio
-
 
     crop, out = os.path.join(work, f"crop{k}.tif"), os.path.join(work, f"prob{k}.tif")
     crop_to_file(src.path, row, col, size, size, crop)

@@ -194,7 +194,6 @@ def _check_work_space(src, plan, polygons_only: bool, progress, aoi=None) -> Non
     at 0.3 m) or the rasters polygons are traced from."""
     import tempfile
 
-
     share = scale = _aoi_share(src, aoi)
     if plan.grid is not None and plan.info.resolution:
         scale *= (resample.ground_metres(src) / plan.info.resolution) ** 2

@@ -50,7 +50,6 @@ def cached_int8(model_path: str, model, info, calibration, key: str, tile: int =
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-
     fp32 = cached_onnx(model_path, model, info, tile)
     digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     path = fp32[:-5] + f".int8-{digest}.onnx"

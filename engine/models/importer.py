@@ -69,7 +69,6 @@ def import_weights(path: str, spec: ImportSpec, out: str, progress=None) -> dict
     """Write `out` (BuildSeg model) from the weights in `path`; returns {"loaded", "encoder_only", ...}."""
     import torch
 
-
     n = len(spec.bands)
     mean = spec.mean or [0.0] * n
     std = spec.std or [255.0] * n

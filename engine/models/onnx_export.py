@@ -41,7 +41,6 @@ def write_onnx(net, channels: int, tile: int, path: str, names: tuple, metadata:
     import onnx
     import torch
 
-
     with atomic_path(path) as tmp, warnings.catch_warnings():
         # the TorchScript exporter, chosen (its deprecation notices are not the user's business): every
         # architecture of the registry traces with it, tested (tests/models)

@@ -21,7 +21,6 @@ def export_deepness(model, info: ModelInfo, path: str, overlap_pct: int = 15, th
     """`model` (logits) as a Deepness/GeoDeep segmentor: 0..1 input, normalisation and softmax inside; atomic."""
     import torch
 
-
     class Deepness(torch.nn.Module):
         def __init__(self, net):
             super().__init__()

@@ -50,7 +50,6 @@ def convert(pth: str, out: str) -> dict:
     import torch
     from safetensors.torch import save_file
 
-
     state = torch.load(pth, map_location="cpu", weights_only=True)
     renamed = {}
     for key, value in state.items():

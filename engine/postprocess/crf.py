@@ -89,7 +89,6 @@ def refine_raster(image_path: str, prob_path: str, out_mask: str, out_prob: str 
     """Refine a building probability raster (float 0..1 with nodata, or uint8 0..254) with its image."""
     import rasterio
 
-
     params = params or CrfParams()
     progress = progress or Progress()
     for out in (o for o in (out_mask, out_prob) if o):

@@ -76,7 +76,6 @@ def run_block(job: BlockJob) -> dict:
     """
     from rasterio.transform import Affine
 
-
     params = ExtractParams(**job.params)
     info = modelfile.read_info(job.model)
     predictor = _predictor(job, info, params)

@@ -113,7 +113,6 @@ def command(config_path: str, processes: int, restarts: int = 3) -> str:
     """The torchrun command line for a configuration file (PYTHONPATH names the plugin's folder)."""
     import shlex
 
-
     parent = os.path.dirname(PLUGIN_DIR)
     return (f"PYTHONPATH={shlex.quote(parent)} torchrun --standalone --nproc-per-node={processes} "
             f"--max-restarts={restarts} -m {__name__} {shlex.quote(config_path)}")

@@ -63,7 +63,6 @@ def estimate(raster: str, shapes, model_path: str, work: str, size: int = 2048, 
     import rasterio
     from rasterio.features import rasterize
 
-
     model_res = modelfile.read_info(model_path).resolution
     with RasterSource(raster) as rs:
         ground = rs.ground_resolution()

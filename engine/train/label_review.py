@@ -35,7 +35,6 @@ def stale_labels(shapes, probability: str, threshold: float = STALE_BELOW, min_a
     import rasterio
     from rasterio.features import rasterize
 
-
     with RasterSource(probability) as rs:
         pixel_m2 = np.prod(rs.pixel_size()) * rs.unit_metres() ** 2
     min_pixels = max(min_pixels, int(math.ceil(min_area_m2 / pixel_m2)))
@@ -70,7 +69,6 @@ def estimate_labelled_area(shapes, probability: str, cell_px: int = 128, covered
     from rasterio.features import rasterize
     from rasterio.features import shapes as trace
     from rasterio.transform import Affine
-
 
     labels = [(g, 1) for g, v in shapes if v not in (0, IGNORE)]
     with rasterio.open(probability) as ds:

@@ -209,7 +209,6 @@ def _setup(scenes, params, progress) -> TrainingRun:
     size fitted to memory."""
     import torch
 
-
     torch.manual_seed(params.seed)
     dist, dev = ddp.setup(devices.resolve(params.device))
     if not dist.is_main:

@@ -25,7 +25,6 @@ def validation_confusion(model, scenes, windows, bands, mean, std, num_classes, 
     """Confusion matrix over the validation windows."""
     import torch
 
-
     cm = np.zeros((num_classes, num_classes), np.int64)
     model.eval()
     with torch.inference_mode():
