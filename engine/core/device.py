@@ -1,8 +1,46 @@
 """Choose the torch device and describe it in one line for the log."""
 
+import ctypes.util
+import glob
 import os
+import sys
 
 from .errors import BuildSegError
+
+
+class CpuOnly:
+    """The CPU, chosen without importing torch (about 480 MB of memory): for runs that need no torch, ONNX
+    Runtime on CPU. It answers `.type` and `.index` as a torch.device does; `as_torch` turns it into one."""
+    type = "cpu"
+    index = None
+
+    def __str__(self):
+        return "cpu"
+
+
+def no_gpu_here() -> bool:
+    """No NVIDIA driver on this machine, so no torch build can use CUDA here (decided without importing torch)."""
+    if sys.platform == "darwin":
+        return True
+    if sys.platform.startswith("linux"):
+        return not (os.path.exists("/proc/driver/nvidia/version") or glob.glob("/dev/nvidia[0-9]*"))
+    if sys.platform == "win32":
+        return ctypes.util.find_library("nvcuda") is None
+    return False
+
+
+def resolve_without_torch(choice: str = "auto"):
+    """As resolve, but CpuOnly instead of importing torch where the answer is the CPU anyway ('cpu', or 'auto'
+    with no NVIDIA driver) and torch is not loaded yet."""
+    c = (choice or "auto").strip().lower()
+    if "torch" not in sys.modules and (c == "cpu" or (c == "auto" and no_gpu_here())):
+        return CpuOnly()
+    return resolve(choice)
+
+
+def as_torch(device):
+    """A torch.device for a device of resolve or resolve_without_torch."""
+    return resolve("cpu") if isinstance(device, CpuOnly) else device
 
 
 def resolve(choice: str = "auto"):
@@ -54,6 +92,8 @@ def set_torch_threads(device, threads: int = 0) -> None:
 
 def describe(device, threads: int = 0) -> str:
     """One line: GPU name and memory, or CPU threads (`threads` as for cpu_threads)."""
+    if isinstance(device, CpuOnly):
+        return f"CPU: {cpu_threads(threads)} threads of {os.cpu_count()} cores, without torch (ONNX Runtime)"
     import torch
 
     if device.type == "cuda":

@@ -39,7 +39,15 @@ from .fit import preflight
 from .params import ExtractParams
 from .pipeline import Background
 from .plan import make_plan
-from .predict import TTA_MODES, OnnxPredictor, TorchPredictor, export_onnx, make_predictor, predict_tta
+from .predict import (
+    TTA_MODES,
+    OnnxPredictor,
+    TorchPredictor,
+    cached_onnx_path,
+    export_onnx,
+    make_predictor,
+    predict_tta,
+)
 
 # a CUDA batch of 2 MP: 32 tiles of 256 px ran 22 % faster than 8 on an H200 (benchmarks/cuda_check.py)
 CUDA_BATCH_PIXELS = 32 * 256 * 256
@@ -88,7 +96,8 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
         _check_output_space(src, out_mask, out_probability, params.probability_uint8)
         _check_work_space(src, plan, out_polygons and not (out_mask and out_probability), progress, params.aoi)
 
-        dev = devices.resolve(params.device)
+        dev = devices.resolve_without_torch(params.device) if _needs_no_torch(params) else \
+            devices.resolve(params.device)
         plan = plan.for_batch(params.batch_size or default_batch(dev, plan.tile), params.max_tile_pixels)
         plan = plan.for_batch(memory.fit_batch(plan.tile, plan.batch, info.in_channels,
                                                blend_bytes(src, plan.tile, info.num_classes), progress, dev,
@@ -105,7 +114,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                           "Check the results, or export the model with its metadata (Deepness/GeoDeep keys or "
                           "BuildSeg's).")
         calibration = int8_calibration(src, plan)
-        model, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
+        _, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
                                  devices.cpu_threads(params.threads))
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {plan.tile} px, overlap {plan.overlap} px, batch {plan.batch}")
@@ -289,13 +298,24 @@ def _onnx_model(model_path, info, backend, tile, threads):
     return None, predictor
 
 
+def _needs_no_torch(params) -> bool:
+    """Whether the run may go without torch: ONNX Runtime's backends where the device is the CPU, no adaptation
+    of the model's statistics (that is torch)."""
+    return params.backend in ("auto", "onnxruntime") and not params.adapt
+
+
 def _load(model_path, info, dev, backend, cache, calibration, tile, threads):
-    """(torch model, predictor), reused from `cache` (an engine.core.cache.ModelCache) when given."""
+    """(torch model or None, predictor), reused from `cache` (an engine.core.cache.ModelCache) when given. On a
+    CPU chosen without torch, a model file whose ONNX export is cached runs from it without loading torch."""
     def load():
         if info.architecture == onnx_interop.ARCHITECTURE:  # a Deepness/GeoDeep or exported ONNX model
             return _onnx_model(model_path, info, backend, tile, threads)
-        model, _ = modelfile.load(model_path, dev)
-        return model, make_predictor(model_path, model, info, dev, backend, calibration, tile, threads)
+        exported = cached_onnx_path(model_path, info, tile) if isinstance(dev, devices.CpuOnly) else None
+        if exported:
+            return None, OnnxPredictor(exported, threads)
+        model, _ = modelfile.load(model_path, devices.as_torch(dev))
+        return model, make_predictor(model_path, model, info, devices.as_torch(dev), backend, calibration, tile,
+                                     threads)
 
     if cache is None:
         return load()

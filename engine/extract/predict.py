@@ -20,10 +20,21 @@ BACKENDS = ["auto", "onnxruntime", "torch", "onnxruntime-int8"]
 _EXPORT_LOCK = threading.Lock()
 
 
+def _onnx_cache_entry(model_path: str, info, tile: int = None) -> str:
+    return os.path.join(cache_dir(), f"{file_sha256(model_path)[:24]}-{tile or info.tile_size}.onnx")
+
+
+def cached_onnx_path(model_path: str, info, tile: int = None) -> "str | None":
+    """The cached ONNX export of a model file for `tile` px tiles when there is a readable one (None: not yet)."""
+    path = _onnx_cache_entry(model_path, info, tile)
+    with _EXPORT_LOCK:
+        return path if os.path.exists(path) and onnx_readable(path) else None
+
+
 def cached_onnx(model_path: str, model, info, tile: int = None) -> str:
     """The ONNX export of a model file for `tile` px tiles, in the cache, re-exported when the file changes."""
     tile = tile or info.tile_size
-    path = os.path.join(cache_dir(), f"{file_sha256(model_path)[:24]}-{tile}.onnx")
+    path = _onnx_cache_entry(model_path, info, tile)
     with _EXPORT_LOCK:
         if os.path.exists(path) and not onnx_readable(path):
             os.remove(path)  # a partial or corrupt entry (disk full, killed copy): rebuilt below

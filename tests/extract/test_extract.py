@@ -455,3 +455,41 @@ def test_default_cuda_batch_is_two_megapixels_and_always_allowed(tile, expected)
     assert batch * tile * tile <= max(CUDA_BATCH_PIXELS, tile * tile)
     check_tile_size(tile, tile // 4, batch, 3)
     assert default_batch(torch.device("cpu"), tile) == 1
+
+
+def test_cpu_extraction_from_a_cached_export_runs_without_torch(tmp_path):
+    """On a machine without an NVIDIA driver, a CPU extraction whose model's ONNX export is cached never loads
+    torch (about 480 MB; issue 43), and writes what the run that exported the model wrote."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from conftest import ROOT
+
+    (tmp_path / "plugin").mkdir()
+    (tmp_path / "plugin" / "buildseg").symlink_to(ROOT)
+    code = textwrap.dedent(f"""
+        import json, sys
+        sys.path.insert(0, {str(tmp_path / "plugin")!r})
+        from buildseg.engine.core.device import no_gpu_here
+        from buildseg.engine.extract.inference import ExtractParams, extract
+        aoi = [{{"type": "Polygon", "coordinates": [[[325490, 2758954], [325790, 2758954], [325790, 2759254],
+                                                   [325490, 2759254], [325490, 2758954]]]}}]
+        r = extract({str(ROOT / "resources" / "sample" / "sample.tif")!r}, {str(DEFAULT_MODEL)!r},
+                    out_mask=sys.argv[1], params=ExtractParams(aoi=aoi, threads=1))
+        print(json.dumps({{"torch": "torch" in sys.modules, "no_gpu": no_gpu_here(), "device": r.device}}))
+    """)
+    env = dict(os.environ, BUILDSEG_CACHE=str(tmp_path / "cache"))  # empty: the first run exports with torch
+    runs = []
+    for k in range(2):
+        proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / f"mask{k}.tif")], capture_output=True,
+                              text=True, timeout=600, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    if not runs[1]["no_gpu"]:
+        pytest.skip("an NVIDIA driver is present: 'auto' asks torch for CUDA")
+    assert runs[0]["torch"] and not runs[1]["torch"], runs  # exported with torch once, then run without it
+    assert "without torch" in runs[1]["device"]
+    with rasterio.open(tmp_path / "mask0.tif") as a, rasterio.open(tmp_path / "mask1.tif") as b:
+        first, second = a.read(1), b.read(1)
+    assert (first == 1).sum() > 100 and np.array_equal(first, second)
