@@ -115,7 +115,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                           "BuildSeg's).")
         calibration = int8_calibration(src, plan)
         _, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
-                                 devices.cpu_threads(params.threads))
+                             devices.cpu_threads(params.threads))
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {plan.tile} px, overlap {plan.overlap} px, batch {plan.batch}")
         progress = EtaProgress(progress, "Extraction")
