@@ -2,7 +2,9 @@
 trained on and runs it on a few sampled tiles, and says "fits", "uncertain" or "fine-tune first", with reasons.
 
 Three measures, each in 0..1 (1: like the training imagery), multiplied into the score:
-- ground resolution: exp(-|ln(input / model)|) (resampling helps, but a factor 3 loses detail or context);
+- ground resolution: model / input where the input is coarser (upsampling cannot bring back the detail lost;
+  a factor 3 costs two thirds), 1 where it is finer (it is averaged down to the model's resolution, which loses
+  nothing the model uses);
 - radiometry: exp(-max |z| / 2) over bands, z = (input band mean - model mean) / model std;
 - confidence: the share of sampled pixels the model is sure about (building probability < 0.1 or > 0.9);
   a model that hesitates everywhere has not seen imagery like this.
@@ -138,7 +140,7 @@ def _report(info, res, pixels, prob, normalisation=None) -> FitReport:
     mean_ref, std_ref, rescaled = normalisation or (info.mean, info.std, "")
     reasons = [rescaled.split(": ", 1)[-1]] if rescaled else []
     ratio = res / info.resolution if info.resolution else 1.0
-    resolution = math.exp(-abs(math.log(ratio)))
+    resolution = min(1.0, 1.0 / ratio)  # only coarser imagery loses what the model looks for
     if resolution < 0.7:
         reasons.append(f"the imagery is {res:.2f} m per pixel, the model was trained at {info.resolution:g} m")
     mean = pixels.mean(axis=1)
