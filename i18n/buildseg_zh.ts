@@ -933,5 +933,9 @@ Every other parameter and output is as in 'Train building model'.</source>
       <source>torchrun command</source>
       <translation>torchrun 命令</translation>
     </message>
+    <message>
+      <source>Fine-tuning: freeze the encoder (only the rest trains; about twice the steps per minute on CPU)</source>
+      <translation>微调：冻结编码器（只训练其余部分；在 CPU 上每分钟约两倍的步数）</translation>
+    </message>
   </context>
 </TS>

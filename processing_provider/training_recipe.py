@@ -59,6 +59,7 @@ class TrainingRecipe(TrainingInputs, BuildSegAlgorithm):
     TILES_PER_EPOCH = "TILES_PER_EPOCH"
     BATCH_SIZE = "BATCH_SIZE"
     LEARNING_RATE = "LEARNING_RATE"
+    FREEZE_ENCODER = "FREEZE_ENCODER"
     LOSS = "LOSS"
     CLASS_WEIGHTS = "CLASS_WEIGHTS"
     OPTIMIZER = "OPTIMIZER"
@@ -162,6 +163,9 @@ class TrainingRecipe(TrainingInputs, BuildSegAlgorithm):
             QgsProcessingParameterBoolean(self.ADAPT_START, self.tr("Fine-tuning: start from the model adapted to "
                                                                     "the imagery's statistics when that validates "
                                                                     "better"), True),
+            QgsProcessingParameterBoolean(self.FREEZE_ENCODER, self.tr("Fine-tuning: freeze the encoder (only the "
+                                                                       "rest trains; about twice the steps per "
+                                                                       "minute on CPU)"), False),
             QgsProcessingParameterBoolean(self.KEEP_BETTER_START, self.tr("Fine-tuning: keep the starting model "
                                                                           "when it scores higher on validation"),
                                           True),
@@ -249,6 +253,7 @@ class TrainingRecipe(TrainingInputs, BuildSegAlgorithm):
             keep_better_start=self.parameterAsBool(parameters, self.KEEP_BETTER_START, context),
             native_resolution=self.parameterAsBool(parameters, self.NATIVE_RESOLUTION, context),
             adapt_start=self.parameterAsBool(parameters, self.ADAPT_START, context),
+            freeze_encoder=self.parameterAsBool(parameters, self.FREEZE_ENCODER, context),
             time_budget=self.parameterAsDouble(parameters, self.TIME_BUDGET, context),
             fit_check=self._fit_check(parameters, context, feedback, scenes))
 

@@ -28,7 +28,7 @@ from .dataset import RandomWindows, footprints_wgs84, split_scenes, val_windows
 from .ema import averaged_model
 from .report import training_report
 from .resolution import _at_model_resolution, _imagery_range, _start_view, _training_resolution
-from .schedule import _lr_at, _lr_factor, _optimizer
+from .schedule import _lr_at, _lr_factor, _optimizer, freeze_encoder
 from .start import _blend_with_start, _colour_bands, _initial_model, _keep_start_if_better
 from .validation import (
     _cpu_state,
@@ -78,6 +78,8 @@ class TrainParams:
     native_resolution: bool = True  # a fine-tune on imagery coarser than its model trains at the imagery's own
     adapt_start: bool = True  # a fine-tune starts from the model with its normalisation re-estimated on the
     # training imagery when that validates better (engine.extract.adapt)
+    freeze_encoder: bool = False  # train all but the encoder's weights (its normalisation statistics still
+    # follow the imagery): about twice the steps per minute on CPU
 
 
 @dataclass
@@ -238,6 +240,9 @@ def _model_and_data(run, scenes, resolution) -> None:
     torch, params, progress = run.torch, run.params, run.progress
     model, info = _initial_model(params, run.bands, scenes, resolution, progress)
     model = model.to(run.dev)
+    if params.freeze_encoder:
+        progress.info(f"Encoder frozen ({freeze_encoder(model)} weight tensors): the rest of the model trains, "
+                      "about twice the steps per minute on CPU.")
     if run.dev.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     mean = np.asarray(info.mean, np.float32)[:, None, None]

@@ -393,3 +393,25 @@ def test_windows_are_read_at_the_model_resolution(tmp_path):
     rio.role = "val"
     every, few = val_windows([rio], 64, most=10**6), val_windows([rio], 64, most=5)
     assert len(every) > 5 and len(few) == 5 and few[0] == every[0] and few[-1] == every[-1]
+
+
+def test_a_frozen_encoder_keeps_its_weights_and_the_rest_trains(tmp_path):
+    """FREEZE_ENCODER: the encoder's weights come out as they went in (only its normalisation statistics follow
+    the imagery), the decoder's move."""
+    from safetensors.torch import load_file
+
+    from buildseg.engine.train.loop import TrainParams, train
+
+    out = str(tmp_path / "frozen.safetensors")
+    params = TrainParams(tile_size=128, epochs=1, tiles_per_epoch=4, batch_size=2, lr=1e-2, val_fraction=0.25,
+                         seed=0, init_model=DEFAULT_MODEL, keep_better_start=False, best_epoch=False, ema_decay=0.0,
+                         adapt_start=False, freeze_encoder=True, threads=1)
+    progress = _CancelAfter(10**6)
+    train([_scene()], out, params, progress)
+    assert any("Encoder frozen" in m for m in progress.messages)
+    start, written = load_file(DEFAULT_MODEL), load_file(out)
+    weights = [k for k in start if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    encoder = [k for k in weights if k.startswith("encoder.")]
+    assert encoder and all(np.array_equal(start[k].float().numpy(), written[k].float().numpy()) for k in encoder)
+    assert not all(np.array_equal(start[k].float().numpy(), written[k].float().numpy())
+                   for k in weights if k not in encoder)
