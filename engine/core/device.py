@@ -23,7 +23,8 @@ def no_gpu_here() -> bool:
     if sys.platform == "darwin":
         return True
     if sys.platform.startswith("linux"):
-        return not (os.path.exists("/proc/driver/nvidia/version") or glob.glob("/dev/nvidia[0-9]*"))
+        return not (os.path.exists("/proc/driver/nvidia/version") or glob.glob("/dev/nvidia[0-9]*")
+                    or os.path.exists("/dev/dxg"))  # WSL2 reaches the Windows driver through /dev/dxg
     if sys.platform == "win32":
         return ctypes.util.find_library("nvcuda") is None
     return False
