@@ -137,6 +137,12 @@ class StripPolygonizer:
 
     def add(self, building: np.ndarray, probability: np.ndarray = None) -> None:
         """The next rows: `building` (rows, width) bool; `probability` float in 0..1, NaN where unknown."""
+        from rasterio import Env
+
+        with Env.from_defaults():  # one GDAL environment for the strip (rasterio would make one per building)
+            self._add(building, probability)
+
+    def _add(self, building: np.ndarray, probability: np.ndarray = None) -> None:
         import cv2
 
         n, labels, boxes, _ = cv2.connectedComponentsWithStats(building.astype(np.uint8), connectivity=4,
