@@ -27,7 +27,10 @@ def import_plugin() -> str:
     if link.is_symlink() and link.resolve() != ROOT:  # the checkout moved
         link.unlink()
     if not link.exists():
-        link.symlink_to(ROOT)
+        try:
+            link.symlink_to(ROOT)
+        except FileExistsError:  # a benchmark started at the same moment made it
+            pass
     sys.path.insert(0, str(link_dir))
     return str(link_dir)
 
