@@ -67,9 +67,10 @@ class BuildSegPlugin:
         self.actions.append(panel)
         self.panel_action = panel
         for alg_id, text, on_toolbar in self.ENTRIES:
-            action = QAction(QIcon(icon_path(alg_id.split(":")[1])), QCoreApplication.translate("BuildSeg", text),
+            name = alg_id.split(":")[1]
+            action = QAction(QIcon(icon_path(name)), QCoreApplication.translate("BuildSeg", text),
                              self.iface.mainWindow())
-            action.setObjectName("buildseg_" + alg_id.split(":")[1])
+            action.setObjectName("buildseg_" + name)
             action.triggered.connect(lambda _=False, a=alg_id: self.open_dialog(a))
             self.iface.addPluginToRasterMenu("BuildSeg", action)
             if on_toolbar:

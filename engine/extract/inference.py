@@ -114,8 +114,8 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                           "Check the results, or export the model with its metadata (Deepness/GeoDeep keys or "
                           "BuildSeg's).")
         calibration = int8_calibration(src, plan)
-        _, predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
-                             devices.cpu_threads(params.threads))
+        predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
+                          cpu_threads(params.threads))
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {plan.tile} px, overlap {plan.overlap} px, batch {plan.batch}")
         progress = EtaProgress(progress, "Extraction")
@@ -189,7 +189,6 @@ def _aoi_share(src, aoi) -> float:
     are tiles run and results written (outside, nodata compresses to almost nothing)."""
     if not aoi:
         return 1.0
-
     left, bottom, right, top = src.bounds()
     b = np.array([geojson_bounds(g) for g in aoi])
     w = max(0.0, min(right, b[:, 2].max()) - max(left, b[:, 0].min()))
@@ -295,7 +294,7 @@ def _onnx_model(model_path, info, backend, tile, threads):
     onnx_interop.check_tile(info, tile)
     predictor = OnnxPredictor(model_path, threads)
     onnx_interop.check_output(predictor, info, tile, model_path)
-    return None, predictor
+    return predictor
 
 
 def _needs_no_torch(params) -> bool:
@@ -305,17 +304,17 @@ def _needs_no_torch(params) -> bool:
 
 
 def _load(model_path, info, dev, backend, cache, calibration, tile, threads):
-    """(torch model or None, predictor), reused from `cache` (an engine.core.cache.ModelCache) when given. On a
-    CPU chosen without torch, a model file whose ONNX export is cached runs from it without loading torch."""
+    """The model's predictor, reused from `cache` (an engine.core.cache.ModelCache) when given. On a CPU chosen
+    without torch, a model file whose ONNX export is cached runs from it without loading torch."""
     def load():
         if info.architecture == onnx_interop.ARCHITECTURE:  # a Deepness/GeoDeep or exported ONNX model
             return _onnx_model(model_path, info, backend, tile, threads)
         exported = cached_onnx_path(model_path, info, tile) if isinstance(dev, devices.CpuOnly) else None
         if exported:
-            return None, OnnxPredictor(exported, threads)
-        model, _ = modelfile.load(model_path, devices.as_torch(dev))
-        return model, make_predictor(model_path, model, info, devices.as_torch(dev), backend, calibration, tile,
-                                     threads)
+            return OnnxPredictor(exported, threads)
+        device = devices.as_torch(dev)
+        model, _ = modelfile.load(model_path, device)
+        return make_predictor(model_path, model, info, device, backend, calibration, tile, threads)
 
     if cache is None:
         return load()
