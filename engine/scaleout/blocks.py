@@ -25,7 +25,7 @@ from ..core.progress import Progress
 from ..extract.blend import blend_scene
 from ..extract.inference import ExtractParams, write_rows_out
 from ..extract.plan import Plan, validate_bands
-from ..extract.predict import make_predictor, predict_tta
+from ..extract.predict import OnnxPredictor, make_predictor, predict_tta
 from ..io.raster import Grid, RasterSource, RowWriter
 from ..models import modelfile
 
@@ -48,6 +48,7 @@ class BlockJob:
     work_dir: str
     threads: int = 1
     normalisation: tuple = None  # (mean, std) the plan chose for this raster (io.value_scale); None: the model's
+    onnx: str = None  # the INT8 model the driver calibrated on the whole scene (backend onnxruntime-int8)
 
     @property
     def name(self) -> str:
@@ -111,12 +112,16 @@ def run_block(job: BlockJob) -> dict:
 
 def _predictor(job, info, params):
     def load():
+        if job.onnx:  # INT8: calibrated once by the driver, never per block
+            predictor = OnnxPredictor(job.onnx, job.threads)
+            predictor.name = "onnxruntime-int8"
+            return predictor
         model, _ = modelfile.load(job.model, devices.resolve("cpu"))
         return make_predictor(job.model, model, info, devices.resolve("cpu"),
                               "onnxruntime" if params.backend == "auto" else params.backend, None, job.tile,
                               job.threads)
 
-    key = (os.path.abspath(job.model), os.path.getmtime(job.model), params.backend, job.threads, job.tile)
+    key = (os.path.abspath(job.model), os.path.getmtime(job.model), params.backend, job.threads, job.tile, job.onnx)
     return WORKER_MODELS.get(key, load)
 
 

@@ -20,8 +20,17 @@ from ..core.errors import BuildSegError, Cancelled
 from ..core.paths import PLUGIN_DIR
 from ..core.progress import Progress
 from ..extract.fit import preflight
-from ..extract.inference import ExtractParams, ExtractResult, check_outputs, extract, provenance, tag_rasters
+from ..extract.inference import (
+    ExtractParams,
+    ExtractResult,
+    check_outputs,
+    extract,
+    int8_calibration,
+    provenance,
+    tag_rasters,
+)
 from ..extract.plan import make_plan
+from ..extract.predict import cached_int8
 from ..io import resample
 from ..io.raster import RasterSource
 from ..models import modelfile
@@ -76,7 +85,8 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
     threads = threads or (1 if executor != "inprocess" else _cpu_threads(params.threads))
     norm = (tuple(plan.info.mean), tuple(plan.info.std))  # the plan's: the scene's own for other value scales
-    jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads, norm)
+    onnx = _int8_model(raster, model, plan, work_dir, progress) if params.backend == "onnxruntime-int8" else None
+    jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads, norm, onnx)
             for r, c, h, w in blk.plan(width, height, side)]
     todo = [j for j in jobs if not manifest.done(j)]
     stats = BlockStats(count=len(jobs), reused=len(jobs) - len(todo), work_dir=work_dir, executor=executor)
@@ -99,6 +109,21 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     if not keep_blocks:
         shutil.rmtree(work_dir, ignore_errors=True)
     return run.finish((out_mask, out_probability, out_polygons), t0, progress)
+
+
+def _int8_model(raster, model, plan, work_dir, progress) -> str:
+    """The model's INT8 quantization calibrated once, on the whole scene, exactly as a whole-scene run calibrates
+    it (inference.int8_calibration: the same tiles, the same cached file), copied into the run's folder for every
+    block worker: one calibration, so a block run writes the bytes of a whole-scene run."""
+    with RasterSource(raster) as src:
+        key, tiles = int8_calibration(src, plan)
+        torch_model, _ = modelfile.load(model)
+        cached = cached_int8(model, torch_model, modelfile.read_info(model), tiles(), key, plan.tile)
+    path = os.path.join(work_dir, "model-int8.onnx")
+    with atomic_path(path) as tmp:
+        shutil.copyfile(cached, tmp)
+    progress.info("INT8 model calibrated once on the whole scene, shared by every block.")
+    return path
 
 
 def _check_request(raster, model, outputs, executor) -> list:
