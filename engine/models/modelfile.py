@@ -38,21 +38,38 @@ def details(info: "ModelInfo", licences: bool = True) -> str:
         size = f" on {tiles} tile(s) of {', '.join(where[:2])}{' …' if len(where) > 2 else ''} (its own " \
             "validation: not comparable with another model's figure)" if tiles and where else ""
         lines.append(f"Validation building IoU: {score:.3f}{size}")
-    test = (info.metrics or {}).get("test") or {}
-    if isinstance(test.get("mean_building_iou"), (int, float)):
-        lines.append(f"Mean building IoU on unseen places: {test['mean_building_iou']:.3f}")
+    lines += test_lines((info.metrics or {}).get("test") or {})
     t = info.training or {}
     if t.get("fine_tuned_from"):
         lines.append(f"Fine-tuned from {t['fine_tuned_from']}")
     if t.get("rasters"):
         shown = ", ".join(t["rasters"][:4]) + (f" and {len(t['rasters']) - 4} more" if len(t["rasters"]) > 4 else "")
         lines.append(f"Trained on: {shown}")
-    if (t.get("fit_check") or {}).get("fit_verdict"):
+    if t.get("fine_tuned_from") and (t.get("fit_check") or {}).get("fit_verdict"):  # from scratch: no model to fit
         lines.append(f"Starting model's fit before training: {t['fit_check']['fit_verdict']}")
     for key in ("licences", "licence") if licences else ():
         if t.get(key):
             lines.append("Licences: " + (t[key] if isinstance(t[key], str) else "; ".join(map(str, t[key]))))
     return "\n".join(lines)
+
+
+# what a place of metrics.test.per_place was (benchmarks/accuracy.py): the cities first, the easier cells after
+TEST_GROUPS = (("unseen city", "on cities it never trained on"),
+               ("test cells", "on held-out cells of the places it trained on"))
+
+
+def test_lines(test: dict) -> list:
+    """The test figures for a description: a mean per kind of place when the places say what they were (cities the
+    model never trained on lead), else the one mean the file holds."""
+    places = [p for p in (test.get("per_place") or {}).values() if isinstance(p.get("building_iou"), (int, float))]
+    lines = []
+    for kind, words in TEST_GROUPS:
+        scores = [p["building_iou"] for p in places if p.get("evaluated_on") == kind]
+        if scores:
+            lines.append(f"Building IoU {words}: {sum(scores) / len(scores):.3f} (mean of {len(scores)})")
+    if not lines and isinstance(test.get("mean_building_iou"), (int, float)):
+        lines.append(f"Mean building IoU on places it never trained on: {test['mean_building_iou']:.3f}")
+    return lines
 
 
 def catalogue(paths) -> list:

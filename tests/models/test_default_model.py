@@ -30,6 +30,14 @@ def test_bundled_model_is_small_and_self_describing():
     test = info.metrics["test"]
     assert set(test["per_place"]) >= {"austin", "kampala", "banepa-fair"}
     assert test["mean_building_iou"] > 0 and "dubai_tile8_mean_building_iou" in test
+    # its description leads with the cities it never trained on, then the easier held-out cells; no fit verdict
+    # of an ImageNet start (that belongs to fine-tunes)
+    lines = modelfile.details(info).splitlines()
+    unseen = [p["building_iou"] for p in test["per_place"].values() if p["evaluated_on"] == "unseen city"]
+    cities = next(i for i, line in enumerate(lines) if line.startswith("Building IoU on cities it never trained on"))
+    assert f"{sum(unseen) / len(unseen):.3f} (mean of {len(unseen)})" in lines[cities]
+    assert lines[cities + 1].startswith("Building IoU on held-out cells")
+    assert not any("fit before training" in line for line in lines)
     model, _ = modelfile.load(DEFAULT_MODEL)
     assert not model.training
 
