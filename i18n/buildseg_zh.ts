@@ -937,5 +937,9 @@ Every other parameter and output is as in 'Train building model'.</source>
       <source>Fine-tuning: freeze the encoder (only the rest trains; about twice the steps per minute on CPU)</source>
       <translation>微调：冻结编码器（只训练其余部分；在 CPU 上每分钟约两倍的步数）</translation>
     </message>
+    <message>
+      <source>Run the model at this ground resolution (m/pixel; 0: the model's own; coarser is faster on coarse imagery)</source>
+      <translation>以此地面分辨率运行模型（米/像素；0：模型自身的分辨率；对粗分辨率影像，越粗越快）</translation>
+    </message>
   </context>
 </TS>

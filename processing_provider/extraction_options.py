@@ -28,6 +28,7 @@ REGULARIZE = "REGULARIZE"
 PROBABILITY_UINT8 = "PROBABILITY_UINT8"
 CHECK_FIT = "CHECK_FIT"
 ADAPT = "ADAPT_NORMALISATION"
+WORK_RESOLUTION = "WORK_RESOLUTION"
 TARGET_CLASS = "TARGET_CLASS"
 
 MODEL_CACHE = ModelCache()  # loaded models, shared by the extraction algorithms of this QGIS process
@@ -54,6 +55,9 @@ def parameters(alg) -> list:
                                                 "labels needed)"), False),
         QgsProcessingParameterString(TARGET_CLASS, tr("Class to extract, by name or id (multi-class models)"),
                                      "building"),
+        QgsProcessingParameterNumber(WORK_RESOLUTION, tr("Run the model at this ground resolution (m/pixel; 0: the "
+                                                         "model's own; coarser is faster on coarse imagery)"),
+                                     QgsProcessingParameterNumber.Double, 0.0, False, 0.0),
     ]
 
 
@@ -79,4 +83,5 @@ def extract_params(alg, values, context, aoi=None):
         check_fit=alg.parameterAsBool(values, CHECK_FIT, context),
         adapt=alg.parameterAsBool(values, ADAPT, context),
         target_class=alg.parameterAsString(values, TARGET_CLASS, context).strip() or "building",
+        work_resolution=alg.parameterAsDouble(values, WORK_RESOLUTION, context),
         aoi=aoi)

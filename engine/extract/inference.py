@@ -92,7 +92,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
     info = modelfile.read_info(model_path)
     with open_source(raster) as src:
         plan = make_plan(src, info, params.bands, params.tile_size, params.overlap, progress,
-                         params.max_tile_pixels)
+                         params.max_tile_pixels, params.work_resolution)
         _check_output_space(src, out_mask, out_probability, params.probability_uint8)
         _check_work_space(src, plan, out_polygons and not (out_mask and out_probability), progress, params.aoi)
 
@@ -203,8 +203,8 @@ def _check_work_space(src, plan, polygons_only: bool, progress, aoi=None) -> Non
     import tempfile
 
     share = scale = _aoi_share(src, aoi)
-    if plan.grid is not None and plan.info.resolution:
-        scale *= (resample.ground_metres(src) / plan.info.resolution) ** 2
+    if plan.grid is not None and plan.resolution:
+        scale *= (resample.ground_metres(src) / plan.resolution) ** 2
     model_px = src.width * src.height * scale
     stride = max(1, plan.tile - 2 * plan.overlap)
     tiles = int(np.ceil(src.width * np.sqrt(scale) / stride) * np.ceil(src.height * np.sqrt(scale) / stride))

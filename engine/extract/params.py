@@ -28,4 +28,6 @@ class ExtractParams:
     check_fit: bool = False  # first run the model-fit check on a few tiles (engine.extract.fit.preflight) and record it
     adapt: bool = False  # re-estimate the model's normalisation statistics on this scene first (engine.extract.adapt)
     threads: int = 0  # CPU threads; 0: every core this process may use
+    work_resolution: float = 0.0  # m per pixel the model runs at; 0: the model's own (coarser runs faster on
+    # imagery much coarser than the model, which is otherwise upsampled to it: docs/extraction.md)
     aoi: list = field(default=None, repr=False)  # GeoJSON geometries in the raster's CRS

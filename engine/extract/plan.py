@@ -27,6 +27,7 @@ class Plan:
     overlap: int
     grid: tuple = None  # (CRS WKT, pixel size) the model runs on; None: the input's own grid
     batch: int = 1  # tiles per model call
+    resolution: float = None  # m per pixel the model runs at where the input is resampled (None: the model's)
 
     def for_batch(self, batch: int, max_tile_pixels: int = MAX_TILE_PIXELS) -> "Plan":
         """The plan with `batch` tiles per model call, refused when tile and batch cannot fit in memory (the
@@ -40,8 +41,9 @@ class Plan:
 
 
 def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progress: Progress = None,
-              max_tile_pixels: int = MAX_TILE_PIXELS) -> Plan:
-    """Check the raster against the model and choose the bands, the tile and the grid; refusals name the fix."""
+              max_tile_pixels: int = MAX_TILE_PIXELS, resolution: float = 0.0) -> Plan:
+    """Check the raster against the model and choose the bands, the tile and the grid; refusals name the fix.
+    `resolution` (m per pixel, 0: the model's own): run the model at another ground resolution."""
     progress = progress or Progress()
     bands_given = bool(bands)
     bands = validate_bands(info, src, bands)
@@ -50,9 +52,13 @@ def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progr
                             "(Raster > Projections > Assign Projection) and run again.")
     if not bands_given and bands != list(info.bands):
         progress.info(colour_note(bands))
-    tile = fit_tile(tile_size or info.tile_size, src, info, overlap, progress)
+    if resolution and resolution < 0:
+        raise BuildSegError(f"The work resolution must be positive (m per pixel), or 0 for the model's own; got "
+                            f"{resolution:g}.")
+    run_at = resolution or info.resolution
+    tile = fit_tile(tile_size or info.tile_size, src, info, overlap, progress, run_at)
     return Plan(normalised_for(src, info, bands, progress), bands, tile, overlap,
-                resample.model_grid(src, info, progress)).for_batch(1, max_tile_pixels)
+                resample.model_grid(src, info, progress, run_at), resolution=run_at).for_batch(1, max_tile_pixels)
 
 
 def normalised_for(src, info, bands, progress: Progress):
@@ -108,13 +114,14 @@ def colour_note(bands) -> str:
     return f"Raster bands {bands} feed the model as red, green, blue (the raster's colour interpretation says so)."
 
 
-def fit_tile(tile: int, src, info, overlap: int, progress) -> int:
+def fit_tile(tile: int, src, info, overlap: int, progress, resolution: float = None) -> int:
     """No tile larger than the raster on the model's grid (rounded up to 32 px): padding a small raster into a
     huge tile only costs memory."""
     if info.arch_params.get("fixed_tile"):  # ONNX models traced at one size
         return tile
     try:
-        scale = src.ground_resolution() / info.resolution if info.resolution else 1.0
+        run_at = resolution or info.resolution
+        scale = src.ground_resolution() / run_at if run_at else 1.0
     except Exception:
         scale = 1.0
     longest = int(np.ceil(max(src.width, src.height) * scale / 32) * 32)

@@ -21,38 +21,41 @@ def pixels_per_model_pixel(raster_res: float, model_res: float) -> float:
     return 1.0 if 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE else model_res / raster_res
 
 
-def model_grid(src, info, progress: Progress):
+def model_grid(src, info, progress: Progress, resolution: float = None):
     """None when the raster can be used as it is, else (CRS WKT, pixel size in that CRS's units); refuses a
-    source that would need warping but has no file behind it (web and block sources)."""
-    grid = _model_grid(src, info, progress)
+    source that would need warping but has no file behind it (web and block sources). `resolution`: the ground
+    resolution (m) to run the model at instead of its own (ExtractParams.work_resolution)."""
+    run_at = resolution or info.resolution
+    grid = _model_grid(src, run_at, progress, "the model's" if run_at == info.resolution else
+                       f"the one asked for (the model's is {info.resolution or 0:g} m)")
     if grid is not None and not src.path:
         raise BuildSegError(f"The layer {src.name} is not on the model's grid; request it at "
-                            f"{info.resolution:g} m per pixel in a projected CRS.")
+                            f"{run_at:g} m per pixel in a projected CRS.")
     return grid
 
 
-def _model_grid(src, info, progress: Progress):
+def _model_grid(src, run_at, progress: Progress, whose: str):
     crs = src.crs
     if crs.is_geographic:
         utm = _utm_zone(src)
-        res = info.resolution or _native_metres(src, utm)
+        res = run_at or _native_metres(src, utm)
         progress.info(f"The raster is in a geographic CRS: running the model in {utm} at {res:g} m and "
                       "bringing the results back to the input grid.")
         return utm.to_wkt(), res
-    if not info.resolution:
+    if not run_at:
         return None
     res = src.ground_resolution()
-    ratio = res / info.resolution
+    ratio = res / run_at
     if 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE:
         return None
-    msg = (f"The raster's ground resolution ({res:.2f} m) differs from the model's ({info.resolution:.2f} m): "
-           "resampling on the fly to the model's resolution.")
+    msg = (f"The raster's ground resolution ({res:.2f} m) differs from {whose} ({run_at:.2f} m): "
+           f"resampling on the fly to {run_at:.2f} m.")
     if ratio > RATIO_WARN or ratio < 1 / RATIO_WARN:
         progress.warn(msg + f" The factor {ratio:.1f} is large: expect poorer results than at the model's "
                       "resolution.")
     else:
         progress.info(msg)
-    return crs.to_wkt(), info.resolution / src.unit_metres()
+    return crs.to_wkt(), run_at / src.unit_metres()
 
 
 def ground_metres(src) -> float:
