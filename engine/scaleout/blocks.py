@@ -121,7 +121,8 @@ def _predictor(job, info, params):
                               "onnxruntime" if params.backend == "auto" else params.backend, None, job.tile,
                               job.threads)
 
-    key = (os.path.abspath(job.model), os.path.getmtime(job.model), params.backend, job.threads, job.tile, job.onnx)
+    int8 = (job.onnx, os.path.getmtime(job.onnx)) if job.onnx else None  # a re-run may calibrate it anew
+    key = (os.path.abspath(job.model), os.path.getmtime(job.model), params.backend, job.threads, job.tile, int8)
     return WORKER_MODELS.get(key, load)
 
 
