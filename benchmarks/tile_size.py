@@ -1,8 +1,8 @@
 """Which tile size should extraction use by default (the model's own, 256 px for the default)? The same model
 with tiles of each size, on every place of benchmarks/accuracy.py (and the far places with --far), side by side:
-building IoU, building-level F1 and the seconds each extraction took. Tiles overlap by the same margin whatever their size, so a larger tile repeats
-less of the model's work: 256 px tiles with 64 px of overlap advance 192 px (1.78 times the model pixels of the
-scene), 512 px tiles advance 448 px (1.31 times).
+building IoU, building-level F1 and the seconds each extraction took. Tiles overlap by the same margin whatever
+their size, so a larger tile repeats less of the model's work: 256 px tiles with 64 px of overlap advance 192 px
+(1.78 times the model pixels of the scene), 512 px tiles advance 448 px (1.31 times).
 
     python benchmarks/tile_size.py [--tiles 256 512] [--model M] [--far FOLDER] [--only "austin;kampala"]
 """
