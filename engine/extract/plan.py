@@ -114,14 +114,13 @@ def colour_note(bands) -> str:
     return f"Raster bands {bands} feed the model as red, green, blue (the raster's colour interpretation says so)."
 
 
-def fit_tile(tile: int, src, info, overlap: int, progress, resolution: float = None) -> int:
-    """No tile larger than the raster on the model's grid (rounded up to 32 px): padding a small raster into a
-    huge tile only costs memory."""
+def fit_tile(tile: int, src, info, overlap: int, progress, resolution: float) -> int:
+    """No tile larger than the raster on the grid the model runs on (`resolution` m, None: the raster's own;
+    rounded up to 32 px): padding a small raster into a huge tile only costs memory."""
     if info.arch_params.get("fixed_tile"):  # ONNX models traced at one size
         return tile
     try:
-        run_at = resolution or info.resolution
-        scale = src.ground_resolution() / run_at if run_at else 1.0
+        scale = src.ground_resolution() / resolution if resolution else 1.0
     except Exception:
         scale = 1.0
     longest = int(np.ceil(max(src.width, src.height) * scale / 32) * 32)

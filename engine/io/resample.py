@@ -21,11 +21,10 @@ def pixels_per_model_pixel(raster_res: float, model_res: float) -> float:
     return 1.0 if 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE else model_res / raster_res
 
 
-def model_grid(src, info, progress: Progress, resolution: float = None):
+def model_grid(src, info, progress: Progress, run_at: float):
     """None when the raster can be used as it is, else (CRS WKT, pixel size in that CRS's units); refuses a
-    source that would need warping but has no file behind it (web and block sources). `resolution`: the ground
-    resolution (m) to run the model at instead of its own (ExtractParams.work_resolution)."""
-    run_at = resolution or info.resolution
+    source that would need warping but has no file behind it (web and block sources). `run_at`: the ground
+    resolution (m) the model runs at: its own, or ExtractParams.work_resolution (plan.make_plan chooses)."""
     grid = _model_grid(src, run_at, progress, "the model's" if run_at == info.resolution else
                        f"the one asked for (the model's is {info.resolution or 0:g} m)")
     if grid is not None and not src.path:
