@@ -132,6 +132,13 @@ class OnnxPredictor:
         return np.concatenate([1 - y, y], axis=1) if y.shape[1] == 1 else y  # one-channel (sigmoid) models
 
 
+def int8_predictor(onnx_path: str, threads: int = 0) -> OnnxPredictor:
+    """A predictor of an INT8 quantization made by cached_int8, named for the logs and results."""
+    predictor = OnnxPredictor(onnx_path, threads)
+    predictor.name = "onnxruntime-int8"
+    return predictor
+
+
 def make_predictor(model_path: str, model, info, device, backend: str = "auto", calibration=None,
                    tile: int = None, threads: int = 0):
     """Pick the backend: ONNX Runtime on CPU unless told otherwise, torch on CUDA. ONNX predictors take
@@ -145,9 +152,7 @@ def make_predictor(model_path: str, model, info, device, backend: str = "auto", 
         raise BuildSegError("The onnxruntime backends run on CPU here; choose backend 'torch' for CUDA.")
     if backend == "onnxruntime-int8":
         key, tiles = calibration
-        predictor = OnnxPredictor(cached_int8(model_path, model, info, tiles(), key, tile), threads)
-        predictor.name = "onnxruntime-int8"
-        return predictor
+        return int8_predictor(cached_int8(model_path, model, info, tiles(), key, tile), threads)
     use_onnx = backend == "onnxruntime" or (backend == "auto" and device.type == "cpu")
     if use_onnx:
         try:

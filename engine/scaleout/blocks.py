@@ -25,7 +25,7 @@ from ..core.progress import Progress
 from ..extract.blend import blend_scene
 from ..extract.inference import ExtractParams, write_rows_out
 from ..extract.plan import Plan, validate_bands
-from ..extract.predict import OnnxPredictor, make_predictor, predict_tta
+from ..extract.predict import int8_predictor, make_predictor, predict_tta
 from ..io.raster import Grid, RasterSource, RowWriter
 from ..models import modelfile
 
@@ -113,9 +113,7 @@ def run_block(job: BlockJob) -> dict:
 def _predictor(job, info, params):
     def load():
         if job.onnx:  # INT8: calibrated once by the driver, never per block
-            predictor = OnnxPredictor(job.onnx, job.threads)
-            predictor.name = "onnxruntime-int8"
-            return predictor
+            return int8_predictor(job.onnx, job.threads)
         model, _ = modelfile.load(job.model, devices.resolve("cpu"))
         return make_predictor(job.model, model, info, devices.resolve("cpu"),
                               "onnxruntime" if params.backend == "auto" else params.backend, None, job.tile,

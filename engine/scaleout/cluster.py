@@ -85,7 +85,8 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
     threads = threads or (1 if executor != "inprocess" else _cpu_threads(params.threads))
     norm = (tuple(plan.info.mean), tuple(plan.info.std))  # the plan's: the scene's own for other value scales
-    onnx = _int8_model(raster, model, plan, work_dir, progress) if params.backend == "onnxruntime-int8" else None
+    onnx = _int8_model(raster, model, info, plan, work_dir, progress) if params.backend == "onnxruntime-int8" \
+        else None
     jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads, norm, onnx)
             for r, c, h, w in blk.plan(width, height, side)]
     todo = [j for j in jobs if not manifest.done(j)]
@@ -111,14 +112,14 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     return run.finish((out_mask, out_probability, out_polygons), t0, progress)
 
 
-def _int8_model(raster, model, plan, work_dir, progress) -> str:
+def _int8_model(raster, model, info, plan, work_dir, progress) -> str:
     """The model's INT8 quantization calibrated once, on the whole scene, exactly as a whole-scene run calibrates
     it (inference.int8_calibration: the same tiles, the same cached file), copied into the run's folder for every
     block worker: one calibration, so a block run writes the bytes of a whole-scene run."""
     with RasterSource(raster) as src:
         key, tiles = int8_calibration(src, plan)
         torch_model, _ = modelfile.load(model)
-        cached = cached_int8(model, torch_model, modelfile.read_info(model), tiles(), key, plan.tile)
+        cached = cached_int8(model, torch_model, info, tiles(), key, plan.tile)
     path = os.path.join(work_dir, "model-int8.onnx")
     with atomic_path(path) as tmp:
         shutil.copyfile(cached, tmp)
