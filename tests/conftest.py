@@ -183,3 +183,20 @@ def recorder():
             (self.errors if fatalError else self.warnings).append(error)
 
     return Recorder()
+
+
+def progress_log():
+    """An engine Progress that keeps what a run says, information and warnings alike, in `lines` (the engine's
+    counterpart of recorder())."""
+    from buildseg.engine.core.progress import Progress
+
+    class Log(Progress):
+        def __init__(self):
+            self.lines = []
+
+        def info(self, message):
+            self.lines.append(message)
+
+        warn = info
+
+    return Log()

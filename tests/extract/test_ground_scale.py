@@ -7,7 +7,7 @@ import math
 import pytest
 import rasterio
 
-from conftest import DATA, DEFAULT_MODEL, crop
+from conftest import DATA, DEFAULT_MODEL, crop, progress_log
 
 LAT = 60.0  # one Web Mercator unit is cos(60°) = 0.5 m on the ground there
 
@@ -66,23 +66,13 @@ def test_work_resolution_runs_coarse_imagery_on_a_coarser_grid(tmp_path):
     model on a 0.6 m grid, a quarter of the tiles of the 0.3 m grid, and brings the results back to the input's
     grid; both runs find the same buildings for the most part. A negative resolution is refused."""
     from buildseg.engine.core.errors import BuildSegError
-    from buildseg.engine.core.progress import Progress
     from buildseg.engine.extract.inference import ExtractParams, extract
 
     coarse = crop(str(DATA / "cities" / "austin" / "image.tif"), str(tmp_path / "coarse.tif"), 0, 0, 768, 768,
                   xRes=0.9, yRes=0.9, resampleAlg="average")
-    class Log(Progress):
-        def __init__(self):
-            self.lines = []
-
-        def info(self, message):
-            self.lines.append(message)
-
-        warn = info
-
     runs = {}
     for res in (0.0, 0.6):
-        progress = Log()
+        progress = progress_log()
         out = str(tmp_path / f"mask{res}.tif")
         result = extract(coarse, str(DEFAULT_MODEL), out_mask=out, params=ExtractParams(work_resolution=res),
                          progress=progress)

@@ -7,7 +7,7 @@ import rasterio
 from affine import Affine
 from rasterio.enums import Resampling
 
-from conftest import DATA, DEFAULT_MODEL, recorder
+from conftest import DATA, DEFAULT_MODEL, progress_log, recorder
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +33,9 @@ def grids(tmp_path_factory):
 
 
 def _extract(raster, tmp_path, name):
-    from buildseg.engine.core.progress import Progress
     from buildseg.engine.extract.inference import ExtractParams, extract
 
-    class Log(Progress):
-        lines = []
-
-        def info(self, msg):
-            self.lines.append(msg)
-
-        warn = info
-
-    log = Log()
+    log = progress_log()
     mask = str(tmp_path / f"{name}.tif")
     res = extract(raster, DEFAULT_MODEL, out_mask=mask, out_polygons=str(tmp_path / f"{name}.gpkg"),
                   params=ExtractParams(check_fit=True), progress=log)
