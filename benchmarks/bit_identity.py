@@ -18,7 +18,7 @@ import subprocess  # nosec B404 - fixed git and python commands
 import sys
 import tempfile
 
-from common import DATA, DEFAULT_MODEL, ROOT, import_plugin
+from common import DATA, DEFAULT_MODEL, import_plugin
 
 SCENES = {"austin": (DATA / "cities" / "austin" / "image.tif", 0, 0, 768, 768),
           "nairobi": (DATA / "cities" / "nairobi" / "image.tif", 512, 3200, 768, 768)}
@@ -65,10 +65,9 @@ def hashes(work: str) -> dict:
 
 def at_revision(rev: str) -> dict:
     """The same hashes from a worktree of `rev`, in a process of its own (its own plugin link)."""
-    tree = tempfile.mkdtemp(prefix="buildseg-rev-")
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", tree, rev], check=True,
-                   capture_output=True)  # nosec B603 B607
-    try:
+    from common import revision_tree  # here: older revisions run a copy of this script with their own common.py
+
+    with revision_tree(rev) as tree:
         env = dict(os.environ, TMPDIR=tempfile.mkdtemp(prefix="buildseg-tmp-"),  # its own plugin link and cache
                    BUILDSEG_CACHE=tempfile.mkdtemp(prefix="buildseg-cache-"),
                    BUILDSEG_DATA=str(DATA))
@@ -78,9 +77,6 @@ def at_revision(rev: str) -> dict:
         out = subprocess.run([sys.executable, script, "--json"], check=True, capture_output=True, text=True,
                              env=env, cwd=os.path.join(tree, "benchmarks")).stdout  # nosec B603
         return json.loads(out.strip().splitlines()[-1])
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", tree],
-                       capture_output=True)  # nosec B603 B607
 
 
 def main():

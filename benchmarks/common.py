@@ -1,6 +1,9 @@
-"""Shared helpers for the benchmark scripts: import the plugin, make scenes, probe the CPU's FLOP peak."""
+"""Shared helpers for the benchmark scripts: import the plugin, check out another revision, make scenes, probe
+the CPU's FLOP peak."""
 
+import contextlib
 import os
+import subprocess  # nosec B404 - fixed git commands
 import sys
 import tempfile
 import time
@@ -33,6 +36,20 @@ def import_plugin() -> str:
             pass
     sys.path.insert(0, str(link_dir))
     return str(link_dir)
+
+
+@contextlib.contextmanager
+def revision_tree(rev: str):
+    """A temporary git worktree of `rev` (its path), removed on leaving the block: another revision's code, to
+    run in a process of its own beside this checkout's."""
+    tree = tempfile.mkdtemp(prefix="buildseg-rev-")
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", tree, rev], check=True,
+                   capture_output=True)  # nosec B603 B607
+    try:
+        yield tree
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", tree],
+                       capture_output=True)  # nosec B603 B607
 
 
 def synthetic_scene(path: str, size: int, res: float = 1.0) -> str:

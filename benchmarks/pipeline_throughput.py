@@ -66,16 +66,6 @@ def run_in(tree: str, scene: str, separate: bool) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-def worktree(rev: str) -> str:
-    tree = tempfile.mkdtemp(prefix="buildseg-rev-")
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", tree, rev], check=True,
-                   capture_output=True)  # nosec B603 B607
-    script = os.path.join(tree, "benchmarks", "pipeline_throughput.py")
-    with open(__file__) as mine, open(script, "w") as theirs:  # the same measurement in both trees
-        theirs.write(mine.read())
-    return tree
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--against", default="HEAD~1", metavar="GIT_REV")
@@ -91,16 +81,16 @@ def main():
     scene = synthetic_scene(os.path.join(tempfile.mkdtemp(prefix="buildseg-pipe-scene-"), "scene.tif"), args.size,
                             res=0.3)
     mp = args.size ** 2 / 1e6
-    tree = worktree(args.against)
-    try:
+    from common import revision_tree  # here: the other revision runs a copy of this script with its own common.py
+
+    with revision_tree(args.against) as tree:
+        with open(__file__) as mine, open(os.path.join(tree, "benchmarks", "pipeline_throughput.py"), "w") as theirs:
+            theirs.write(mine.read())  # the same measurement in both trees
         runs = {}
         for _ in range(args.rounds):  # alternating whole processes: this VM's speed drifts
             for separate in (True, False):
                 for name, where in (("this checkout", str(ROOT)), (args.against, tree)):
                     runs.setdefault((separate, name), []).append(run_in(where, scene, separate))
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", tree],
-                       capture_output=True)  # nosec B603 B607
     print(f"machine: {os.cpu_count()} cores, load average {load_average()}; scene {args.size} px at 0.3 m "
           f"({mp:.1f} MP), mask + probability + polygons, instant stand-in model, {args.rounds} rounds")
     for separate in (True, False):
