@@ -80,8 +80,10 @@ def validation_places(work: str) -> list:
             if kind == "test cells"]
 
 
-def places(work: str, cells: str = "test_area") -> list:
-    """[(name, set, image, reference polygons path or class raster, evaluated area in the image CRS or None)]."""
+def places(work: str, cells: str = "test_area", held_out=()) -> list:
+    """[(name, set, image, reference polygons path or class raster, evaluated area in the image CRS or None)].
+    `held_out`: "train" places the model was trained without (default_model_data.py --hold-out), measured as
+    unseen cities on their whole labelled area."""
     import rasterio
 
     rows = list(csv.DictReader(open(CITIES / "index.csv")))
@@ -91,7 +93,10 @@ def places(work: str, cells: str = "test_area") -> list:
         image = str(CITIES / r["place"] / "image.tif")
         with rasterio.open(image) as src:
             crs = src.crs.to_wkt()
-        if r["use"] == "train":
+        if r["place"] in held_out:
+            out.append((r["place"], "unseen city", image, str(CITIES / r["place"] / "buildings.gpkg"),
+                        labelled_area(CITIES / r["place"] / "labelled_area.gpkg", crs)))
+        elif r["use"] == "train":
             if r["place"] not in areas:
                 continue  # too small to hold a test cell
             out.append((r["place"], "test cells", image, str(CITIES / r["place"] / "buildings.gpkg"),
@@ -104,6 +109,13 @@ def places(work: str, cells: str = "test_area") -> list:
         out.append((f"dubai {os.path.basename(path)[:-4]}", "dubai tile 8 (block labels)", path,
                     path[:-4] + "_classes.tif", None))
     return out
+
+
+def labelled_area(path, crs: str) -> list:
+    """The polygons of a place's labelled-area file as GeoJSON in `crs`."""
+    from buildseg.engine.evaluation.evaluate import polygons_from_file
+
+    return [g for g, _ in polygons_from_file(str(path), crs)]
 
 
 def far_places(folder: str) -> list:
@@ -223,6 +235,9 @@ def main():
     ap.add_argument("--tta", default="none", help="test-time augmentation of both models: none, flips, d4")
     ap.add_argument("--only", default="", help="semicolon-separated place names (default: all)")
     ap.add_argument("--far", metavar="FOLDER", help="add the far places of far_places.py, made in FOLDER")
+    ap.add_argument("--held-out", nargs="+", default=[], metavar="PLACE",
+                    help="\"train\" places the new model was trained without (train_default_model.sh HOLD_OUT): "
+                         "measured as unseen cities on their whole labelled area")
     ap.add_argument("--reuse-stored", action="store_true",
                     help="take each model's figures from its metadata where it holds them (written by "
                          "scripts/ship_model.py with this script's score()) instead of measuring them again")
@@ -243,7 +258,7 @@ def main():
         print(f"{label}: {path}\n  {info.summary()}\n  trained on {len(rasters)} raster(s): "
               f"{', '.join(rasters[:10])}{' …' if len(rasters) > 10 else ''}")
     params = ExtractParams(backend=args.backend, tta=args.tta)
-    selected = [p for p in places(work) + (far_places(args.far) if args.far else [])
+    selected = [p for p in places(work, held_out=args.held_out) + (far_places(args.far) if args.far else [])
                 if not args.only or p[0] in args.only.split(";")]
     results = {}
     for place in selected:

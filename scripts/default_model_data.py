@@ -4,7 +4,10 @@ resolution in its UTM zone, and its labelled area split into train, validation a
 The test cells (a quarter of each place, in cells of CELL metres) are never trained on: benchmarks/accuracy.py
 measures the model on them, beside places it never saw at all (Austin, the SpaceNet and Massachusetts clips).
 
-    /usr/bin/python3 scripts/default_model_data.py OUT_DIR [--resolution 0.3]
+    /usr/bin/python3 scripts/default_model_data.py OUT_DIR [--resolution 0.3] [--hold-out PLACE ...]
+
+--hold-out keeps whole "train" places out (no raster, no cells): cities the model never sees, for
+benchmarks/accuracy.py --held-out to measure it on (issue 42: at least five unseen cities).
 
 Writes OUT_DIR/<place>.tif (RGB, the source's gaps as an internal mask) and OUT_DIR/labels.gpkg with layers
 `buildings`, `trainval_area` (train and validation cells), `val_area`, `test_area` (EPSG:4326, field
@@ -169,7 +172,13 @@ def main():
                        help="add Dubai Tiles 1-7 crops whose land, road and water are background (no buildings)")
     dubai.add_argument("--dubai-blocks", action="store_true",
                        help="add Dubai Tiles 1-7 crops with their block-level building outlines as buildings")
+    ap.add_argument("--hold-out", nargs="+", default=[], metavar="PLACE",
+                    help="\"train\" places of cities/index.csv left out entirely (never trained on)")
     args = ap.parse_args()
+    rows = list(csv.DictReader(open(CITIES / "index.csv")))
+    unknown = set(args.hold_out) - {r["place"] for r in rows if r["use"] == "train"}
+    if unknown:
+        ap.error(f"--hold-out: not a \"train\" place of {CITIES / 'index.csv'}: {', '.join(sorted(unknown))}")
     os.makedirs(args.out, exist_ok=True)
     gpkg = os.path.join(args.out, "labels.gpkg")
     if os.path.exists(gpkg):
@@ -180,10 +189,9 @@ def main():
         lyr = ds.CreateLayer(name, WGS84, ogr.wkbMultiPolygon)
         lyr.CreateField(ogr.FieldDefn("place", ogr.OFTString))
         layers[name] = lyr
-    rows = list(csv.DictReader(open(CITIES / "index.csv")))
     summary = []
     for row in rows:
-        if row["use"] != "train":
+        if row["use"] != "train" or row["place"] in args.hold_out:
             continue
         place = CITIES / row["place"]
         out = None if args.areas_only else os.path.join(args.out, f"{row['place']}.tif")

@@ -14,6 +14,8 @@
 # A stage whose output exists is not run again (delete it to rerun; RESUME continues a cancelled stage).
 # Usage: scripts/train_default_model.sh [WORKDIR] [EPOCHS] [TILES_PER_EPOCH] [FINE_TUNE_EPOCHS] [DUBAI]
 # CPU threads: BUILDSEG_THREADS (default 1, so that the machine stays usable while it trains).
+# HOLD_OUT="kampala catanduanes": "train" places left out entirely, so that benchmarks/accuracy.py --held-out
+# measures the model on more cities it never saw (the shipped second default holds none out).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/buildseg-default-model}
@@ -27,7 +29,8 @@ mkdir -p "$work"
 extra=()
 [ "$fine_tune_epochs" -gt 0 ] && extra=(--dubai-"$dubai")
 [ -f "$work/data/places.csv" ] || \
-  /usr/bin/python3 "$here/scripts/default_model_data.py" "$work/data" --resolution 0.3 "${extra[@]}"
+  /usr/bin/python3 "$here/scripts/default_model_data.py" "$work/data" --resolution 0.3 "${extra[@]}" \
+    ${HOLD_OUT:+--hold-out $HOLD_OUT}
 cities=() everything=()
 for f in "$work"/data/*.tif; do
   everything+=("INPUT=$f")

@@ -115,6 +115,27 @@ def test_default_model_data_script_splits_places_reproducibly(tmp_path):
     assert (areas > 0).all()
 
 
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"), reason="needs Debian's python3 with GDAL")
+def test_default_model_data_holds_whole_cities_out(tmp_path):
+    """--hold-out leaves a city out of every layer (no cell of it is trained on, validated or tested), so that
+    accuracy.py --held-out can measure the model there as a city it never saw; a place that is not a training
+    place is refused by name."""
+    script = [str(ROOT / "scripts" / "default_model_data.py")]
+    out = tmp_path / "split"
+    subprocess.run(["/usr/bin/python3", *script, str(out), "--areas-only", "--hold-out", "kampala", "catanduanes"],
+                   check=True, capture_output=True)
+    from osgeo import ogr
+
+    ds = ogr.Open(str(out / "labels.gpkg"))
+    for name in ("buildings", "trainval_area", "val_area", "test_area"):
+        kept = {f.GetField("place") for f in ds.GetLayerByName(name)}
+        assert kept and not kept & {"kampala", "catanduanes"}, name
+    assert "nairobi" in {f.GetField("place") for f in ds.GetLayerByName("test_area")}
+    bad = subprocess.run(["/usr/bin/python3", *script, str(tmp_path / "bad"), "--areas-only", "--hold-out", "austin"],
+                         capture_output=True, text=True)
+    assert bad.returncode != 0 and "austin" in bad.stderr
+
+
 BLOCKS = "buildings-blocks.safetensors"
 
 
