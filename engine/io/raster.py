@@ -270,9 +270,10 @@ def src_path(raster) -> str:
     return raster if isinstance(raster, str) else (getattr(raster, "path", None) or "")
 
 
-def crop_to_file(path: str, row: int, col: int, height: int, width: int, out: str):
+def crop_to_file(path: str, row: int, col: int, height: int, width: int, out: str, half_turn: bool = False):
     """Copy a window of the raster at `path` (clipped to it; its mask too, when it has one) into the GeoTIFF
-    `out`; returns the window's transform."""
+    `out`; returns the window's transform. `half_turn`: the pixels turned by 180 degrees (on the same
+    georeferencing: a scratch copy, for the model-fit check's agreement measure)."""
     import rasterio
     from rasterio.windows import Window
 
@@ -284,6 +285,8 @@ def crop_to_file(path: str, row: int, col: int, height: int, width: int, out: st
         for key in ("blockxsize", "blockysize", "tiled"):
             profile.pop(key, None)
         data, masks = ds.read(window=window), ds.read_masks(1, window=window)
+    if half_turn:
+        data, masks = data[:, ::-1, ::-1].copy(), masks[::-1, ::-1].copy()
     with rasterio.open(out, "w", **profile) as dst:
         dst.write(data)
         if masks.min() == 0:
