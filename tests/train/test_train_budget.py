@@ -415,3 +415,39 @@ def test_a_frozen_encoder_keeps_its_weights_and_the_rest_trains(tmp_path):
     assert encoder and all(np.array_equal(start[k].float().numpy(), written[k].float().numpy()) for k in encoder)
     assert not all(np.array_equal(start[k].float().numpy(), written[k].float().numpy())
                    for k in weights if k not in encoder)
+
+
+def test_interrupted_run_resumes_to_the_same_model_as_an_uninterrupted_one(tmp_path):
+    """The default model's recipe (sensor augmentation, warm-up, cosine schedule, averaged weights, best epoch)
+    on one thread: a run cancelled after its first epoch and run again ends with the weights and validation
+    history of the run that was never interrupted (issue 42: a training of hours spans sittings)."""
+    from safetensors.torch import load_file
+
+    from buildseg.engine.train.loop import TrainParams, checkpoint_path, train
+
+    params = TrainParams(architecture="unet", tile_size=128, epochs=3, tiles_per_epoch=16, batch_size=4, lr=3e-3,
+                         val_fraction=0.25, seed=3, threads=1, sensor_augment=True, warmup_epochs=1)
+
+    class CancelAfterFirstEpoch(type(_CancelAfter(10**6))):
+        def info(self, message):
+            super().info(message)
+            self.cancel_now = self.cancel_now or message.startswith("Epoch 1/")
+
+        def is_canceled(self):
+            return getattr(self, "cancel_now", False)
+
+    whole, parts = str(tmp_path / "whole.safetensors"), str(tmp_path / "parts.safetensors")
+    uninterrupted = train([_scene()], whole, params, _CancelAfter(10**6))
+    progress = CancelAfterFirstEpoch()
+    progress.cancel_now = False
+    first = train([_scene()], parts, params, progress)
+    assert first.cancelled and first.epochs_run == 1 and os.path.exists(checkpoint_path(parts))
+    resumed = train([_scene()], parts, params, _CancelAfter(10**6))
+    assert not resumed.cancelled and resumed.epochs_run == 3 and not os.path.exists(checkpoint_path(parts))
+    for a, b in zip(uninterrupted.history, resumed.history):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5) and a["lr"] == pytest.approx(b["lr"])
+        assert a.get("val_score") == pytest.approx(b.get("val_score"), abs=1e-5)
+    assert resumed.best_epoch == uninterrupted.best_epoch
+    wa, wb = load_file(whole), load_file(parts)
+    assert wa.keys() == wb.keys()
+    assert max(float((wa[k].float() - wb[k].float()).abs().max()) for k in wa) < 1e-4
