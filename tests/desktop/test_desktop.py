@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_MODEL, ROOT
+from conftest import DATA, DEFAULT_MODEL, ROOT
 
 sys.path.insert(0, str(ROOT / "tests" / "desktop"))
 from launch import run_plan  # noqa: E402
@@ -45,6 +45,9 @@ def test_engine_imports_torch_with_mesa_llvm_loaded(tmp_path):
     assert proc.stdout.split() == ["(1,", "2,", "64,", "64)", "None"]  # triton hidden, the model ran
 
 
+FIT_PLACES = ("kampala", "banepa-fair")  # the default model: building IoU 0.733 and 0.667 on their test cells
+
+
 @pytest.fixture(scope="module")
 def desktop(tmp_path_factory):
     """One desktop session: dependency check, extraction twice, training; its report."""
@@ -59,6 +62,8 @@ def desktop(tmp_path_factory):
         {"id": "dependencies", "alg": "buildseg:checkdependencies", "params": {}, "timeout": 120},
         {"id": "extract", "alg": "buildseg:extractbuildings", "params": extract, "timeout": 300},
         {"id": "extract_again", "alg": "buildseg:extractbuildings", "params": extract, "timeout": 300},
+        *({"id": f"fit_{place}", "alg": "buildseg:checkfit", "timeout": 180,
+           "params": {"INPUT": str(DATA / "cities" / place / "image.tif")}} for place in FIT_PLACES),
         {"id": "train", "alg": "buildseg:trainmodel", "timeout": 400,
          "params": {"INPUT": [SAMPLE], "LABELS": SAMPLE_LABELS, "EPOCHS": 1, "TILES_PER_EPOCH": 8,
                     "BATCH_SIZE": 4, "TILE_SIZE": 128, "ARCHITECTURE": 2, "FROM_SCRATCH": True}},
@@ -118,6 +123,16 @@ def test_second_run_gets_unique_names(desktop):
 def test_extraction_reports_a_real_percentage(desktop):
     seen = step(desktop, "extract")["progress"]
     assert any(mx == 100 and 0 < v < 100 for v, mx in seen), seen
+
+
+@pytest.mark.parametrize("place", FIT_PLACES)
+def test_check_fit_in_desktop_trusts_the_default_on_its_own_kind_of_imagery(desktop, place):
+    """Issue 45, point 3: Check model fit said "uncertain" (0.46) on Kampala and "fine-tune first" (0.24) on
+    Banepa-fair's 0.13 m mosaic, where the default model scores 0.733 and 0.667; run through its dialog it now
+    says the model fits, and why it would not."""
+    s = step(desktop, f"fit_{place}")
+    assert s["results"]["VERDICT"] == "fits" and s["results"]["FIT_SCORE"] >= 0.75, s["log_tail"][-1500:]
+    assert "Model fit" in s["log_tail"]
 
 
 def test_training_in_desktop_writes_model_to_model_folder(desktop):
