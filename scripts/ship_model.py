@@ -4,9 +4,14 @@ training data and licences into its metadata, and store it in fp16 as
 resources/models/buildings-default.safetensors.
 
     python scripts/ship_model.py TRAINED_MODEL [--out PATH]
+
+"train" places of cities/index.csv that the model did not train on (train_default_model.sh HOLD_OUT) are
+measured as unseen cities on their whole labelled area (accuracy.py --held-out), found from the rasters the
+model file says it trained on.
 """
 
 import argparse
+import csv
 import os
 import sys
 import tempfile
@@ -57,8 +62,11 @@ def main():
 
     model, info = modelfile.load(args.model)
     work = tempfile.mkdtemp(prefix="buildseg-ship-")
+    held_out = held_out_places(info.training.get("rasters", []))
+    if held_out:
+        print(f"held out of training, measured as unseen cities: {', '.join(held_out)}", flush=True)
     per_place = {}
-    for place in places(work):
+    for place in places(work, held_out=held_out):
         m = score(args.model, place, ExtractParams(), work)
         per_place[place[0]] = {"evaluated_on": place[1], "building_iou": round(m["pixel_iou"], 4),
                                "f1": round(m["pixel_f1"], 4), "building_f1_iou50": round(m["object_f1"], 4)}
@@ -78,10 +86,23 @@ def main():
     if dubai_used and not args.dubai:
         sys.exit("The model trained on Dubai crops: say how with --dubai negatives|blocks.")
     info.training["data"] = DATA_SOURCES + ([DUBAI_SOURCES[args.dubai]] if dubai_used else [])
+    if held_out:  # the sources name every "train" place: say which were kept out
+        info.training["data"][0] += f"; except {', '.join(held_out)}, held out (never trained on: unseen cities)"
     info.training["licences"] = LICENCES + ([DUBAI_LICENCE] if dubai_used else [])
     modelfile.save(args.out, model, info, half=True)
     print(f"mean building IoU {info.metrics['test']['mean_building_iou']}, building F1 "
           f"{info.metrics['test']['mean_building_f1_iou50']}; written {args.out}")
+
+
+def held_out_places(rasters) -> list:
+    """The "train" places of cities/index.csv with no raster among `rasters` (the model file's training rasters,
+    named PLACE.tif by scripts/default_model_data.py)."""
+    from accuracy import CITIES
+
+    trained = {os.path.basename(r) for r in rasters}
+    rows = csv.DictReader(open(CITIES / "index.csv"))
+    return [r["place"] for r in rows if r["use"] == "train" and f"{r['place']}.tif" not in trained] if trained \
+        else []
 
 
 if __name__ == "__main__":
