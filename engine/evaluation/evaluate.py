@@ -171,9 +171,9 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
     _check_comparable(pred_eval, ref_eval, ref, pred_shapes, ref_shapes, progress)
     metrics = pixel_metrics(pred_eval, ref_eval, params.tile if params.per_tile else 0)
     progress.set_progress(50)
-    region = _region(transform, shape, aoi)
+    region = _Region(_region(transform, shape, aoi))
     if pred_raster or ref_raster:  # a raster's nodata (outside an extraction's area) or unlabelled pixels
-        region = _counted(region, ignore, transform)
+        region = _counted(region.base, ignore, transform)
     geoms = {name: _buildings(shapes_, arr, ignore, transform, region)
              for name, shapes_, arr in (("pred", pred_shapes, pred), ("ref", ref_shapes, ref))}
     if pred_shapes is not None and ref_shapes is not None and not aoi:
@@ -238,33 +238,72 @@ def _region(transform, shape, aoi):
     return region
 
 
-def _counted(region, ignore, transform):
+COUNTED_CHUNK = 256  # px: the counted area is traced in blocks of this size, so a building meets small pieces
+
+
+class _Region:
+    """The ground evaluated, for cutting buildings to it: one geometry, or, where it is a raster's counted pixels
+    (nodata and unlabelled pixels cut out: thousands of holes), the area within `base` of the pieces traced
+    block by block, of which each building meets only those near it (a GEOS predicate against the whole
+    traced area took 0.08 s per building, 8 minutes on one Dubai scene)."""
+
+    def __init__(self, base, pieces=None):
+        self.base, self.pieces = base, pieces
+        self.env = np.array([p.GetEnvelope() for p in pieces or ()]).reshape(-1, 4)  # minx, maxx, miny, maxy
+
+    def near(self, g):
+        """The region where it can meet `g` (exactly the region within g's envelope), or None."""
+        from osgeo import ogr
+
+        if self.pieces is None:
+            return self.base
+        a0, a1, a2, a3 = g.GetEnvelope()
+        e = self.env
+        sel = np.flatnonzero((e[:, 0] <= a1) & (e[:, 1] >= a0) & (e[:, 2] <= a3) & (e[:, 3] >= a2))
+        if not len(sel):
+            return None
+        local = ogr.Geometry(ogr.wkbMultiPolygon)
+        for k in sel:
+            local.AddGeometry(self.pieces[k])
+        return self.base.Intersection(local.UnionCascaded())
+
+
+def _counted(region, ignore, transform) -> _Region:
     """`region` without the pixels that do not count (nodata, unlabelled, outside the area)."""
     from osgeo import ogr
     from rasterio.features import shapes
+    from rasterio.windows import Window
+    from rasterio.windows import transform as window_transform
 
     if not ignore.any():
-        return region
-    counted = ogr.Geometry(ogr.wkbMultiPolygon)
-    for geom, _ in shapes(np.uint8(~ignore), mask=~ignore, transform=transform):
-        counted.AddGeometry(ogr.CreateGeometryFromJson(json.dumps(geom)))
-    return region.Intersection(counted.UnionCascaded())
+        return _Region(region)
+    chunk, pieces = COUNTED_CHUNK, []
+    for r in range(0, ignore.shape[0], chunk):
+        for c in range(0, ignore.shape[1], chunk):
+            counted = ~ignore[r:r + chunk, c:c + chunk]
+            wt = window_transform(Window(c, r, counted.shape[1], counted.shape[0]), transform)
+            pieces += [ogr.CreateGeometryFromJson(json.dumps(g))
+                       for g, _ in shapes(np.uint8(counted), mask=counted, transform=wt)]
+    return _Region(region, pieces)
 
 
 def _valid(g):
     return g if g.IsValid() else g.MakeValid()
 
 
-def _within(g, region):
+def _within(g, region: "_Region"):
     """The part of building `g` inside `region` (a building cut by the edge is judged by its part inside, as a
     prediction traced on the grid is), or None."""
-    (a0, a1, a2, a3), (b0, b1, b2, b3) = g.GetEnvelope(), region.GetEnvelope()
+    area = region.near(g)
+    if area is None or area.IsEmpty():
+        return None
+    (a0, a1, a2, a3), (b0, b1, b2, b3) = g.GetEnvelope(), area.GetEnvelope()
     if a1 < b0 or b1 < a0 or a3 < b2 or b3 < a2:
         return None
     g = _valid(g)  # OSM and hand-drawn layers hold self-crossing rings
-    if region.Contains(g):
+    if area.Contains(g):
         return g
-    piece = g.Intersection(region)
+    piece = g.Intersection(area)
     if piece is None or piece.IsEmpty():
         return None
     piece = piece.Buffer(0)  # only the areal part of what the cut leaves (no lines or points)
