@@ -168,17 +168,18 @@ def _report(info, res, pixels, prob, normalisation=None, turned=None) -> FitRepo
         reasons.append(f"the model is unsure on {100 * (1 - confidence):.0f}% of the sampled pixels")
     a, b = prob > 0.5, (turned if turned is not None else prob) > 0.5
     union = int(np.count_nonzero(a | b))
+    agreement = np.count_nonzero(a & b) / union if union else None
     if union < max(100, MIN_BUILDING_SHARE * prob.size):
-        score = UNCERTAIN  # nothing to agree on: a scene without buildings, or a model that sees none
+        agreement, score = None, UNCERTAIN  # nothing to agree on: a scene without buildings, or a model that sees none
         reasons.insert(0, "the model finds (almost) no buildings in the sampled tiles, too few to judge its fit: "
                           "if there are buildings, fine-tune on a few of them")
     else:
-        score = np.count_nonzero(a & b) / union
+        score = agreement
         if score < FITS:
             reasons.insert(0, f"its buildings change when the imagery is turned round (agreement {score:.2f})")
     verdict = "fits" if score >= FITS else ("uncertain" if score >= UNCERTAIN else "fine-tune first")
-    measures = {"agreement": round(float(score), 3), "resolution": round(resolution, 3),
-                "radiometry": round(radiometry, 3), "confidence": round(confidence, 3),
-                "ground_resolution_m": round(res, 3),
+    measures = {"agreement": None if agreement is None else round(float(agreement), 3),
+                "resolution": round(resolution, 3), "radiometry": round(radiometry, 3),
+                "confidence": round(confidence, 3), "ground_resolution_m": round(res, 3),
                 "band_z": [round(float(v), 2) for v in z], "building_share": round(float(np.mean(prob > 0.5)), 3)}
     return FitReport(round(float(score), 3), verdict, reasons, measures)

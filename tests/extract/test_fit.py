@@ -77,3 +77,4 @@ def test_score_is_the_models_agreement_with_itself_turned_round():
     quiet[:10] = 0.95
     report = _report(info, info.resolution, pixels, quiet, turned=quiet)
     assert report.score == UNCERTAIN and report.verdict == "uncertain" and "no buildings" in report.reasons[0]
+    assert report.measures["agreement"] is None
