@@ -38,16 +38,16 @@ def main():
           "building IoU |\n|---|---|---|---|---|---|---|---|")
     groups = {"places": [], "far places": []}
     far = far_places(args.far) if args.far else []
-    for place in places(work) + far:
+    for place, is_far in [(p, False) for p in places(work)] + [(p, True) for p in far]:
         name, kind, image = place[:3]
-        if place in far:
+        if is_far:
             iou = score(args.model, place, ExtractParams(), work)["pixel_iou"]
         elif name in measured:
             iou = measured[name]["building_iou"]
         else:
             continue
         r = check_fit(image, args.model, model_cache=cache, run=extract)
-        groups["far places" if place in far else "places"].append((r.score, iou))
+        groups["far places" if is_far else "places"].append((r.score, iou))
         m = r.measures
         print(f"| {name} | {kind} | {r.score:.2f} | {r.verdict} | {m['resolution']:.2f} | {m['radiometry']:.2f} | "
               f"{m['confidence']:.2f} | {iou:.3f} |", flush=True)

@@ -171,9 +171,9 @@ def evaluate(pred_raster=None, pred_shapes=None, ref_raster=None, ref_shapes=Non
     _check_comparable(pred_eval, ref_eval, ref, pred_shapes, ref_shapes, progress)
     metrics = pixel_metrics(pred_eval, ref_eval, params.tile if params.per_tile else 0)
     progress.set_progress(50)
-    region = _Region(_region(transform, shape, aoi))
-    if pred_raster or ref_raster:  # a raster's nodata (outside an extraction's area) or unlabelled pixels
-        region = _counted(region.base, ignore, transform)
+    region = _region(transform, shape, aoi)
+    # a raster's nodata (outside an extraction's area) or unlabelled pixels do not count
+    region = _counted(region, ignore, transform) if pred_raster or ref_raster else _Region(region)
     geoms = {name: _buildings(shapes_, arr, ignore, transform, region)
              for name, shapes_, arr in (("pred", pred_shapes, pred), ("ref", ref_shapes, ref))}
     if pred_shapes is not None and ref_shapes is not None and not aoi:

@@ -92,8 +92,8 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
             pairs = [_probabilities(run, src, model_path, r, c, size, work, k, model_cache, progress.sub(
                 100 * k / len(windows), 100 * (k + 1) / len(windows)).quiet())
                 for k, (_, _, (r, c)) in enumerate(windows)]
-    return _report(info, res, pixels, np.concatenate([p for p, _ in pairs]), normalisation,
-                   turned=np.concatenate([t for _, t in pairs]))
+    return _report(info, res, pixels, np.concatenate([p for p, _ in pairs]), np.concatenate([t for _, t in pairs]),
+                   normalisation)
 
 
 def _aoi_box(src, aoi):
@@ -146,7 +146,7 @@ def _probabilities(run, src, model_path, row, col, size, work, k, model_cache, p
     return np.asarray(probs[0])[valid], np.asarray(probs[1])[valid]
 
 
-def _report(info, res, pixels, prob, normalisation=None, turned=None) -> FitReport:
+def _report(info, res, pixels, prob, turned, normalisation=None) -> FitReport:
     """The verdict from the agreement of `prob` with `turned` (the same pixels' probabilities from the turned
     tiles); radiometry against the normalisation extraction uses (the scene's own statistics for imagery on
     another value scale than the model's, io.value_scale, which is then a reason)."""
@@ -166,7 +166,7 @@ def _report(info, res, pixels, prob, normalisation=None, turned=None) -> FitRepo
     confidence = float(np.mean((prob < 0.1) | (prob > 0.9))) if prob.size else 0.0
     if confidence < 0.8:
         reasons.append(f"the model is unsure on {100 * (1 - confidence):.0f}% of the sampled pixels")
-    a, b = prob > 0.5, (turned if turned is not None else prob) > 0.5
+    a, b = prob > 0.5, turned > 0.5
     union = int(np.count_nonzero(a | b))
     agreement = np.count_nonzero(a & b) / union if union else None
     if union < max(100, MIN_BUILDING_SHARE * prob.size):
