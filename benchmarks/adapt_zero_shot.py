@@ -1,10 +1,12 @@
 """Adaptation without labels, zero-shot: the default model with and without its normalisation statistics
-re-estimated on each scene (ExtractParams.adapt, engine/extract/adapt.py), on every place of
+re-estimated on each scene (ExtractParams.adapt, engine/extract/adapt.py; or, with `--compare scene-colours`,
+each band of the input standardised by the scene's own mean and std, ExtractParams.scene_colours), on every place of
 benchmarks/accuracy.py (test cells of the training cities, unseen cities and clips, Dubai Tile 8) and the test
 parts of the far places (benchmarks/far_places.py). Prints building IoU, F1 and building-level F1 of both, and
 the extraction time of both (ratio).
 
     python benchmarks/adapt_zero_shot.py [--model M] [--far FOLDER] [--only 'austin;rio'] [--csv out.csv]
+        [--compare adapt|scene-colours]
 """
 
 import argparse
@@ -37,6 +39,8 @@ def main():
     ap.add_argument("--far", default=None, help="folder of the far places (made when missing)")
     ap.add_argument("--only", default="", help="semicolon-separated place names (default: all)")
     ap.add_argument("--csv", default="adapt_zero_shot.csv")
+    ap.add_argument("--compare", choices=["adapt", "scene-colours"], default="adapt",
+                    help="what the 'adapted' columns switch on: BN statistics (adapt) or input standardisation")
     args = ap.parse_args()
     from buildseg.engine.extract.inference import ExtractParams
 
@@ -48,7 +52,8 @@ def main():
         row = {"place": p[0], "set": p[1]}
         for label, adapt in (("as is", False), ("adapted", True)):
             t0 = time.perf_counter()
-            m = score(args.model, p, ExtractParams(adapt=adapt), work)
+            option = {"adapt": adapt} if args.compare == "adapt" else {"scene_colours": adapt}
+            m = score(args.model, p, ExtractParams(**option), work)
             row.update({f"{label} iou": m["pixel_iou"], f"{label} f1": m["pixel_f1"],
                         f"{label} building f1": m["object_f1"], f"{label} s": time.perf_counter() - t0})
         rows.append(row)

@@ -67,10 +67,9 @@ def at_revision(rev: str) -> dict:
     """The same hashes from a worktree of `rev`, in a process of its own (its own plugin link)."""
     from common import revision_tree  # here: older revisions run a copy of this script with their own common.py
 
-    with revision_tree(rev) as tree:
-        env = dict(os.environ, TMPDIR=tempfile.mkdtemp(prefix="buildseg-tmp-"),  # its own plugin link and cache
-                   BUILDSEG_CACHE=tempfile.mkdtemp(prefix="buildseg-cache-"),
-                   BUILDSEG_DATA=str(DATA))
+    with revision_tree(rev) as tree, tempfile.TemporaryDirectory(prefix="buildseg-tmp-") as tmp, \
+            tempfile.TemporaryDirectory(prefix="buildseg-cache-") as cache:
+        env = dict(os.environ, TMPDIR=tmp, BUILDSEG_CACHE=cache, BUILDSEG_DATA=str(DATA))  # its own link and cache
         script = os.path.join(tree, "benchmarks", "bit_identity.py")
         if not os.path.exists(script):  # an older revision: this script, copied into its (temporary) tree
             shutil.copy(os.path.abspath(__file__), script)

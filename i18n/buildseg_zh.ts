@@ -941,5 +941,13 @@ It runs the model on a few tiles sampled over the raster, each as it is and turn
 &lt;b&gt;Report&lt;/b&gt;: optional JSON file with the score, verdict, reasons and measures.</source>
       <translation type="unfinished" />
     </message>
+    <message>
+      <source>Standardise each band by this scene's own statistics (imagery unlike the model's; always on for models trained so)</source>
+      <translation>按本场景自身的统计量标准化每个波段（适用于与模型训练影像不同的影像；以此方式训练的模型始终启用）</translation>
+    </message>
+    <message>
+      <source>From scratch: standardise each raster by its own band statistics (so every scene the model runs on)</source>
+      <translation>从头训练：按每个栅格自身的波段统计量标准化（模型运行的每个场景亦然）</translation>
+    </message>
   </context>
 </TS>

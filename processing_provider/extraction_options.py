@@ -28,6 +28,7 @@ REGULARIZE = "REGULARIZE"
 PROBABILITY_UINT8 = "PROBABILITY_UINT8"
 CHECK_FIT = "CHECK_FIT"
 ADAPT = "ADAPT_NORMALISATION"
+SCENE_COLOURS = "SCENE_COLOURS"
 WORK_RESOLUTION = "WORK_RESOLUTION"
 TARGET_CLASS = "TARGET_CLASS"
 
@@ -53,6 +54,9 @@ def parameters(alg) -> list:
         QgsProcessingParameterBoolean(CHECK_FIT, tr("Check model fit first"), True),
         QgsProcessingParameterBoolean(ADAPT, tr("Adapt the model's normalisation statistics to this imagery (no "
                                                 "labels needed)"), False),
+        QgsProcessingParameterBoolean(SCENE_COLOURS, tr("Standardise each band by this scene's own statistics "
+                                                        "(imagery unlike the model's; always on for models trained "
+                                                        "so)"), False),
         QgsProcessingParameterString(TARGET_CLASS, tr("Class to extract, by name or id (multi-class models)"),
                                      "building"),
         QgsProcessingParameterNumber(WORK_RESOLUTION, tr("Run the model at this ground resolution (m/pixel; 0: the "
@@ -82,6 +86,7 @@ def extract_params(alg, values, context, aoi=None):
         probability_uint8=alg.parameterAsBool(values, PROBABILITY_UINT8, context),
         check_fit=alg.parameterAsBool(values, CHECK_FIT, context),
         adapt=alg.parameterAsBool(values, ADAPT, context),
+        scene_colours=alg.parameterAsBool(values, SCENE_COLOURS, context),
         target_class=alg.parameterAsString(values, TARGET_CLASS, context).strip() or "building",
         work_resolution=alg.parameterAsDouble(values, WORK_RESOLUTION, context),
         aoi=aoi)

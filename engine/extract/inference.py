@@ -92,7 +92,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
     info = modelfile.read_info(model_path)
     with open_source(raster) as src:
         plan = make_plan(src, info, params.bands, params.tile_size, params.overlap, progress,
-                         params.max_tile_pixels, params.work_resolution)
+                         params.max_tile_pixels, params.work_resolution, params.scene_colours)
         _check_output_space(src, out_mask, out_probability, params.probability_uint8)
         _check_work_space(src, plan, out_polygons and not (out_mask and out_probability), progress, params.aoi)
 
@@ -263,7 +263,8 @@ def int8_calibration(src, plan, count: int = 8) -> tuple:
             return calibration_tiles(warped, plan.bands, plan.info, plan.tile, count)
 
     grid = f":{plan.grid[1]:g}m" if plan.grid else ""
-    return f"{src.identity()}:{plan.bands}:{plan.tile}{grid}", tiles
+    norm = f":{plan.info.mean}:{plan.info.std}"  # the scene's own statistics calibrate apart from the model's
+    return f"{src.identity()}:{plan.bands}:{plan.tile}{grid}{norm}", tiles
 
 
 def calibration_tiles(src, bands, info, tile, count: int = 8):

@@ -27,6 +27,7 @@ class ExtractParams:
     max_tile_pixels: int = MAX_TILE_PIXELS
     check_fit: bool = False  # first run the model-fit check on a few tiles (engine.extract.fit.preflight) and record it
     adapt: bool = False  # re-estimate the model's normalisation statistics on this scene first (engine.extract.adapt)
+    scene_colours: bool = False  # standardise each band by this scene's own mean and std (io.value_scale)
     threads: int = 0  # CPU threads; 0: every core this process may use
     work_resolution: float = 0.0  # m per pixel the model runs at; 0: the model's own (coarser runs faster on
     # imagery much coarser than the model, which is otherwise upsampled to it: docs/extraction.md)

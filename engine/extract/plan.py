@@ -11,7 +11,7 @@ import numpy as np
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
 from ..io import resample
-from ..io.value_scale import scene_normalisation
+from ..io.value_scale import scene_normalisation, scene_statistics
 
 MIN_SIDE = 8  # px: below this no building can be told from its surroundings
 MAX_TILE_PIXELS = 8192 * 8192
@@ -41,9 +41,10 @@ class Plan:
 
 
 def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progress: Progress = None,
-              max_tile_pixels: int = MAX_TILE_PIXELS, resolution: float = 0.0) -> Plan:
+              max_tile_pixels: int = MAX_TILE_PIXELS, resolution: float = 0.0, scene_colours: bool = False) -> Plan:
     """Check the raster against the model and choose the bands, the tile and the grid; refusals name the fix.
-    `resolution` (m per pixel, 0: the model's own): run the model at another ground resolution."""
+    `resolution` (m per pixel, 0: the model's own): run the model at another ground resolution.
+    `scene_colours`: normalise with the scene's own band statistics, whatever its value scale."""
     progress = progress or Progress()
     bands_given = bool(bands)
     bands = validate_bands(info, src, bands)
@@ -57,13 +58,20 @@ def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progr
                             f"{resolution:g}.")
     run_at = resolution or info.resolution
     tile = fit_tile(tile_size or info.tile_size, src, info, overlap, progress, run_at)
-    return Plan(normalised_for(src, info, bands, progress), bands, tile, overlap,
+    scene_colours = scene_colours or info.normalisation == "scene"
+    return Plan(normalised_for(src, info, bands, progress, scene_colours), bands, tile, overlap,
                 resample.model_grid(src, info, progress, run_at), resolution=run_at).for_batch(1, max_tile_pixels)
 
 
-def normalised_for(src, info, bands, progress: Progress):
+def normalised_for(src, info, bands, progress: Progress, scene_colours: bool = False):
     """`info`, or a copy normalising with the scene's own band statistics when the raster is on another value
-    scale than the model learnt from (warned)."""
+    scale than the model learnt from (warned), or when `scene_colours` asks for them (said)."""
+    if scene_colours:
+        mean, std = scene_statistics(src, bands)
+        progress.info(f"Each band standardised by this scene's own mean and standard deviation: mean "
+                      f"{[round(m, 1) for m in mean]}, std {[round(s, 1) for s in std]} (the model's: "
+                      f"{[round(m, 1) for m in info.mean]}, {[round(s, 1) for s in info.std]}).")
+        return dataclasses.replace(info, mean=mean, std=std)
     mean, std, reason = scene_normalisation(src, bands, info.mean, info.std)
     if not reason:
         return info

@@ -6,6 +6,8 @@ conversions are)."""
 
 import numpy as np
 
+from ..core.errors import BuildSegError
+
 HIGH, LOW = 255.0, 2.0  # the 99th percentile of 8-bit imagery lies between these (above 255: impossible)
 
 
@@ -51,6 +53,42 @@ def scene_normalisation(src, bands, mean, std) -> tuple:
     reason = off_scale(values)
     if not reason:
         return list(mean), list(std), ""
-    return ([float(v) for v in values.mean(axis=1)], [max(float(v), 1e-6) for v in values.std(axis=1)],
-            f"{src.name}: {reason}, but the model learnt from 8-bit imagery: each band is standardised by the "
-            "scene's own mean and standard deviation instead of the model's")
+    return (*statistics_of(values), f"{src.name}: {reason}, but the model learnt from 8-bit imagery: each band is "
+            "standardised by the scene's own mean and standard deviation instead of the model's")
+
+
+def statistics_of(values: np.ndarray) -> tuple:
+    """(mean, std) per band of (bands, N) values, lists of floats; std never below 1e-6."""
+    return [float(v) for v in values.mean(axis=1)], [max(float(v), 1e-6) for v in values.std(axis=1)]
+
+
+def scene_statistics(src, bands) -> tuple:
+    """(mean, std) per band of the scene's valid pixels (sample_values; a finer grid of windows where the first
+    holds too few, as on a mosaic mostly no-data), whatever its value scale."""
+    values = sample_values(src, bands)
+    if values.shape[1] < 1000:
+        values = np.concatenate([values, sample_values(src, bands, grid=16, size=64)], axis=1)
+    if values.shape[1] == 0:
+        raise BuildSegError(f"{src.name}: no valid pixel found to take the scene's band statistics from (it looks "
+                            "empty: nodata everywhere sampled). Choose a raster or extent that holds imagery.")
+    return statistics_of(values)
+
+
+class Standardised:
+    """A raster source whose reads come standardised band by band by the scene's own statistics (those extraction
+    takes for a model of scene normalisation): a model trains on what it will see. Everything else is the
+    source's."""
+
+    def __init__(self, src):
+        bands = list(range(1, src.count + 1))
+        mean, std = scene_statistics(src, bands)
+        self.source, self.mean, self.std = src, dict(zip(bands, mean)), dict(zip(bands, std))
+
+    def read(self, bands, *window):
+        data, valid = self.source.read(bands, *window)
+        mean = np.asarray([self.mean[b] for b in bands], np.float32)[:, None, None]
+        std = np.asarray([self.std[b] for b in bands], np.float32)[:, None, None]
+        return (data - mean) / std, valid
+
+    def __getattr__(self, name):
+        return getattr(self.source, name)

@@ -24,6 +24,8 @@ class ModelInfo:
     band_names: list = None
     mean: list = None  # per-band normalisation, in raw raster units
     std: list = None
+    normalisation: str = "model"  # "model": mean and std above; "scene": each scene's own band statistics
+    # (io.value_scale.scene_statistics), mean and std then 0 and 1
     tile_size: int = 512
     resolution: float = None  # ground metres per pixel the model was trained at
     training: dict = field(default_factory=dict)
@@ -62,5 +64,6 @@ class ModelInfo:
     def summary(self) -> str:
         names = ", ".join(c["name"] for c in self.classes)
         res = f"{self.resolution:g} m" if self.resolution else "unknown resolution"
+        scene = " | each scene standardised by its own band statistics" if self.normalisation == "scene" else ""
         return (f"{self.architecture} {self.arch_params or ''} | bands {self.bands} | classes: {names} | "
-                f"tile {self.tile_size} px | {res}")
+                f"tile {self.tile_size} px | {res}{scene}")

@@ -21,6 +21,11 @@ def export_deepness(model, info: ModelInfo, path: str, overlap_pct: int = 15, th
     """`model` (logits) as a Deepness/GeoDeep segmentor: 0..1 input, normalisation and softmax inside; atomic."""
     import torch
 
+    if info.normalisation == "scene":
+        raise BuildSegError("This model standardises each scene by the scene's own band statistics, which Deepness "
+                            "and GeoDeep cannot do (their models hold one fixed normalisation). Export it in the "
+                            "BuildSeg profile, or choose a model normalised by its training data.")
+
     class Deepness(torch.nn.Module):
         def __init__(self, net):
             super().__init__()

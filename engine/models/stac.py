@@ -14,6 +14,10 @@ FILE_SUFFIX = ".stac-item.json"
 CLASS_DESCRIPTIONS = {"background": "Anything that is not a building", "building": "Building footprint (roof)"}
 
 
+SCENE_Z_SCORE = ("each band standardised by the mean and standard deviation of the scene's own valid pixels "
+                 "(BuildSeg engine.io.value_scale.scene_statistics)")
+
+
 def item_path(model_path: str) -> str:
     return os.path.splitext(model_path)[0] + FILE_SUFFIX
 
@@ -43,10 +47,11 @@ def mlm_item(model_path: str, info, total_parameters: int = None) -> dict:
             "bands": names,
             "input": {"shape": [-1, info.in_channels, size, size], "dim_order": ["batch", "bands", "height", "width"],
                       "data_type": "float32"},
-            "value_scaling": [{"type": "z-score", "mean": float(m), "stddev": float(s)}
-                              for m, s in zip(info.mean, info.std)],
+            "value_scaling": None if info.normalisation == "scene" else [
+                {"type": "z-score", "mean": float(m), "stddev": float(s)} for m, s in zip(info.mean, info.std)],
             "resize_type": None,
-            "pre_processing_function": None,
+            "pre_processing_function": {"format": "text", "expression": SCENE_Z_SCORE}
+            if info.normalisation == "scene" else None,
         }],
         "mlm:output": [{
             "name": "class probabilities",

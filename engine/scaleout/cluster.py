@@ -68,7 +68,7 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     work_dir = work_dir or os.path.splitext(outs[0])[0] + ".blocks"
     with RasterSource(raster) as src:
         plan = make_plan(src, info, params.bands, params.tile_size, params.overlap, progress,
-                         params.max_tile_pixels, params.work_resolution)
+                         params.max_tile_pixels, params.work_resolution, params.scene_colours)
         os.makedirs(work_dir, exist_ok=True)
         source = plan.model_input(src, work_dir) if plan.grid else raster
     with RasterSource(source) as src:

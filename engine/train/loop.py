@@ -61,6 +61,8 @@ class TrainParams:
     warmup_epochs: int = 1
     augment: bool = True  # flips, 90° rotations, scale, brightness/contrast
     sensor_augment: bool = False  # also colour, gamma, coarser resolution, blur, noise, JPEG: for other imagery
+    scene_normalisation: bool = False  # from scratch: each raster standardised by its own band statistics, and
+    # so every scene the model later runs on (fine-tunes keep their start's normalisation)
     patience: int = 0  # 0: no early stopping
     best_epoch: bool = True  # write the epoch that validates best (False: the last epoch)
     val_fraction: float = 0.2

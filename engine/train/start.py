@@ -5,7 +5,7 @@ blend with it, or the start itself, validates better than what was learnt."""
 
 from ..core.errors import BuildSegError
 from ..extract.plan import colour_note, rgb_by_colour
-from ..io.value_scale import scene_normalisation
+from ..io.value_scale import Standardised, scene_normalisation
 from ..models import modelfile
 from ..models.modelfile import DEFAULT_CLASSES, ModelInfo
 from .blend import SHARES, blend
@@ -65,13 +65,23 @@ def _initial_model(params, bands, scenes, resolution, progress):
                                 f"{len(classes)}; train from scratch for other classes.")
         info.bands = bands
         progress.info(f"Fine-tuning {params.init_model}")
-        _rescale_for(info, scenes, bands, params, progress)
+        if params.scene_normalisation and info.normalisation != "scene":
+            progress.warn("Scene normalisation applies to models trained from scratch: the fine-tune keeps its "
+                          "starting model's normalisation.")
+        if info.normalisation == "scene":
+            _standardise(scenes, progress)
+        else:
+            _rescale_for(info, scenes, bands, params, progress)
         return model.train(), info
-    mean, std = band_statistics(scenes, bands,
-                                params.tile_size, seed=params.seed)
+    if params.scene_normalisation:
+        _standardise(scenes, progress)
+        mean, std = [0.0] * len(bands), [1.0] * len(bands)
+    else:
+        mean, std = band_statistics(scenes, bands, params.tile_size, seed=params.seed)
     info = ModelInfo(architecture=params.architecture, in_channels=len(bands),
                      classes=params.classes or [dict(c) for c in DEFAULT_CLASSES],
                      arch_params=dict(params.arch_params), bands=bands, mean=mean, std=std,
+                     normalisation="scene" if params.scene_normalisation else "model",
                      tile_size=params.tile_size, resolution=resolution)
     model = modelfile.build_model(info, pretrained=True)
     encoder = getattr(model, "encoder", None)
@@ -79,6 +89,15 @@ def _initial_model(params, bands, scenes, resolution, progress):
         info.training["encoder_init"] = "imagenet" if getattr(encoder, "pretrained", False) else "random"
         progress.info(f"Encoder starts from {info.training['encoder_init']} weights.")
     return model.train(), info
+
+
+def _standardise(scenes, progress) -> None:
+    """Every raster read standardised by its own band statistics (a model of scene normalisation)."""
+    for s in scenes:
+        if not isinstance(s.src, Standardised):
+            s.src = Standardised(s.src)
+    progress.info("Each raster is standardised by its own band statistics (scene normalisation), as extraction "
+                  "will standardise every scene the model runs on.")
 
 
 def _colour_bands(params, src, progress) -> list:

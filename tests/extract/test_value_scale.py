@@ -145,3 +145,27 @@ def test_black_collar_does_not_skew_the_scene_statistics(kampala, tmp_path):
         full, part = scene_normalisation(a, [1, 2, 3], [110] * 3, [40] * 3), \
             scene_normalisation(b, [1, 2, 3], [110] * 3, [40] * 3)
     assert part[2] and part[0] == pytest.approx(full[0], rel=0.15) and part[1] == pytest.approx(full[1], rel=0.2)
+
+
+def test_scene_colours_standardise_each_band_on_the_scene(run_alg, kampala, tmp_path):
+    """SCENE_COLOURS: each band standardised by the scene's own statistics (said in the log), so a copy of the
+    crop with darker, bluer colours (each band's own gain and offset, as another sensor's) finds the buildings
+    the 8-bit crop gives."""
+    from osgeo import gdal
+
+    from conftest import recorder
+
+    shifted = crop(kampala["uint8"], str(tmp_path / "shifted.tif"), 0, 0, 512, 512,
+                   scaleParams=[[0, 255, 10, 170], [0, 255, 20, 190], [0, 255, 50, 250]],
+                   outputType=gdal.GDT_Byte)
+    masks = {}
+    for name, path in (("crop", kampala["uint8"]), ("shifted", shifted)):
+        feedback = recorder()
+        params = {"INPUT": path, "MODEL": str(DEFAULT_MODEL), "SCENE_COLOURS": True, "CHECK_FIT": False,
+                  "OUTPUT_MASK": str(tmp_path / f"{name}_mask.tif")}
+        res = run_alg("buildseg:extractbuildings", params, feedback)
+        assert any("standardised by this scene's own mean" in line for line in feedback.lines)
+        with rasterio.open(res["OUTPUT_MASK"]) as m:
+            masks[name] = m.read(1) == 1
+    a, b = masks["crop"], masks["shifted"]
+    assert a.mean() > 0.1 and (a & b).sum() / (a | b).sum() > 0.9

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from conftest import DATA, DUBAI, dubai, dubai_labels, qgis_process, recorder
+from conftest import DATA, DUBAI, dubai, dubai_labels, polygon_labels, qgis_process, recorder
 
 FAST = {"ALIGN_LABELS": False, "ARCHITECTURE": 0, "TILE_SIZE": 128, "TILES_PER_EPOCH": 32, "BATCH_SIZE": 8,
         "LEARNING_RATE": 0.003,
@@ -259,3 +259,71 @@ def test_bundled_model_is_the_default_start_when_it_fits(run_alg, tmp_path):
     res = run_alg("buildseg:trainmodel", _params(tmp_path, ARCHITECTURE=arch, EPOCHS=1, TILES_PER_EPOCH=8,
                                                  FROM_SCRATCH=True, OUTPUT_MODEL=str(tmp_path / "scratch.safetensors")))
     assert modelfile.read_info(res["OUTPUT_MODEL"]).training["fine_tuned_from"] is None
+
+
+def _dimmed(src_path, out_path, gain):
+    """A float32 copy of `src_path` with every band multiplied by `gain` (zeros stay zeros)."""
+    with rasterio.open(src_path) as src:
+        profile = {**src.profile, "dtype": "float32", "compress": "deflate"}
+        profile.pop("photometric", None)
+        data = src.read().astype(np.float32) * np.float32(gain)
+    with rasterio.open(out_path, "w", **profile) as dst:
+        dst.write(data)
+    return str(out_path)
+
+
+def _probability(model, raster, out):
+    from buildseg.engine.extract.inference import ExtractParams, extract
+
+    extract(raster, model, out_probability=str(out), params=ExtractParams(overlap=0))
+    with rasterio.open(out) as p:
+        return p.read(1).astype(np.float32)
+
+
+def _described_as_scene_standardised(model, info):
+    """Its STAC MLM description (valid by the extension's own implementation) gives no fixed scaling and names the
+    scene's statistics; the Deepness/GeoDeep export, which bakes one normalisation in, is refused."""
+    from stac_model.schema import MLModelProperties
+
+    from buildseg.engine.core.errors import BuildSegError
+    from buildseg.engine.models import modelfile, onnx_interop, stac
+
+    item = stac.mlm_item(model, info, 1000)
+    (inp,) = MLModelProperties.model_validate(
+        {k: v for k, v in item["properties"].items() if k.startswith("mlm:")}).input
+    assert inp.value_scaling is None and "scene's own" in inp.pre_processing_function.expression
+    with pytest.raises(BuildSegError, match="Export it in the BuildSeg profile"):
+        onnx_interop.export_deepness(modelfile.load(model)[0], info, model + ".onnx")
+
+
+def test_scene_normalisation_trains_and_runs_on_each_scene_own_statistics(run_alg, tmp_path, tiny_model):
+    """A model trained with scene normalisation records it and sees the same scene whatever its brightness: a
+    copy of the imagery at 60 % brightness gives the same probabilities (the model of the training data's
+    statistics, `tiny_model`, trained alike, changes its answer on it). Its fine-tunes keep it."""
+    from buildseg.engine.models import modelfile
+    from buildseg.engine.train import loop
+    from buildseg.engine.train.dataset import Scene
+
+    model = str(tmp_path / "scene.safetensors")
+    scenes = [Scene(dubai(n), polygon_labels(dubai_labels(n))) for n in ("tile1_part1", "tile2_part1")]
+    loop.train(scenes, model, loop.TrainParams(
+        architecture="unet", arch_params={"base": 8, "depth": 3}, tile_size=128, epochs=4, tiles_per_epoch=64,
+        batch_size=8, lr=3e-3, val_fraction=0.0, seed=1, ema_decay=0.0, sensor_augment=True, best_epoch=False,
+        scene_normalisation=True), resolution=1.0)
+    info = modelfile.read_info(model)
+    assert info.normalisation == "scene" and info.mean == [0.0] * 3 and info.std == [1.0] * 3
+    assert "each scene standardised" in info.summary()
+    _described_as_scene_standardised(model, info)
+    scene = dubai("tile1_part1")
+    dim = _dimmed(scene, tmp_path / "dim.tif", 0.6)
+    base = _probability(model, scene, tmp_path / "p.tif")
+    assert base.std() > 0.02  # the model says something
+    assert np.abs(_probability(model, dim, tmp_path / "p_dim.tif") - base).max() < 0.02
+    usual = _probability(tiny_model, scene, tmp_path / "u.tif")
+    assert np.abs(_probability(tiny_model, dim, tmp_path / "u_dim.tif") - usual).max() > 0.1
+    (tmp_path / "t").mkdir()
+    (tmp_path / "f").mkdir()
+    tuned = run_alg("buildseg:trainmodel", _params(tmp_path / "t", MODEL=model, EPOCHS=1))
+    assert modelfile.read_info(tuned["OUTPUT_MODEL"]).normalisation == "scene"
+    fresh = run_alg("buildseg:trainmodel", _params(tmp_path / "f", EPOCHS=1, SCENE_NORMALISATION=True))
+    assert modelfile.read_info(fresh["OUTPUT_MODEL"]).normalisation == "scene"
