@@ -8,7 +8,7 @@ a user's run would). Per place: pixel IoU and F1 of the building class, and buil
 matches at IoU >= 0.5; buildings touching the evaluated area).
 
     python benchmarks/accuracy.py [--model NEW|auto] [--previous OLD | --previous-rev GIT_REV] [--backend auto]
-        [--tta none] [--far FOLDER]
+        [--tta none] [--scene-colours] [--far FOLDER]
 
 Two means lead, as issue 42 asks: over cities the model never trained on at all (Austin and the SpaceNet and
 Massachusetts clips; with `--far FOLDER` also the test parts of the far places of far_places.py, made in FOLDER:
@@ -233,6 +233,8 @@ def main():
     ap.add_argument("--previous-rev", default=PREVIOUS_REV)
     ap.add_argument("--backend", default="auto")
     ap.add_argument("--tta", default="none", help="test-time augmentation of both models: none, flips, d4")
+    ap.add_argument("--scene-colours", action="store_true",
+                    help="both models standardise each band by the scene's own statistics (SCENE_COLOURS)")
     ap.add_argument("--only", default="", help="semicolon-separated place names (default: all)")
     ap.add_argument("--far", metavar="FOLDER", help="add the far places of far_places.py, made in FOLDER")
     ap.add_argument("--held-out", nargs="+", default=[], metavar="PLACE",
@@ -242,6 +244,8 @@ def main():
                     help="take each model's figures from its metadata where it holds them (written by "
                          "scripts/ship_model.py with this script's score()) instead of measuring them again")
     args = ap.parse_args()
+    if args.reuse_stored and (args.scene_colours or args.tta != "none"):
+        ap.error("--reuse-stored gives the figures of the default extraction: leave out --tta and --scene-colours")
     from buildseg.engine.extract.inference import ExtractParams
     from buildseg.engine.models import modelfile
     from buildseg.engine.models.choice import for_raster
@@ -257,7 +261,7 @@ def main():
         rasters = info.training.get("rasters", [])
         print(f"{label}: {path}\n  {info.summary()}\n  trained on {len(rasters)} raster(s): "
               f"{', '.join(rasters[:10])}{' …' if len(rasters) > 10 else ''}")
-    params = ExtractParams(backend=args.backend, tta=args.tta)
+    params = ExtractParams(backend=args.backend, tta=args.tta, scene_colours=args.scene_colours)
     selected = [p for p in places(work, held_out=args.held_out) + (far_places(args.far) if args.far else [])
                 if not args.only or p[0] in args.only.split(";")]
     results = {}
