@@ -287,6 +287,7 @@ def _described_as_scene_standardised(model, info):
 
     from buildseg.engine.core.errors import BuildSegError
     from buildseg.engine.models import modelfile, onnx_interop, stac
+    from buildseg.engine.models.onnx_export import export_onnx
 
     item = stac.mlm_item(model, info, 1000)
     (inp,) = MLModelProperties.model_validate(
@@ -294,6 +295,8 @@ def _described_as_scene_standardised(model, info):
     assert inp.value_scaling is None and "scene's own" in inp.pre_processing_function.expression
     with pytest.raises(BuildSegError, match="Export it in the BuildSeg profile"):
         onnx_interop.export_deepness(modelfile.load(model)[0], info, model + ".onnx")
+    export_onnx(modelfile.load(model)[0], info, model + ".onnx")  # the BuildSeg profile keeps it
+    assert modelfile.read_info(model + ".onnx").normalisation == "scene"
 
 
 def test_scene_normalisation_trains_and_runs_on_each_scene_own_statistics(run_alg, tmp_path, tiny_model):
