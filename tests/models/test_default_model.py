@@ -79,9 +79,10 @@ def test_touching_buildings_come_out_as_separate_polygons(run_alg, tmp_path):
 
 
 def test_bundled_model_on_dubai_test_images(run_alg, tmp_path):
-    """Dubai Tile 8 (block-level labels, 1 m nominal): building IoU through buildseg:extractbuildings."""
+    """Dubai Tile 8 (block-level labels, 1 m nominal): building IoU through buildseg:extractbuildings, on one of
+    its images (each is upsampled 3.3x to the model's 0.3 m: about 40 s; benchmarks/accuracy.py measures all nine)."""
     inter = union = 0
-    for name in ("tile8_part3", "tile8_part7"):
+    for name in ("tile8_part3",):
         res = run_alg("buildseg:extractbuildings", {"INPUT": dubai(name), "OUTPUT_MASK": str(tmp_path / f"{name}.tif")})
         with rasterio.open(res["OUTPUT_MASK"]) as m, rasterio.open(DUBAI / f"{name}_classes.tif") as ref:
             pred, cls = m.read(1) == 1, ref.read(1)
