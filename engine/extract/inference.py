@@ -264,7 +264,7 @@ def int8_calibration(src, plan, count: int = 8) -> tuple:
 
     grid = f":{plan.grid[1]:g}m" if plan.grid else ""
     norm = f":{plan.info.mean}:{plan.info.std}"  # the scene's own statistics calibrate apart from the model's
-    return f"{src.identity()}:{plan.bands}:{plan.tile}{grid}{norm}", tiles
+    return f"{src.identity()}:{plan.bands}:{plan.tile}{norm}{grid}", tiles
 
 
 def calibration_tiles(src, bands, info, tile, count: int = 8):

@@ -169,3 +169,17 @@ def test_scene_colours_standardise_each_band_on_the_scene(run_alg, kampala, tmp_
             masks[name] = m.read(1) == 1
     a, b = masks["crop"], masks["shifted"]
     assert a.mean() > 0.1 and (a & b).sum() / (a | b).sum() > 0.9
+
+
+def test_int8_calibrations_of_the_two_normalisations_are_kept_apart(kampala):
+    """INT8 calibrations are cached per scene: one made with the model's statistics is not reused for a run with
+    the scene's own (the tiles it calibrated on were normalised otherwise)."""
+    from buildseg.engine.extract.inference import int8_calibration
+    from buildseg.engine.extract.plan import make_plan
+    from buildseg.engine.io.raster import RasterSource
+    from buildseg.engine.models import modelfile
+
+    info = modelfile.read_info(str(DEFAULT_MODEL))
+    with RasterSource(kampala["uint8"]) as src:
+        keys = {int8_calibration(src, make_plan(src, info, scene_colours=own))[0] for own in (False, True)}
+    assert len(keys) == 2
