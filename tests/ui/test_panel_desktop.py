@@ -64,7 +64,7 @@ def session(tmp_path_factory):
         {"id": "to_labels", "panel": "to_labels"},
         {"id": "draw", "panel": "draw", "args": ["buildings", _wkts(SAMPLE_LABELS)[:12]]},
         {"id": "draw_area", "panel": "draw", "args": ["labelled_area", [area]]},
-        {"id": "retrain", "panel": "retrain", "args": [1.0], "timeout": 400},
+        {"id": "retrain", "panel": "retrain", "args": [0.5], "timeout": 400},
         {"id": "uncertainty", "panel": "uncertainty", "timeout": 300},
         {"id": "zoom", "panel": "zoom_to_tile", "args": [0]},
         {"id": "one_band", "panel": "add_raster", "args": [one_band, "one band"]},
