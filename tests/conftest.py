@@ -17,8 +17,9 @@ DEFAULT_MODEL = str(ROOT / "resources" / "models" / "buildings-default.safetenso
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported
 # The session's own model cache (ImageNet weights converted, INT8 calibrations), removed at its end
-_CACHE = None if os.environ.get("BUILDSEG_CACHE") else tempfile.mkdtemp(prefix="buildseg-cache-")
-os.environ.setdefault("BUILDSEG_CACHE", _CACHE or "")
+_CACHE = None
+if not os.environ.get("BUILDSEG_CACHE"):
+    _CACHE = os.environ["BUILDSEG_CACHE"] = tempfile.mkdtemp(prefix="buildseg-cache-")
 # The checkout may have any folder name: import it as the `buildseg` package through a link.
 _PLUGINS = Path(tempfile.mkdtemp(prefix="buildseg-plugins-"))
 (_PLUGINS / "buildseg").symlink_to(ROOT)

@@ -26,7 +26,7 @@ from ..core.errors import BuildSegError, Cancelled
 from ..core.progress import Progress
 from ..io.labels import geojson_bounds
 from ..io.raster import RasterSource, crop_to_file
-from ..io.value_scale import scene_normalisation, scene_statistics
+from ..io.value_scale import normalisation
 from ..models import modelfile
 from .params import ExtractParams
 from .plan import validate_bands
@@ -81,8 +81,7 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
     info = modelfile.read_info(model_path)
     with RasterSource(raster) as src:
         bands = validate_bands(info, src, None)
-        normalisation = (*scene_statistics(src, bands), "") if info.normalisation == "scene" else \
-            scene_normalisation(src, bands, info.mean, info.std)
+        scaled = normalisation(src, bands, info)
         res = src.ground_resolution()
         size = int(min(max(src.width, src.height), math.ceil(info.tile_size * (info.resolution or res) / res)))
         windows = _sample_windows(src, bands, size, samples, _aoi_box(src, aoi))
@@ -94,7 +93,7 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
                 100 * k / len(windows), 100 * (k + 1) / len(windows)).quiet())
                 for k, (_, _, (r, c)) in enumerate(windows)]
     return _report(info, res, pixels, np.concatenate([p for p, _ in pairs]), np.concatenate([t for _, t in pairs]),
-                   normalisation)
+                   scaled)
 
 
 def _aoi_box(src, aoi):

@@ -11,7 +11,7 @@ import numpy as np
 from ..core.errors import BuildSegError
 from ..core.progress import Progress
 from ..io import resample
-from ..io.value_scale import scene_normalisation, scene_statistics
+from ..io.value_scale import normalisation, uses_scene_statistics
 
 MIN_SIDE = 8  # px: below this no building can be told from its surroundings
 MAX_TILE_PIXELS = 8192 * 8192
@@ -58,24 +58,22 @@ def make_plan(src, info, bands=None, tile_size: int = 0, overlap: int = 0, progr
                             f"{resolution:g}.")
     run_at = resolution or info.resolution
     tile = fit_tile(tile_size or info.tile_size, src, info, overlap, progress, run_at)
-    scene_colours = scene_colours or info.normalisation == "scene"
     return Plan(normalised_for(src, info, bands, progress, scene_colours), bands, tile, overlap,
                 resample.model_grid(src, info, progress, run_at), resolution=run_at).for_batch(1, max_tile_pixels)
 
 
 def normalised_for(src, info, bands, progress: Progress, scene_colours: bool = False):
-    """`info`, or a copy normalising with the scene's own band statistics when the raster is on another value
-    scale than the model learnt from (warned), or when `scene_colours` asks for them (said)."""
-    if scene_colours:
-        mean, std = scene_statistics(src, bands)
+    """`info`, or a copy normalising with the scene's own band statistics: asked (`scene_colours`) or for a model
+    trained so (said), or when the raster is on another value scale than the model learnt from (warned)."""
+    mean, std, reason = normalisation(src, bands, info, scene_colours)
+    if reason:
+        progress.warn(f"{reason}.")
+    elif uses_scene_statistics(info, scene_colours):
         progress.info(f"Each band standardised by this scene's own mean and standard deviation: mean "
                       f"{[round(m, 1) for m in mean]}, std {[round(s, 1) for s in std]} (the model's: "
                       f"{[round(m, 1) for m in info.mean]}, {[round(s, 1) for s in info.std]}).")
-        return dataclasses.replace(info, mean=mean, std=std)
-    mean, std, reason = scene_normalisation(src, bands, info.mean, info.std)
-    if not reason:
+    else:
         return info
-    progress.warn(f"{reason}.")
     return dataclasses.replace(info, mean=mean, std=std)
 
 

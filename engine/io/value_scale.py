@@ -57,6 +57,21 @@ def scene_normalisation(src, bands, mean, std) -> tuple:
             "standardised by the scene's own mean and standard deviation instead of the model's")
 
 
+def uses_scene_statistics(info, asked: bool = False) -> bool:
+    """Whether extraction standardises by the scene's own statistics: asked (SCENE_COLOURS), or a model trained
+    so (ModelInfo.normalisation "scene")."""
+    return asked or info.normalisation == "scene"
+
+
+def normalisation(src, bands, info, asked: bool = False) -> tuple:
+    """(mean, std, reason) extraction normalises `src` with: the scene's own statistics where
+    uses_scene_statistics (reason ''), else scene_normalisation's (the model's, or the scene's for imagery on
+    another value scale, with the reason)."""
+    if uses_scene_statistics(info, asked):
+        return (*scene_statistics(src, bands), "")
+    return scene_normalisation(src, bands, info.mean, info.std)
+
+
 def statistics_of(values: np.ndarray) -> tuple:
     """(mean, std) per band of (bands, N) values, lists of floats; std never below 1e-6."""
     return [float(v) for v in values.mean(axis=1)], [max(float(v), 1e-6) for v in values.std(axis=1)]
