@@ -130,3 +130,18 @@ def load_average() -> str:
         return " ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:
         return "n/a"
+
+
+def report_against(runs: dict, against: str, mp: float, what: str, detail) -> None:
+    """Print this checkout's and the revision `against`'s median seconds and MP/s over their rounds (`runs`: name
+    -> list of results with "seconds"; `detail(first result)` closes each line), then the speed ratio."""
+    import statistics
+
+    median = {}
+    for name in ("this checkout", against):
+        rs = runs[name]
+        median[name] = statistics.median(r["seconds"] for r in rs)
+        rounds = ", ".join(f"{r['seconds']:.2f}" for r in rs)
+        print(f"  {name:>14}: {median[name]:6.2f} s, {mp / median[name]:6.2f} MP/s (rounds {rounds} s; "
+              f"{detail(rs[0])})")
+    print(f"  {what}, this checkout against {against}: {median[against] / median['this checkout']:.2f}x")

@@ -13,7 +13,6 @@ With --against, the other revision is a temporary git worktree of it (default: t
 import argparse
 import json
 import os
-import statistics
 import subprocess  # nosec B404 - fixed git and python commands
 import sys
 import tempfile
@@ -93,17 +92,12 @@ def main():
                     runs.setdefault((separate, name), []).append(run_in(where, scene, separate))
     print(f"machine: {os.cpu_count()} cores, load average {load_average()}; scene {args.size} px at 0.3 m "
           f"({mp:.1f} MP), mask + probability + polygons, instant stand-in model, {args.rounds} rounds")
+    from common import report_against  # here: the other revision's copy of this script imports its own common
+
     for separate in (True, False):
         print("touching buildings separated (the default):" if separate else "without separating touching buildings:")
-        median = {}
-        for name in ("this checkout", args.against):
-            rs = runs[(separate, name)]
-            median[name] = statistics.median(r["seconds"] for r in rs)
-            rounds = ", ".join(f"{r['seconds']:.2f}" for r in rs)
-            print(f"  {name:>14}: {median[name]:6.2f} s, {mp / median[name]:6.1f} MP/s (rounds {rounds} s; "
-                  f"{rs[0]['buildings']} buildings, {rs[0]['tiles']} tiles)")
-        print(f"  pipeline speed, this checkout against {args.against}: "
-              f"{median[args.against] / median['this checkout']:.2f}x")
+        report_against({name: rs for (sep, name), rs in runs.items() if sep == separate}, args.against, mp,
+                       "pipeline speed", lambda r: f"{r['buildings']} buildings, {r['tiles']} tiles")
 
 
 if __name__ == "__main__":

@@ -576,18 +576,6 @@ Outputs: a table (.csv, or .html) and a layer of matched (TP), false (FP) and mi
       <translation>配置</translation>
     </message>
     <message>
-      <source>Finds buildings in a raster with a deep-learning model and returns them as layers.
-
-&lt;b&gt;Input raster&lt;/b&gt;: any GDAL raster (GeoTIFF, JPEG2000, VRT; 8/16-bit or float; 1..N bands) in a projected or geographic CRS; resampled on the fly to the model's ground resolution (measured on the ground: Web Mercator too). 16-bit or 0..1 imagery given to a model trained on 8-bit imagery is standardised on the scene's own band statistics (logged).
-&lt;b&gt;Model&lt;/b&gt;: a BuildSeg .safetensors model file; empty = the bundled default model (RGB, 0.3 m); &lt;i&gt;auto&lt;/i&gt; = the bundled model whose training imagery covers the input's ground resolution (buildings-blocks for imagery coarser than about 0.6 m).
-&lt;b&gt;Bands&lt;/b&gt;: raster bands fed to the model, in order; empty = the model's own band list (for an RGB model, the red, green and blue bands a file's colour interpretation names, e.g. of a BGR file).
-&lt;b&gt;Area of interest&lt;/b&gt;: optional polygons; only tiles touching them are processed and results are clipped to them.
-Advanced: &lt;b&gt;tile size&lt;/b&gt; (0 = the model's, typical 256-1024 px), &lt;b&gt;overlap&lt;/b&gt; between tiles (px, blended smoothly: no seams; 0 is fastest), &lt;b&gt;batch size&lt;/b&gt; (0 = 1 on CPU; on CUDA 32 tiles of 256 px, 8 of 512 px), &lt;b&gt;device&lt;/b&gt; (auto/cpu/cuda), &lt;b&gt;backend&lt;/b&gt; (auto = ONNX Runtime on CPU, PyTorch on CUDA; onnxruntime-int8 = static INT8 quantization calibrated on tiles of the input, about 1.5x faster on CPU at a small accuracy cost: see README), &lt;b&gt;threshold&lt;/b&gt; on the building probability (0.5), &lt;b&gt;test-time augmentation&lt;/b&gt; (none / flips = 3x time / d4 = 8x time), &lt;b&gt;minimum building area&lt;/b&gt; in m² (smaller polygons and holes are dropped), &lt;b&gt;simplification tolerance&lt;/b&gt; in map units (0 = exact pixel edges), &lt;b&gt;fill holes&lt;/b&gt;, &lt;b&gt;separate touching buildings&lt;/b&gt; (a watershed on the distance to each blob's edge splits buildings joined by a waist narrower than half the smaller building; L-shaped and ragged roofs stay whole), &lt;b&gt;regularize footprints&lt;/b&gt; (as 'Regularize building footprints', tolerance one pixel), &lt;b&gt;check model fit first&lt;/b&gt; (as 'Check model fit' on 3 tiles, about a second: a warning when the model may not fit the imagery; the score and verdict are recorded in every output's metadata).
-
-Outputs (each optional): &lt;b&gt;building mask&lt;/b&gt; (uint8 GeoTIFF on the input grid: class id, 255 = nodata), &lt;b&gt;building probability&lt;/b&gt; (float32 0..1, -1 = nodata; or uint8 0..254, 255 = nodata), &lt;b&gt;building polygons&lt;/b&gt; with fields id, area_m2, perimeter_m, confidence (mean probability inside) and class, and its provenance: model, model_sha, image, res_m.</source>
-      <translation type="unfinished" />
-    </message>
-    <message>
       <source>Bands (empty: the model's)</source>
       <translation>波段（留空：使用模型的设置）</translation>
     </message>
@@ -948,6 +936,18 @@ It runs the model on a few tiles sampled over the raster, each as it is and turn
     <message>
       <source>From scratch: standardise each raster by its own band statistics (so every scene the model runs on)</source>
       <translation>从头训练：按每个栅格自身的波段统计量标准化（模型运行的每个场景亦然）</translation>
+    </message>
+    <message>
+      <source>Finds buildings in a raster with a deep-learning model and returns them as layers.
+
+&lt;b&gt;Input raster&lt;/b&gt;: any GDAL raster (GeoTIFF, JPEG2000, VRT; 8/16-bit or float; 1..N bands) in a projected or geographic CRS; resampled on the fly to the model's ground resolution (measured on the ground: Web Mercator too). 16-bit or 0..1 imagery given to a model trained on 8-bit imagery is standardised on the scene's own band statistics (logged).
+&lt;b&gt;Model&lt;/b&gt;: a BuildSeg .safetensors model file; empty = the bundled default model (RGB, 0.3 m); &lt;i&gt;auto&lt;/i&gt; = the bundled model whose training imagery covers the input's ground resolution (buildings-blocks for imagery coarser than about 0.6 m).
+&lt;b&gt;Bands&lt;/b&gt;: raster bands fed to the model, in order; empty = the model's own band list (for an RGB model, the red, green and blue bands a file's colour interpretation names, e.g. of a BGR file).
+&lt;b&gt;Area of interest&lt;/b&gt;: optional polygons; only tiles touching them are processed and results are clipped to them.
+Advanced: &lt;b&gt;tile size&lt;/b&gt; (0 = the model's, typical 256-1024 px), &lt;b&gt;overlap&lt;/b&gt; between tiles (px, blended smoothly: no seams; 0 is fastest), &lt;b&gt;batch size&lt;/b&gt; (0 = 1 on CPU; on CUDA 32 tiles of 256 px, 8 of 512 px), &lt;b&gt;device&lt;/b&gt; (auto/cpu/cuda), &lt;b&gt;backend&lt;/b&gt; (auto = PyTorch on CUDA; on CPU ONNX Runtime, in INT8 for scenes over 16 MP on the model's grid when the CPU has VNNI, else float32; onnxruntime = always float32; onnxruntime-int8 = static INT8 quantization calibrated on tiles of the input, about 1.5x faster on CPU at a small accuracy cost: see README), &lt;b&gt;threshold&lt;/b&gt; on the building probability (0.5), &lt;b&gt;test-time augmentation&lt;/b&gt; (none / flips = 3x time / d4 = 8x time), &lt;b&gt;minimum building area&lt;/b&gt; in m² (smaller polygons and holes are dropped), &lt;b&gt;simplification tolerance&lt;/b&gt; in map units (0 = exact pixel edges), &lt;b&gt;fill holes&lt;/b&gt;, &lt;b&gt;separate touching buildings&lt;/b&gt; (a watershed on the distance to each blob's edge splits buildings joined by a waist narrower than half the smaller building; L-shaped and ragged roofs stay whole), &lt;b&gt;regularize footprints&lt;/b&gt; (as 'Regularize building footprints', tolerance one pixel), &lt;b&gt;check model fit first&lt;/b&gt; (as 'Check model fit' on 3 tiles, about a second: a warning when the model may not fit the imagery; the score and verdict are recorded in every output's metadata).
+
+Outputs (each optional): &lt;b&gt;building mask&lt;/b&gt; (uint8 GeoTIFF on the input grid: class id, 255 = nodata), &lt;b&gt;building probability&lt;/b&gt; (float32 0..1, -1 = nodata; or uint8 0..254, 255 = nodata), &lt;b&gt;building polygons&lt;/b&gt; with fields id, area_m2, perimeter_m, confidence (mean probability inside) and class, and its provenance: model, model_sha, image, res_m.</source>
+      <translation type="unfinished" />
     </message>
   </context>
 </TS>

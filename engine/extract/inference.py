@@ -25,15 +25,16 @@ from ..core.atomic import (
 )
 from ..core.cache import file_sha256
 from ..core.device import cpu_threads
-from ..core.errors import BuildSegError
+from ..core.errors import BuildSegError, Cancelled, first_line
 from ..core.options import MASK_NODATA, PROB_NODATA, PROB_UINT8_NODATA, prob_nodata
 from ..core.progress import EtaProgress, Progress
 from ..io import resample
 from ..io.labels import geojson_bounds
-from ..io.raster import RasterSource, RowWriter, open_source, src_path
+from ..io.raster import RasterSource, RowWriter, open_source, src_path, valid_share
 from ..models import modelfile, onnx_interop
 from ..postprocess.vectorize import StripPolygonizer, polygonize
 from .adapt import ADAPT_TILES, adapt_normalisation
+from .backend import choose as choose_backend
 from .blend import blend_scene
 from .fit import preflight
 from .params import ExtractParams
@@ -43,8 +44,10 @@ from .predict import (
     TTA_MODES,
     OnnxPredictor,
     TorchPredictor,
+    cached_int8,
     cached_onnx_path,
     export_onnx,
+    int8_predictor,
     make_predictor,
     predict_tta,
 )
@@ -114,8 +117,7 @@ def extract(raster, model_path: str, out_mask: str = None, out_probability: str 
                           "Check the results, or export the model with its metadata (Deepness/GeoDeep keys or "
                           "BuildSeg's).")
         calibration = int8_calibration(src, plan)
-        predictor = _load(model_path, info, dev, params.backend, model_cache, calibration, plan.tile,
-                          cpu_threads(params.threads))
+        predictor = _predictor(model_path, info, dev, params, model_cache, calibration, plan, src, progress)
         result.backend = predictor.name
         progress.info(f"Backend: {predictor.name}; tile {plan.tile} px, overlap {plan.overlap} px, batch {plan.batch}")
         progress = EtaProgress(progress, "Extraction")
@@ -196,18 +198,24 @@ def _aoi_share(src, aoi) -> float:
     return min(1.0, w * h / max(1e-12, (right - left) * (top - bottom)))
 
 
+def work_estimate(src, plan, aoi=None) -> tuple:
+    """(pixels on the model's grid, tiles, share of the raster) a run reads: within the area of interest's
+    bounds, at the model's resolution."""
+    share = scale = _aoi_share(src, aoi)
+    if plan.grid is not None and plan.resolution:
+        scale *= (resample.ground_metres(src) / plan.resolution) ** 2
+    stride = max(1, plan.tile - plan.overlap)  # windows.starts
+    tiles = int(np.ceil(src.width * np.sqrt(scale) / stride) * np.ceil(src.height * np.sqrt(scale) / stride))
+    return src.width * src.height * scale, tiles, share
+
+
 def _check_work_space(src, plan, polygons_only: bool, progress, aoi=None) -> None:
     """Say up front how much the run reads and writes (pixels on the model's grid, tiles), and refuse a run
     whose work folder cannot hold the resampled results (the model's grid: a 1 m scene is 11 times the pixels
     at 0.3 m) or the rasters polygons are traced from."""
     import tempfile
 
-    share = scale = _aoi_share(src, aoi)
-    if plan.grid is not None and plan.resolution:
-        scale *= (resample.ground_metres(src) / plan.resolution) ** 2
-    model_px = src.width * src.height * scale
-    stride = max(1, plan.tile - 2 * plan.overlap)
-    tiles = int(np.ceil(src.width * np.sqrt(scale) / stride) * np.ceil(src.height * np.sqrt(scale) / stride))
+    model_px, tiles, share = work_estimate(src, plan, aoi)
     work = (model_px * 2.05 if plan.grid is not None else 0) + \
         (src.width * src.height * share * 2.05 if polygons_only else 0)
     folder = tempfile.gettempdir()
@@ -250,6 +258,31 @@ def _adapted_predictor(model_path, info, src, plan, dev, params, work, progress)
         export_onnx(model, info, path, plan.tile)
         return OnnxPredictor(path, threads)
     return TorchPredictor(model, dev, threads)
+
+
+def _predictor(model_path, info, dev, params, cache, calibration, plan, src, progress):
+    """The model's predictor for the backend asked for; 'auto' on a CPU may run INT8 (extract.backend), and falls
+    back to float32, with a warning, where INT8 cannot be made for this scene."""
+    threads = cpu_threads(params.threads)
+    backend, why = auto_backend(params, dev, info, src, plan)
+    if backend != params.backend:
+        progress.info(f"Backend {why}.")
+        try:
+            return _load(model_path, info, dev, backend, cache, calibration, plan.tile, threads)
+        except Cancelled:
+            raise
+        except Exception as e:  # noqa: BLE001 - INT8 was our choice, not the user's: float32 still runs
+            progress.warn(f"INT8 could not be prepared for this scene ({first_line(e)}): running in float32.")
+    return _load(model_path, info, dev, params.backend, cache, calibration, plan.tile, threads)
+
+
+def auto_backend(params, dev, info, src, plan) -> tuple:
+    """(backend, why) a run uses for `params.backend` (extract.backend.choose), judging the scene by the pixels on
+    the model's grid that hold imagery (tiles of nodata are skipped): the same for a whole-scene run and the
+    driver of a block run, so both run the same model."""
+    megapixels = lambda: work_estimate(src, plan, params.aoi)[0] * valid_share(src, plan.bands) / 1e6  # noqa: E731
+    return choose_backend(params.backend, dev.type, info.architecture == onnx_interop.ARCHITECTURE, params.adapt,
+                          megapixels)
 
 
 def int8_calibration(src, plan, count: int = 8) -> tuple:
@@ -306,11 +339,15 @@ def _needs_no_torch(params) -> bool:
 
 def _load(model_path, info, dev, backend, cache, calibration, tile, threads):
     """The model's predictor, reused from `cache` (an engine.core.cache.ModelCache) when given. On a CPU chosen
-    without torch, a model file whose ONNX export is cached runs from it without loading torch."""
+    without torch, a model file whose ONNX export is cached runs from it (or from its INT8 quantization) without
+    loading torch."""
     def load():
         if info.architecture == onnx_interop.ARCHITECTURE:  # a Deepness/GeoDeep or exported ONNX model
             return _onnx_model(model_path, info, backend, tile, threads)
         exported = cached_onnx_path(model_path, info, tile) if isinstance(dev, devices.CpuOnly) else None
+        if exported and backend == "onnxruntime-int8":
+            key, tiles = calibration
+            return int8_predictor(cached_int8(model_path, None, info, tiles(), key, tile), threads)
         if exported:
             return OnnxPredictor(exported, threads)
         device = devices.as_torch(dev)

@@ -260,6 +260,15 @@ class BlockSource(_Source):
         return data[[b - 1 for b in bands]].astype(np.float32)
 
 
+def valid_share(src, bands, grid: int = 12, size: int = 32) -> float:
+    """The share of valid pixels in `grid` x `grid` small windows spread evenly over the raster: how much of it
+    holds imagery (a drone strip or a clipped scene is mostly nodata), in a few milliseconds."""
+    size = min(size, src.width, src.height)
+    rows = np.linspace(0, src.height - size, grid).astype(int)
+    cols = np.linspace(0, src.width - size, grid).astype(int)
+    return float(np.mean([src.read(bands, int(r), int(c), size, size)[1].mean() for r in rows for c in cols]))
+
+
 def open_source(raster):
     """A RasterSource for a path; a source object (BlockSource...) is returned as it is."""
     return RasterSource(raster) if isinstance(raster, str) else raster

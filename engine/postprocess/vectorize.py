@@ -203,13 +203,15 @@ class StripPolygonizer:
         return [(feat.GetField(0), feat.GetGeometryRef().Clone()) for feat in layer]
 
     def _crop(self, labels, label, boxes, probability):
-        """(first row, first column, the component's pixels, their probabilities) in its bounding box: kept while
-        the building is open, to give each part of a split building the mean probability of its own pixels."""
-        if probability is None or not self.params.separate:  # never split: the blob's mean is the building's
+        """(first row, first column, the component's pixels, their probabilities or None) in its bounding box,
+        kept while the building is open: separation works on these pixels (not on the polygon drawn again), and
+        each part of a split building gets the mean probability of its own pixels."""
+        if not self.params.separate:  # never split: the blob's mean is the building's
             return None
         x, y, w, h = boxes[label][:4]
         window = (slice(y, y + h), slice(x, x + w))
-        return self.row + y, x, labels[window] == label, probability[window].astype(np.float32)
+        return (self.row + y, x, labels[window] == label,
+                None if probability is None else probability[window].astype(np.float32))
 
     def _mean_inside(self, piece, crops) -> float:
         """The mean probability of the pixels whose centres lie in `piece` (NaN: none known)."""
@@ -237,8 +239,9 @@ class StripPolygonizer:
         min_area_m2 = params.min_area or 0.0
         # square metres in one square unit of the layer, for dropping holes (approximate for geographic CRSs)
         unit_area = 111_320.0 ** 2 if self.measurer.geographic else self.measurer.unit(blob) ** 2
-        pieces = split_blob(blob, gt, params.separation_h, params.separation_neck) if params.separate else [blob]
-        split = len(pieces) > 1 and crops and all(c is not None for c in crops)
+        pieces = split_blob(blob, gt, params.separation_h, params.separation_neck, crops) if params.separate \
+            else [blob]
+        split = len(pieces) > 1 and crops and all(c[3] is not None for c in crops)
         for piece in pieces:
             if split:  # each building its own pixels' mean, not the whole blob's
                 confidence = self._mean_inside(piece, crops)

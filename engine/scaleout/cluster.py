@@ -14,15 +14,17 @@ import time
 import zipfile
 from dataclasses import dataclass
 
+from ..core import device as devices
 from ..core.atomic import atomic_path
 from ..core.device import cpu_threads
-from ..core.errors import BuildSegError, Cancelled
+from ..core.errors import BuildSegError, Cancelled, first_line
 from ..core.paths import PLUGIN_DIR
 from ..core.progress import Progress
 from ..extract.fit import preflight
 from ..extract.inference import (
     ExtractParams,
     ExtractResult,
+    auto_backend,
     check_outputs,
     extract,
     int8_calibration,
@@ -81,12 +83,11 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
         fit = preflight(raster, model, progress.sub(0, 5), aoi=params.aoi, run=extract)
         progress = progress.sub(5, 100)
         params = dataclasses.replace(params, check_fit=False)
+    params, onnx = _backend(raster, model, info, plan, params, work_dir, progress)
     pdict = {**dataclasses.asdict(params), "bands": list(plan.bands)}  # the plan's (colour interpretation)
     manifest = blk.Manifest(work_dir, blk.run_hash(raster, model, pdict, tile, side))
     threads = threads or (1 if executor != "inprocess" else _cpu_threads(params.threads))
     norm = (tuple(plan.info.mean), tuple(plan.info.std))  # the plan's: the scene's own for other value scales
-    onnx = _int8_model(raster, model, info, plan, work_dir, progress) if params.backend == "onnxruntime-int8" \
-        else None
     jobs = [blk.BlockJob(source, os.path.abspath(model), pdict, tile, r, c, h, w, work_dir, threads, norm, onnx)
             for r, c, h, w in blk.plan(width, height, side)]
     todo = [j for j in jobs if not manifest.done(j)]
@@ -110,6 +111,26 @@ def extract_blocks(raster: str, model: str, out_mask: str = None, out_probabilit
     if not keep_blocks:
         shutil.rmtree(work_dir, ignore_errors=True)
     return run.finish((out_mask, out_probability, out_polygons), t0, progress)
+
+
+def _backend(raster, model, info, plan, params, work_dir, progress) -> tuple:
+    """(params with the backend every block runs, the INT8 model file or None): the choice of a whole-scene run
+    (inference.auto_backend, on the whole scene), made once by the driver."""
+    with RasterSource(raster) as src:
+        chosen, why = auto_backend(params, devices.CpuOnly(), info, src, plan)
+    if chosen != "onnxruntime-int8":
+        return params, None
+    if chosen == params.backend:
+        return params, _int8_model(raster, model, info, plan, work_dir, progress)
+    progress.info(f"Backend {why}.")
+    try:
+        return dataclasses.replace(params, backend=chosen), _int8_model(raster, model, info, plan, work_dir,
+                                                                        progress)
+    except Cancelled:
+        raise
+    except Exception as e:  # noqa: BLE001 - INT8 was BuildSeg's choice, not the user's: float32 still runs
+        progress.warn(f"INT8 could not be prepared for this scene ({first_line(e)}): running in float32.")
+        return params, None
 
 
 def _int8_model(raster, model, info, plan, work_dir, progress) -> str:

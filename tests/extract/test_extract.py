@@ -314,6 +314,100 @@ def test_int8_calibrates_on_a_scene_with_gaps_everywhere(tmp_path, scene, tiny_m
     assert (mask[:, 40:128] == 255).all() and (mask[:, :40] != 255).any()  # nodata stays nodata
 
 
+def test_auto_backend_runs_int8_on_large_scenes_of_a_vnni_cpu(tmp_path, scene, tiny_model, monkeypatch):
+    """Backend auto on a CPU: INT8, calibrated as the INT8 backend is, where the scene is large enough and the CPU
+    has VNNI; float32 otherwise. The threshold is lowered to this small scene, and the CPU's answer set both
+    ways: the choice, not the CPU this test runs on, is under test."""
+    from buildseg.engine.core.progress import Progress
+    from buildseg.engine.extract import backend
+    from buildseg.engine.extract.inference import ExtractParams, extract
+
+    class Log(Progress):
+        lines = []
+
+        def info(self, msg):
+            self.lines.append(msg)
+
+    def run(name, **params):
+        return extract(scene, tiny_model, out_probability=str(tmp_path / f"{name}.tif"), progress=Log(),
+                       params=ExtractParams(tile_size=128, overlap=0, **params))
+
+    monkeypatch.setattr(backend, "INT8_MIN_MEGAPIXELS", 0.2)  # the scene: 0.3 MP of imagery
+    monkeypatch.setattr(backend, "cpu_has_vnni", lambda: True)
+    auto, chosen = run("auto"), run("int8", backend="onnxruntime-int8")
+    assert (auto.backend, chosen.backend) == ("onnxruntime-int8", "onnxruntime-int8")
+    assert any(line.startswith("Backend auto: INT8") for line in Log.lines)
+    with rasterio.open(auto.outputs["probability"]) as a, rasterio.open(chosen.outputs["probability"]) as b:
+        assert np.array_equal(a.read(1), b.read(1))  # the same calibration, the same model
+    assert run("forced", backend="onnxruntime").backend == "onnxruntime"  # the user's float32 stays float32
+    assert run("adapt", adapt=True).backend != "onnxruntime-int8"  # adaptation runs the float model
+    monkeypatch.setattr(backend, "INT8_MIN_MEGAPIXELS", 0.4)
+    assert run("small").backend == "onnxruntime"
+    monkeypatch.setattr(backend, "INT8_MIN_MEGAPIXELS", 0.2)
+    monkeypatch.setattr(backend, "cpu_has_vnni", lambda: False)
+    assert run("novnni").backend == "onnxruntime"
+    monkeypatch.setattr(backend, "cpu_has_vnni", lambda: True)
+    strip = str(tmp_path / "strip.tif")  # the same 0.3 MP raster, nine tenths of it nodata: 0.03 MP of imagery
+    with rasterio.open(scene) as src:
+        data, profile = src.read(), src.profile
+    data[:, :, 60:] = 0
+    with rasterio.open(strip, "w", **profile) as dst:
+        dst.write(data)
+    assert extract(strip, tiny_model, out_mask=str(tmp_path / "strip_mask.tif"),
+                   params=ExtractParams(tile_size=128, overlap=0)).backend == "onnxruntime"
+
+
+def test_auto_backend_falls_back_to_float32_where_int8_cannot_calibrate(tmp_path, scene, tiny_model, monkeypatch):
+    """A scene too sparse to calibrate INT8 on (under 5 % valid in every tile): the INT8 backend asked for
+    refuses it, naming the fix; backend auto, which chose INT8 itself, warns and runs in float32."""
+    from buildseg.engine.core.errors import BuildSegError
+    from buildseg.engine.core.progress import Progress
+    from buildseg.engine.extract import backend
+    from buildseg.engine.extract.inference import ExtractParams, extract
+
+    sparse = str(tmp_path / "sparse.tif")
+    with rasterio.open(scene) as src:
+        data = src.read()
+        profile = dict(src.profile, nodata=0)
+    keep = np.zeros(data.shape[1:], bool)
+    keep[::16, ::16] = True  # 0.4 % of the pixels
+    data[:, ~keep] = 0
+    data[:, keep] = np.maximum(data[:, keep], 1)
+    with rasterio.open(sparse, "w", **profile) as dst:
+        dst.write(data)
+
+    class Log(Progress):
+        warnings = []
+
+        def warn(self, msg):
+            self.warnings.append(msg)
+
+    params = dict(tile_size=128, overlap=0)
+    with pytest.raises(BuildSegError, match="use backend auto"):
+        extract(sparse, tiny_model, out_mask=str(tmp_path / "i.tif"),
+                params=ExtractParams(backend="onnxruntime-int8", **params))
+    monkeypatch.setattr(backend, "INT8_MIN_MEGAPIXELS", 0.0)  # whatever little imagery the scene holds
+    monkeypatch.setattr(backend, "cpu_has_vnni", lambda: True)
+    result = extract(sparse, tiny_model, out_mask=str(tmp_path / "m.tif"), params=ExtractParams(**params),
+                     progress=Log())
+    assert result.backend == "onnxruntime" and os.path.exists(result.outputs["mask"])
+    assert any("INT8 could not be prepared" in w and "float32" in w for w in Log.warnings)
+
+
+@pytest.mark.skipif(__import__("platform").machine().lower() not in ("x86_64", "amd64"), reason="x86-64 flags")
+def test_vnni_is_read_from_the_cpu_flags(tmp_path):
+    from buildseg.engine.extract.backend import cpu_has_vnni
+
+    def flags(line):
+        path = tmp_path / "cpuinfo"
+        path.write_text(f"processor\t: 0\nflags\t\t: fpu sse2 {line}\n\n")
+        return cpu_has_vnni(str(path))
+
+    assert flags("avx2 avx512f avx512_vnni") and flags("avx2 avx_vnni")
+    assert not flags("avx2 avx512f") and not flags("avx512_vnnix")
+    assert not cpu_has_vnni(str(tmp_path / "missing"))
+
+
 def _polygons_of_mask(tmp_path, mask: np.ndarray, pixel: float, name: str, **params) -> tuple:
     """(count, area) of the building polygons traced from `mask` (a UTM grid of `pixel` metres)."""
     from rasterio.transform import from_origin

@@ -142,3 +142,46 @@ def _utm_wkt() -> str:
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(32632)
     return srs.ExportToWkt()
+
+
+def test_h_maxima_markers_equal_scikit_images():
+    """The faster markers of touching buildings are scikit-image's h-maxima markers, value for value, on 1,500
+    blobs of rectangles, rotated ellipses and ragged edges at four heights (None where those hold one marker at
+    most); blobs of both kinds and of both paths (grown, or handed to h_maxima) are met."""
+    import cv2
+    from scipy import ndimage
+    from skimage.measure import label
+    from skimage.morphology import h_maxima
+
+    from buildseg.engine.postprocess import separate
+
+    rng = np.random.default_rng(7)
+    one = several = large = 0
+    for trial in range(1500):
+        h_, w_ = rng.integers(8, 110, 2)
+        img = np.zeros((h_ + 2, w_ + 2), np.uint8)
+        for _ in range(rng.integers(1, 5)):
+            y, x, a, b = rng.integers(1, h_), rng.integers(1, w_), *rng.integers(2, 30, 2)
+            if rng.random() < 0.5:
+                img[y:y + a, x:x + b] = 1
+            else:
+                cv2.ellipse(img, (int(x), int(y)), (int(a), int(b)), float(rng.integers(0, 180)), 0, 360, 1, -1)
+        if rng.random() < 0.5:
+            img |= (rng.random(img.shape) < 0.03).astype(np.uint8)
+        img[0], img[-1], img[:, 0], img[:, -1] = 0, 0, 0, 0
+        n, labels = cv2.connectedComponents(img, connectivity=4)
+        if n < 2:
+            continue
+        blob = labels == 1
+        dist = ndimage.distance_transform_edt(blob)
+        h = (2.0, 1.5, 3.0, 1.0)[trial % 4]
+        expected = label(h_maxima(dist, h) & blob)
+        markers = separate.h_maxima_markers(dist, h, blob)
+        if markers is None:
+            one += 1
+            assert expected.max() <= 1, (trial, h)
+        else:
+            several += 1
+            large += dist.size > separate.GROWN_PIXELS
+            assert np.array_equal(markers, expected), (trial, h)
+    assert one > 300 and several > 50 and large > 5

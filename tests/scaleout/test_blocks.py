@@ -106,20 +106,25 @@ def test_block_sizes_give_the_same_result(scene, tiny_model, reference, tmp_path
     assert not os.path.exists(run.blocks.work_dir)  # block files are removed once the outputs are written
 
 
-def test_int8_blocks_equal_the_whole_scene_int8_run(scene, tiny_model, reference, tmp_path):
+def test_int8_blocks_equal_the_whole_scene_int8_run(scene, tiny_model, reference, tmp_path, monkeypatch):
     """INT8 is calibrated once, on the whole scene, by the driver, as a whole-scene run calibrates it: a block run
-    writes the same values (blocks calibrating on their own pixels would not; before, they failed outright)."""
+    writes the same values (blocks calibrating on their own pixels would not; before, they failed outright).
+    The block run leaves the backend to BuildSeg (auto), which chooses INT8 for the whole scene as a whole-scene
+    run does (its threshold lowered to this scene, the CPU's VNNI answered yes)."""
+    from buildseg.engine.extract import backend
     from buildseg.engine.extract.inference import ExtractParams, extract
     from buildseg.engine.scaleout.cluster import extract_blocks
 
-    params = ExtractParams(**TILE, backend="onnxruntime-int8")
     whole, blocks = tmp_path / "whole", tmp_path / "blocks"
     whole.mkdir(), blocks.mkdir()
     outs = [str(whole / n) for n in ("m.tif", "p.tif", "b.gpkg")]
-    assert extract(scene, tiny_model, *outs, params).backend == "onnxruntime-int8"
-    run = extract_blocks(scene, tiny_model, *[str(blocks / n) for n in ("m.tif", "p.tif", "b.gpkg")], params,
-                         block=512, executor="local", workers=2)
-    assert run.blocks.computed == 6
+    assert extract(scene, tiny_model, *outs, ExtractParams(**TILE, backend="onnxruntime-int8")).backend == \
+        "onnxruntime-int8"
+    monkeypatch.setattr(backend, "INT8_MIN_MEGAPIXELS", 1.0)  # the scene: 1.6 MP
+    monkeypatch.setattr(backend, "cpu_has_vnni", lambda: True)
+    run = extract_blocks(scene, tiny_model, *[str(blocks / n) for n in ("m.tif", "p.tif", "b.gpkg")],
+                         ExtractParams(**TILE), block=512, executor="local", workers=2)
+    assert run.blocks.computed == 6 and run.backend == "onnxruntime-int8"
     int8 = _read(*outs)
     _same(_read(blocks / "m.tif", blocks / "p.tif", blocks / "b.gpkg"), int8)
     assert not np.array_equal(int8["prob"], reference["prob"])  # INT8 ran, not the float model
