@@ -32,13 +32,17 @@ def cpu_has_vnni(cpuinfo: str = "/proc/cpuinfo") -> bool:
     return False
 
 
-def choose(backend: str, device_type: str, onnx_model: bool, adapt: bool, megapixels) -> tuple:
+def choose(backend: str, device_type: str, onnx_model: bool, adapt: bool, megapixels, imagery_share) -> tuple:
     """(backend to run, why) for the backend asked for: 'auto' on a CPU becomes 'onnxruntime-int8' where INT8
-    holds and pays (module docstring), else stays as asked ('' for why). `megapixels`: a callable giving the
-    imagery's megapixels on the model's grid (asked last: it reads the raster)."""
+    holds and pays (module docstring), else stays as asked ('' for why). Callables, asked only when needed:
+    `megapixels`, the run's extent on the model's grid; `imagery_share`, the share of it holding imagery (it
+    reads the raster)."""
     if backend != "auto" or device_type != "cpu" or onnx_model or adapt or not cpu_has_vnni():
         return backend, ""
     model_megapixels = megapixels()
+    if model_megapixels < INT8_MIN_MEGAPIXELS:
+        return backend, ""
+    model_megapixels *= imagery_share()
     if model_megapixels < INT8_MIN_MEGAPIXELS:
         return backend, ""
     return "onnxruntime-int8", (f"auto: INT8 for {model_megapixels:,.0f} MP of imagery on the model's grid on a CPU "

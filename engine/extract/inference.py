@@ -280,9 +280,9 @@ def auto_backend(params, dev, info, src, plan) -> tuple:
     """(backend, why) a run uses for `params.backend` (extract.backend.choose), judging the scene by the pixels on
     the model's grid that hold imagery (tiles of nodata are skipped): the same for a whole-scene run and the
     driver of a block run, so both run the same model."""
-    megapixels = lambda: work_estimate(src, plan, params.aoi)[0] * valid_share(src, plan.bands) / 1e6  # noqa: E731
     return choose_backend(params.backend, dev.type, info.architecture == onnx_interop.ARCHITECTURE, params.adapt,
-                          megapixels)
+                          lambda: work_estimate(src, plan, params.aoi)[0] / 1e6,
+                          lambda: valid_share(src, plan.bands) if src.path else 1.0)  # a web layer: not sampled
 
 
 def int8_calibration(src, plan, count: int = 8) -> tuple:
