@@ -28,11 +28,7 @@ def split_blob(geom, geotransform, h: float = 2.0, neck: float = 0.5, crops=None
     from skimage.segmentation import watershed
 
     gt = Affine.from_gdal(*geotransform)
-    minx, maxx, miny, maxy = geom.GetEnvelope()
-    col0, row0 = ~gt * (minx, maxy)
-    col1, row1 = ~gt * (maxx, miny)
-    c0, r0 = int(np.floor(min(col0, col1))) - 1, int(np.floor(min(row0, row1))) - 1
-    c1, r1 = int(np.ceil(max(col0, col1))) + 1, int(np.ceil(max(row0, row1))) + 1
+    r0, c0, r1, c1 = _pixel_box(geom, gt, crops)  # with a margin of one pixel
     wt = gt * Affine.translation(c0, r0)
     if crops:
         blob = np.zeros((r1 - r0, c1 - c0), np.uint8)
@@ -50,6 +46,18 @@ def split_blob(geom, geotransform, h: float = 2.0, neck: float = 0.5, crops=None
         return [geom]
     return [ogr.CreateGeometryFromJson(json.dumps(g))
             for g, v in shapes(parts, mask=parts > 0, transform=wt, connectivity=4) if v > 0]
+
+
+def _pixel_box(geom, gt, crops) -> tuple:
+    """(row0, col0, row1, col1) of the blob on the mask grid, one pixel of margin around it: from its pixels
+    when given, else from the four corners of its envelope (a rotated grid turns them)."""
+    if crops:
+        return (min(r for r, _, p, *_ in crops) - 1, min(c for _, c, p, *_ in crops) - 1,
+                max(r + p.shape[0] for r, _, p, *_ in crops) + 1, max(c + p.shape[1] for _, c, p, *_ in crops) + 1)
+    minx, maxx, miny, maxy = geom.GetEnvelope()
+    cols, rows = zip(*(~gt * corner for corner in ((minx, miny), (minx, maxy), (maxx, miny), (maxx, maxy))))
+    return (int(np.floor(min(rows))) - 1, int(np.floor(min(cols))) - 1, int(np.ceil(max(rows))) + 1,
+            int(np.ceil(max(cols))) + 1)
 
 
 def h_maxima_markers(dist: np.ndarray, h: float, blob: np.ndarray):
