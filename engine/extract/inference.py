@@ -44,10 +44,8 @@ from .predict import (
     TTA_MODES,
     OnnxPredictor,
     TorchPredictor,
-    cached_int8,
     cached_onnx_path,
     export_onnx,
-    int8_predictor,
     make_predictor,
     predict_tta,
 )
@@ -266,14 +264,24 @@ def _predictor(model_path, info, dev, params, cache, calibration, plan, src, pro
     threads = cpu_threads(params.threads)
     backend, why = auto_backend(params, dev, info, src, plan)
     if backend != params.backend:
-        progress.info(f"Backend {why}.")
-        try:
-            return _load(model_path, info, dev, backend, cache, calibration, plan.tile, threads)
-        except Cancelled:
-            raise
-        except Exception as e:  # noqa: BLE001 - INT8 was our choice, not the user's: float32 still runs
-            progress.warn(f"INT8 could not be prepared for this scene ({first_line(e)}): running in float32.")
+        predictor = auto_int8(why, lambda: _load(model_path, info, dev, backend, cache, calibration, plan.tile,
+                                                 threads), progress)
+        if predictor is not None:
+            return predictor
     return _load(model_path, info, dev, params.backend, cache, calibration, plan.tile, threads)
+
+
+def auto_int8(why: str, make, progress):
+    """`make()`, the INT8 model backend auto chose (the log says why), or None, with a warning, where it cannot be
+    made for this scene: INT8 was BuildSeg's choice, not the user's, so float32 runs instead."""
+    progress.info(f"Backend {why}.")
+    try:
+        return make()
+    except Cancelled:
+        raise
+    except Exception as e:  # noqa: BLE001 - any failure of the quantization leaves float32 to run
+        progress.warn(f"INT8 could not be prepared for this scene ({first_line(e)}): running in float32.")
+        return None
 
 
 def auto_backend(params, dev, info, src, plan) -> tuple:
@@ -339,15 +347,14 @@ def _needs_no_torch(params) -> bool:
 
 def _load(model_path, info, dev, backend, cache, calibration, tile, threads):
     """The model's predictor, reused from `cache` (an engine.core.cache.ModelCache) when given. On a CPU chosen
-    without torch, a model file whose ONNX export is cached runs from it (or from its INT8 quantization) without
-    loading torch."""
+    without torch, a model file whose ONNX export is cached runs from it without loading torch, and is quantized
+    to INT8 from it without loading the torch model (ONNX Runtime's quantizer imports torch itself)."""
     def load():
         if info.architecture == onnx_interop.ARCHITECTURE:  # a Deepness/GeoDeep or exported ONNX model
             return _onnx_model(model_path, info, backend, tile, threads)
         exported = cached_onnx_path(model_path, info, tile) if isinstance(dev, devices.CpuOnly) else None
-        if exported and backend == "onnxruntime-int8":
-            key, tiles = calibration
-            return int8_predictor(cached_int8(model_path, None, info, tiles(), key, tile), threads)
+        if exported and backend == "onnxruntime-int8":  # quantized from the cached export: no torch model
+            return make_predictor(model_path, None, info, dev, backend, calibration, tile, threads)
         if exported:
             return OnnxPredictor(exported, threads)
         device = devices.as_torch(dev)

@@ -57,7 +57,8 @@ def onnx_readable(path: str, buildseg_export: bool = True) -> bool:
 
 def cached_int8(model_path: str, model, info, calibration, key: str, tile: int = None) -> str:
     """A static INT8 (QDQ, per-channel) quantization of the model's ONNX export, calibrated on
-    `calibration` (a list of normalised (1, C, H, W) tiles); cached per model file and `key`."""
+    `calibration` (a list of normalised (1, C, H, W) tiles); cached per model file and `key`. `model` (torch)
+    is needed only where the ONNX export is not cached yet (None otherwise)."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 

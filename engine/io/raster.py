@@ -260,13 +260,19 @@ class BlockSource(_Source):
         return data[[b - 1 for b in bands]].astype(np.float32)
 
 
+def spread_windows(src, grid: int, size: int) -> list:
+    """(row, col, size) of up to `grid` x `grid` square windows spread evenly over the raster, none repeated
+    (deterministic: every process of a run reads the same)."""
+    size = min(size, src.width, src.height)
+    rows = sorted(set(np.linspace(0, src.height - size, grid).astype(int).tolist()))
+    cols = sorted(set(np.linspace(0, src.width - size, grid).astype(int).tolist()))
+    return [(r, c, size) for r in rows for c in cols]
+
+
 def valid_share(src, bands, grid: int = 12, size: int = 32) -> float:
     """The share of valid pixels in `grid` x `grid` small windows spread evenly over the raster: how much of it
     holds imagery (a drone strip or a clipped scene is mostly nodata), in a few milliseconds."""
-    size = min(size, src.width, src.height)
-    rows = np.linspace(0, src.height - size, grid).astype(int)
-    cols = np.linspace(0, src.width - size, grid).astype(int)
-    return float(np.mean([src.read(bands, int(r), int(c), size, size)[1].mean() for r in rows for c in cols]))
+    return float(np.mean([src.read(bands, r, c, n, n)[1].mean() for r, c, n in spread_windows(src, grid, size)]))
 
 
 def open_source(raster):

@@ -7,6 +7,7 @@ conversions are)."""
 import numpy as np
 
 from ..core.errors import BuildSegError
+from .raster import spread_windows
 
 HIGH, LOW = 255.0, 2.0  # the 99th percentile of 8-bit imagery lies between these (above 255: impossible)
 
@@ -21,14 +22,10 @@ def sample_values(src, bands, grid: int = 4, size: int = 256) -> np.ndarray:
     """(bands, N) valid pixel values of `grid` x `grid` windows spread evenly over the raster (deterministic:
     every process of a run computes the same); pixels 0 in every band are left out too (the black collar of a
     scene whose nodata is not declared)."""
-    size = min(size, src.width, src.height)
-    rows = np.linspace(0, src.height - size, grid).astype(int)
-    cols = np.linspace(0, src.width - size, grid).astype(int)
     parts = []
-    for r in sorted(set(rows)):
-        for c in sorted(set(cols)):
-            data, valid = src.read(bands, int(r), int(c), size, size)
-            parts.append(data[:, valid & np.isfinite(data).all(axis=0) & (data != 0).any(axis=0)])
+    for r, c, n in spread_windows(src, grid, size):
+        data, valid = src.read(bands, r, c, n, n)
+        parts.append(data[:, valid & np.isfinite(data).all(axis=0) & (data != 0).any(axis=0)])
     return np.concatenate(parts, axis=1) if parts else np.zeros((len(bands), 0), np.float32)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..core import device as devices
 from ..core.atomic import atomic_path
 from ..core.device import cpu_threads
-from ..core.errors import BuildSegError, Cancelled, first_line
+from ..core.errors import BuildSegError, Cancelled
 from ..core.paths import PLUGIN_DIR
 from ..core.progress import Progress
 from ..extract.fit import preflight
@@ -25,6 +25,7 @@ from ..extract.inference import (
     ExtractParams,
     ExtractResult,
     auto_backend,
+    auto_int8,
     check_outputs,
     extract,
     int8_calibration,
@@ -122,15 +123,8 @@ def _backend(raster, model, info, plan, params, work_dir, progress) -> tuple:
         return params, None
     if chosen == params.backend:
         return params, _int8_model(raster, model, info, plan, work_dir, progress)
-    progress.info(f"Backend {why}.")
-    try:
-        return dataclasses.replace(params, backend=chosen), _int8_model(raster, model, info, plan, work_dir,
-                                                                        progress)
-    except Cancelled:
-        raise
-    except Exception as e:  # noqa: BLE001 - INT8 was BuildSeg's choice, not the user's: float32 still runs
-        progress.warn(f"INT8 could not be prepared for this scene ({first_line(e)}): running in float32.")
-        return params, None
+    onnx = auto_int8(why, lambda: _int8_model(raster, model, info, plan, work_dir, progress), progress)
+    return (params, None) if onnx is None else (dataclasses.replace(params, backend=chosen), onnx)
 
 
 def _int8_model(raster, model, info, plan, work_dir, progress) -> str:
