@@ -11,6 +11,7 @@ With --against, the other revision is a temporary git worktree of it (default: t
 """
 
 import argparse
+import inspect
 import json
 import os
 import subprocess  # nosec B404 - fixed git and python commands
@@ -46,7 +47,9 @@ def one_run(scene: str, work: str, separate: bool) -> dict:
     from buildseg.engine.extract import inference
     from buildseg.engine.extract.params import ExtractParams
 
-    inference._load = lambda *args, **kwargs: InstantModel()  # every revision loads its predictor here
+    # every revision loads its predictor here; those before d64bf58 returned (torch model, predictor)
+    pair = "model, predictor = _load(" in inspect.getsource(inference.extract)
+    inference._load = lambda *args, **kwargs: (None, InstantModel()) if pair else InstantModel()
     paths = [os.path.join(work, name) for name in ("mask.tif", "probability.tif", "buildings.gpkg")]
     params = ExtractParams(separate=separate)
     t0 = time.perf_counter()

@@ -26,6 +26,7 @@ from ..core.errors import BuildSegError, Cancelled
 from ..core.progress import Progress
 from ..io.labels import geojson_bounds
 from ..io.raster import RasterSource, crop_to_file
+from ..io.resample import RATIO_TOLERANCE
 from ..io.value_scale import normalisation
 from ..models import modelfile
 from .params import ExtractParams
@@ -70,6 +71,7 @@ def preflight(raster, model_path: str, progress: Progress, model_cache=None, aoi
     return report
 
 
+WARP_MARGIN = 4  # model pixels a resampled fit window stays under the tile
 PREFLIGHT_SAMPLES = 3  # tiles run at the start of an extraction or training (about half a second on CPU)
 
 
@@ -83,7 +85,7 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
         bands = validate_bands(info, src, None)
         scaled = normalisation(src, bands, info)
         res = src.ground_resolution()
-        size = int(min(max(src.width, src.height), math.ceil(info.tile_size * (info.resolution or res) / res)))
+        size = min(max(src.width, src.height), _one_tile(info, res, bool(src.crs and src.crs.is_geographic)))
         windows = _sample_windows(src, bands, size, samples, _aoi_box(src, aoi))
         if not windows:
             raise BuildSegError("No part of the raster has enough valid pixels to check the model's fit.")
@@ -94,6 +96,16 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
                 for k, (_, _, (r, c)) in enumerate(windows)]
     return _report(info, res, pixels, np.concatenate([p for p, _ in pairs]), np.concatenate([t for _, t in pairs]),
                    scaled)
+
+
+def _one_tile(info, res: float, warped: bool) -> int:
+    """The window (input pixels) that makes one model tile: the tile itself on a raster used as it is, else the
+    ground span of the tile less a few pixels (the warp may round its size up; one pixel over the tile would
+    run four tiles)."""
+    ratio = res / info.resolution if info.resolution else 1.0
+    if not warped and 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE:  # no resampling (io.resample)
+        return info.tile_size
+    return max(1, math.floor((info.tile_size - WARP_MARGIN) / ratio))
 
 
 def _aoi_box(src, aoi):

@@ -418,9 +418,12 @@ def _sliding_window(src, plan, predictor, params, paths, result, progress, prov=
         keep = slice(target, target + 1) if info.num_classes == 2 else slice(None)
         tile_fn = memory.split_on_oom(lambda x: predict_tta(predictor, x, params.tta)[:, keep], progress)
         channels = 1 if info.num_classes == 2 else info.num_classes
-        with Background() as rows:
+        # two stages beside the model: one writes the rasters, the next traces polygons (GDAL's compression
+        # and writing run while the buildings of earlier rows are split); the inner one is drained first
+        with Background() as shapes, Background() as rows:
             stats = blend_scene(src, plan, tile_fn, channels, lambda prob, ok: rows.submit(
-                lambda: write_rows_out(prob, ok, target, class_ids, params, outs)), progress, params.aoi)
+                lambda: write_rows_out(prob, ok, target, class_ids, params, outs, shapes.submit)), progress,
+                params.aoi)
         result.building_pixels += sum(rows.results)  # counts returned by the writing stage, summed here
         if poly_path:
             result.buildings, result.building_area_m2 = outs.pop("polygons").close()
@@ -430,9 +433,10 @@ def _sliding_window(src, plan, predictor, params, paths, result, progress, prov=
     result.tiles, result.tiles_skipped = stats.tiles, stats.tiles_skipped
 
 
-def write_rows_out(prob, ok, target, class_ids, params, outs) -> int:
+def write_rows_out(prob, ok, target, class_ids, params, outs, later=None) -> int:
     """Write finished rows: `prob` holds every class's probability, or for two classes the target's alone.
-    Returns the rows' building pixels."""
+    `later(call)`: where the polygons' share runs (another stage), else here. Returns the rows' building
+    pixels."""
     p_target = prob[0] if prob.shape[0] == 1 else prob[target]
     p = np.clip(p_target, 0, 1)
     if "prob" in outs:
@@ -448,5 +452,6 @@ def write_rows_out(prob, ok, target, class_ids, params, outs) -> int:
     if "mask" in outs:
         outs["mask"].write_rows(np.where(ok, cls, MASK_NODATA).astype(np.uint8))
     if "polygons" in outs:
-        outs["polygons"].add(building, p)
+        polygons = outs["polygons"]
+        (later or (lambda call: call()))(lambda: polygons.add(building, p))
     return int(building.sum()) if len(class_ids) > 1 else 0

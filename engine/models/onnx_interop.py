@@ -8,6 +8,7 @@ so such a file runs in those tools as it does in BuildSeg, and carries the full 
 """
 
 import json
+import os
 
 from ..core.errors import BuildSegError, first_line
 from .info import DEFAULT_CLASSES, ModelInfo
@@ -54,20 +55,7 @@ def deepness_metadata(info: ModelInfo, overlap_pct: int, threshold: float) -> di
 
 def read_info(path: str) -> ModelInfo:
     """A ModelInfo for an ONNX file: BuildSeg's own exports, or Deepness/GeoDeep-style models (0..1 input)."""
-    try:
-        import onnxruntime as ort
-
-        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    except ImportError:
-        raise BuildSegError("onnxruntime is not installed: run 'Check / install dependencies'.") from None
-    except Exception as exc:
-        raise BuildSegError(f"{path} is not a readable ONNX model ({first_line(exc)}).") from None
-    inputs = session.get_inputs()
-    if len(inputs) != 1 or len(inputs[0].shape) != 4:
-        raise BuildSegError(f"{path}: BuildSeg runs ONNX segmentation models with one (batch, bands, height, "
-                            "width) input; this one has a different input.")
-    meta = session.get_modelmeta().custom_metadata_map
-    shape = inputs[0].shape
+    shape, meta = _header(path)
     channels = shape[1] if isinstance(shape[1], int) else None
     own = json.loads(meta["buildseg"]) if "buildseg" in meta else {}
     if own:  # BuildSeg's own exports: the header gives the input's normalisation (z-scores, or 0..1 for Deepness)
@@ -81,6 +69,37 @@ def read_info(path: str) -> ModelInfo:
         info.arch_params["fixed_tile"] = fixed[0]
     info.training = {**(info.training or {}), "onnx_file": path}
     return info
+
+
+_HEADERS = {}  # (path, mtime, size) -> (input shape, metadata): opening a session costs about 60 ms
+
+
+def _header(path: str) -> tuple:
+    """(input shape, custom metadata) of an ONNX file, read by ONNX Runtime once per version of the file (an
+    extraction and its fit check read it several times)."""
+    try:
+        stat = os.stat(path)
+    except OSError as exc:
+        raise BuildSegError(f"{path} is not a readable ONNX model ({first_line(exc)}).") from None
+    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _HEADERS:
+        try:
+            import onnxruntime as ort
+
+            session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        except ImportError:
+            raise BuildSegError("onnxruntime is not installed: run 'Check / install dependencies'.") from None
+        except Exception as exc:
+            raise BuildSegError(f"{path} is not a readable ONNX model ({first_line(exc)}).") from None
+        inputs = session.get_inputs()
+        if len(inputs) != 1 or len(inputs[0].shape) != 4:
+            raise BuildSegError(f"{path}: BuildSeg runs ONNX segmentation models with one (batch, bands, height, "
+                                "width) input; this one has a different input.")
+        if len(_HEADERS) > 16:
+            _HEADERS.clear()
+        _HEADERS[key] = (list(inputs[0].shape), dict(session.get_modelmeta().custom_metadata_map))
+    shape, meta = _HEADERS[key]
+    return list(shape), dict(meta)
 
 
 def _foreign_info(meta: dict, channels, shape) -> ModelInfo:

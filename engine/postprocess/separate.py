@@ -10,21 +10,22 @@ stay one building. Pixel thresholds alone split the latter at fine resolution (a
 """
 
 import json
+import math
 
 import numpy as np
 
-GROWN_PIXELS = 6000  # blobs up to this many pixels (bounding box) grow the reconstruction (h_maxima_markers)
-GROWN_STEPS = 64  # dilations at most, then h_maxima
+from ..core.errors import BuildSegError
+
+QUICK_STEPS = 4  # geodesic dilations h_maxima_markers grows before judging plateaus one height at a time
+MAX_LEVELS = 48  # distinct plateau heights h_maxima_markers judges one by one; a blob with more goes to h_maxima
 
 
 def split_blob(geom, geotransform, h: float = 2.0, neck: float = 0.5, crops=None) -> list:
     """OGR polygons of `geom` (an OGR polygon on the mask grid) after splitting at narrow waists. `crops`: its
     pixels, as (first row, first column, bool pixels, ...) pieces on the mask grid, spare drawing the polygon
     again (the same pixels: its edges are theirs)."""
-    from osgeo import ogr
-    from rasterio.features import rasterize, shapes
+    from rasterio.features import rasterize
     from rasterio.transform import Affine
-    from scipy import ndimage
     from skimage.segmentation import watershed
 
     gt = Affine.from_gdal(*geotransform)
@@ -37,15 +38,47 @@ def split_blob(geom, geotransform, h: float = 2.0, neck: float = 0.5, crops=None
     else:
         blob = rasterize([(json.loads(geom.ExportToJson()), 1)], out_shape=(r1 - r0, c1 - c0), transform=wt,
                          fill=0, dtype="uint8")
-    dist = ndimage.distance_transform_edt(blob)
+    dist = edt(blob)
     markers = h_maxima_markers(dist, h, blob > 0)
     if markers is None:
         return [geom]
     parts = merge_wide_necks(watershed(-dist, markers, mask=blob > 0).astype(np.int32), dist, neck)
     if parts.max() < 2:
         return [geom]
-    return [ogr.CreateGeometryFromJson(json.dumps(g))
-            for g, v in shapes(parts, mask=parts > 0, transform=wt, connectivity=4) if v > 0]
+    return _polygons(parts, wt.to_gdal())
+
+
+EXACT_CV_DISTANCE = 1000.0  # px: up to this distance OpenCV's float32 transform gives the exact squared distance
+
+
+def edt(blob: np.ndarray) -> np.ndarray:
+    """scipy's distance_transform_edt of a uint8 blob with a margin of zeros, value for value, mostly by OpenCV:
+    its exact (Felzenszwalb) transform in float32 gives the integer squared distance, whose float64 root is
+    scipy's value; beyond EXACT_CV_DISTANCE px, scipy itself."""
+    import cv2
+    from scipy import ndimage
+
+    dist = cv2.distanceTransform(blob, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    if dist.max() > EXACT_CV_DISTANCE:
+        return ndimage.distance_transform_edt(blob)
+    return np.sqrt(np.rint(dist.astype(np.float64) ** 2))
+
+
+def _polygons(parts: np.ndarray, geotransform) -> list:
+    """OGR polygons of the regions 1..n of `parts` (4-connected, exact pixel edges), by GDAL Polygonize as
+    rasterio's shapes runs it, without its GeoJSON round trip or a GDAL environment per call (any thread)."""
+    from osgeo import gdal, ogr
+
+    mem = gdal.GetDriverByName("MEM").Create("", parts.shape[1], parts.shape[0], 1, gdal.GDT_Int32)
+    mem.SetGeoTransform(geotransform)
+    band = mem.GetRasterBand(1)
+    band.WriteArray(parts)
+    vec = ogr.GetDriverByName("Memory").CreateDataSource("parts")  # held while its layer is read
+    layer = vec.CreateLayer("parts", geom_type=ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("part", ogr.OFTInteger))
+    if gdal.Polygonize(band, band, layer, 0, []) != 0:  # the band as its own mask: background is skipped
+        raise BuildSegError("Polygonizing the separated buildings failed: " + gdal.GetLastErrorMsg())
+    return [feat.GetGeometryRef().Clone() for feat in layer]
 
 
 def _pixel_box(geom, gt, crops) -> tuple:
@@ -62,40 +95,81 @@ def _pixel_box(geom, gt, crops) -> tuple:
 
 def h_maxima_markers(dist: np.ndarray, h: float, blob: np.ndarray):
     """`label(h_maxima(dist, h) & blob)` (8-connected markers), or None where it holds one marker at most; the
-    same values, found faster for most blobs. `dist`: the distance transform of the bool `blob`, with a margin of
-    zeros.
+    same values, found without sorting the blob's pixels. `dist`: the distance transform of the bool `blob`,
+    with a margin of zeros.
 
-    Every h-maximum pixel is a local maximum (no neighbour higher) and neighbouring local maxima are equal, so
-    local maxima forming one 8-connected set are the one top plateau: one marker. Otherwise the grey-level
-    reconstruction h_maxima rests on (of dist - h under dist) is grown by 3 x 3 dilations: a local maximum
-    whose reconstruction rises within h of it is no marker, so once every local maximum but one plateau is
-    ruled out there is one marker, and a reconstruction that stops changing is exact (the same minima and maxima
-    of the same float values as scikit-image's). Large blobs, slow to converge, go to h_maxima itself."""
+    h_maxima keeps the pixels where dist - rec >= h, rec being the grey-level reconstruction of its seed
+    (dist - h, less a tiny resolution) under dist. Such pixels are local maxima (no neighbour higher), and
+    neighbouring local maxima are equal, so each 8-connected plateau of local maxima (value v) is kept or not
+    as a whole: rec there is the highest seed reachable along a path whose pixels all stay above it. With r the
+    largest float for which v - r >= h, the plateau is kept exactly when no pixel of its 8-connected component
+    of {dist > r} has a seed above r. One connected-components pass per distinct r; blobs with more distinct
+    plateau heights than MAX_LEVELS go to h_maxima itself."""
     import cv2
     from skimage.measure import label
     from skimage.morphology import h_maxima
 
     if h > dist.max():  # h_maxima finds nothing
         return None
-    square = np.ones((3, 3), np.uint8)
-    local = (dist >= cv2.dilate(dist, square)) & (dist > 0)
+    local = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (dist > 0)
     count, plateau = cv2.connectedComponents(local.view(np.uint8), connectivity=8)
     if count <= 2:  # background and one plateau
         return None
-    if dist.size <= GROWN_PIXELS:
-        rec = dist - h - 2 * np.finfo(np.float64).resolution * np.abs(dist)  # h_maxima's seed, to the bit
-        for step in range(1, GROWN_STEPS + 1):
-            grown = np.minimum(cv2.dilate(rec, square), dist)
-            if step % 4 == 0:
-                if np.array_equal(grown, rec):  # converged: the reconstruction itself
-                    markers = label(((dist - rec) >= h) & blob)
-                    return markers if markers.max() > 1 else None
-                left = plateau[local & ((dist - grown) >= h)]  # plateaus not yet ruled out
-                if left.size == 0 or left.min() == left.max():
-                    return None
-            rec = grown
-    markers = label(h_maxima(dist, h) & blob)
+    tops = np.flatnonzero(plateau)  # the local maxima (few): a pixel of each plateau 1..count-1 among them
+    first = tops[np.unique(plateau.ravel()[tops], return_index=True)[1]]
+    heights = dist.ravel()[first].tolist()
+    if len(set(heights)) > MAX_LEVELS:
+        markers = label(h_maxima(dist, h) & blob)
+        return markers if markers.max() > 1 else None
+    seed = dist - h - 2 * np.finfo(np.float64).resolution * np.abs(dist)  # h_maxima's seed, to the bit
+    grown = seed
+    for _ in range(QUICK_STEPS):  # a few geodesic dilations: below the reconstruction, they rule out most bumps
+        grown = np.minimum(cv2.dilate(grown, np.ones((3, 3), np.uint8)), dist)
+    left = [k for k, i in enumerate(first, start=1) if dist.flat[i] - grown.flat[i] >= h]
+    if len(left) <= 1:
+        return None
+    top_seed, higher_around = seed.max(), {}
+
+    def survives(k) -> bool:
+        v = heights[k - 1]
+        if v not in higher_around:  # per height: the components of {dist > r} that hold a seed above r
+            r = _highest_below(v, h)
+            if top_seed <= r:  # no seed above r anywhere (the highest plateaus)
+                higher_around[v] = None
+            else:
+                n, comp = cv2.connectedComponents((dist > r).view(np.uint8), connectivity=8)
+                higher = np.zeros(n, bool)
+                higher[comp[seed > r]] = True
+                higher_around[v] = (comp, higher)
+        if higher_around[v] is None:
+            return True
+        comp, higher = higher_around[v]
+        return not higher[comp.flat[first[k - 1]]]
+
+    kept = [k for k in left if survives(k)]
+    if len(kept) <= 1:
+        return None
+    markers = label(np.isin(plateau, kept) & blob)
     return markers if markers.max() > 1 else None
+
+
+def _highest_below(v: float, h: float) -> float:
+    """The largest float r with v - r >= h (in float64, as h_maxima compares), by bisection between floats
+    (v - r does not fall with every step of r: near 0 many floats round to the same difference)."""
+    pad = 4 * math.ulp(max(abs(v), abs(h), 1.0))
+    lo, hi = v - h - pad, v - h + pad  # lo satisfies it, hi does not
+    while v - lo < h:
+        lo -= pad
+    while v - hi >= h:
+        hi += pad
+    while math.nextafter(lo, math.inf) < hi:
+        mid = lo + (hi - lo) / 2
+        mid = mid if lo < mid < hi else math.nextafter(lo, math.inf)
+        if v - mid >= h:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def merge_wide_necks(parts: np.ndarray, dist: np.ndarray, neck: float) -> np.ndarray:
@@ -106,7 +180,11 @@ def merge_wide_necks(parts: np.ndarray, dist: np.ndarray, neck: float) -> np.nda
 
     n = int(parts.max())
     peak = np.zeros(n + 1)
-    peak[1:] = ndimage.maximum(dist, parts, index=np.arange(1, n + 1))
+    if n <= 16:  # a few regions: one pass each beats scipy's sort of every pixel by label
+        flat_parts, flat_dist = parts.ravel(), dist.ravel()
+        peak[1:] = [flat_dist[flat_parts == k].max() for k in range(1, n + 1)]
+    else:
+        peak[1:] = ndimage.maximum(dist, parts, index=np.arange(1, n + 1))
     a, b, d = [], [], []
     for pa, pb, da, db in ((parts[:, :-1], parts[:, 1:], dist[:, :-1], dist[:, 1:]),
                            (parts[:-1], parts[1:], dist[:-1], dist[1:])):

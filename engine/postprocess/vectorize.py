@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+from ..core.device import cpu_threads
 from ..core.errors import BuildSegError
 from ..io.raster import local_metres_per_unit
 from .regularize import RegularizeParams, regularize
@@ -14,6 +15,7 @@ FIELDS = [("id", "int"), ("area_m2", "real"), ("perimeter_m", "real"), ("confide
 PROVENANCE = ("model", "model_sha", "image", "res_m")  # inference.provenance
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".fgb": "FlatGeobuf",
            ".shp": "ESRI Shapefile"}
+MAX_BLOB_THREADS = 4  # threads that split touching buildings, at most (never more than the run's CPU threads)
 
 
 def driver_for(path: str) -> str:
@@ -125,6 +127,8 @@ class StripPolygonizer:
         kinds = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString}
         for name, kind in FIELDS:
             self.layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
+        defn = self.layer.GetLayerDefn()  # fields set by index: by name, GDAL's Python wrapper searches each time
+        self.field = {defn.GetFieldDefn(i).GetName(): i for i in range(defn.GetFieldCount())}
         metadata = {k: v for k, v in (provenance or {}).items() if v is not None}
         self.provenance = {k: v for k, v in metadata.items() if k in PROVENANCE}  # fields of every polygon
         if metadata:  # the layer's metadata (GeoPackage: gpkg_metadata, shown by QGIS), with the fit check's
@@ -134,6 +138,7 @@ class StripPolygonizer:
         self.open = {}  # group id -> [geometries, probability sum, pixel count] of buildings cut by the last edge
         self.bottom = None  # group ids along the last strip's lower edge (0: none)
         self.count, self.area = 0, 0.0
+        self.pool = None  # threads that split blobs (made when a strip finishes two)
 
     def add(self, building: np.ndarray, probability: np.ndarray = None) -> None:
         """The next rows: `building` (rows, width) bool; `probability` float in 0..1, NaN where unknown."""
@@ -170,7 +175,7 @@ class StripPolygonizer:
             for gid, label in set(zip(self.bottom[seam].tolist(), labels[0][seam].tolist())):
                 roots.join(("o", gid), ("c", label))
         touching = set() if last else {("c", v) for v in np.unique(labels[-1]).tolist() if v}
-        self.open, group_of = {}, {}
+        self.open, group_of, finished = {}, {}, []
         for members in roots.groups().values():
             merged = [sum((parts[m][0] for m in members), []), sum(parts[m][1] for m in members),
                       sum(parts[m][2] for m in members), sum((parts[m][3] for m in members), [])]
@@ -178,8 +183,9 @@ class StripPolygonizer:
                 self.open[len(self.open) + 1] = merged
                 group_of.update({m[1]: len(self.open) for m in members if m[0] == "c"})
             else:
-                self._emit(_union(merged[0], 1e-6 * abs(self.gt[1])), merged[1] / merged[2] if merged[2] else np.nan,
-                           merged[3])
+                finished.append((_union(merged[0], 1e-6 * abs(self.gt[1])),
+                                 merged[1] / merged[2] if merged[2] else np.nan, merged[3]))
+        self._emit(finished)
         lut = np.zeros(n, np.int64)
         for label, gid in group_of.items():
             lut[label] = gid
@@ -232,55 +238,92 @@ class StripPolygonizer:
             total, count = total + float(prob[inside].sum()), count + int(inside.sum())
         return total / count if count else np.nan
 
-    def _emit(self, blob, confidence: float, crops=()) -> None:
-        from osgeo import ogr
-
-        params, gt = self.params, self.gt
-        min_area_m2 = params.min_area or 0.0
+    def _emit(self, finished) -> None:
+        """Write the buildings of finished blobs ((polygon, mean probability, pixel crops) each), numbered in
+        that order; the blobs are split in worker threads when there are several."""
         # square metres in one square unit of the layer, for dropping holes (approximate for geographic CRSs)
-        unit_area = 111_320.0 ** 2 if self.measurer.geographic else self.measurer.unit(blob) ** 2
+        units = [111_320.0 ** 2 if self.measurer.geographic else self.measurer.unit(blob) ** 2
+                 for blob, _, _ in finished]
+        jobs = [(blob, confidence, crops, unit) for (blob, confidence, crops), unit in zip(finished, units)]
+        pool = self._workers() if len(jobs) > 1 else None
+        for unit, pieces in zip(units, pool.map(self._pieces, *zip(*jobs)) if pool else
+                                (self._pieces(*job) for job in jobs)):
+            for geom, confidence in pieces:
+                self._write(geom, confidence, unit)
+
+    def _workers(self):
+        """Threads that split blobs (OpenCV, scikit-image's flooding and GEOS run without Python's lock), as
+        many as the run's CPU threads up to MAX_BLOB_THREADS; None with one, or without separation."""
+        threads = min(MAX_BLOB_THREADS, cpu_threads(self.params.threads))
+        if self.pool is None and self.params.separate and threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(threads, thread_name_prefix="buildseg-blobs")
+        return self.pool
+
+    def _pieces(self, blob, confidence: float, crops, unit_area: float) -> list:
+        """(polygon, confidence) of each building of one blob: split at narrow waists, each part with its own
+        pixels' mean probability, small holes dropped, simplified, squared up."""
+        params, gt = self.params, self.gt
         pieces = split_blob(blob, gt, params.separation_h, params.separation_neck, crops) if params.separate \
             else [blob]
         split = len(pieces) > 1 and crops and all(c[3] is not None for c in crops)
+        out = []
         for piece in pieces:
             if split:  # each building its own pixels' mean, not the whole blob's
                 confidence = self._mean_inside(piece, crops)
-            geom = _clean(piece, min_area_m2 / unit_area, params.fill_holes, params.simplify)
+            geom = _clean(piece, (params.min_area or 0.0) / unit_area, params.fill_holes, params.simplify)
             if params.regularize and not geom.IsEmpty():
                 geom = regularize(geom, RegularizeParams(tolerance=abs(gt[1])))
-            if geom is None or geom.IsEmpty():
-                continue
-            area = self.measurer.area(geom)
-            if area < min_area_m2 or area < self.px_area * unit_area * 0.5:
-                continue
-            self.count += 1
-            self.area += area
-            out = ogr.Feature(self.layer.GetLayerDefn())
-            out.SetField("id", self.count)
-            out.SetField("area_m2", round(area, 2))
-            out.SetField("perimeter_m", round(self.measurer.perimeter(geom), 2))
-            out.SetField("class", self.class_name)
-            for k, v in self.provenance.items():
-                out.SetField(k, v)
-            if np.isfinite(confidence):
-                out.SetField("confidence", round(float(confidence), 4))
-            if geom.GetGeometryType() not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
-                geom = ogr.ForceToMultiPolygon(geom)
-            out.SetGeometry(ogr.ForceToPolygon(geom) if geom.GetGeometryCount() == 1 and
-                            geom.GetGeometryType() == ogr.wkbMultiPolygon else geom)
-            self.layer.CreateFeature(out)
+            if geom is not None and not geom.IsEmpty():
+                out.append((geom, confidence))
+        return out
+
+    def _write(self, geom, confidence: float, unit_area: float) -> None:
+        """One building feature, unless smaller than the minimum area or half a pixel (this thread only: the
+        measurer caches, the layer is written in order)."""
+        from osgeo import ogr
+
+        min_area_m2 = self.params.min_area or 0.0
+        area = self.measurer.area(geom)
+        if area < min_area_m2 or area < self.px_area * unit_area * 0.5:
+            return
+        self.count += 1
+        self.area += area
+        out = ogr.Feature(self.layer.GetLayerDefn())
+        field = self.field
+        out.SetField(field["id"], self.count)
+        out.SetField(field["area_m2"], round(area, 2))
+        out.SetField(field["perimeter_m"], round(self.measurer.perimeter(geom), 2))
+        out.SetField(field["class"], self.class_name)
+        for k, v in self.provenance.items():
+            out.SetField(field[k], v)
+        if np.isfinite(confidence):
+            out.SetField(field["confidence"], round(float(confidence), 4))
+        if geom.GetGeometryType() not in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
+            geom = ogr.ForceToMultiPolygon(geom)
+        out.SetGeometry(ogr.ForceToPolygon(geom) if geom.GetGeometryCount() == 1 and
+                        geom.GetGeometryType() == ogr.wkbMultiPolygon else geom)
+        self.layer.CreateFeature(out)
 
     def close(self) -> tuple:
         """Finish the file; returns (building count, total area m²)."""
         if self.open:
             raise BuildSegError("The mask ended before its last rows were polygonized.")
+        self._stop_workers()
         self.layer.CommitTransaction()
         self.layer, self.ds = None, None
         return self.count, self.area
 
     def discard(self) -> None:
         """Give the file up unfinished (after an error or a cancel)."""
+        self._stop_workers()
         self.layer, self.ds = None, None
+
+    def _stop_workers(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
 
 
 class _Joiner:

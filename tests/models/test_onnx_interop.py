@@ -132,3 +132,24 @@ def test_a_building_class_of_another_name_is_chosen_with_target_class(run_alg, d
                                                  "OUTPUT_MASK": str(tmp_path / "c.tif")})
     assert (_mask(chosen["OUTPUT_MASK"]) == 1).sum() > 100
     assert (_mask(chosen["OUTPUT_MASK"]) == _mask(same["OUTPUT_MASK"])).mean() > 0.99
+
+
+def test_onnx_header_is_read_once_per_version_of_the_file(deepness_onnx, tmp_path, monkeypatch):
+    """An extraction and its fit check read the model's header several times: ONNX Runtime opens the file once,
+    and again only when the file changes (here rewritten with another resolution)."""
+    import shutil
+
+    from buildseg.engine.models import onnx_interop
+
+    path = str(tmp_path / "model.onnx")
+    shutil.copy(deepness_onnx, path)
+    opened = []
+    session = ort.InferenceSession
+    monkeypatch.setattr(ort, "InferenceSession", lambda *a, **k: opened.append(a[0]) or session(*a, **k))
+    first, again = onnx_interop.read_info(path), onnx_interop.read_info(path)
+    assert len(opened) == 1 and first.to_json() == again.to_json() and first.resolution == pytest.approx(0.3)
+    model = onnx.load(path)
+    own = next(p for p in model.metadata_props if p.key == "buildseg")
+    own.value = json.dumps({**json.loads(own.value), "resolution": 0.5})
+    onnx.save(model, path)
+    assert onnx_interop.read_info(path).resolution == pytest.approx(0.5) and len(opened) == 2

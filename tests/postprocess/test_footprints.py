@@ -144,10 +144,30 @@ def _utm_wkt() -> str:
     return srs.ExportToWkt()
 
 
-def test_h_maxima_markers_equal_scikit_images():
+def test_distance_transform_equals_scipys(monkeypatch):
+    """The blob distance transform separation uses (OpenCV's, squared and rooted again) is scipy's, value for
+    value, on 400 blobs up to 400 px across; past EXACT_CV_DISTANCE it is scipy's own."""
+    import cv2
+    from scipy import ndimage
+
+    from buildseg.engine.postprocess import separate
+
+    rng = np.random.default_rng(11)
+    for trial in range(400):
+        h_, w_ = rng.integers(5, 400, 2)
+        img = np.zeros((h_ + 2, w_ + 2), np.uint8)
+        for _ in range(rng.integers(1, 6)):
+            y, x, a, b = rng.integers(1, h_), rng.integers(1, w_), *rng.integers(2, 120, 2)
+            cv2.ellipse(img, (int(x), int(y)), (int(a), int(b)), float(rng.integers(0, 180)), 0, 360, 1, -1)
+        img[0], img[-1], img[:, 0], img[:, -1] = 0, 0, 0, 0
+        monkeypatch.setattr(separate, "EXACT_CV_DISTANCE", 5.0 if trial % 4 == 0 else 1000.0)
+        assert np.array_equal(separate.edt(img), ndimage.distance_transform_edt(img)), trial
+
+
+def test_h_maxima_markers_equal_scikit_images(monkeypatch):
     """The faster markers of touching buildings are scikit-image's h-maxima markers, value for value, on 1,500
     blobs of rectangles, rotated ellipses and ragged edges at four heights (None where those hold one marker at
-    most); blobs of both kinds and of both paths (grown, or handed to h_maxima) are met."""
+    most); blobs of both kinds, large ones, and blobs handed to h_maxima (too many plateau heights) are met."""
     import cv2
     from scipy import ndimage
     from skimage.measure import label
@@ -176,12 +196,13 @@ def test_h_maxima_markers_equal_scikit_images():
         dist = ndimage.distance_transform_edt(blob)
         h = (2.0, 1.5, 3.0, 1.0)[trial % 4]
         expected = label(h_maxima(dist, h) & blob)
+        monkeypatch.setattr(separate, "MAX_LEVELS", 1 if trial % 5 == 0 else 48)  # every fifth: h_maxima's path
         markers = separate.h_maxima_markers(dist, h, blob)
         if markers is None:
             one += 1
             assert expected.max() <= 1, (trial, h)
         else:
             several += 1
-            large += dist.size > separate.GROWN_PIXELS
+            large += dist.size > 6000
             assert np.array_equal(markers, expected), (trial, h)
     assert one > 300 and several > 50 and large > 5
