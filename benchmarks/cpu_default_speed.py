@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from common import DEFAULT_MODEL, ROOT, load_average, revision_tree, synthetic_scene
+from common import DEFAULT_MODEL, ROOT, load_average, synthetic_scene
 
 
 def one_run(scene: str, work: str) -> dict:
@@ -89,6 +89,8 @@ def main():
         mp = src.width * src.height / 1e6
     warm = tempfile.mkdtemp(prefix="buildseg-cache-warm-")
     try:
+        from common import revision_tree  # here: the other revision runs a copy of this script (its own common)
+
         with revision_tree(args.against) as tree:
             with open(__file__) as mine, open(os.path.join(tree, "benchmarks", "cpu_default_speed.py"), "w") as f:
                 f.write(mine.read())  # the same measurement in both trees

@@ -23,6 +23,21 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
+_HASHES = {}  # (path, size, mtime) -> SHA-256
+
+
+def model_sha256(path: str) -> str:
+    """file_sha256 of a model file, remembered per version of the file (its path, size and time): an extraction,
+    its fit check and every raster of a batch name the model by it."""
+    stat = os.stat(path)
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        if len(_HASHES) > 64:
+            _HASHES.clear()
+        _HASHES[key] = file_sha256(path)
+    return _HASHES[key]
+
+
 class ModelCache:
     def __init__(self, size: int = 2):
         self.size = size

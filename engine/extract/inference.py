@@ -23,7 +23,7 @@ from ..core.atomic import (
     free_bytes,
     work_dir,
 )
-from ..core.cache import file_sha256
+from ..core.cache import model_sha256
 from ..core.device import cpu_threads
 from ..core.errors import BuildSegError, Cancelled, first_line
 from ..core.options import MASK_NODATA, PROB_NODATA, PROB_UINT8_NODATA, prob_nodata
@@ -375,7 +375,7 @@ def provenance(model_path: str, src, fit=None) -> dict:
         res = round(float(src.ground_resolution()), 3)
     except Exception:
         res = None
-    return {"model": os.path.basename(model_path), "model_sha": file_sha256(model_path)[:16],
+    return {"model": os.path.basename(model_path), "model_sha": model_sha256(model_path)[:16],
             "image": os.path.basename(src.path or src.name or ""), "res_m": res, **(fit.metadata() if fit else {})}
 
 

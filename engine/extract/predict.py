@@ -11,7 +11,7 @@ import threading
 import numpy as np
 
 from ..core.atomic import atomic_path
-from ..core.cache import cache_dir, file_sha256
+from ..core.cache import cache_dir, model_sha256
 from ..core.device import cpu_threads, set_torch_threads
 from ..core.errors import BuildSegError
 from ..models.onnx_export import Softmax, export_onnx  # noqa: F401 - export_onnx: the extraction cache's exporter
@@ -21,7 +21,7 @@ _EXPORT_LOCK = threading.Lock()
 
 
 def _onnx_cache_entry(model_path: str, info, tile: int = None) -> str:
-    return os.path.join(cache_dir(), f"{file_sha256(model_path)[:24]}-{tile or info.tile_size}.onnx")
+    return os.path.join(cache_dir(), f"{model_sha256(model_path)[:24]}-{tile or info.tile_size}.onnx")
 
 
 def cached_onnx_path(model_path: str, info, tile: int = None) -> "str | None":
