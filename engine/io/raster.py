@@ -72,6 +72,7 @@ class RasterSource(_Source):
         self.transform = self.ds.transform
         self.colours = [c.name for c in self.ds.colorinterp]  # GDAL colour interpretation: red, green, gray…
         self._unit_metres = None
+        self._mask_flags = None  # per band (rasterio MaskFlags), read at the first window
 
     def close(self):
         self.ds.close()
@@ -90,11 +91,25 @@ class RasterSource(_Source):
             return _outside(bands, height, width)
         win = Window(c0, r0, c1 - c0, r1 - r0)
         data = self.ds.read(list(bands), window=win, out_dtype="float32")
-        # a pixel is nodata when every band is (a 0 in one band of RGB is real data)
-        valid = np.zeros(data.shape[1:], bool)
+        return _finish_window(data, self._valid(bands, win), row, col, height, width, r0, c0, r1, c1)
+
+    def _valid(self, bands, win) -> np.ndarray:
+        """Where the window holds data: a pixel is nodata when every band is (a 0 in one band of RGB is real
+        data). Bands without a mask need no read; bands sharing the dataset's mask, one."""
+        from rasterio.enums import MaskFlags
+
+        if self._mask_flags is None:
+            self._mask_flags = self.ds.mask_flag_enums
+        flags = [self._mask_flags[b - 1] for b in bands]
+        shape = (int(win.height), int(win.width))
+        if any(f == [MaskFlags.all_valid] for f in flags):  # one band always valid: every pixel is
+            return np.ones(shape, bool)
+        if all(MaskFlags.per_dataset in f for f in flags):  # one mask for all bands
+            return self.ds.read_masks(bands[0], window=win) > 0
+        valid = np.zeros(shape, bool)
         for b in bands:
             valid |= self.ds.read_masks(b, window=win) > 0
-        return _finish_window(data, valid, row, col, height, width, r0, c0, r1, c1)
+        return valid
 
     def overview(self, bands, shape):
         """The whole raster resampled to `shape` (rows, cols), float32 (quicklooks)."""

@@ -127,8 +127,9 @@ class StripPolygonizer:
         kinds = {"int": ogr.OFTInteger, "real": ogr.OFTReal, "str": ogr.OFTString}
         for name, kind in FIELDS:
             self.layer.CreateField(ogr.FieldDefn(name, kinds[kind]))
-        defn = self.layer.GetLayerDefn()  # fields set by index: by name, GDAL's Python wrapper searches each time
-        self.field = {defn.GetFieldDefn(i).GetName(): i for i in range(defn.GetFieldCount())}
+        # fields set by index (by name GDAL's Python wrapper searches each time; a shapefile cuts names to 10
+        # characters): the new layer holds FIELDS in order
+        self.field = {name: i for i, (name, _) in enumerate(FIELDS)}
         metadata = {k: v for k, v in (provenance or {}).items() if v is not None}
         self.provenance = {k: v for k, v in metadata.items() if k in PROVENANCE}  # fields of every polygon
         if metadata:  # the layer's metadata (GeoPackage: gpkg_metadata, shown by QGIS), with the fit check's
