@@ -175,3 +175,32 @@ def test_unpaired_files_are_reported_and_misaligned_masks_refused(tmp_path):
         dst.write(half, 1)
     with pytest.raises(BuildSegError, match=f"mask {SCENES[0]}.tif is .* but its image .* on their image's grid"):
         layouts.scenes(str(root))
+
+
+@pytest.mark.parametrize("kind", ["none", "dataset mask", "nodata per band", "alpha"])
+def test_raster_windows_are_valid_where_any_band_holds_data(tmp_path, kind):
+    """A window is valid where any band holds data, whatever the raster's kind of mask (none, one internal mask
+    for all bands, nodata per band, an alpha band): the same pixels as every band's mask read and combined."""
+    from buildseg.engine.io.raster import RasterSource
+
+    with rasterio.open(DATA / "cities" / "nairobi" / "image.tif") as src:  # a real scene with a dataset mask
+        data, mask = src.read(window=((600, 900), (0, 300))), src.dataset_mask(window=((600, 900), (0, 300)))
+        profile = {"driver": "GTiff", "width": 300, "height": 300, "count": 3, "dtype": "uint8", "crs": src.crs,
+                   "transform": src.window_transform(((600, 900), (0, 300)))}
+    data[0, :, :50] = 0  # a 0 in one band is data while the others hold some
+    path = str(tmp_path / "scene.tif")
+    if kind == "nodata per band":
+        data[:, mask == 0] = 0
+        profile["nodata"] = 0
+    if kind == "alpha":
+        data = np.concatenate([data, mask[None]])
+        profile.update(count=4, photometric="RGB", alpha="YES")
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        if kind == "dataset mask":
+            dst.write_mask(mask)
+    with rasterio.open(path) as ds:
+        expected = np.any([ds.read_masks(b) > 0 for b in (1, 2, 3)], axis=0)
+    with RasterSource(path) as src:
+        _, valid = src.read([1, 2, 3], 0, 0, 300, 300)
+    assert np.array_equal(valid, expected) and (kind == "none") == bool(valid.all())
