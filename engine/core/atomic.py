@@ -1,6 +1,7 @@
 """Write outputs atomically: a temporary name in the destination folder, renamed at the end."""
 
 import contextlib
+import math
 import os
 import re
 import signal
@@ -178,8 +179,9 @@ def check_space(path: str, needed: int) -> None:
 
 
 def verify_written(tmp: str, path: str, read_back: bool = True) -> None:
-    """Read a written raster or vector file back whole: GDAL and OGR report write errors (a full disk) only
-    as log lines, so a broken file would otherwise pass as a success."""
+    """Check a written raster or vector file: GDAL and OGR report write errors (a full disk) only as log lines,
+    so a broken file would otherwise pass as a success. GeoTIFFs by their block index (every block stored whole),
+    other files read back whole."""
     ext = os.path.splitext(tmp)[1].lower()
     if free_bytes(os.path.dirname(os.path.abspath(tmp))) < LOW_SPACE:  # writers that fail silently (OGR's
         raise disk_full_error(path)  # Shapefile driver truncates without an error) leave the disk full
@@ -187,17 +189,48 @@ def verify_written(tmp: str, path: str, read_back: bool = True) -> None:
         return
     try:
         if ext in RASTER_EXTS:
-            import rasterio
-
-            with rasterio.open(tmp) as ds:
-                for _, window in ds.block_windows(1):
-                    ds.read(window=window)
+            if not _tiff_blocks_stored(tmp):
+                _read_raster(tmp)
         elif ext in VECTOR_EXTS:
             _read_vector(tmp)
     except Exception as exc:
         if free_bytes(os.path.dirname(os.path.abspath(tmp))) < LOW_SPACE:
             raise disk_full_error(path) from None
         raise BuildSegError(f"{os.path.basename(path)} could not be written completely ({exc}).") from None
+
+
+def _read_raster(path: str) -> None:
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        for _, window in ds.block_windows(1):
+            ds.read(window=window)
+
+
+def _tiff_blocks_stored(path: str) -> bool:
+    """For a tiled or striped GeoTIFF: True when every block of every band is stored whole within the file (its
+    offset and size, from the TIFF's index, inside the file's bytes); raises OSError naming the first that is
+    not (a write cut short by a full disk). False for other formats (read back whole instead). The index is
+    enough: GDAL writes every block of a GeoTIFF (no sparse blocks unless asked), so no pixel is decompressed."""
+    from osgeo import gdal
+
+    ds = gdal.Open(path)
+    if ds is None:
+        raise OSError("the file does not open as a raster: " + gdal.GetLastErrorMsg())
+    if ds.GetDriver().ShortName != "GTiff":
+        return False
+    size = os.path.getsize(path)
+    pixel_interleaved = ds.RasterCount == 1 or ds.GetMetadataItem("INTERLEAVE", "IMAGE_STRUCTURE") == "PIXEL"
+    for b in range(1, 2 if pixel_interleaved else ds.RasterCount + 1):
+        band = ds.GetRasterBand(b)
+        bx, by = band.GetBlockSize()
+        for y in range(math.ceil(ds.RasterYSize / by)):
+            for x in range(math.ceil(ds.RasterXSize / bx)):
+                offset = int(band.GetMetadataItem(f"BLOCK_OFFSET_{x}_{y}", "TIFF") or 0)
+                length = int(band.GetMetadataItem(f"BLOCK_SIZE_{x}_{y}", "TIFF") or 0)
+                if not offset or not length or offset + length > size:
+                    raise OSError(f"block {x},{y} of band {b} is missing or cut short")
+    return True
 
 
 def _read_vector(path: str) -> None:

@@ -77,3 +77,28 @@ def test_output_that_cannot_fit_is_refused_before_the_work(run_alg, small_disk, 
                 feedback=feedback)
     assert not any(line.startswith("Backend") for line in feedback.lines)  # refused before any tile ran
     assert os.listdir(disk) == []
+
+
+def test_a_geotiff_cut_short_fails_its_check_without_a_full_read(tmp_path):
+    """Written GeoTIFFs are checked by their block index, not read back whole: a file whose index is intact
+    but whose last blocks were cut off (a write stopped by a full disk) fails, naming the block; whole files
+    pass; a file that does not open fails."""
+    import shutil
+
+    from osgeo import gdal
+
+    from buildseg.engine.core import atomic
+    from buildseg.engine.core.errors import BuildSegError
+
+    whole = str(tmp_path / "whole.tif")  # the index first (as COGs are laid out), so a cut leaves it readable
+    gdal.Translate(whole, dubai("tile1_part1"), srcWin=[0, 0, 700, 700],
+                   creationOptions=["TILED=YES", "COMPRESS=DEFLATE", "COPY_SRC_OVERVIEWS=YES"])
+    atomic.verify_written(whole, whole)
+    for name, keep in (("cut.tif", os.path.getsize(whole) - 3000), ("stub.tif", 100)):
+        cut = str(tmp_path / name)
+        shutil.copy(whole, cut)
+        os.truncate(cut, keep)
+        with pytest.raises(BuildSegError, match="could not be written completely"):
+            atomic.verify_written(cut, cut)
+    with pytest.raises(BuildSegError, match="block"):
+        atomic.verify_written(str(tmp_path / "cut.tif"), str(tmp_path / "cut.tif"))
