@@ -21,9 +21,11 @@ MAX_LEVELS = 48  # distinct plateau heights h_maxima_markers judges one by one; 
 
 
 def split_blob(geom, geotransform, h: float = 2.0, neck: float = 0.5, crops=None) -> list:
-    """OGR polygons of `geom` (an OGR polygon on the mask grid) after splitting at narrow waists. `crops`: its
-    pixels, as (first row, first column, bool pixels, ...) pieces on the mask grid, spare drawing the polygon
-    again (the same pixels: its edges are theirs)."""
+    """(OGR polygon, its pixels) of each part of `geom` (an OGR polygon on the mask grid) after splitting at
+    narrow waists; the pixels are (first row, first column, bool pixels) on the mask grid, or None where `geom`
+    stays whole or a part was traced as several polygons. `crops`: the blob's pixels, as (first row, first
+    column, bool pixels, ...) pieces on the mask grid, spare drawing the polygon again (the same pixels: its
+    edges are theirs)."""
     from rasterio.features import rasterize
     from rasterio.transform import Affine
     from skimage.segmentation import watershed
@@ -41,11 +43,13 @@ def split_blob(geom, geotransform, h: float = 2.0, neck: float = 0.5, crops=None
     dist = edt(blob)
     markers = h_maxima_markers(dist, h, blob > 0)
     if markers is None:
-        return [geom]
+        return [(geom, None)]
     parts = merge_wide_necks(watershed(-dist, markers, mask=blob > 0).astype(np.int32), dist, neck)
     if parts.max() < 2:
-        return [geom]
-    return _polygons(parts, wt.to_gdal())
+        return [(geom, None)]
+    traced = _polygons(parts, wt.to_gdal())
+    labels = [label for _, label in traced]
+    return [(g, (r0, c0, parts == label) if labels.count(label) == 1 else None) for g, label in traced]
 
 
 EXACT_CV_DISTANCE = 1000.0  # px: up to this distance OpenCV's float32 transform gives the exact squared distance
@@ -65,8 +69,8 @@ def edt(blob: np.ndarray) -> np.ndarray:
 
 
 def _polygons(parts: np.ndarray, geotransform) -> list:
-    """OGR polygons of the regions 1..n of `parts` (4-connected, exact pixel edges), by GDAL Polygonize as
-    rasterio's shapes runs it, without its GeoJSON round trip or a GDAL environment per call (any thread)."""
+    """(OGR polygon, region) of the regions 1..n of `parts` (4-connected, exact pixel edges), by GDAL Polygonize
+    as rasterio's shapes runs it, without its GeoJSON round trip or a GDAL environment per call (any thread)."""
     from osgeo import gdal, ogr
 
     mem = gdal.GetDriverByName("MEM").Create("", parts.shape[1], parts.shape[0], 1, gdal.GDT_Int32)
@@ -78,7 +82,7 @@ def _polygons(parts: np.ndarray, geotransform) -> list:
     layer.CreateField(ogr.FieldDefn("part", ogr.OFTInteger))
     if gdal.Polygonize(band, band, layer, 0, []) != 0:  # the band as its own mask: background is skipped
         raise BuildSegError("Polygonizing the separated buildings failed: " + gdal.GetLastErrorMsg())
-    return [feat.GetGeometryRef().Clone() for feat in layer]
+    return [(feat.GetGeometryRef().Clone(), feat.GetField(0)) for feat in layer]
 
 
 def _pixel_box(geom, gt, crops) -> tuple:

@@ -165,7 +165,7 @@ class StripPolygonizer:
                 p = np.where(unknown, 0, p)
                 counts = np.bincount(flat, weights=~unknown, minlength=n)
             else:
-                counts = np.bincount(flat, minlength=n)
+                counts = boxes[:, cv2.CC_STAT_AREA]  # every pixel known: the components' areas
             sums = np.bincount(flat, weights=p, minlength=n)
         parts = {("c", label): [[geom], sums[label], counts[label], [self._crop(labels, label, boxes, probability)]]
                  for label, geom in self._trace(labels)}
@@ -267,12 +267,12 @@ class StripPolygonizer:
         pixels' mean probability, small holes dropped, simplified, squared up."""
         params, gt = self.params, self.gt
         pieces = split_blob(blob, gt, params.separation_h, params.separation_neck, crops) if params.separate \
-            else [blob]
+            else [(blob, None)]
         split = len(pieces) > 1 and crops and all(c[3] is not None for c in crops)
         out = []
-        for piece in pieces:
+        for piece, pixels in pieces:
             if split:  # each building its own pixels' mean, not the whole blob's
-                confidence = self._mean_inside(piece, crops)
+                confidence = _mean_of(pixels, crops) if pixels else self._mean_inside(piece, crops)
             geom = _clean(piece, (params.min_area or 0.0) / unit_area, params.fill_holes, params.simplify)
             if params.regularize and not geom.IsEmpty():
                 geom = regularize(geom, RegularizeParams(tolerance=abs(gt[1])))
@@ -347,6 +347,23 @@ class _Joiner:
         for k in self.parent:
             out.setdefault(self.find(k), []).append(k)
         return out
+
+
+def _mean_of(part, crops) -> float:
+    """The mean probability of a part's pixels (first row, first column, bool pixels on the mask grid) over the
+    blob's `crops`, summed crop by crop as _mean_inside sums the pixels whose centres lie in its polygon (the
+    same pixels: the polygon was traced from them). NaN: none known."""
+    r0, c0, pixels = part
+    total, count = 0.0, 0
+    for row, col, crop, prob in crops:
+        window = np.zeros(crop.shape, bool)  # the part's pixels over this crop
+        top, left = max(row, r0), max(col, c0)
+        bottom, right = min(row + crop.shape[0], r0 + pixels.shape[0]), min(col + crop.shape[1], c0 + pixels.shape[1])
+        if bottom > top and right > left:
+            window[top - row:bottom - row, left - col:right - col] = pixels[top - r0:bottom - r0, left - c0:right - c0]
+        inside = window & crop & np.isfinite(prob)
+        total, count = total + float(prob[inside].sum()), count + int(inside.sum())
+    return total / count if count else np.nan
 
 
 def _union(geoms, tolerance: float):
