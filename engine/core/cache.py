@@ -23,19 +23,31 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
-_HASHES = {}  # (path, size, mtime) -> SHA-256
+class PerFileVersion:
+    """`compute(path)` remembered per version of the file (its path, size and modification time): computed again
+    only when the file changes; at most `size` versions are kept."""
+
+    def __init__(self, compute, size: int = 64):
+        self.compute, self.size = compute, size
+        self.values = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, path: str):
+        stat = os.stat(path)
+        key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+        with self.lock:
+            if key in self.values:
+                return self.values[key]
+        value = self.compute(path)
+        with self.lock:
+            if len(self.values) >= self.size:
+                self.values.clear()
+            self.values[key] = value
+        return value
 
 
-def model_sha256(path: str) -> str:
-    """file_sha256 of a model file, remembered per version of the file (its path, size and time): an extraction,
-    its fit check and every raster of a batch name the model by it."""
-    stat = os.stat(path)
-    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _HASHES:
-        if len(_HASHES) > 64:
-            _HASHES.clear()
-        _HASHES[key] = file_sha256(path)
-    return _HASHES[key]
+# file_sha256 of a model file, per version: an extraction, its fit check and every raster of a batch name the model
+model_sha256 = PerFileVersion(file_sha256)
 
 
 class ModelCache:

@@ -26,7 +26,7 @@ from ..core.errors import BuildSegError, Cancelled
 from ..core.progress import Progress
 from ..io.labels import geojson_bounds
 from ..io.raster import RasterSource, crop_to_file
-from ..io.resample import RATIO_TOLERANCE
+from ..io.resample import used_as_is
 from ..io.value_scale import normalisation
 from ..models import modelfile
 from .params import ExtractParams
@@ -85,7 +85,7 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
         bands = validate_bands(info, src, None)
         scaled = normalisation(src, bands, info)
         res = src.ground_resolution()
-        size = min(max(src.width, src.height), _one_tile(info, res, bool(src.crs and src.crs.is_geographic)))
+        size = min(max(src.width, src.height), _one_tile(info, res, used_as_is(src, info.resolution)))
         windows = _sample_windows(src, bands, size, samples, _aoi_box(src, aoi))
         if not windows:
             raise BuildSegError("No part of the raster has enough valid pixels to check the model's fit.")
@@ -98,13 +98,13 @@ def check_fit(raster: str, model_path: str, samples: int = 6, progress: Progress
                    scaled)
 
 
-def _one_tile(info, res: float, warped: bool) -> int:
+def _one_tile(info, res: float, as_is: bool) -> int:
     """The window (input pixels) that makes one model tile: the tile itself on a raster used as it is, else the
     ground span of the tile less a few pixels (the warp may round its size up; one pixel over the tile would
     run four tiles)."""
-    ratio = res / info.resolution if info.resolution else 1.0
-    if not warped and 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE:  # no resampling (io.resample)
+    if as_is:
         return info.tile_size
+    ratio = res / info.resolution if info.resolution else 1.0
     return max(1, math.floor((info.tile_size - WARP_MARGIN) / ratio))
 
 

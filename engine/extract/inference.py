@@ -5,6 +5,7 @@ finished rows are written to disk as soon as no later tile can touch them.
 """
 
 import contextlib
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -452,6 +453,6 @@ def write_rows_out(prob, ok, target, class_ids, params, outs, later=None) -> int
     if "mask" in outs:
         outs["mask"].write_rows(np.where(ok, cls, MASK_NODATA).astype(np.uint8))
     if "polygons" in outs:
-        polygons = outs["polygons"]
-        (later or (lambda call: call()))(lambda: polygons.add(building, p))
+        trace = functools.partial(outs["polygons"].add, building, p)
+        later(trace) if later else trace()
     return int(building.sum()) if len(class_ids) > 1 else 0

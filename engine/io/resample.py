@@ -12,13 +12,22 @@ RATIO_TOLERANCE = 1.25
 RATIO_WARN = 4.0
 
 
+def same_scale(raster_res: float, model_res: float) -> bool:
+    """Whether a raster at `raster_res` m runs at `model_res` m on its own pixels: the resolutions are within
+    RATIO_TOLERANCE (or one is unknown)."""
+    return not raster_res or not model_res or 1 / RATIO_TOLERANCE <= raster_res / model_res <= RATIO_TOLERANCE
+
+
+def used_as_is(src, run_at: float) -> bool:
+    """Whether extraction runs the model at `run_at` m on the raster's own grid (model_grid is None): a projected
+    CRS and a resolution of the same scale."""
+    return not (src.crs and src.crs.is_geographic) and same_scale(src.ground_resolution(), run_at)
+
+
 def pixels_per_model_pixel(raster_res: float, model_res: float) -> float:
     """How many of the raster's pixels one model pixel spans where extraction runs the model (1 when the
     resolutions are within RATIO_TOLERANCE and the raster is used as it is): training reads windows alike."""
-    if not raster_res or not model_res:
-        return 1.0
-    ratio = raster_res / model_res
-    return 1.0 if 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE else model_res / raster_res
+    return 1.0 if same_scale(raster_res, model_res) else model_res / raster_res
 
 
 def model_grid(src, info, progress: Progress, run_at: float):
@@ -41,12 +50,10 @@ def _model_grid(src, run_at, progress: Progress, whose: str):
         progress.info(f"The raster is in a geographic CRS: running the model in {utm} at {res:g} m and "
                       "bringing the results back to the input grid.")
         return utm.to_wkt(), res
-    if not run_at:
+    if used_as_is(src, run_at):
         return None
     res = src.ground_resolution()
     ratio = res / run_at
-    if 1 / RATIO_TOLERANCE <= ratio <= RATIO_TOLERANCE:
-        return None
     msg = (f"The raster's ground resolution ({res:.2f} m) differs from {whose} ({run_at:.2f} m): "
            f"resampling on the fly to {run_at:.2f} m.")
     if ratio > RATIO_WARN or ratio < 1 / RATIO_WARN:

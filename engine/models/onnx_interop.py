@@ -8,8 +8,8 @@ so such a file runs in those tools as it does in BuildSeg, and carries the full 
 """
 
 import json
-import os
 
+from ..core.cache import PerFileVersion
 from ..core.errors import BuildSegError, first_line
 from .info import DEFAULT_CLASSES, ModelInfo
 from .onnx_export import write_onnx
@@ -71,35 +71,33 @@ def read_info(path: str) -> ModelInfo:
     return info
 
 
-_HEADERS = {}  # (path, mtime, size) -> (input shape, metadata): opening a session costs about 60 ms
-
-
 def _header(path: str) -> tuple:
     """(input shape, custom metadata) of an ONNX file, read by ONNX Runtime once per version of the file (an
-    extraction and its fit check read it several times)."""
+    extraction and its fit check read it several times; opening a session costs about 60 ms)."""
     try:
-        stat = os.stat(path)
+        shape, meta = _HEADERS(path)
     except OSError as exc:
         raise BuildSegError(f"{path} is not a readable ONNX model ({first_line(exc)}).") from None
-    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
-    if key not in _HEADERS:
-        try:
-            import onnxruntime as ort
-
-            session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        except ImportError:
-            raise BuildSegError("onnxruntime is not installed: run 'Check / install dependencies'.") from None
-        except Exception as exc:
-            raise BuildSegError(f"{path} is not a readable ONNX model ({first_line(exc)}).") from None
-        inputs = session.get_inputs()
-        if len(inputs) != 1 or len(inputs[0].shape) != 4:
-            raise BuildSegError(f"{path}: BuildSeg runs ONNX segmentation models with one (batch, bands, height, "
-                                "width) input; this one has a different input.")
-        if len(_HEADERS) > 16:
-            _HEADERS.clear()
-        _HEADERS[key] = (list(inputs[0].shape), dict(session.get_modelmeta().custom_metadata_map))
-    shape, meta = _HEADERS[key]
     return list(shape), dict(meta)
+
+
+def _read_header(path: str) -> tuple:
+    try:
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    except ImportError:
+        raise BuildSegError("onnxruntime is not installed: run 'Check / install dependencies'.") from None
+    except Exception as exc:
+        raise BuildSegError(f"{path} is not a readable ONNX model ({first_line(exc)}).") from None
+    inputs = session.get_inputs()
+    if len(inputs) != 1 or len(inputs[0].shape) != 4:
+        raise BuildSegError(f"{path}: BuildSeg runs ONNX segmentation models with one (batch, bands, height, "
+                            "width) input; this one has a different input.")
+    return list(inputs[0].shape), dict(session.get_modelmeta().custom_metadata_map)
+
+
+_HEADERS = PerFileVersion(_read_header, size=16)
 
 
 def _foreign_info(meta: dict, channels, shape) -> ModelInfo:

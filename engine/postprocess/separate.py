@@ -132,25 +132,17 @@ def h_maxima_markers(dist: np.ndarray, h: float, blob: np.ndarray):
     left = [k for k, i in enumerate(first, start=1) if dist.flat[i] - grown.flat[i] >= h]
     if len(left) <= 1:
         return None
-    top_seed, higher_around = seed.max(), {}
-
-    def survives(k) -> bool:
-        v = heights[k - 1]
-        if v not in higher_around:  # per height: the components of {dist > r} that hold a seed above r
-            r = _highest_below(v, h)
-            if top_seed <= r:  # no seed above r anywhere (the highest plateaus)
-                higher_around[v] = None
-            else:
-                n, comp = cv2.connectedComponents((dist > r).view(np.uint8), connectivity=8)
-                higher = np.zeros(n, bool)
-                higher[comp[seed > r]] = True
-                higher_around[v] = (comp, higher)
-        if higher_around[v] is None:
-            return True
-        comp, higher = higher_around[v]
-        return not higher[comp.flat[first[k - 1]]]
-
-    kept = [k for k in left if survives(k)]
+    top_seed, kept = seed.max(), []
+    for v in set(heights[k - 1] for k in left):  # the plateaus left, one height at a time
+        at_v = [k for k in left if heights[k - 1] == v]
+        r = _highest_below(v, h)
+        if top_seed <= r:  # no seed above r anywhere (the highest plateaus): kept
+            kept += at_v
+            continue
+        n, comp = cv2.connectedComponents((dist > r).view(np.uint8), connectivity=8)
+        higher = np.zeros(n, bool)  # the components of {dist > r} that hold a seed above r
+        higher[comp[seed > r]] = True
+        kept += [k for k in at_v if not higher[comp.flat[first[k - 1]]]]
     if len(kept) <= 1:
         return None
     markers = label(np.isin(plateau, kept) & blob)

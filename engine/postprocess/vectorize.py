@@ -242,13 +242,13 @@ class StripPolygonizer:
     def _emit(self, finished) -> None:
         """Write the buildings of finished blobs ((polygon, mean probability, pixel crops) each), numbered in
         that order; the blobs are split in worker threads when there are several."""
+        if not finished:
+            return
+        blobs, confidences, crops = zip(*finished)
         # square metres in one square unit of the layer, for dropping holes (approximate for geographic CRSs)
-        units = [111_320.0 ** 2 if self.measurer.geographic else self.measurer.unit(blob) ** 2
-                 for blob, _, _ in finished]
-        jobs = [(blob, confidence, crops, unit) for (blob, confidence, crops), unit in zip(finished, units)]
-        pool = self._workers() if len(jobs) > 1 else None
-        for unit, pieces in zip(units, pool.map(self._pieces, *zip(*jobs)) if pool else
-                                (self._pieces(*job) for job in jobs)):
+        units = [111_320.0 ** 2 if self.measurer.geographic else self.measurer.unit(blob) ** 2 for blob in blobs]
+        pool = self._workers() if len(blobs) > 1 else None
+        for unit, pieces in zip(units, (pool.map if pool else map)(self._pieces, blobs, confidences, crops, units)):
             for geom, confidence in pieces:
                 self._write(geom, confidence, unit)
 
